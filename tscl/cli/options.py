@@ -1,0 +1,42 @@
+"""Options shared by several commands, defined once as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+DatasetOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--dataset",
+        "-d",
+        help="Catalog name (ETTh1, GunPoint, BasicMotions, ...) or a path to a .csv/.tsv/.ts/.arff/.npy/.npz file.",
+    ),
+]
+DataDirOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--data-dir",
+        help="Where to look for dataset files (default: $TSCL_DATA_DIR, then ./datasets, then the user cache).",
+        envvar="TSCL_DATA_DIR",
+    ),
+]
+TimeColOpt = Annotated[
+    Optional[str], typer.Option("--time-col", help="Time column of a forecasting CSV given as a path.")
+]
+TargetOpt = Annotated[
+    Optional[str], typer.Option("--target", help="Target column of a forecasting CSV (default: OT or the last).")
+]
+UnivariateOpt = Annotated[
+    bool, typer.Option("--univariate/--multivariate", help="Forecasting: target column only, or all columns.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout instead of tables.")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed of every random choice (default 42).")]
+DeviceOpt = Annotated[
+    Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (default auto).")
+]
+ThreadsOpt = Annotated[
+    Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's own choice).")
+]

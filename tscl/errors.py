@@ -1,0 +1,35 @@
+"""Project error types.
+
+Library code raises these with a message of the form "`name` must <expectation> but got <actual>" and a hint;
+the CLI prints them as ``error: ...`` / ``hint: ...`` and exits with code 1, never with a traceback.
+"""
+
+from __future__ import annotations
+
+
+class TsclError(Exception):
+    """Base class of every error the project raises on bad input or bad state."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DataError(TsclError):
+    """A data file or dataset name is missing, malformed or unsuitable."""
+
+
+class DownloadError(TsclError):
+    """A download failed: no network, HTTP error or checksum mismatch."""
+
+
+class ConfigError(TsclError):
+    """A configuration value or flag is invalid."""
+
+
+class CheckpointError(TsclError):
+    """A checkpoint or run directory is missing, corrupted or incompatible."""
