@@ -1,0 +1,130 @@
+"""Reader for forecasting CSV files: one time column plus numeric columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tscl.data.readers import read_text
+from tscl.errors import DataError
+
+_TIME_HINT = "pass the time column with --time-col (time_col= in Python)"
+
+
+@dataclass(frozen=True)
+class TimeTable:
+    """The content of a forecasting CSV.
+
+    Attributes:
+        timestamps: datetime64[ns] ``[T]``.
+        values: float64 ``[T, V]`` of the numeric columns (NaN for empty cells).
+        columns: the ``V`` numeric column names, in file order.
+        time_col: name of the time column.
+    """
+
+    timestamps: np.ndarray
+    values: np.ndarray
+    columns: list[str]
+    time_col: str
+
+
+def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
+    """Read a CSV with a time column and numeric columns.
+
+    Args:
+        path: the CSV file.
+        time_col: name of the time column; default ``date`` if present, else the first column that parses as
+            dates. Dates are parsed by ``pandas.to_datetime`` without a fixed format, so both
+            ``2016-07-01 00:00:00`` and ``1990/1/1 0:00`` work.
+
+    Raises:
+        DataError: empty file, no time column, unparseable dates, non-numeric or all-missing columns, inf.
+    """
+    read_text(path)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0][:200]
+        raise DataError(f"{path} must be a comma-separated table but pandas said: {message}", "check the line named") from exc
+    if len(frame) == 0:
+        raise DataError(f"{path} must hold data rows below the header but got none", "is the file truncated?")
+    frame.columns = [str(c) for c in frame.columns]
+    time_name = _time_column(frame, path, time_col)
+    timestamps = _parse_times(frame[time_name], path, time_name)
+    numeric = frame.drop(columns=[time_name])
+    if numeric.shape[1] == 0:
+        raise DataError(f"{path} must have at least one numeric column besides {time_name!r} but got none", "check the header")
+    values = np.stack([_numeric_column(numeric[name], path, name) for name in numeric.columns], axis=1)
+    return TimeTable(timestamps, values, list(numeric.columns), time_name)
+
+
+def _time_column(frame: pd.DataFrame, path: Path, time_col: str | None) -> str:
+    if time_col is not None:
+        if time_col not in frame.columns:
+            raise DataError(
+                f"time column {time_col!r} must be a column of {path} but got columns {', '.join(frame.columns[:12])}",
+                _TIME_HINT,
+            )
+        return time_col
+    for name in frame.columns:
+        if name.lower() == "date":
+            return name
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_numeric_dtype(column):
+            continue
+        if _looks_like_dates(column):
+            return name
+    raise DataError(
+        f"{path} must have a time column ('date' or a column of dates) but got columns {', '.join(frame.columns[:12])}",
+        _TIME_HINT,
+    )
+
+
+def _looks_like_dates(column: pd.Series) -> bool:
+    sample = column.dropna().astype(str).head(50)
+    if sample.empty:
+        return False
+    parsed = pd.to_datetime(sample, errors="coerce")
+    return bool(parsed.notna().all())
+
+
+def _parse_times(column: pd.Series, path: Path, name: str) -> np.ndarray:
+    text = column.astype("string")
+    parsed = pd.to_datetime(text, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{path} line {row + 2}, column {name!r} must be a date/time but got {str(column.iloc[row])[:40]!r}",
+            "fix the value, or pass the right column with --time-col",
+        )
+    if parsed.dt.tz is not None:  # keep wall-clock UTC times; numpy has no time zones
+        parsed = parsed.dt.tz_convert(None)
+    return parsed.to_numpy().astype("datetime64[ns]")
+
+
+def _numeric_column(column: pd.Series, path: Path, name: str) -> np.ndarray:
+    if not pd.api.types.is_numeric_dtype(column):
+        coerced = pd.to_numeric(column, errors="coerce")
+        bad = (coerced.isna() & column.notna()).to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{path} column {name!r} must be numeric but got {str(column.iloc[row])[:40]!r} on line {row + 2}",
+                "drop text columns from the CSV (only the time column may hold text)",
+            )
+        column = coerced
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isnan(values).all():
+        raise DataError(f"{path} column {name!r} must hold at least one value but all are missing", "drop the column")
+    if np.isinf(values).any():
+        row = int(np.flatnonzero(np.isinf(values))[0])
+        raise DataError(
+            f"{path} column {name!r} must be finite but got {values[row]} on line {row + 2}",
+            "replace infinite values by an empty cell (missing) or a finite number",
+        )
+    return values

@@ -1,0 +1,155 @@
+"""Preprocessing protocol of the TS2Vec reference (Yue et al., AAAI 2022), as in ``spec/ts2vec.md``.
+
+Forecasting: seven calendar covariates and the target columns are z-scored with statistics of the train split
+only; fixed ETT splits, 60/20/20 otherwise; per-dataset horizons. Classification: UCR sets are re-normalised with
+the global train mean/std only when the archive did not normalise them; UEA sets get a per-channel scaler.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from tscl.errors import DataError
+
+COVARIATE_NAMES = ("minute", "hour", "day_of_week", "day_of_month", "day_of_year", "month", "iso_week")
+HORIZONS_ETTM = (24, 48, 96, 288, 672)
+HORIZONS_DEFAULT = (24, 48, 168, 336, 720)
+_HOURS_PER_MONTH = 30 * 24  # the reference counts months of 30 days
+
+# UCR 2018 sets that the archive does not z-normalise; the reference normalises exactly these (global train
+# mean/std) and passes every other UCR set through unchanged.
+UCR_NOT_NORMALISED = frozenset(
+    {
+        "AllGestureWiimoteX", "AllGestureWiimoteY", "AllGestureWiimoteZ", "BME", "Chinatown", "Crop",
+        "EOGHorizontalSignal", "EOGVerticalSignal", "Fungi", "GestureMidAirD1", "GestureMidAirD2",
+        "GestureMidAirD3", "GesturePebbleZ1", "GesturePebbleZ2", "GunPointAgeSpan", "GunPointMaleVersusFemale",
+        "GunPointOldVersusYoung", "HouseTwenty", "InsectEPGRegularTrain", "InsectEPGSmallTrain",
+        "MelbournePedestrian", "PickupGestureWiimoteZ", "PigAirwayPressure", "PigArtPressure", "PigCVP", "PLAID",
+        "PowerCons", "Rock", "SemgHandGenderCh2", "SemgHandMovementCh2", "SemgHandSubjectCh2",
+        "ShakeGestureWiimoteZ", "SmoothSubspace", "UMD",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Per-feature z-scoring like sklearn's ``StandardScaler``: NaN ignored, zero variance -> scale 1.
+
+    Attributes:
+        mean: ``[F]`` mean of each feature (last axis).
+        std: ``[F]`` population standard deviation (ddof 0), 1 where it is 0.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray, feature_names: list[str] | None = None) -> Standardizer:
+        """Fit on ``values[..., F]``, reducing over every axis but the last.
+
+        Raises:
+            DataError: a feature has no value at all in ``values``.
+        """
+        flat = np.asarray(values, dtype=np.float64).reshape(-1, values.shape[-1])
+        empty = np.isnan(flat).all(axis=0)
+        if empty.any():
+            index = int(np.flatnonzero(empty)[0])
+            name = feature_names[index] if feature_names else f"channel {index}"
+            raise DataError(
+                f"{name} must have at least one value in the train split but all are missing",
+                "drop that column/channel or fill the missing values",
+            )
+        mean = np.nanmean(flat, axis=0)
+        std = np.nanstd(flat, axis=0)
+        std = np.where(std == 0, 1.0, std)
+        return cls(mean=mean, std=std)
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """Z-score ``values[..., F]``."""
+        return (values - self.mean) / self.std
+
+    def inverse(self, values: np.ndarray) -> np.ndarray:
+        """Undo :meth:`transform`."""
+        return values * self.std + self.mean
+
+
+def calendar_covariates(timestamps: np.ndarray) -> np.ndarray:
+    """The seven raw calendar features of each timestamp, float64 ``[T, 7]`` in :data:`COVARIATE_NAMES` order."""
+    index = pd.DatetimeIndex(timestamps)
+    columns = [
+        index.minute,
+        index.hour,
+        index.dayofweek,
+        index.day,
+        index.dayofyear,
+        index.month,
+        index.isocalendar().week,
+    ]
+    return np.stack([np.asarray(column, dtype=np.float64) for column in columns], axis=1)
+
+
+def _ett_kind(name: str) -> str | None:
+    match = re.fullmatch(r"ett([hm])\d*", name.lower())
+    return match.group(1) if match else None
+
+
+def forecasting_splits(name: str, n_rows: int) -> tuple[slice, slice, slice]:
+    """Train/valid/test row ranges: ETTh* 12/4/4 months of hours, ETTm* the same in quarter hours, else 60/20/20.
+
+    Raises:
+        DataError: the series is too short for its split.
+    """
+    kind = _ett_kind(name)
+    if kind is not None:
+        unit = _HOURS_PER_MONTH * (4 if kind == "m" else 1)
+        bounds = (0, 12 * unit, 16 * unit, 20 * unit)
+        if n_rows < bounds[-1]:
+            raise DataError(
+                f"{name} must have at least {bounds[-1]} rows for its fixed 12/4/4-month split but got {n_rows}",
+                "is the file truncated? re-download it with `tscl data fetch " + name + "`",
+            )
+    else:
+        bounds = (0, int(0.6 * n_rows), int(0.8 * n_rows), n_rows)
+        if not bounds[0] < bounds[1] < bounds[2] < bounds[3]:
+            raise DataError(
+                f"{name} must have at least 5 rows for a 60/20/20 split but got {n_rows}", "use a longer series"
+            )
+    return slice(bounds[0], bounds[1]), slice(bounds[1], bounds[2]), slice(bounds[2], bounds[3])
+
+
+def forecasting_horizons(name: str) -> tuple[int, ...]:
+    """Prediction lengths: ETTm* {24, 48, 96, 288, 672}; every other dataset {24, 48, 168, 336, 720}."""
+    return HORIZONS_ETTM if _ett_kind(name) == "m" else HORIZONS_DEFAULT
+
+
+def default_target(name: str, columns: list[str]) -> str:
+    """Univariate target: ``OT`` for ETT, ``MT_001`` for electricity, else the last numeric column."""
+    if _ett_kind(name) is not None and "OT" in columns:
+        return "OT"
+    if name.lower() == "electricity" and "MT_001" in columns:
+        return "MT_001"
+    return columns[-1]
+
+
+def variables_as_instances(name: str, univariate: bool) -> bool:
+    """Whether each variable becomes its own instance (multivariate electricity, as the reference does)."""
+    return name.lower() == "electricity" and not univariate
+
+
+def normalise_ucr(name: str, X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference UCR rule: sets in :data:`UCR_NOT_NORMALISED` get the global train nanmean/nanstd, others pass."""
+    if name not in UCR_NOT_NORMALISED:
+        return X_train, X_test
+    mean = float(np.nanmean(X_train, dtype=np.float64))
+    std = float(np.nanstd(X_train, dtype=np.float64)) or 1.0
+    return ((X_train - mean) / std).astype(np.float32), ((X_test - mean) / std).astype(np.float32)
+
+
+def normalise_uea(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reference UEA rule: a per-channel scaler fit on the train series (NaN ignored)."""
+    scaler = Standardizer.fit(X_train)
+    return scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)

@@ -1,0 +1,171 @@
+"""Readers for the archive formats of timeseriesclassification.com: sktime/aeon ``.ts`` and Weka ``.arff``.
+
+The ``.ts`` parser is our own so that each error names the file, the line, the case and expected versus found
+(for example: ``case 12 (line 40) must have 3 dimensions but got 2``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tscl.data.readers import LabeledSeries, labeled_series, pad_series, parse_floats, read_text
+from tscl.errors import DataError
+
+_TS_HINT = "see the .ts format: header lines @name value, then @data, one case per line, channels separated by ':'"
+
+
+@dataclass
+class _TsHeader:
+    has_labels: bool = False
+    declared_labels: list[str] = field(default_factory=list)
+    dimensions: int | None = None
+    equal_length: bool = False
+    series_length: int | None = None
+
+
+def read_ts(path: Path) -> LabeledSeries:
+    """Read a sktime/aeon ``.ts`` file (``@classLabel true`` or unlabelled, equal or unequal length).
+
+    Missing values written ``?`` or ``NaN`` become NaN; cases of different lengths are NaN padded at the end.
+    """
+    lines = read_text(path).splitlines()
+    header, first_data = _parse_header(lines, path)
+    cases: list[np.ndarray] = []
+    labels: list[str] = []
+    for lineno in range(first_data + 1, len(lines) + 1):
+        line = lines[lineno - 1].strip()
+        if not line or line.startswith("#"):
+            continue
+        values, label = _parse_case(line, path, lineno, len(cases) + 1, header)
+        if header.dimensions is None:
+            header.dimensions = values.shape[1]
+        cases.append(values)
+        if label is not None:
+            labels.append(label)
+    if not cases:
+        raise DataError(f"{path} must hold at least one case after @data but got none", _TS_HINT)
+    return labeled_series(pad_series(cases), labels if header.has_labels else None)
+
+
+def _parse_header(lines: list[str], path: Path) -> tuple[_TsHeader, int]:
+    """Read the ``@`` header; returns it and the 1-based line number of ``@data``."""
+    header = _TsHeader()
+    for lineno, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith("@"):
+            raise DataError(f"{path} line {lineno} must be a comment, a @header or @data but got {line[:40]!r}", _TS_HINT)
+        key, _, value = line[1:].partition(" ")
+        key, tokens = key.lower(), value.split()
+        if key == "data":
+            return header, lineno
+        _apply_header_line(header, key, tokens, path, lineno)
+    raise DataError(f"{path} must contain a @data line but none was found", _TS_HINT)
+
+
+def _apply_header_line(header: _TsHeader, key: str, tokens: list[str], path: Path, lineno: int) -> None:
+    where = f"{path} line {lineno}"
+    if key == "classlabel":
+        header.has_labels = bool(tokens) and tokens[0].lower() == "true"
+        header.declared_labels = tokens[1:]
+    elif key == "timestamps" and tokens and tokens[0].lower() == "true":
+        raise DataError(f"{where} @timeStamps must be false but got true", "timestamped .ts files are not supported")
+    elif key == "targetlabel" and tokens and tokens[0].lower() == "true":
+        raise DataError(f"{where} must be a classification file but got @targetLabel true", "regression is not supported")
+    elif key == "equallength":
+        header.equal_length = bool(tokens) and tokens[0].lower() == "true"
+    elif key in ("dimensions", "serieslength"):
+        if len(tokens) != 1 or not tokens[0].isdigit():
+            raise DataError(f"{where} @{key} must be a positive integer but got {' '.join(tokens)!r}", _TS_HINT)
+        if key == "dimensions":
+            header.dimensions = int(tokens[0])
+        else:
+            header.series_length = int(tokens[0])
+
+
+def _parse_case(
+    line: str, path: Path, lineno: int, case: int, header: _TsHeader
+) -> tuple[np.ndarray, str | None]:
+    """Parse one ``@data`` line into ``[T, C]`` values and its label."""
+    parts = line.split(":")
+    label = None
+    where = f"{path} case {case} (line {lineno})"
+    if header.has_labels:
+        label = parts.pop().strip()
+        if header.declared_labels and label not in header.declared_labels:
+            raise DataError(
+                f"{where} label must be one of {', '.join(header.declared_labels[:20])} but got {label[:40]!r}",
+                "fix the label or add it to the @classLabel line",
+            )
+    if not parts:
+        raise DataError(f"{where} must hold values before the label but got only {line[:40]!r}", _TS_HINT)
+    if header.dimensions is not None and len(parts) != header.dimensions:
+        raise DataError(f"{where} must have {header.dimensions} dimensions but got {len(parts)}", _TS_HINT)
+    channels = []
+    for dim, part in enumerate(parts, start=1):
+        if not part.strip():
+            raise DataError(f"{where} dimension {dim} must hold values but it is empty", _TS_HINT)
+        values = parse_floats(part.split(","), path, f"case {case} (line {lineno}) dimension {dim}")
+        channels.append(values)
+    _check_length(channels, where, header)
+    length = max(len(c) for c in channels)
+    out = np.full((length, len(channels)), np.nan)
+    for dim, values in enumerate(channels):
+        out[: len(values), dim] = values
+    return out, label
+
+
+def _check_length(channels: list[np.ndarray], where: str, header: _TsHeader) -> None:
+    expected = header.series_length if header.equal_length else None
+    if expected is None:
+        return
+    for dim, values in enumerate(channels, start=1):
+        if len(values) != expected:
+            raise DataError(
+                f"{where} dimension {dim} must have length {expected} (@seriesLength) but got {len(values)}",
+                "the header says @equalLength true; fix the case or the header",
+            )
+
+
+def read_arff(path: Path) -> LabeledSeries:
+    """Read a Weka ``.arff`` file: univariate (one numeric attribute per step) or multivariate (relational).
+
+    The last attribute is the class label.
+    """
+    from scipy.io import arff  # local: scipy is only needed for this format
+
+    read_text(path)  # uniform errors for missing, empty or binary files
+    try:
+        records, meta = arff.loadarff(path)
+    except (arff.ArffError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
+        raise DataError(
+            f"{path} must be a valid ARFF file but the parser said: {str(exc).splitlines()[0][:200]}",
+            "check the @attribute lines and @data rows, or convert the file to .ts",
+        ) from exc
+    names = list(meta.names())
+    if len(records) == 0 or len(names) < 2:
+        raise DataError(f"{path} must hold at least one row and a class attribute but got none", "check the file")
+    labels = [_decode(value) for value in records[names[-1]]]
+    if records.dtype[names[0]] == object:  # relational attribute: one [C] structured array per case
+        cases = [_relational_case(records[names[0]][i]) for i in range(len(records))]
+    else:
+        steps = np.stack([records[name].astype(np.float64) for name in names[:-1]], axis=1)
+        cases = [row[:, None] for row in steps]
+    for i, case in enumerate(cases, start=1):
+        if np.isinf(case).any():
+            raise DataError(f"{path} case {i} must be finite but holds inf", "replace infinite values by NaN")
+    return labeled_series(pad_series(cases), labels)
+
+
+def _relational_case(case: np.ndarray) -> np.ndarray:
+    """``[C]`` structured array with T float fields -> ``[T, C]``."""
+    rows = np.array([list(channel) for channel in case], dtype=np.float64)
+    return rows.T
+
+
+def _decode(value: object) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

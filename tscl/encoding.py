@@ -1,0 +1,60 @@
+"""Inference with a frozen encoder: instance, per-timestamp and causal sliding-window representations."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+DEFAULT_BATCH = 64
+DEFAULT_WINDOW_BATCH = 1024
+
+
+@torch.no_grad()
+def encode_instances(
+    net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None
+) -> np.ndarray:
+    """Max-pool over time of the full-series encoding: [N, T, C] -> [N, D]."""
+    out = []
+    for start in range(0, X.shape[0], batch_size or DEFAULT_BATCH):
+        x = torch.from_numpy(X[start : start + (batch_size or DEFAULT_BATCH)]).to(device)
+        out.append(net(x).amax(dim=1).cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def encode_timestamps(
+    net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None
+) -> np.ndarray:
+    """Non-causal per-timestamp encoding of the full series: [N, T, C] -> [N, T, D]."""
+    out = []
+    for start in range(0, X.shape[0], batch_size or DEFAULT_BATCH):
+        x = torch.from_numpy(X[start : start + (batch_size or DEFAULT_BATCH)]).to(device)
+        out.append(net(x).cpu())
+    return torch.cat(out).numpy()
+
+
+@torch.no_grad()
+def encode_causal(
+    net: nn.Module, X: np.ndarray, window: int, device: torch.device, batch_size: int | None = None
+) -> np.ndarray:
+    """Step t of each series is represented by encoding x[t-window+1 .. t] alone (left NaN padding).
+
+    This is the TS2Vec forecasting protocol (window 201): no future input reaches step t. Windows of all
+    steps are batched together instead of encoded one at a time; the values are the same.
+    """
+    n, length, channels = X.shape
+    chunk = batch_size or DEFAULT_WINDOW_BATCH
+    result = np.empty((n, length, 0), dtype=np.float32)
+    outputs = []
+    for i in range(n):
+        series = torch.from_numpy(X[i])
+        padded = torch.cat([torch.full((window - 1, channels), float("nan")), series])
+        windows = padded.unfold(0, window, 1).transpose(1, 2)  # [T, window, C]
+        parts = [
+            net(windows[s : s + chunk].to(device))[:, -1].cpu() for s in range(0, length, chunk)
+        ]
+        outputs.append(torch.cat(parts))
+    if outputs:
+        result = torch.stack(outputs).numpy()
+    return result

@@ -1,0 +1,247 @@
+"""Forecasting protocol of TS2Vec (Yue et al., AAAI 2022): a ridge head on frozen per-timestamp features.
+
+The representation of timestamp t (computed causally elsewhere) predicts the next H target values; one ridge
+regression per horizon, penalty chosen on the validation split, metrics on the test split. Everything here
+works on precomputed numpy arrays, so it is independent of the encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tscl.errors import ConfigError, DataError
+from tscl.evaluation.paper import PAPER_FORECASTING, PAPER_FORECASTING_AUTOTCL, paper_forecasting
+from tscl.evaluation.ridge import DEFAULT_ALPHAS, RidgeModel, fit_ridge_validated
+
+__all__ = [
+    "PAPER_FORECASTING",
+    "PAPER_FORECASTING_AUTOTCL",
+    "ForecastExamples",
+    "ForecastingDataLike",
+    "ForecastingEvaluation",
+    "evaluate_forecasting",
+    "fit_ridge_validated",
+    "horizon_samples",
+    "lag_features",
+    "paper_forecasting",
+    "run_forecasting_protocol",
+]
+
+_METRICS = ("mse", "mae", "mse_raw", "mae_raw")
+
+
+class ForecastingDataLike(Protocol):
+    """The attributes of ``tscl.data.dataset.ForecastingData`` this module relies on."""
+
+    name: str
+    data: np.ndarray  # float32 [N_inst, T, n_covariates + n_targets], z-scored on train
+    n_covariates: int
+    train_slice: slice
+    valid_slice: slice
+    test_slice: slice
+    horizons: tuple[int, ...]
+    target_names: list[str]
+    target_mean: np.ndarray  # [n_targets]
+    target_std: np.ndarray  # [n_targets]
+    univariate: bool
+
+
+@dataclass(frozen=True)
+class ForecastExamples:
+    """A few test windows of one horizon on the raw scale, for plots (first instance only).
+
+    Attributes:
+        starts: Index t of each window's last observed step, relative to the start of the test slice, ``[W]``.
+        history: Observed targets up to and including t, ``[W, L, K]``.
+        truth: Targets at t+1 .. t+H, ``[W, H, K]``.
+        pred: Ridge predictions of the same steps, ``[W, H, K]``.
+    """
+
+    starts: np.ndarray
+    history: np.ndarray
+    truth: np.ndarray
+    pred: np.ndarray
+
+
+@dataclass(frozen=True)
+class ForecastingEvaluation:
+    """Outcome of the forecasting protocol: a JSON-ready ``metrics`` dict plus arrays for plots."""
+
+    metrics: dict[str, Any]
+    examples: dict[int, ForecastExamples] = field(default_factory=dict)
+
+
+def horizon_samples(
+    features: np.ndarray, targets: np.ndarray, horizon: int, drop: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pair the features at t with the targets of steps t+1 .. t+H.
+
+    Only t in [0, T-H-1] is used (the whole future must exist); then the first ``drop`` of those rows of
+    every instance are dropped; instances are stacked in order.
+
+    Args:
+        features: Per-timestamp features ``[N, T, D]``.
+        targets: Targets ``[N, T, K]`` aligned with ``features``.
+        horizon: H >= 1.
+        drop: Leading rows removed per instance (the training split's padding).
+
+    Returns:
+        ``(X [M, D], Y [M, H*K])`` with M = N * max(0, T - H - drop); a row of Y is time-major
+        (step 1 all K channels, then step 2 ...).
+    """
+    if horizon < 1 or drop < 0:
+        raise ConfigError(f"`horizon` must be >= 1 and `drop` >= 0 but got horizon={horizon}, drop={drop}")
+    if features.ndim != 3 or targets.ndim != 3 or features.shape[:2] != targets.shape[:2]:
+        raise DataError(
+            f"`features` [N, T, D] and `targets` [N, T, K] must share N and T "
+            f"but got {features.shape} and {targets.shape}"
+        )
+    n, length, dim = features.shape
+    k = targets.shape[2]
+    rows = max(0, length - horizon - drop)
+    if rows == 0:
+        return features[:, :0].reshape(0, dim), targets[:, :0].reshape(0, horizon * k)
+    # windows[:, t] holds targets[:, t+1 : t+1+H] as [K, H]; transposed to time-major [H, K].
+    windows = sliding_window_view(targets[:, 1:], horizon, axis=1)[:, drop : drop + rows]
+    Y = windows.transpose(0, 1, 3, 2).reshape(n * rows, horizon * k)
+    X = features[:, drop : drop + rows].reshape(n * rows, dim)
+    return X, Y
+
+
+def lag_features(data: ForecastingDataLike, window: int = 48) -> np.ndarray:
+    """Raw-input baseline: the last ``window`` steps of every input channel, flattened per timestamp.
+
+    Row t holds ``data.data[:, t-window+1 .. t, :]`` (oldest step first, all covariate and target channels),
+    so it is causal like the learned representation. Steps before the series start and NaN are zero (the
+    neutral value of z-scored inputs). Why 48 and not the encoder's 201-step window: 201 * C features on up
+    to 100 000 rows would make the ridge baseline slower than the encoder itself while adding mostly stale
+    lags; 48 steps cover two days of hourly data (12 hours of 15-minute data) and keep the head tractable.
+
+    Args:
+        data: A forecasting dataset.
+        window: Number of past steps, >= 1.
+
+    Returns:
+        float32 ``[N_inst, T, window * C]``.
+    """
+    if window < 1:
+        raise ConfigError(f"`window` must be >= 1 but got {window}")
+    x = np.nan_to_num(np.asarray(data.data, dtype=np.float32), nan=0.0)
+    n, length, channels = x.shape
+    padded = np.concatenate([np.zeros((n, window - 1, channels), np.float32), x], axis=1)
+    windows = sliding_window_view(padded, window, axis=1)  # [N, T, C, window]
+    return np.ascontiguousarray(windows.transpose(0, 1, 3, 2)).reshape(n, length, window * channels)
+
+
+def run_forecasting_protocol(
+    reprs: np.ndarray,
+    data: ForecastingDataLike,
+    padding: int = 200,
+    alphas: Sequence[float] = DEFAULT_ALPHAS,
+    max_samples: int = 100_000,
+    n_examples: int = 4,
+) -> ForecastingEvaluation:
+    """Run the forecasting protocol and keep a few test windows for plots.
+
+    Args:
+        reprs: Per-timestamp representations ``[N_inst, T, D]`` of ``data.data``.
+        data: The dataset (targets are the channels after the ``n_covariates`` covariates).
+        padding: Leading training rows dropped (their representation saw a NaN-padded window).
+        alphas: Ridge penalties searched on the validation split.
+        max_samples: Row cap for train and for validation.
+        n_examples: Test windows kept per horizon in the result's ``examples``.
+
+    Returns:
+        The evaluation; ``metrics`` is ``{"task": "forecasting", "horizons": {"24": {"mse", "mae",
+        "mse_raw", "mae_raw", "alpha"}, ...}, "mean": {...}}`` with metrics averaged over horizons.
+    """
+    targets = _check_inputs(reprs, data)
+    per_horizon: dict[str, dict[str, float]] = {}
+    examples: dict[int, ForecastExamples] = {}
+    for horizon in data.horizons:
+        Xtr, Ytr = horizon_samples(reprs[:, data.train_slice], targets[:, data.train_slice], horizon, padding)
+        Xva, Yva = horizon_samples(reprs[:, data.valid_slice], targets[:, data.valid_slice], horizon)
+        Xte, Yte = horizon_samples(reprs[:, data.test_slice], targets[:, data.test_slice], horizon)
+        for split, X in (("train", Xtr), ("valid", Xva), ("test", Xte)):
+            if X.shape[0] == 0:
+                raise DataError(
+                    f"the {split} split of `{data.name}` must be longer than horizon {horizon}"
+                    f"{' + padding' if split == 'train' else ''} but it yields no samples",
+                    hint="use shorter horizons or a longer series",
+                )
+        model, alpha, _ = fit_ridge_validated(Xtr, Ytr, Xva, Yva, alphas=alphas, max_samples=max_samples)
+        per_horizon[str(horizon)] = {**_test_metrics(model, Xte, Yte, data, horizon), "alpha": alpha}
+        if n_examples > 0:
+            test_targets = targets[0, data.test_slice]
+            examples[horizon] = _examples(model, reprs[0, data.test_slice], test_targets, data, horizon, n_examples)
+    mean = {name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS}
+    return ForecastingEvaluation({"task": "forecasting", "horizons": per_horizon, "mean": mean}, examples)
+
+
+def evaluate_forecasting(reprs: np.ndarray, data: ForecastingDataLike, padding: int = 200) -> dict[str, Any]:
+    """The forecasting protocol's metrics dict (see :func:`run_forecasting_protocol`)."""
+    return run_forecasting_protocol(reprs, data, padding=padding, n_examples=0).metrics
+
+
+def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
+    """Validate shapes and finiteness; return the target channels ``[N_inst, T, K]``."""
+    if reprs.ndim != 3 or reprs.shape[:2] != data.data.shape[:2]:
+        raise DataError(
+            f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}"
+        )
+    targets = data.data[..., data.n_covariates :]
+    if targets.shape[-1] != len(data.target_mean) or targets.shape[-1] != len(data.target_std):
+        raise DataError(
+            f"`target_mean`/`target_std` must have one entry per target channel ({targets.shape[-1]}) "
+            f"but got {len(data.target_mean)}/{len(data.target_std)}"
+        )
+    for name, array in (("reprs", reprs), ("targets", targets)):
+        if not np.isfinite(array).all():
+            raise DataError(
+                f"`{name}` must be finite for the ridge head but contains NaN or inf",
+                hint="encode NaN-padded windows with the encoder's NaN handling; impute missing targets",
+            )
+    return targets
+
+
+def _test_metrics(
+    model: RidgeModel, X: np.ndarray, Y: np.ndarray, data: ForecastingDataLike, horizon: int
+) -> dict[str, float]:
+    """MSE and MAE on the normalised and the raw scale, computed in row chunks to bound memory."""
+    scale = np.tile(np.asarray(data.target_std, np.float64), horizon)  # time-major like the columns of Y
+    sums = dict.fromkeys(_METRICS, 0.0)
+    step = max(1, 4_000_000 // max(1, Y.shape[1]))
+    for start in range(0, Y.shape[0], step):
+        error = model.predict(X[start : start + step]) - Y[start : start + step]
+        raw_error = error * scale  # the mean cancels in pred_raw - truth_raw
+        sums["mse"] += float(np.square(error).sum())
+        sums["mae"] += float(np.abs(error).sum())
+        sums["mse_raw"] += float(np.square(raw_error).sum())
+        sums["mae_raw"] += float(np.abs(raw_error).sum())
+    return {name: total / Y.size for name, total in sums.items()}
+
+
+def _examples(
+    model: RidgeModel,
+    features: np.ndarray,
+    targets: np.ndarray,
+    data: ForecastingDataLike,
+    horizon: int,
+    count: int,
+) -> ForecastExamples:
+    """Evenly spaced test windows of one instance (features ``[T, D]``, targets ``[T, K]``), raw scale."""
+    n_rows = targets.shape[0] - horizon
+    history = min(horizon, n_rows)
+    starts = np.unique(np.linspace(history - 1, n_rows - 1, count).astype(int))
+    mean = np.asarray(data.target_mean, np.float64)
+    std = np.asarray(data.target_std, np.float64)
+    k = targets.shape[1]
+    pred = model.predict(features[starts]).reshape(len(starts), horizon, k) * std + mean
+    truth = np.stack([targets[t + 1 : t + 1 + horizon] for t in starts]) * std + mean
+    past = np.stack([targets[t + 1 - history : t + 1] for t in starts]) * std + mean
+    return ForecastExamples(starts=starts, history=past, truth=truth, pred=pred)

@@ -1,0 +1,302 @@
+"""The Python API: a scikit-learn-shaped contrastive model (``fit``, ``encode``, ``save``/``load``).
+
+Training resumes exactly: the state holds raw and averaged weights, optimizer(s), the step and epoch
+counters, the position inside the current epoch's shuffle and the random generator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+from tscl import encoding
+from tscl.errors import CheckpointError, ConfigError, DataError
+from tscl.models import create_encoder
+from tscl.objectives import create_objective
+from tscl.training.checkpoint import load_checkpoint, save_checkpoint
+from tscl.training.views import prepare_training_array
+
+StepCallback = Callable[["ContrastiveModel", float], None]
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA, then MPS, then CPU; explicit names are checked for availability."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda was asked for but CUDA is not available", hint="use --device cpu")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device mps was asked for but MPS is not available", hint="use --device cpu")
+    return resolved
+
+
+@dataclass
+class TrainProgress:
+    """Iteration bookkeeping; with the generator state it determines the rest of training."""
+
+    step: int = 0
+    epoch: int = 0
+    epoch_position: int = 0
+    epoch_order: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    epoch_losses: list[float] = field(default_factory=list)
+    train_seconds: float = 0.0
+
+
+class ContrastiveModel:
+    """Self-supervised encoder trained with a contrastive objective.
+
+    Args:
+        input_dims: Input channels C (inferred from the data at the first ``fit`` when None).
+        objective: Registered objective name ("ts2vec", ...).
+        encoder: Registered encoder name ("ts2vec").
+        repr_dims, hidden_dims, depth, mask_mode: Encoder size and masking.
+        lr, batch_size, max_train_length, temporal_unit, alpha: Training settings (TS2Vec defaults).
+        seed: Seed of the generator every random choice draws from.
+        device: "auto", "cpu", "cuda[:i]" or "mps".
+        objective_options: Extra keyword options for the objective.
+    """
+
+    def __init__(
+        self,
+        input_dims: int | None = None,
+        *,
+        objective: str = "ts2vec",
+        encoder: str = "ts2vec",
+        repr_dims: int = 320,
+        hidden_dims: int = 64,
+        depth: int = 10,
+        mask_mode: str = "binomial",
+        lr: float = 1e-3,
+        batch_size: int = 8,
+        max_train_length: int | None = 3000,
+        temporal_unit: int = 0,
+        alpha: float = 0.5,
+        seed: int = 42,
+        device: str = "auto",
+        objective_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.params: dict[str, Any] = {
+            "input_dims": input_dims, "objective": objective, "encoder": encoder, "repr_dims": repr_dims,
+            "hidden_dims": hidden_dims, "depth": depth, "mask_mode": mask_mode, "lr": lr,
+            "batch_size": batch_size, "max_train_length": max_train_length, "temporal_unit": temporal_unit,
+            "alpha": alpha, "seed": seed, "device": device, "objective_options": dict(objective_options or {}),
+        }  # fmt: skip
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer but got {batch_size}")
+        self.device = resolve_device(device)
+        self.progress = TrainProgress()
+        self.generator = torch.Generator().manual_seed(seed)
+        self._built = False
+        if input_dims is not None:
+            self._build(input_dims)
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _build(self, input_dims: int) -> None:
+        p = self.params
+        p["input_dims"] = input_dims
+        # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(p["seed"])
+            self.net = create_encoder(
+                p["encoder"], input_dims=input_dims, output_dims=p["repr_dims"], hidden_dims=p["hidden_dims"],
+                depth=p["depth"], mask_mode=p["mask_mode"],
+            ).to(self.device)  # fmt: skip
+            self.objective = create_objective(
+                p["objective"], self.net, lr=p["lr"], alpha=p["alpha"], temporal_unit=p["temporal_unit"],
+                input_dims=input_dims, device=self.device, **p["objective_options"],
+            )  # fmt: skip
+        self.averaged = AveragedModel(self.net)
+        self._built = True
+
+    @property
+    def input_dims(self) -> int | None:
+        return self.params["input_dims"]
+
+    def _check_input(self, X: np.ndarray, what: str) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim == 2:
+            X = X[:, :, None]
+        if X.ndim != 3:
+            raise DataError(f"{what} must be an array [N, T, C] but got shape {X.shape}")
+        if np.isinf(X).any():
+            raise DataError(f"{what} must not contain inf values", hint="replace them with NaN (missing)")
+        if self._built and X.shape[2] != self.input_dims:
+            raise DataError(
+                f"{what} must have {self.input_dims} channels (the encoder's input) but got {X.shape[2]}",
+                hint="evaluate on data with the same variables the encoder was pretrained on",
+            )
+        return X
+
+    # -- training -------------------------------------------------------------------------------------
+    def default_iters(self, X: np.ndarray) -> int:
+        """TS2Vec's rule: 200 iterations for at most 100 000 values, else 600."""
+        return 200 if X.size <= 100_000 else 600
+
+    def fit(
+        self,
+        X: np.ndarray,
+        n_iters: int | None = None,
+        n_epochs: int | None = None,
+        callback: StepCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> ContrastiveModel:
+        """Train on ``X`` [N, T, C] until ``n_iters`` total iterations or ``n_epochs`` total epochs.
+
+        Calling ``fit`` again (or after :meth:`load`) continues from the current state to the new targets.
+        ``callback(model, loss)`` runs after every step; ``should_stop()`` ends training early after a step.
+        """
+        X = self._check_input(X, "training data")
+        if not self._built:
+            self._build(X.shape[2])
+        if n_iters is None and n_epochs is None:
+            n_iters = self.default_iters(X)
+        train = torch.from_numpy(prepare_training_array(X, self.params["max_train_length"]))
+        batch_size = min(self.params["batch_size"], train.shape[0])
+        n_batches = train.shape[0] // batch_size
+        prog = self.progress
+        self.net.train()
+        while not self._done(n_iters, n_epochs):
+            if prog.epoch_position == 0:
+                prog.epoch_order = torch.randperm(train.shape[0], generator=self.generator).tolist()
+            start = prog.epoch_position * batch_size
+            index = prog.epoch_order[start : start + batch_size]
+            began = time.perf_counter()
+            loss = self._train_step(train[index])
+            prog.train_seconds += time.perf_counter() - began
+            prog.step += 1
+            prog.losses.append(loss)
+            prog.epoch_position += 1
+            if prog.epoch_position == n_batches:
+                done = prog.losses[-n_batches:]
+                prog.epoch_losses.append(float(np.mean(done)))
+                prog.epoch += 1
+                prog.epoch_position = 0
+            if callback is not None:
+                callback(self, loss)
+            if should_stop is not None and should_stop():
+                break
+        return self
+
+    def _done(self, n_iters: int | None, n_epochs: int | None) -> bool:
+        if n_iters is not None and self.progress.step >= n_iters:
+            return True
+        return n_epochs is not None and self.progress.epoch >= n_epochs
+
+    def _train_step(self, x: torch.Tensor) -> float:
+        max_len = self.params["max_train_length"]
+        if max_len is not None and x.size(1) > max_len:
+            offset = int(torch.randint(0, x.size(1) - max_len + 1, (1,), generator=self.generator))
+            x = x[:, offset : offset + max_len]
+        x = x.to(self.device)
+        # Dropout draws from torch's global RNG: give it a seed from our generator, restore it afterwards.
+        dropout_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(dropout_seed)
+            loss = self.objective.training_step(x, self.generator)
+        self.averaged.update_parameters(self.net)
+        return loss
+
+    # -- inference ------------------------------------------------------------------------------------
+    def _inference_net(self) -> torch.nn.Module:
+        if not self._built:
+            raise ConfigError("the model must be fitted or loaded before encoding", hint="call fit(X) first")
+        net = self.averaged.module
+        net.eval()
+        return net
+
+    def encode(
+        self,
+        X: np.ndarray,
+        mode: str = "instance",
+        causal_window: int | None = None,
+        batch_size: int | None = None,
+    ) -> np.ndarray:
+        """Representations of ``X`` [N, T, C] from the averaged encoder.
+
+        Args:
+            mode: "instance" -> [N, D] (max-pooled over time); "timestamp" -> [N, T, D].
+            causal_window: With mode "timestamp", represent step t by encoding only x[t-w+1 .. t]
+                (NaN-padded on the left) and keeping the last position: the forecasting protocol uses 201.
+            batch_size: Series (or windows) per forward pass.
+        """
+        X = self._check_input(X, "data to encode")
+        net = self._inference_net()
+        if mode == "instance":
+            return encoding.encode_instances(net, X, self.device, batch_size)
+        if mode != "timestamp":
+            raise ConfigError(f"mode must be 'instance' or 'timestamp' but got {mode!r}")
+        if causal_window is None:
+            return encoding.encode_timestamps(net, X, self.device, batch_size)
+        return encoding.encode_causal(net, X, causal_window, self.device, batch_size)
+
+    # -- persistence ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        if not self._built:
+            raise ConfigError("the model must be fitted before saving", hint="call fit(X) first")
+        prog = self.progress
+        return {
+            "params": {k: v for k, v in self.params.items() if k != "device"},
+            "net": self.net.state_dict(),
+            "averaged": self.averaged.state_dict(),
+            "objective": self.objective.state_dict(),
+            "generator": self.generator.get_state(),
+            "progress": {
+                "step": prog.step, "epoch": prog.epoch, "epoch_position": prog.epoch_position,
+                "epoch_order": torch.tensor(prog.epoch_order, dtype=torch.long),
+                "losses": torch.tensor(prog.losses, dtype=torch.float64),
+                "epoch_losses": torch.tensor(prog.epoch_losses, dtype=torch.float64),
+                "train_seconds": prog.train_seconds,
+            },
+        }  # fmt: skip
+
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
+        """Write the full training state atomically to ``path`` (a ``.pt`` file)."""
+        save_checkpoint(Path(path), {**self.state_dict(), "extra": extra or {}})
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> ContrastiveModel:
+        """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file."""
+        state = load_checkpoint(Path(path))
+        try:
+            model = cls(**state["params"], device=device)
+            model.net.load_state_dict(state["net"])
+            model.averaged.load_state_dict(state["averaged"])
+            model.objective.load_state_dict(state["objective"])
+            model.generator.set_state(state["generator"])
+            prog = state["progress"]
+        except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(
+                f"checkpoint {path} does not match this tscl's model ({type(exc).__name__}: {str(exc)[:120]})",
+                hint="use the tscl version that wrote it",
+            ) from None
+        model.progress = TrainProgress(
+            step=int(prog["step"]), epoch=int(prog["epoch"]), epoch_position=int(prog["epoch_position"]),
+            epoch_order=prog["epoch_order"].tolist(), losses=prog["losses"].tolist(),
+            epoch_losses=prog["epoch_losses"].tolist(), train_seconds=float(prog["train_seconds"]),
+        )  # fmt: skip
+        return model
+
+
+class TS2Vec(ContrastiveModel):
+    """:class:`ContrastiveModel` with the TS2Vec objective (the default)."""
+
+    def __init__(self, input_dims: int | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("objective", "ts2vec")
+        super().__init__(input_dims, **kwargs)

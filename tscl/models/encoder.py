@@ -1,0 +1,155 @@
+"""The TS2Vec dilated-convolution encoder.
+
+Yue et al., "TS2Vec: Towards Universal Representation of Time Series", AAAI 2022.
+Input projection, timestamp masking (training only), residual dilated conv blocks with "same" padding, and
+representation dropout. NaN-aware: a timestamp with any NaN channel is zeroed (by assignment) and masked.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tscl.errors import ConfigError
+
+MASK_MODES = ("binomial", "continuous", "all_true", "all_false", "mask_last")
+
+
+class SamePadConv(nn.Module):
+    """1-D convolution whose output has the input's length (non-causal, centred receptive field)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1) -> None:
+        super().__init__()
+        receptive_field = (kernel_size - 1) * dilation + 1
+        self.conv = nn.Conv1d(
+            in_channels, out_channels, kernel_size, padding=receptive_field // 2, dilation=dilation
+        )
+        self.trim = 1 if receptive_field % 2 == 0 else 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        return out[:, :, : -self.trim] if self.trim else out
+
+
+class ConvBlock(nn.Module):
+    """GELU -> conv -> GELU -> conv, plus a residual (1x1 projection when shapes change or final)."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, dilation: int, final: bool = False
+    ) -> None:
+        super().__init__()
+        self.conv1 = SamePadConv(in_channels, out_channels, kernel_size, dilation)
+        self.conv2 = SamePadConv(out_channels, out_channels, kernel_size, dilation)
+        needs_projection = in_channels != out_channels or final
+        self.projector = nn.Conv1d(in_channels, out_channels, 1) if needs_projection else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        residual = x if self.projector is None else self.projector(x)
+        x = self.conv2(F.gelu(self.conv1(F.gelu(x))))
+        return x + residual
+
+
+class DilatedConvEncoder(nn.Module):
+    """Stack of residual blocks with dilation 2**i; channels[i] is the width of block i."""
+
+    def __init__(self, in_channels: int, channels: list[int], kernel_size: int) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(
+            *[
+                ConvBlock(
+                    channels[i - 1] if i > 0 else in_channels,
+                    channels[i],
+                    kernel_size,
+                    dilation=2**i,
+                    final=(i == len(channels) - 1),
+                )
+                for i in range(len(channels))
+            ]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.blocks(x)
+
+
+def timestamp_mask(
+    mode: str, batch: int, length: int, generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
+    """Boolean keep-mask [B, T] for one of the TS2Vec masking modes (True = keep)."""
+    if mode == "all_true":
+        return torch.ones(batch, length, dtype=torch.bool, device=device)
+    if mode == "all_false":
+        return torch.zeros(batch, length, dtype=torch.bool, device=device)
+    if mode == "mask_last":
+        mask = torch.ones(batch, length, dtype=torch.bool, device=device)
+        mask[:, -1] = False
+        return mask
+    if mode == "binomial":
+        keep = torch.rand(batch, length, generator=generator) < 0.5
+        return keep.to(device)
+    if mode == "continuous":
+        return _continuous_mask(batch, length, generator).to(device)
+    raise ConfigError(f"mask mode must be one of {', '.join(MASK_MODES)} but got {mode!r}")
+
+
+def _continuous_mask(
+    batch: int, length: int, generator: torch.Generator | None, n_spans: int = 5, fraction: float = 0.1
+) -> torch.Tensor:
+    """Mask ``n_spans`` random spans of ``fraction * length`` steps in each series."""
+    mask = torch.ones(batch, length, dtype=torch.bool)
+    span = max(int(length * fraction), 1)
+    n = max(min(n_spans, length // 2), 1)
+    starts = torch.randint(0, max(length - span + 1, 1), (batch, n), generator=generator)
+    for b in range(batch):
+        for start in starts[b].tolist():
+            mask[b, start : start + span] = False
+    return mask
+
+
+class TSEncoder(nn.Module):
+    """TS2Vec encoder: ``[B, T, C] -> [B, T, D]``.
+
+    Args:
+        input_dims: Input channels C.
+        output_dims: Representation size D (320 in the paper).
+        hidden_dims: Width of the dilated conv blocks (64).
+        depth: Number of residual blocks before the final one (10).
+        mask_mode: Timestamp masking used in training mode ("binomial").
+    """
+
+    def __init__(
+        self,
+        input_dims: int,
+        output_dims: int = 320,
+        hidden_dims: int = 64,
+        depth: int = 10,
+        mask_mode: str = "binomial",
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        for name, value in (("input_dims", input_dims), ("output_dims", output_dims), ("hidden_dims", hidden_dims)):
+            if value < 1:
+                raise ConfigError(f"{name} must be a positive integer but got {value}")
+        if depth < 0:
+            raise ConfigError(f"depth must be >= 0 but got {depth}")
+        if mask_mode not in MASK_MODES:
+            raise ConfigError(f"mask_mode must be one of {', '.join(MASK_MODES)} but got {mask_mode!r}")
+        self.input_dims = input_dims
+        self.output_dims = output_dims
+        self.mask_mode = mask_mode
+        self.input_fc = nn.Linear(input_dims, hidden_dims)
+        self.feature_extractor = DilatedConvEncoder(hidden_dims, [hidden_dims] * depth + [output_dims], 3)
+        self.repr_dropout = nn.Dropout(p=dropout)
+
+    def forward(
+        self, x: torch.Tensor, mask: str | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Encode ``x`` [B, T, C] into [B, T, D]; ``mask`` overrides the mode (default: train-only)."""
+        observed = ~torch.isnan(x).any(dim=-1)
+        x = torch.where(observed.unsqueeze(-1), x, torch.zeros((), dtype=x.dtype, device=x.device))
+        h = self.input_fc(x)
+        mode = mask if mask is not None else (self.mask_mode if self.training else "all_true")
+        keep = timestamp_mask(mode, h.size(0), h.size(1), generator, h.device) & observed
+        h = torch.where(keep.unsqueeze(-1), h, torch.zeros((), dtype=h.dtype, device=h.device))
+        out = self.feature_extractor(h.transpose(1, 2))
+        return self.repr_dropout(out).transpose(1, 2)

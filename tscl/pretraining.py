@@ -1,0 +1,208 @@
+"""Pretraining runs: data -> model -> training with checkpoints, logs and plots in a run directory.
+
+Everything that can fail on bad input (config, data, device) is checked before the run directory is created,
+so a failing command leaves nothing behind. Checkpoints are written atomically every ``checkpoint_every``
+iterations, at the end, and on SIGINT/SIGTERM; ``resume`` continues exactly from the last one.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tscl.errors import TsclError
+from tscl.model import ContrastiveModel, resolve_device
+from tscl.rundir import (
+    CHECKPOINT,
+    check_run_dir,
+    create_run_dir,
+    default_runs_root,
+    plot_losses,
+    read_json,
+    versions,
+    write_json,
+    write_losses,
+)
+from tscl.training.checkpoint import atomic_write_text
+from tscl.training.config import PretrainConfig, dump_config, load_config
+
+ProgressHook = Callable[[int, int, float], None]
+
+
+class Interrupted(TsclError):
+    """Training stopped on a signal after saving a checkpoint."""
+
+    def __init__(self, run_dir: Path, step: int, signal_name: str) -> None:
+        super().__init__(
+            f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}",
+            hint=f"resume with `tscl pretrain --resume {run_dir}`",
+        )
+        self.run_dir = run_dir
+        self.signal_name = signal_name
+
+
+@dataclass
+class PretrainResult:
+    run_dir: Path
+    steps: int
+    epochs: int
+    final_loss: float | None
+    seconds: float
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir), "steps": self.steps, "epochs": self.epochs,
+            "final_loss": self.final_loss, "seconds": round(self.seconds, 3), "status": self.status,
+        }  # fmt: skip
+
+
+def load_training_data(config: PretrainConfig) -> tuple[Any, np.ndarray]:
+    from tscl.data import load_dataset
+
+    data_dir = Path(config.data_dir) if config.data_dir else None
+    dataset = load_dataset(
+        config.dataset, data_dir, univariate=config.univariate, time_col=config.time_col, target=config.target
+    )
+    return dataset, dataset.pretrain_array()
+
+
+def build_model(config: PretrainConfig, input_dims: int) -> ContrastiveModel:
+    return ContrastiveModel(
+        input_dims, objective=config.objective, encoder=config.encoder, repr_dims=config.repr_dims,
+        hidden_dims=config.hidden_dims, depth=config.depth, mask_mode=config.mask_mode, lr=config.lr,
+        batch_size=config.batch_size, max_train_length=config.max_train_length,
+        temporal_unit=config.temporal_unit, alpha=config.alpha, seed=config.seed, device=config.device,
+    )  # fmt: skip
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[dict[str, str | None]]:
+    """Turn SIGINT/SIGTERM into a flag checked between iterations (main thread only)."""
+    received: dict[str, str | None] = {"signal": None}
+
+    def handler(signum: int, _frame: Any) -> None:
+        received["signal"] = signal.Signals(signum).name
+
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def pretrain(
+    config: PretrainConfig,
+    run_dir: Path | None = None,
+    runs_root: Path | None = None,
+    on_step: ProgressHook | None = None,
+) -> PretrainResult:
+    """Train a new model as ``config`` says, in a new run directory."""
+    started = time.perf_counter()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    resolve_device(config.device)
+    dataset, X = load_training_data(config)
+    data_seconds = time.perf_counter() - started
+    model = build_model(config, X.shape[2])
+    target_iters = config.iters
+    if config.iters is None and config.epochs is None:
+        target_iters = model.default_iters(X)
+    label = f"{Path(config.dataset).stem}-{config.objective}"
+    directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
+    atomic_write_text(directory / "config.toml", dump_config(config))
+    meta = {
+        "status": "running", "dataset": config.dataset, "task": dataset.task, "objective": config.objective,
+        "seed": config.seed, "device": str(model.device), "threads": torch.get_num_threads(),
+        "command": sys.argv, "versions": versions(), "input_dims": int(X.shape[2]),
+        "train_shape": list(X.shape), "target_iters": target_iters, "target_epochs": config.epochs,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {"load_data_s": round(data_seconds, 3)},
+    }  # fmt: skip
+    write_json(directory / "meta.json", meta)
+    return _train(model, X, directory, meta, config, on_step, started)
+
+
+def resume(run_dir: Path, iters: int | None = None, on_step: ProgressHook | None = None) -> PretrainResult:
+    """Continue the run in ``run_dir`` from its last checkpoint, to its target or to ``iters`` in total."""
+    started = time.perf_counter()
+    check_run_dir(run_dir)
+    config = load_config(run_dir / "config.toml")
+    meta = read_json(run_dir / "meta.json", "run metadata")
+    if iters is not None:
+        config = config.replace(iters=iters)
+        meta["target_iters"] = iters
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    dataset, X = load_training_data(config)
+    checkpoint = run_dir / CHECKPOINT
+    if checkpoint.exists():
+        model = ContrastiveModel.load(checkpoint, device=config.device)
+    else:  # killed before the first checkpoint: start over, same seed, same result
+        model = build_model(config, X.shape[2])
+    atomic_write_text(run_dir / "config.toml", dump_config(config))
+    meta["resumed"] = meta.get("resumed", 0) + 1
+    meta["timings"]["load_data_s"] = round(time.perf_counter() - started, 3)
+    return _train(model, X, run_dir, meta, config, on_step, started)
+
+
+def _save(model: ContrastiveModel, directory: Path, meta: dict[str, Any], status: str) -> None:
+    model.save(directory / CHECKPOINT)
+    write_losses(directory / "losses.csv", model.progress.losses)
+    meta.update(status=status, step=model.progress.step, epoch=model.progress.epoch)
+    meta["timings"]["train_s"] = round(model.progress.train_seconds, 3)
+    write_json(directory / "meta.json", meta)
+
+
+def _train(
+    model: ContrastiveModel,
+    X: np.ndarray,
+    directory: Path,
+    meta: dict[str, Any],
+    config: PretrainConfig,
+    on_step: ProgressHook | None,
+    started: float,
+) -> PretrainResult:
+    target_iters, target_epochs = meta.get("target_iters"), meta.get("target_epochs")
+    total = target_iters or 0
+
+    def after_step(m: ContrastiveModel, loss: float) -> None:
+        if m.progress.step % config.checkpoint_every == 0:
+            _save(m, directory, meta, "running")
+        if on_step is not None:
+            on_step(m.progress.step, total, loss)
+
+    try:
+        with _stop_on_signals() as received:
+            model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
+    except BaseException:
+        meta["status"] = "failed"
+        write_json(directory / "meta.json", meta)
+        raise
+    stopped = received["signal"]
+    _save(model, directory, meta, "interrupted" if stopped else "finished")
+    if model.progress.losses:
+        plot_losses(directory / "plots" / "loss.png", model.progress.losses, f"{config.dataset} · {config.objective}")
+    meta["timings"]["total_s"] = round(time.perf_counter() - started, 3)
+    write_json(directory / "meta.json", meta)
+    if stopped:
+        raise Interrupted(directory, model.progress.step, stopped)
+    losses = model.progress.losses
+    return PretrainResult(
+        directory, model.progress.step, model.progress.epoch, losses[-1] if losses else None,
+        time.perf_counter() - started, "finished",
+    )  # fmt: skip

@@ -1,0 +1,134 @@
+"""Pretraining configuration: a frozen dataclass, TOML round-trip, validation with clear errors.
+
+Precedence: defaults < config file (``--config``) < command-line flags. The resolved configuration is written
+into every run directory as ``config.toml`` and can be re-run with ``tscl pretrain --config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from tscl.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Everything that determines a pretraining run (``None`` = the protocol's automatic choice)."""
+
+    dataset: str = "GunPoint"
+    data_dir: str | None = None
+    univariate: bool = False
+    time_col: str | None = None
+    target: str | None = None
+    objective: str = "ts2vec"
+    encoder: str = "ts2vec"
+    iters: int | None = None
+    epochs: int | None = None
+    batch_size: int = 8
+    lr: float = 1e-3
+    repr_dims: int = 320
+    hidden_dims: int = 64
+    depth: int = 10
+    mask_mode: str = "binomial"
+    max_train_length: int = 3000
+    temporal_unit: int = 0
+    alpha: float = 0.5
+    seed: int = 42
+    device: str = "auto"
+    threads: int | None = None
+    checkpoint_every: int = 50
+
+    def __post_init__(self) -> None:
+        _check_positive(self, ("batch_size", "repr_dims", "hidden_dims", "max_train_length", "checkpoint_every"))
+        for name in ("iters", "epochs", "threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{name} must be a positive integer but got {value}", hint=f"pass --{name} N, N >= 1")
+        if not self.lr > 0:
+            raise ConfigError(f"lr must be > 0 but got {self.lr}", hint="a typical value is 1e-3")
+        if self.depth < 0 or self.temporal_unit < 0:
+            raise ConfigError("depth and temporal_unit must be >= 0", hint="the defaults are 10 and 0")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(f"alpha must be in [0, 1] but got {self.alpha}")
+
+    def replace(self, **changes: Any) -> PretrainConfig:
+        """A copy with ``changes`` applied (``None`` values are ignored: they mean "not given")."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_positive(config: PretrainConfig, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 1:
+            flag = name.replace("_", "-")
+            raise ConfigError(f"{name} must be a positive integer but got {value!r}", hint=f"pass --{flag} N, N >= 1")
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(PretrainConfig)}
+
+
+def config_from_mapping(values: dict[str, Any], source: str = "config") -> PretrainConfig:
+    """Build a config from a mapping, rejecting unknown keys and mistyped values by name."""
+    checked: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in _FIELD_TYPES:
+            close = difflib.get_close_matches(name, _FIELD_TYPES, n=3)
+            hint = f"did you mean {', '.join(close)}?" if close else f"valid keys: {', '.join(_FIELD_TYPES)}"
+            raise ConfigError(f"{source}: unknown key {key!r}", hint=hint)
+        checked[name] = _coerce(name, value, source)
+    return PretrainConfig(**checked)
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = str(_FIELD_TYPES[name])
+    wanted: tuple[type, ...]
+    if kind.startswith("bool"):
+        wanted = (bool,)
+    elif kind.startswith("int"):
+        wanted = (int,)
+    elif kind.startswith("float"):
+        wanted = (int, float)
+    else:
+        wanted = (str,)
+    if isinstance(value, bool) and bool not in wanted:
+        wanted = ()
+    if not isinstance(value, wanted):
+        expected = " or ".join(t.__name__ for t in wanted) or kind
+        raise ConfigError(
+            f"{source}: {name} must be {expected} but got {value!r}", hint="fix the value in the config file"
+        )
+    return float(value) if kind.startswith("float") else value
+
+
+def load_config(path: Path) -> PretrainConfig:
+    """Read a TOML config file (a run's ``config.toml`` or a hand-written one)."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist", hint="pass the path of a .toml file")
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="check the file's syntax") from None
+    values = values.get("pretrain", values)
+    return config_from_mapping(values, source=str(path))
+
+
+def dump_config(config: PretrainConfig) -> str:
+    """TOML text of the resolved config (``None`` values are left out: they mean automatic)."""
+    values = {k: v for k, v in config.to_dict().items() if v is not None}
+    return tomli_w.dumps({"pretrain": values})
