@@ -48,7 +48,9 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         message = str(exc).strip().splitlines()[0][:200]
-        raise DataError(f"{path} must be a comma-separated table but pandas said: {message}", "check the line named") from exc
+        raise DataError(
+            f"{path} must be a comma-separated table but pandas said: {message}", "check the line named"
+        ) from exc
     if len(frame) == 0:
         raise DataError(f"{path} must hold data rows below the header but got none", "is the file truncated?")
     frame.columns = [str(c) for c in frame.columns]
@@ -56,7 +58,10 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
     timestamps = _parse_times(frame[time_name], path, time_name)
     numeric = frame.drop(columns=[time_name])
     if numeric.shape[1] == 0:
-        raise DataError(f"{path} must have at least one numeric column besides {time_name!r} but got none", "check the header")
+        raise DataError(
+            f"{path} must have at least one numeric column besides {time_name!r} but got none",
+            "check the header",
+        )
     values = np.stack([_numeric_column(numeric[name], path, name) for name in numeric.columns], axis=1)
     return TimeTable(timestamps, values, list(numeric.columns), time_name)
 
@@ -65,7 +70,7 @@ def _time_column(frame: pd.DataFrame, path: Path, time_col: str | None) -> str:
     if time_col is not None:
         if time_col not in frame.columns:
             raise DataError(
-                f"time column {time_col!r} must be a column of {path} but got columns {', '.join(frame.columns[:12])}",
+                f"time column {time_col!r} must be a column of {path} but got columns {_names(frame)}",
                 _TIME_HINT,
             )
         return time_col
@@ -79,9 +84,14 @@ def _time_column(frame: pd.DataFrame, path: Path, time_col: str | None) -> str:
         if _looks_like_dates(column):
             return name
     raise DataError(
-        f"{path} must have a time column ('date' or a column of dates) but got columns {', '.join(frame.columns[:12])}",
+        f"{path} must have a time column ('date' or a column of dates) but got columns {_names(frame)}",
         _TIME_HINT,
     )
+
+
+def _names(frame: pd.DataFrame) -> str:
+    shown = ", ".join(frame.columns[:12])
+    return shown + (", ..." if len(frame.columns) > 12 else "")
 
 
 def _looks_like_dates(column: pd.Series) -> bool:
@@ -98,8 +108,9 @@ def _parse_times(column: pd.Series, path: Path, name: str) -> np.ndarray:
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        found = str(column.iloc[row])[:40]
         raise DataError(
-            f"{path} line {row + 2}, column {name!r} must be a date/time but got {str(column.iloc[row])[:40]!r}",
+            f"{path} line {row + 2}, column {name!r} must be a date/time but got {found!r}",
             "fix the value, or pass the right column with --time-col",
         )
     if parsed.dt.tz is not None:  # keep wall-clock UTC times; numpy has no time zones
@@ -113,14 +124,17 @@ def _numeric_column(column: pd.Series, path: Path, name: str) -> np.ndarray:
         bad = (coerced.isna() & column.notna()).to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            found = str(column.iloc[row])[:40]
             raise DataError(
-                f"{path} column {name!r} must be numeric but got {str(column.iloc[row])[:40]!r} on line {row + 2}",
+                f"{path} column {name!r} must be numeric but got {found!r} on line {row + 2}",
                 "drop text columns from the CSV (only the time column may hold text)",
             )
         column = coerced
     values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(values).all():
-        raise DataError(f"{path} column {name!r} must hold at least one value but all are missing", "drop the column")
+        raise DataError(
+            f"{path} column {name!r} must hold at least one value but all are missing", "drop the column"
+        )
     if np.isinf(values).any():
         row = int(np.flatnonzero(np.isinf(values))[0])
         raise DataError(

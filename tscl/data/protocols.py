@@ -1,8 +1,9 @@
 """Preprocessing protocol of the TS2Vec reference (Yue et al., AAAI 2022), as in ``spec/ts2vec.md``.
 
-Forecasting: seven calendar covariates and the target columns are z-scored with statistics of the train split
-only; fixed ETT splits, 60/20/20 otherwise; per-dataset horizons. Classification: UCR sets are re-normalised with
-the global train mean/std only when the archive did not normalise them; UEA sets get a per-channel scaler.
+Forecasting: seven calendar covariates and the target columns are z-scored with statistics of the train
+split only; fixed ETT splits, 60/20/20 otherwise; per-dataset horizons. Classification: UCR sets are
+re-normalised with the global train mean/std only when the archive did not normalise them; UEA sets get a
+per-channel scaler.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ UCR_NOT_NORMALISED = frozenset(
     {
         "AllGestureWiimoteX", "AllGestureWiimoteY", "AllGestureWiimoteZ", "BME", "Chinatown", "Crop",
         "EOGHorizontalSignal", "EOGVerticalSignal", "Fungi", "GestureMidAirD1", "GestureMidAirD2",
-        "GestureMidAirD3", "GesturePebbleZ1", "GesturePebbleZ2", "GunPointAgeSpan", "GunPointMaleVersusFemale",
-        "GunPointOldVersusYoung", "HouseTwenty", "InsectEPGRegularTrain", "InsectEPGSmallTrain",
-        "MelbournePedestrian", "PickupGestureWiimoteZ", "PigAirwayPressure", "PigArtPressure", "PigCVP", "PLAID",
-        "PowerCons", "Rock", "SemgHandGenderCh2", "SemgHandMovementCh2", "SemgHandSubjectCh2",
-        "ShakeGestureWiimoteZ", "SmoothSubspace", "UMD",
+        "GestureMidAirD3", "GesturePebbleZ1", "GesturePebbleZ2", "GunPointAgeSpan",
+        "GunPointMaleVersusFemale", "GunPointOldVersusYoung", "HouseTwenty", "InsectEPGRegularTrain",
+        "InsectEPGSmallTrain", "MelbournePedestrian", "PickupGestureWiimoteZ", "PigAirwayPressure",
+        "PigArtPressure", "PigCVP", "PLAID", "PowerCons", "Rock", "SemgHandGenderCh2",
+        "SemgHandMovementCh2", "SemgHandSubjectCh2", "ShakeGestureWiimoteZ", "SmoothSubspace", "UMD",
     }
 )  # fmt: skip
 
@@ -78,7 +79,7 @@ class Standardizer:
 
 
 def calendar_covariates(timestamps: np.ndarray) -> np.ndarray:
-    """The seven raw calendar features of each timestamp, float64 ``[T, 7]`` in :data:`COVARIATE_NAMES` order."""
+    """The seven raw calendar features of each timestamp: float64 ``[T, 7]`` in ``COVARIATE_NAMES`` order."""
     index = pd.DatetimeIndex(timestamps)
     columns = [
         index.minute,
@@ -98,7 +99,7 @@ def _ett_kind(name: str) -> str | None:
 
 
 def forecasting_splits(name: str, n_rows: int) -> tuple[slice, slice, slice]:
-    """Train/valid/test row ranges: ETTh* 12/4/4 months of hours, ETTm* the same in quarter hours, else 60/20/20.
+    """Train/valid/test row ranges: ETTh* 12/4/4 months of hours, ETTm* in quarter hours, else 60/20/20.
 
     Raises:
         DataError: the series is too short for its split.
@@ -109,14 +110,15 @@ def forecasting_splits(name: str, n_rows: int) -> tuple[slice, slice, slice]:
         bounds = (0, 12 * unit, 16 * unit, 20 * unit)
         if n_rows < bounds[-1]:
             raise DataError(
-                f"{name} must have at least {bounds[-1]} rows for its fixed 12/4/4-month split but got {n_rows}",
-                "is the file truncated? re-download it with `tscl data fetch " + name + "`",
+                f"{name} must have at least {bounds[-1]} rows for its 12/4/4-month split but got {n_rows}",
+                f"is the file truncated? re-download it with `tscl data fetch {name} --force`",
             )
     else:
         bounds = (0, int(0.6 * n_rows), int(0.8 * n_rows), n_rows)
         if not bounds[0] < bounds[1] < bounds[2] < bounds[3]:
             raise DataError(
-                f"{name} must have at least 5 rows for a 60/20/20 split but got {n_rows}", "use a longer series"
+                f"{name} must have at least 5 rows for a 60/20/20 split but got {n_rows}",
+                "use a longer series",
             )
     return slice(bounds[0], bounds[1]), slice(bounds[1], bounds[2]), slice(bounds[2], bounds[3])
 
@@ -141,7 +143,7 @@ def variables_as_instances(name: str, univariate: bool) -> bool:
 
 
 def normalise_ucr(name: str, X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reference UCR rule: sets in :data:`UCR_NOT_NORMALISED` get the global train nanmean/nanstd, others pass."""
+    """Reference UCR rule: sets in :data:`UCR_NOT_NORMALISED` get global train nanmean/nanstd; others pass."""
     if name not in UCR_NOT_NORMALISED:
         return X_train, X_test
     mean = float(np.nanmean(X_train, dtype=np.float64))

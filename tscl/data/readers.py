@@ -47,7 +47,9 @@ def labeled_series(X: np.ndarray, labels: Sequence[str] | None) -> LabeledSeries
 def read_text(path: Path) -> str:
     """Read a text file, turning missing, empty and undecodable files into a DataError."""
     if not path.is_file():
-        raise DataError(f"file {path} must exist but it was not found", "check the path or run `tscl data list`")
+        raise DataError(
+            f"file {path} must exist but it was not found", "check the path or run `tscl data list`"
+        )
     try:
         text = path.read_text(encoding="utf-8", errors="strict")
     except UnicodeDecodeError as exc:
@@ -56,7 +58,9 @@ def read_text(path: Path) -> str:
             "is this a binary or compressed file? unzip it first",
         ) from exc
     if not text.strip():
-        raise DataError(f"{path} must contain data but it is empty", "re-download the file: `tscl data fetch NAME`")
+        raise DataError(
+            f"{path} must contain data but it is empty", "check the path; re-create or re-download the file"
+        )
     return text
 
 
@@ -190,18 +194,24 @@ def read_npz(path: Path) -> tuple[LabeledSeries, LabeledSeries | None]:
         archive = np.load(path, allow_pickle=False)
         arrays = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path} must be a readable .npz archive but loading failed: {exc}", _NPZ_HINT) from exc
+        raise DataError(
+            f"{path} must be a readable .npz archive but loading failed: {exc}", _NPZ_HINT
+        ) from exc
     if "X_train" in arrays:
         if "X_test" not in arrays:
-            raise DataError(f"{path} must hold X_test next to X_train but got keys {sorted(arrays)}", _NPZ_HINT)
+            raise DataError(
+                f"{path} must hold X_test next to X_train but got keys {sorted(arrays)}", _NPZ_HINT
+            )
         train = _npz_part(arrays, path, "X_train", "y_train")
         return train, _npz_part(arrays, path, "X_test", "y_test")
     if "X" not in arrays:
-        raise DataError(f"{path} must hold an array named X or X_train but got keys {sorted(arrays)}", _NPZ_HINT)
+        raise DataError(
+            f"{path} must hold an array named X or X_train but got keys {sorted(arrays)}", _NPZ_HINT
+        )
     return _npz_part(arrays, path, "X", "y"), None
 
 
-_NPZ_HINT = "save with np.savez(path, X_train=..., y_train=..., X_test=..., y_test=...) or np.savez(path, X=..., y=...)"
+_NPZ_HINT = "save with np.savez(path, X_train=, y_train=, X_test=, y_test=) or np.savez(path, X=, y=)"
 
 
 def _load_npy(path: Path) -> np.ndarray:
@@ -239,7 +249,9 @@ def as_series_array(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     elif array.ndim == 2:
         array = array[:, :, None]
     elif array.ndim != 3:
-        raise DataError(f"{path} {key} must have shape [N, T, C], [N, T] or [T] but got {list(array.shape)}", _NPZ_HINT)
+        raise DataError(
+            f"{path} {key} must have shape [N, T, C], [N, T] or [T] but got {list(array.shape)}", _NPZ_HINT
+        )
     if array.size == 0:
         raise DataError(f"{path} {key} must not be empty but got shape {list(array.shape)}", _NPZ_HINT)
     if np.isinf(array).any():

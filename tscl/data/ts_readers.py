@@ -14,7 +14,9 @@ import numpy as np
 from tscl.data.readers import LabeledSeries, labeled_series, pad_series, parse_floats, read_text
 from tscl.errors import DataError
 
-_TS_HINT = "see the .ts format: header lines @name value, then @data, one case per line, channels separated by ':'"
+_TS_HINT = (
+    "see the .ts format: header lines @name value, then @data, one case per line, channels separated by ':'"
+)
 
 
 @dataclass
@@ -58,7 +60,9 @@ def _parse_header(lines: list[str], path: Path) -> tuple[_TsHeader, int]:
         if not line or line.startswith("#"):
             continue
         if not line.startswith("@"):
-            raise DataError(f"{path} line {lineno} must be a comment, a @header or @data but got {line[:40]!r}", _TS_HINT)
+            raise DataError(
+                f"{path} line {lineno} must be a comment, a @header or @data but got {line[:40]!r}", _TS_HINT
+            )
         key, _, value = line[1:].partition(" ")
         key, tokens = key.lower(), value.split()
         if key == "data":
@@ -73,14 +77,20 @@ def _apply_header_line(header: _TsHeader, key: str, tokens: list[str], path: Pat
         header.has_labels = bool(tokens) and tokens[0].lower() == "true"
         header.declared_labels = tokens[1:]
     elif key == "timestamps" and tokens and tokens[0].lower() == "true":
-        raise DataError(f"{where} @timeStamps must be false but got true", "timestamped .ts files are not supported")
+        raise DataError(
+            f"{where} @timeStamps must be false but got true", "timestamped .ts files are not supported"
+        )
     elif key == "targetlabel" and tokens and tokens[0].lower() == "true":
-        raise DataError(f"{where} must be a classification file but got @targetLabel true", "regression is not supported")
+        raise DataError(
+            f"{where} must be a classification file but got @targetLabel true", "regression is not supported"
+        )
     elif key == "equallength":
         header.equal_length = bool(tokens) and tokens[0].lower() == "true"
     elif key in ("dimensions", "serieslength"):
         if len(tokens) != 1 or not tokens[0].isdigit():
-            raise DataError(f"{where} @{key} must be a positive integer but got {' '.join(tokens)!r}", _TS_HINT)
+            raise DataError(
+                f"{where} @{key} must be a positive integer but got {' '.join(tokens)!r}", _TS_HINT
+            )
         if key == "dimensions":
             header.dimensions = int(tokens[0])
         else:
@@ -98,7 +108,8 @@ def _parse_case(
         label = parts.pop().strip()
         if header.declared_labels and label not in header.declared_labels:
             raise DataError(
-                f"{where} label must be one of {', '.join(header.declared_labels[:20])} but got {label[:40]!r}",
+                f"{where} label must be one of {', '.join(header.declared_labels[:20])} "
+                f"but got {label[:40]!r}",
                 "fix the label or add it to the @classLabel line",
             )
     if not parts:
@@ -148,9 +159,11 @@ def read_arff(path: Path) -> LabeledSeries:
         ) from exc
     names = list(meta.names())
     if len(records) == 0 or len(names) < 2:
-        raise DataError(f"{path} must hold at least one row and a class attribute but got none", "check the file")
+        raise DataError(
+            f"{path} must hold at least one row and a class attribute but got none", "check the file"
+        )
     labels = [_decode(value) for value in records[names[-1]]]
-    if records.dtype[names[0]] == object:  # relational attribute: one [C] structured array per case
+    if records.dtype[names[0]].kind == "O":  # relational attribute: one [C] structured array per case
         cases = [_relational_case(records[names[0]][i]) for i in range(len(records))]
     else:
         steps = np.stack([records[name].astype(np.float64) for name in names[:-1]], axis=1)

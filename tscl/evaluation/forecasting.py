@@ -161,6 +161,7 @@ def run_forecasting_protocol(
         "mse_raw", "mae_raw", "alpha"}, ...}, "mean": {...}}`` with metrics averaged over horizons.
     """
     targets = _check_inputs(reprs, data)
+    mean, std = _target_scaler(data, *targets.shape[::2])
     per_horizon: dict[str, dict[str, float]] = {}
     examples: dict[int, ForecastExamples] = {}
     for horizon in data.horizons:
@@ -175,12 +176,14 @@ def run_forecasting_protocol(
                     hint="use shorter horizons or a longer series",
                 )
         model, alpha, _ = fit_ridge_validated(Xtr, Ytr, Xva, Yva, alphas=alphas, max_samples=max_samples)
-        per_horizon[str(horizon)] = {**_test_metrics(model, Xte, Yte, data, horizon), "alpha": alpha}
+        per_horizon[str(horizon)] = {**_test_metrics(model, Xte, Yte, std, horizon), "alpha": alpha}
         if n_examples > 0:
-            test_targets = targets[0, data.test_slice]
-            examples[horizon] = _examples(model, reprs[0, data.test_slice], test_targets, data, horizon, n_examples)
-    mean = {name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS}
-    return ForecastingEvaluation({"task": "forecasting", "horizons": per_horizon, "mean": mean}, examples)
+            test_reprs, test_targets = reprs[0, data.test_slice], targets[0, data.test_slice]
+            examples[horizon] = _examples(
+                model, test_reprs, test_targets, (mean[0], std[0]), horizon, n_examples
+            )
+    average = {name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS}
+    return ForecastingEvaluation({"task": "forecasting", "horizons": per_horizon, "mean": average}, examples)
 
 
 def evaluate_forecasting(reprs: np.ndarray, data: ForecastingDataLike, padding: int = 200) -> dict[str, Any]:
@@ -195,11 +198,6 @@ def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
             f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}"
         )
     targets = data.data[..., data.n_covariates :]
-    if targets.shape[-1] != len(data.target_mean) or targets.shape[-1] != len(data.target_std):
-        raise DataError(
-            f"`target_mean`/`target_std` must have one entry per target channel ({targets.shape[-1]}) "
-            f"but got {len(data.target_mean)}/{len(data.target_std)}"
-        )
     for name, array in (("reprs", reprs), ("targets", targets)):
         if not np.isfinite(array).all():
             raise DataError(
@@ -209,16 +207,39 @@ def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
     return targets
 
 
+def _target_scaler(data: ForecastingDataLike, n_inst: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The train-split scaler as ``(mean, std)`` of shape ``[N_inst, K]``.
+
+    Either one entry per target channel, or — when variables are stored as instances (multivariate
+    electricity: ``[321, T, 7 + 1]``) — one entry per instance.
+    """
+    mean = np.asarray(data.target_mean, np.float64).reshape(-1)
+    std = np.asarray(data.target_std, np.float64).reshape(-1)
+    if len(mean) == len(std) == k:
+        return np.broadcast_to(mean, (n_inst, k)), np.broadcast_to(std, (n_inst, k))
+    if k == 1 and len(mean) == len(std) == n_inst:
+        return mean[:, None], std[:, None]
+    raise DataError(
+        f"`target_mean`/`target_std` must have one entry per target channel ({k}) or, with one target "
+        f"channel, per instance ({n_inst}) but got {len(mean)}/{len(std)}"
+    )
+
+
 def _test_metrics(
-    model: RidgeModel, X: np.ndarray, Y: np.ndarray, data: ForecastingDataLike, horizon: int
+    model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int
 ) -> dict[str, float]:
-    """MSE and MAE on the normalised and the raw scale, computed in row chunks to bound memory."""
-    scale = np.tile(np.asarray(data.target_std, np.float64), horizon)  # time-major like the columns of Y
+    """MSE and MAE on the normalised and the raw scale, computed in row chunks to bound memory.
+
+    Rows of ``X``/``Y`` are instance-major (see :func:`horizon_samples`); ``std`` is ``[N_inst, K]``.
+    """
+    scale = np.tile(std, (1, horizon))  # [N_inst, H*K], time-major like the columns of Y
+    rows_per_instance = Y.shape[0] // std.shape[0]
     sums = dict.fromkeys(_METRICS, 0.0)
     step = max(1, 4_000_000 // max(1, Y.shape[1]))
     for start in range(0, Y.shape[0], step):
         error = model.predict(X[start : start + step]) - Y[start : start + step]
-        raw_error = error * scale  # the mean cancels in pred_raw - truth_raw
+        instance = np.arange(start, start + error.shape[0]) // rows_per_instance
+        raw_error = error * scale[instance]  # the mean cancels in pred_raw - truth_raw
         sums["mse"] += float(np.square(error).sum())
         sums["mae"] += float(np.abs(error).sum())
         sums["mse_raw"] += float(np.square(raw_error).sum())
@@ -230,16 +251,18 @@ def _examples(
     model: RidgeModel,
     features: np.ndarray,
     targets: np.ndarray,
-    data: ForecastingDataLike,
+    scaler: tuple[np.ndarray, np.ndarray],
     horizon: int,
     count: int,
 ) -> ForecastExamples:
-    """Evenly spaced test windows of one instance (features ``[T, D]``, targets ``[T, K]``), raw scale."""
+    """Evenly spaced test windows of one instance (features ``[T, D]``, targets ``[T, K]``), raw scale.
+
+    ``scaler`` is that instance's ``(mean, std)``, each ``[K]``.
+    """
     n_rows = targets.shape[0] - horizon
     history = min(horizon, n_rows)
     starts = np.unique(np.linspace(history - 1, n_rows - 1, count).astype(int))
-    mean = np.asarray(data.target_mean, np.float64)
-    std = np.asarray(data.target_std, np.float64)
+    mean, std = scaler
     k = targets.shape[1]
     pred = model.predict(features[starts]).reshape(len(starts), horizon, k) * std + mean
     truth = np.stack([targets[t + 1 : t + 1 + horizon] for t in starts]) * std + mean

@@ -1,0 +1,196 @@
+"""Tests of the classification protocol, its heads and AUPRC on small synthetic data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler, label_binarize
+from sklearn.svm import SVC
+
+import tscl.evaluation.heads as heads
+from tscl.errors import ConfigError, DataError
+from tscl.evaluation.classification import (
+    PAPER_CLASSIFICATION,
+    auprc,
+    create_head,
+    evaluate_classification,
+    fit_svm_protocol,
+    flatten_features,
+    list_heads,
+    run_classification_protocol,
+)
+from tscl.evaluation.paper import paper_classification
+
+
+def _blobs(n: int, n_classes: int, seed: int, d: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % n_classes
+    # Class centres depend on the class layout only, so train and test sets from different seeds agree.
+    centres = np.random.default_rng(100 * n_classes + d).normal(scale=2.0, size=(n_classes, d))
+    return (centres[y] + rng.normal(size=(n, d))).astype(np.float32), y.astype(np.int64)
+
+
+class SpyGridSearch:
+    """Records GridSearchCV use while delegating to the real class."""
+
+    calls: list[dict[str, Any]] = []
+
+    def __init__(self, estimator: Any, param_grid: dict[str, list[float]], **kwargs: Any) -> None:
+        self.inner = GridSearchCV(estimator, param_grid, **kwargs)
+        self.param_grid = param_grid
+        self.kwargs = kwargs
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> SpyGridSearch:
+        SpyGridSearch.calls.append({"grid": self.param_grid, "n": len(y), "y": y, **self.kwargs})
+        self.inner.fit(X, y)
+        self.best_estimator_ = self.inner.best_estimator_
+        return self
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> type[SpyGridSearch]:
+    SpyGridSearch.calls = []
+    monkeypatch.setattr(heads, "GridSearchCV", SpyGridSearch)
+    return SpyGridSearch
+
+
+def test_sklearn_accepts_infinite_c() -> None:
+    X, y = _blobs(20, 2, seed=0)
+    assert SVC(C=np.inf, gamma="scale").fit(X, y).score(X, y) == 1.0
+
+
+@pytest.mark.parametrize(("n", "n_classes"), [(20, 2), (49, 2), (60, 15)])
+def test_svm_uses_infinite_c_on_tiny_training_sets(spy: type[SpyGridSearch], n: int, n_classes: int) -> None:
+    X, y = _blobs(n, n_classes, seed=1)
+    model = fit_svm_protocol(X, y)
+    assert spy.calls == []
+    assert model.C == np.inf and model.gamma == "scale" and model.kernel == "rbf"
+
+
+def test_svm_grid_searches_c_otherwise(spy: type[SpyGridSearch]) -> None:
+    X, y = _blobs(60, 3, seed=2)
+    model = fit_svm_protocol(X, y)
+    assert len(spy.calls) == 1
+    call = spy.calls[0]
+    assert call["grid"] == {"C": [1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000, 10000, np.inf]}
+    assert call["cv"] == 5 and call["n"] == 60
+    assert model.C in call["grid"]["C"]
+
+
+def test_svm_grid_search_runs_on_a_stratified_subsample(spy: type[SpyGridSearch]) -> None:
+    X, y = _blobs(90, 3, seed=3)
+    fit_svm_protocol(X, y, max_samples=60)
+    assert spy.calls[0]["n"] == 60
+    assert np.bincount(spy.calls[0]["y"]).tolist() == [20, 20, 20]
+
+
+def test_class_count_uses_classes_present_in_training() -> None:
+    assert heads.svm_uses_grid_search(50, 10)
+    assert not heads.svm_uses_grid_search(49, 2)
+    assert not heads.svm_uses_grid_search(54, 11)
+
+
+def test_binary_auprc_matches_sklearn_on_the_svm_decision_function() -> None:
+    X, y = _blobs(80, 2, seed=4)
+    X_test, y_test = _blobs(40, 2, seed=5)
+    result = evaluate_classification(X, y, X_test, y_test, n_classes=2)
+    decision = fit_svm_protocol(X, y).decision_function(X_test)
+    assert result["auprc"] == pytest.approx(average_precision_score(y_test, decision))
+    assert result["accuracy"] == pytest.approx(np.mean(fit_svm_protocol(X, y).predict(X_test) == y_test))
+    assert result["task"] == "classification" and result["head"] == "svm"
+    json.dumps(result)
+
+
+def test_multiclass_auprc_matches_sklearn_for_svm_and_logistic() -> None:
+    X, y = _blobs(90, 3, seed=6)
+    X_test, y_test = _blobs(45, 3, seed=7)
+    onehot = label_binarize(y_test, classes=[0, 1, 2])
+    svm_result = evaluate_classification(X, y, X_test, y_test, n_classes=3, head="svm")
+    decision = fit_svm_protocol(X, y).decision_function(X_test)
+    assert svm_result["auprc"] == pytest.approx(average_precision_score(onehot, decision))
+    logistic = evaluate_classification(X, y, X_test, y_test, n_classes=3, head="logistic")
+    reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=100_000, random_state=0))
+    proba = reference.fit(X, y).predict_proba(X_test)
+    assert logistic["auprc"] == pytest.approx(average_precision_score(onehot, proba))
+
+
+def test_auprc_leaves_out_classes_absent_from_test() -> None:
+    y_test = np.array([0, 1, 0, 1, 3])
+    scores = np.random.default_rng(8).normal(size=(5, 4))
+    onehot = label_binarize(y_test, classes=range(4))[:, [0, 1, 3]]
+    assert auprc(y_test, scores, 4) == pytest.approx(average_precision_score(onehot, scores[:, [0, 1, 3]]))
+    assert np.isnan(auprc(np.zeros(4, dtype=int), scores[:4, :2], 2))
+
+
+def test_classes_missing_from_training_still_get_score_columns() -> None:
+    X, y = _blobs(30, 2, seed=9)
+    X_test, _ = _blobs(10, 2, seed=10)
+    y_test = np.array([0, 1, 2, 0, 1, 2, 0, 1, 2, 0])
+    evaluation = run_classification_protocol(X, y, X_test, y_test, n_classes=3, head="svm")
+    assert evaluation.scores.shape == (10, 3)
+    assert evaluation.confusion.shape == (3, 3) and evaluation.confusion.sum() == 10
+    assert evaluation.confusion[2].sum() == 3 and evaluation.confusion[:, 2].sum() == 0
+
+
+@pytest.mark.parametrize("name", list_heads())
+def test_every_head_honours_the_contract(name: str) -> None:
+    X, y = _blobs(60, 3, seed=11)
+    X_test, y_test = _blobs(30, 3, seed=12)
+    head = create_head(name, seed=0).fit(X, y)
+    scores = head.class_scores(X_test, 4)
+    predictions = head.predict(X_test)
+    assert scores.shape == (30, 4) and np.isfinite(scores).all()
+    assert set(np.unique(predictions)) <= {0, 1, 2}
+    assert np.mean(predictions == y_test) > 0.5
+    result = evaluate_classification(X, y, X_test, y_test, n_classes=3, head=name)
+    assert 0.0 <= result["accuracy"] <= 1.0 and 0.0 <= result["auprc"] <= 1.0
+
+
+def test_knn_is_one_nearest_neighbour_with_distance_scores() -> None:
+    X = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    y = np.array([0, 1, 2])
+    head = create_head("knn").fit(X, y)
+    query = np.array([[1.0, 0.0], [9.0, 1.0]])
+    np.testing.assert_array_equal(head.predict(query), [0, 1])
+    np.testing.assert_allclose(head.class_scores(query, 3)[0], [-1.0, -9.0, -np.sqrt(101.0)])
+
+
+def test_unknown_head_lists_the_valid_names() -> None:
+    with pytest.raises(ConfigError) as raised:
+        create_head("forest")
+    assert all(name in raised.value.message for name in ("svm", "logistic", "knn"))
+    assert raised.value.hint
+    X, y = _blobs(10, 2, seed=13)
+    with pytest.raises(ConfigError, match="forest"):
+        evaluate_classification(X, y, X, y, n_classes=2, head="forest")
+
+
+def test_labels_and_shapes_are_validated() -> None:
+    X, y = _blobs(10, 2, seed=14)
+    with pytest.raises(DataError, match="0..1"):
+        evaluate_classification(X, y + 1, X, y, n_classes=2)
+    with pytest.raises(DataError, match="at least 2 classes"):
+        evaluate_classification(X, np.zeros(10, dtype=np.int64), X, y, n_classes=2)
+    with pytest.raises(DataError, match="same size"):
+        evaluate_classification(X, y, X[:, :2], y, n_classes=2)
+
+
+def test_flatten_features_replaces_nan_padding() -> None:
+    X = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    X[1, 2] = np.nan
+    flat = flatten_features(X)
+    assert flat.shape == (2, 6) and flat.dtype == np.float32
+    np.testing.assert_array_equal(flat[1], [6, 7, 8, 9, 0, 0])
+
+
+def test_paper_classification_numbers() -> None:
+    assert PAPER_CLASSIFICATION == {"GunPoint": 0.980}
+    assert paper_classification("gunpoint") == {"accuracy": 0.980}
+    assert paper_classification("Coffee") is None

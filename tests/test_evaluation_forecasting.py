@@ -1,0 +1,203 @@
+"""Tests of the forecasting protocol on small synthetic arrays (unit tests, not benchmarks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from tscl.errors import ConfigError, DataError
+from tscl.evaluation.forecasting import (
+    evaluate_forecasting,
+    fit_ridge_validated,
+    horizon_samples,
+    lag_features,
+    run_forecasting_protocol,
+)
+from tscl.evaluation.paper import PAPER_FORECASTING, paper_forecasting
+
+
+@dataclass
+class FakeForecastingData:
+    """Stand-in satisfying the ForecastingData contract."""
+
+    data: np.ndarray
+    n_covariates: int = 2
+    train_slice: slice = field(default_factory=lambda: slice(0, 240))
+    valid_slice: slice = field(default_factory=lambda: slice(240, 320))
+    test_slice: slice = field(default_factory=lambda: slice(320, 400))
+    horizons: tuple[int, ...] = (2, 5)
+    name: str = "synthetic"
+    target_names: list[str] = field(default_factory=lambda: ["a", "b"])
+    target_mean: np.ndarray = field(default_factory=lambda: np.array([10.0, -3.0]))
+    target_std: np.ndarray = field(default_factory=lambda: np.array([2.0, 0.5]))
+    univariate: bool = False
+
+
+def _synthetic(seed: int = 0) -> tuple[np.ndarray, FakeForecastingData]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(400)
+    covariates = np.stack([np.sin(2 * np.pi * t / 24), np.cos(2 * np.pi * t / 24)], axis=-1)
+    targets = np.stack([np.sin(2 * np.pi * t / 24 + 0.3), np.cos(2 * np.pi * t / 50)], axis=-1)
+    targets = targets + 0.3 * rng.normal(size=targets.shape)
+    data = np.concatenate([covariates, targets], axis=-1)[None].astype(np.float32)
+    reprs = np.concatenate([data, rng.normal(size=(1, 400, 3)).astype(np.float32)], axis=-1)
+    return reprs, FakeForecastingData(data=data)
+
+
+def test_horizon_samples_hand_computed() -> None:
+    features = np.arange(6, dtype=float).reshape(1, 6, 1) * 10  # feature at t = 10 t
+    targets = np.stack([np.arange(6), 100 + np.arange(6)], axis=-1).reshape(1, 6, 2).astype(float)
+    X, Y = horizon_samples(features, targets, horizon=2)
+    # t in [0, T-H-1] = [0, 3]; row t = targets[t+1], targets[t+2], time-major over the 2 channels.
+    np.testing.assert_array_equal(X[:, 0], [0, 10, 20, 30])
+    expected = [[1, 101, 2, 102], [2, 102, 3, 103], [3, 103, 4, 104], [4, 104, 5, 105]]
+    np.testing.assert_array_equal(Y, expected)
+    X_drop, Y_drop = horizon_samples(features, targets, horizon=2, drop=1)
+    np.testing.assert_array_equal(X_drop[:, 0], [10, 20, 30])
+    np.testing.assert_array_equal(Y_drop, expected[1:])
+
+
+def test_horizon_samples_stacks_instances_and_drops_per_instance() -> None:
+    features = np.arange(2 * 5 * 1, dtype=float).reshape(2, 5, 1)
+    targets = features + 0.5
+    X, Y = horizon_samples(features, targets, horizon=1, drop=2)
+    # per instance t in [0, 3] minus the first 2 -> t = 2, 3
+    np.testing.assert_array_equal(X[:, 0], [2, 3, 7, 8])
+    np.testing.assert_array_equal(Y[:, 0], [3.5, 4.5, 8.5, 9.5])
+
+
+def test_horizon_samples_too_short_is_empty_and_bad_arguments_raise() -> None:
+    X, Y = horizon_samples(np.zeros((1, 4, 3)), np.zeros((1, 4, 2)), horizon=4)
+    assert X.shape == (0, 3) and Y.shape == (0, 8)
+    with pytest.raises(ConfigError):
+        horizon_samples(np.zeros((1, 4, 3)), np.zeros((1, 4, 2)), horizon=0)
+    with pytest.raises(DataError):
+        horizon_samples(np.zeros((1, 4, 3)), np.zeros((1, 5, 2)), horizon=1)
+
+
+def test_lag_features_are_causal_zero_padded_windows() -> None:
+    data = np.arange(1 * 5 * 2, dtype=np.float32).reshape(1, 5, 2)
+    data[0, 1, 0] = np.nan
+    lags = lag_features(FakeForecastingData(data=data), window=3)
+    assert lags.shape == (1, 5, 6) and lags.dtype == np.float32
+    np.testing.assert_array_equal(lags[0, 0], [0, 0, 0, 0, 0, 1])  # two padded steps, then t = 0
+    np.testing.assert_array_equal(lags[0, 2], [0, 1, 0, 3, 4, 5])  # t = 0..2, NaN -> 0
+    np.testing.assert_array_equal(lags[0, 4], [4, 5, 6, 7, 8, 9])
+
+
+def test_evaluate_forecasting_result_layout_is_json_ready() -> None:
+    reprs, data = _synthetic()
+    result = evaluate_forecasting(reprs, data, padding=10)
+    assert result["task"] == "forecasting"
+    assert set(result["horizons"]) == {"2", "5"}
+    for entry in result["horizons"].values():
+        assert set(entry) == {"mse", "mae", "mse_raw", "mae_raw", "alpha"}
+        assert all(np.isfinite(v) for v in entry.values())
+    for key in ("mse", "mae", "mse_raw", "mae_raw"):
+        assert result["mean"][key] == pytest.approx(np.mean([e[key] for e in result["horizons"].values()]))
+    json.dumps(result)  # no arrays inside
+
+
+def test_metrics_match_a_manual_protocol_with_inverse_scaling() -> None:
+    reprs, data = _synthetic()
+    result = evaluate_forecasting(reprs, data, padding=10)
+    targets = data.data[..., 2:]
+    for horizon in data.horizons:
+        Xtr, Ytr = horizon_samples(reprs[:, :240], targets[:, :240], horizon, drop=10)
+        Xva, Yva = horizon_samples(reprs[:, 240:320], targets[:, 240:320], horizon)
+        Xte, Yte = horizon_samples(reprs[:, 320:], targets[:, 320:], horizon)
+        model, alpha, _ = fit_ridge_validated(Xtr, Ytr, Xva, Yva)
+        pred = model.predict(Xte).reshape(-1, horizon, 2)
+        truth = Yte.reshape(-1, horizon, 2)
+        pred_raw = pred * data.target_std + data.target_mean
+        truth_raw = truth * data.target_std + data.target_mean
+        entry = result["horizons"][str(horizon)]
+        assert entry["alpha"] == alpha
+        assert entry["mse"] == pytest.approx(np.mean((pred - truth) ** 2), rel=1e-6)
+        assert entry["mae"] == pytest.approx(np.mean(np.abs(pred - truth)), rel=1e-6)
+        assert entry["mse_raw"] == pytest.approx(np.mean((pred_raw - truth_raw) ** 2), rel=1e-6)
+        assert entry["mae_raw"] == pytest.approx(np.mean(np.abs(pred_raw - truth_raw)), rel=1e-6)
+
+
+def test_test_split_never_influences_alpha_selection() -> None:
+    reprs, data = _synthetic()
+    baseline = evaluate_forecasting(reprs, data, padding=10)
+    rng = np.random.default_rng(9)
+    perturbed_data = data.data.copy()
+    perturbed_data[:, 320:, 2:] += rng.normal(scale=5.0, size=perturbed_data[:, 320:, 2:].shape)
+    perturbed_reprs = reprs.copy()
+    perturbed_reprs[:, 320:] += rng.normal(scale=5.0, size=perturbed_reprs[:, 320:].shape)
+    perturbed = evaluate_forecasting(perturbed_reprs, dataclasses.replace(data, data=perturbed_data), 10)
+    for horizon, entry in baseline["horizons"].items():
+        assert perturbed["horizons"][horizon]["alpha"] == entry["alpha"]
+        assert perturbed["horizons"][horizon]["mse"] != pytest.approx(entry["mse"])
+
+
+def test_validation_split_does_drive_alpha_selection() -> None:
+    reprs, data = _synthetic()
+    flat = data.data.copy()
+    flat[:, 240:320, 2:] = 0.0  # validation targets at the mean: maximal shrinkage wins
+    result = evaluate_forecasting(reprs, dataclasses.replace(data, data=flat), padding=10)
+    assert {e["alpha"] for e in result["horizons"].values()} == {1000.0}
+
+
+def test_examples_hold_raw_scale_windows_for_plots() -> None:
+    reprs, data = _synthetic()
+    evaluation = run_forecasting_protocol(reprs, data, padding=10, n_examples=3)
+    example = evaluation.examples[5]
+    assert example.truth.shape == (3, 5, 2) and example.pred.shape == (3, 5, 2)
+    assert example.history.shape == (3, 5, 2)
+    start = int(example.starts[0])
+    expected = data.data[0, 320 + start + 1 : 320 + start + 6, 2:] * data.target_std + data.target_mean
+    np.testing.assert_allclose(example.truth[0], expected, rtol=1e-6)
+
+
+def test_inputs_are_validated() -> None:
+    reprs, data = _synthetic()
+    with pytest.raises(DataError, match="reprs"):
+        evaluate_forecasting(reprs[:, :100], data)
+    bad = reprs.copy()
+    bad[0, 3, 0] = np.nan
+    with pytest.raises(DataError, match="finite"):
+        evaluate_forecasting(bad, data, padding=10)
+    with pytest.raises(DataError, match="train split"):
+        evaluate_forecasting(reprs, data, padding=239)
+
+
+def test_paper_numbers_lookup() -> None:
+    published = paper_forecasting("etth1", univariate=True)
+    assert published is not None
+    assert published["horizons"]["24"] == {"mse": 0.039, "mae": 0.152}
+    assert published["mean"] == {"mse": 0.110, "mae": 0.252}
+    assert PAPER_FORECASTING[("ETTm1", True)][672] == (0.156, 0.307)
+    autotcl = paper_forecasting("ETTh2", univariate=True, objective="autotcl")
+    assert autotcl == {"horizons": {}, "mean": {"mse": 0.158, "mae": 0.299}}
+    assert paper_forecasting("ETTh2", univariate=False) is None
+    ettm1 = paper_forecasting("ETTm1", univariate=True)
+    assert ettm1 is not None and ettm1["mean"]["mse"] == pytest.approx(0.069, abs=1e-3)
+
+
+def test_variables_as_instances_use_a_per_instance_scaler() -> None:
+    reprs, data = _synthetic()
+    # Multivariate electricity layout: one target variable per instance, one scaler entry per instance.
+    stacked = np.concatenate([data.data[..., [0, 1, 2]], data.data[..., [0, 1, 3]]], axis=0)
+    both = np.concatenate([reprs, reprs[..., ::-1]], axis=0)
+    per_instance = FakeForecastingData(data=stacked, target_names=["a", "b"])
+    result = evaluate_forecasting(both, per_instance, padding=10)
+    targets = stacked[..., 2:]
+    for horizon in data.horizons:
+        Xtr, Ytr = horizon_samples(both[:, :240], targets[:, :240], horizon, drop=10)
+        Xva, Yva = horizon_samples(both[:, 240:320], targets[:, 240:320], horizon)
+        Xte, Yte = horizon_samples(both[:, 320:], targets[:, 320:], horizon)
+        model, _, _ = fit_ridge_validated(Xtr, Ytr, Xva, Yva)
+        error = (model.predict(Xte) - Yte).reshape(2, -1)  # instance-major rows
+        raw_error = error * per_instance.target_std[:, None]
+        entry = result["horizons"][str(horizon)]
+        assert entry["mse_raw"] == pytest.approx(np.mean(raw_error**2), rel=1e-6)
+        assert entry["mae_raw"] == pytest.approx(np.mean(np.abs(raw_error)), rel=1e-6)
+    with pytest.raises(DataError, match="per instance"):
+        evaluate_forecasting(both, dataclasses.replace(per_instance, target_std=np.ones(3)), padding=10)

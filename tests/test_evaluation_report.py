@@ -1,0 +1,50 @@
+"""Tests that report tables render stored metric dicts."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from tscl.evaluation.paper import paper_forecasting
+from tscl.evaluation.report import classification_table, forecasting_table, format_metric
+
+
+def _text(table: Table) -> str:
+    console = Console(record=True, width=200)
+    console.print(table)
+    return console.export_text()
+
+
+def _forecast(mse: float, mae: float) -> dict:
+    entry = {"mse": mse, "mae": mae, "mse_raw": mse * 10, "mae_raw": mae * 10, "alpha": 1.0}
+    return {"task": "forecasting", "horizons": {"24": entry, "48": entry}, "mean": entry}
+
+
+def test_forecasting_table_renders_every_number_and_the_paper_column() -> None:
+    results = {"tscl": _forecast(0.0412, 0.1556), "raw input": _forecast(0.0873, 0.2211)}
+    text = _text(forecasting_table(results, paper=paper_forecasting("ETTh1", univariate=True)))
+    for number in ("0.041", "0.156", "0.087", "0.221", "0.039", "0.152", "0.110", "0.252"):
+        assert number in text
+    assert "tscl MSE" in text and "paper MAE" in text and "mean" in text
+    assert "168" in text and "—" in text  # paper-only horizon; missing results as a dash
+
+
+def test_forecasting_table_raw_scale_hides_the_paper() -> None:
+    text = _text(forecasting_table({"tscl": _forecast(0.0412, 0.1556)}, paper={"mean": {"mse": 1}}, raw=True))
+    assert "0.412" in text and "1.556" in text and "paper" not in text and "raw" in text
+
+
+def test_classification_table() -> None:
+    results = {
+        "tscl": {"task": "classification", "accuracy": 0.9733, "auprc": 0.9912, "head": "svm"},
+        "raw input": {"task": "classification", "accuracy": 0.9133, "auprc": None, "head": "svm"},
+    }
+    text = _text(classification_table(results, paper={"accuracy": 0.98}))
+    for expected in ("0.973", "0.991", "0.913", "0.980", "—", "svm", "AUPRC", "paper"):
+        assert expected in text
+
+
+def test_format_metric() -> None:
+    assert format_metric(None) == "—"
+    assert format_metric(float("nan")) == "—"
+    assert format_metric(0.12345, digits=2) == "0.12"

@@ -1,0 +1,93 @@
+"""``tscl evaluate`` and ``tscl report``: downstream protocols on a run's frozen encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from tscl.cli import app
+from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
+from tscl.cli.render import console, print_json
+
+RunArg = Annotated[Path, typer.Argument(help="Run directory made by tscl pretrain.")]
+
+
+def render_metrics(metrics: dict[str, Any]) -> None:
+    """Print the report tables of a metrics dict (as stored in metrics.json)."""
+    from tscl.evaluate import MODEL
+    from tscl.evaluation.report import classification_table, forecasting_table
+
+    columns = {MODEL: metrics, **metrics.get("baselines", {})}
+    name = f"{metrics.get('dataset', '?')} · {metrics.get('objective', '?')}"
+    if metrics["task"] == "forecasting":
+        setting = "univariate" if metrics.get("univariate") else "multivariate"
+        console.print(forecasting_table(columns, metrics.get("paper"), title=f"{name} · {setting} (normalised)"))
+        console.print(forecasting_table(columns, None, raw=True, title=f"{name} · {setting} (raw scale)"))
+    else:
+        console.print(classification_table(columns, metrics.get("paper"), title=name))
+    timings = metrics.get("timings")
+    if timings:
+        console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")
+
+
+@app.command()
+def evaluate(
+    run: RunArg,
+    dataset: DatasetOpt = None,
+    data_dir: DataDirOpt = None,
+    task: Annotated[Optional[str], typer.Option(help="forecasting or classification (default: the dataset's).")] = None,
+    head: Annotated[str, typer.Option(help="Classification head: svm, logistic or knn.")] = "svm",
+    seed: Annotated[int, typer.Option(help="Seed of the head's random choices.")] = 0,
+    device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip writing PNG plots.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
+    import torch
+
+    from tscl.evaluate import evaluate_run
+    from tscl.evaluation.heads import list_heads
+    from tscl.errors import ConfigError
+
+    if head not in list_heads():
+        raise ConfigError(f"head must be one of {', '.join(list_heads())} but got {head!r}")
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be a positive integer but got {threads}")
+        torch.set_num_threads(threads)
+    with console.status("evaluating...") if not json_out and console.is_terminal else _null():
+        metrics = evaluate_run(run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots)
+    if json_out:
+        print_json(metrics)
+        return
+    render_metrics(metrics)
+    console.print(f"wrote {run / 'metrics.json'}, {run / 'metrics.csv'} and plots in {run / 'plots'}")
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@app.command()
+def report(run: RunArg, json_out: JsonOpt = False) -> None:
+    """Re-render a run's report from its stored metrics.json (nothing is recomputed)."""
+    from tscl.rundir import check_run_dir, read_json
+
+    check_run_dir(run)
+    path = run / "metrics.json"
+    if not path.exists():
+        from tscl.errors import CheckpointError
+
+        raise CheckpointError(f"{run} has no metrics.json yet", hint=f"run `tscl evaluate {run}` first")
+    metrics = read_json(path, "metrics")
+    if json_out:
+        print_json(metrics)
+    else:
+        render_metrics(metrics)

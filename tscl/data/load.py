@@ -1,0 +1,146 @@
+"""Turning located files into :class:`ClassificationData` / :class:`ForecastingData` per the protocol."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tscl.data import protocols
+from tscl.data.csv_reader import TimeTable, read_forecast_csv
+from tscl.data.dataset import ClassificationData, ForecastingData
+from tscl.data.locate import Located
+from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, read_ucr_tsv
+from tscl.data.ts_readers import read_arff, read_ts
+from tscl.errors import DataError
+
+_READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
+
+
+def load_located(
+    located: Located, *, univariate: bool = False, time_col: str | None = None, target: str | None = None
+) -> ClassificationData | ForecastingData:
+    """Read and preprocess the files of a located dataset."""
+    if located.task == "forecasting":
+        return load_forecasting(located, univariate=univariate, time_col=time_col, target=target)
+    return load_classification(located)
+
+
+def read_pair(located: Located) -> tuple[LabeledSeries, LabeledSeries | None]:
+    """Read the train and test parts of a classification dataset."""
+    first = located.paths[0]
+    suffix = first.suffix.lower()
+    if suffix == ".npy":
+        return read_npy(first), None
+    if suffix == ".npz":
+        return read_npz(first)
+    reader = _READERS[suffix]
+    return reader(first), reader(located.paths[1])
+
+
+def load_classification(located: Located) -> ClassificationData:
+    """Read, check, label-encode and normalise a classification dataset."""
+    train, test = read_pair(located)
+    train_path, test_path = located.paths[0], located.paths[-1]
+    X_train, X_test = _common_length(train.X, test.X if test is not None else None, train_path, test_path)
+    y_train = y_test = None
+    class_names: list[str] = []
+    if train.labels is not None:
+        test_labels = test.labels if test is not None else None
+        if test is not None and test_labels is None:
+            raise DataError(
+                f"{test_path} must be labelled like {train_path} but has no labels", "add the labels"
+            )
+        y_train, y_test, class_names = encode_labels(train.labels, test_labels, train_path, test_path)
+        if len(class_names) < 2:
+            raise DataError(
+                f"{train_path} must hold at least 2 classes but got 1 ({class_names[0]!r})",
+                "classification needs several classes; for pre-training only, drop the labels",
+            )
+        if y_test is None:
+            y_test = np.zeros(0, dtype=np.int64)
+    X_train, X_test = _normalise(located, X_train, X_test)
+    return ClassificationData(located.name, X_train, y_train, X_test, y_test, class_names, located.source)
+
+
+def _common_length(
+    X_train: np.ndarray, X_test: np.ndarray | None, train_path: Path, test_path: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pad train and test to one length (trailing NaN) and check their channel counts agree."""
+    if X_test is None:
+        return X_train, np.zeros((0, X_train.shape[1], X_train.shape[2]), dtype=np.float32)
+    if X_train.shape[2] != X_test.shape[2]:
+        raise DataError(
+            f"{test_path} must have {X_train.shape[2]} channels like {train_path.name} "
+            f"but got {X_test.shape[2]}",
+            "check that the files belong to the same dataset",
+        )
+    length = max(X_train.shape[1], X_test.shape[1])
+    return _pad_to(X_train, length), _pad_to(X_test, length)
+
+
+def _pad_to(X: np.ndarray, length: int) -> np.ndarray:
+    if X.shape[1] == length:
+        return X
+    out = np.full((X.shape[0], length, X.shape[2]), np.nan, dtype=np.float32)
+    out[:, : X.shape[1]] = X
+    return out
+
+
+def _normalise(located: Located, X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """UCR rule for UCR sets (and unknown univariate ones), UEA per-channel scaler otherwise."""
+    collection = located.collection
+    if collection is None:
+        collection = "UCR" if X_train.shape[2] == 1 else "UEA"
+    if collection == "UCR":
+        return protocols.normalise_ucr(located.name, X_train, X_test)
+    return protocols.normalise_uea(X_train, X_test)
+
+
+def load_forecasting(
+    located: Located, *, univariate: bool, time_col: str | None, target: str | None
+) -> ForecastingData:
+    """Read a forecasting CSV and apply the TS2Vec protocol (covariates, splits, train-fit scalers)."""
+    table = read_forecast_csv(located.paths[0], time_col)
+    train, valid, test = protocols.forecasting_splits(located.name, len(table.timestamps))
+    names, values = _select_targets(located, table, univariate, target)
+    scaler = protocols.Standardizer.fit(values[train], [f"column {n!r}" for n in names])
+    targets = scaler.transform(values)
+    raw_covariates = protocols.calendar_covariates(table.timestamps)
+    covariates = protocols.Standardizer.fit(raw_covariates[train]).transform(raw_covariates)
+    if protocols.variables_as_instances(located.name, univariate):
+        series = targets.T[:, :, None]  # [V, T, 1]: each variable is an instance, as the reference does
+    else:
+        series = targets[None]
+    covariates = np.repeat(covariates[None], series.shape[0], axis=0)
+    return ForecastingData(
+        name=located.name,
+        data=np.concatenate([covariates, series], axis=-1).astype(np.float32),
+        n_covariates=covariates.shape[-1],
+        train_slice=train,
+        valid_slice=valid,
+        test_slice=test,
+        horizons=protocols.forecasting_horizons(located.name),
+        target_names=names,
+        target_mean=scaler.mean,
+        target_std=scaler.std,
+        timestamps=table.timestamps,
+        univariate=univariate,
+        source=located.source,
+        variables=len(table.columns),
+    )
+
+
+def _select_targets(
+    located: Located, table: TimeTable, univariate: bool, target: str | None
+) -> tuple[list[str], np.ndarray]:
+    """Target names and raw values: the one target column when univariate, else every numeric column."""
+    if target is not None and target not in table.columns:
+        raise DataError(
+            f"target must be a numeric column of {located.paths[0]} but got {target!r}",
+            f"columns: {', '.join(table.columns[:20])}",
+        )
+    if not univariate:
+        return list(table.columns), table.values
+    name = target or protocols.default_target(located.name, table.columns)
+    return [name], table.values[:, [table.columns.index(name)]]

@@ -1,0 +1,281 @@
+"""Finding a dataset's files: data roots in search order, layouts inside a root, aeon's bundled copies.
+
+Search order: the ``data_dir`` argument, ``$TSCL_DATA_DIR``, ``./datasets`` (current directory), then the user
+cache (``platformdirs.user_cache_dir("tscl")/datasets``, or ``$TSCL_CACHE_DIR/datasets``). When GunPoint,
+BasicMotions, JapaneseVowels, ItalyPowerDemand or ArrowHead are in none of them, the copy the aeon package
+ships is used, so the offline default works without any download.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from tscl.data.catalog import CatalogEntry, find_entry, list_entries, unknown_name_error
+from tscl.data.catalog_data import AEON_BUNDLED
+from tscl.errors import DataError
+
+OFFLINE_DEFAULT = "GunPoint"
+BUNDLED_SOURCE = "aeon (bundled)"
+SERIES_SUFFIXES = (".tsv", ".ts", ".arff")
+_FORECAST_DIRS = ("", "ETT", "forecasting")
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where a dataset's files are.
+
+    Attributes:
+        name: dataset name (catalog spelling when known, else the file stem).
+        task: ``"forecasting"`` or ``"classification"``.
+        paths: ``(csv,)``, ``(train, test)`` or ``(array_file,)``.
+        collection: ``"UCR"``, ``"UEA"``, ``"ETT"``, ``"forecasting"`` or None when unknown.
+        source: human-readable origin (file paths or ``"aeon (bundled)"``).
+    """
+
+    name: str
+    task: str
+    paths: tuple[Path, ...]
+    collection: str | None
+    source: str
+
+
+def cache_dir() -> Path:
+    """Directory ``tscl data fetch`` writes to by default: ``$TSCL_CACHE_DIR/datasets`` or the user cache."""
+    base = os.environ.get("TSCL_CACHE_DIR") or platformdirs.user_cache_dir("tscl")
+    return Path(base).expanduser() / "datasets"
+
+
+def resolve_roots(data_dir: str | Path | None = None) -> list[Path]:
+    """Data roots in search order, without duplicates (they need not exist)."""
+    candidates = [data_dir, os.environ.get("TSCL_DATA_DIR") or None, Path.cwd() / "datasets", cache_dir()]
+    roots: list[Path] = []
+    for candidate in candidates:
+        if candidate is None:
+            continue
+        root = Path(candidate).expanduser().resolve()
+        if root not in roots:
+            roots.append(root)
+    return roots
+
+
+def bundled_dir(name: str) -> Path | None:
+    """aeon's folder for a bundled dataset, or None (no import of aeon needed)."""
+    if name not in AEON_BUNDLED:
+        return None
+    spec = importlib.util.find_spec("aeon")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / name
+    return folder if (folder / f"{name}_TRAIN.ts").is_file() else None
+
+
+def locate(name: str, data_dir: str | Path | None = None) -> Located:
+    """Find a dataset by name in the data roots, then among aeon's bundled copies.
+
+    Raises:
+        DataError: the data_dir does not exist, the name is unknown, or a known dataset is not on disk.
+    """
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise DataError(
+            f"data directory must exist but got {data_dir}",
+            "create it, or fetch into it: `tscl data fetch NAME --data-dir DIR`",
+        )
+    roots = [root for root in resolve_roots(data_dir) if root.is_dir()]
+    entry = find_entry(name)
+    canonical = entry.name if entry else name
+    for root in roots:
+        found = find_in_root(canonical, root, entry)
+        if found is not None:
+            return found
+    bundled = bundled_dir(canonical)
+    if bundled is not None:
+        paths = (bundled / f"{canonical}_TRAIN.ts", bundled / f"{canonical}_TEST.ts")
+        return Located(
+            canonical, "classification", paths, entry.collection if entry else None, BUNDLED_SOURCE
+        )
+    if entry is None:
+        raise unknown_name_error(name, local_names(roots))
+    searched = ", ".join(str(root) for root in resolve_roots(data_dir))
+    raise DataError(
+        f"files of {entry.name} ({', '.join(entry.files)}) must be in a data directory "
+        f"but were not found in {searched}",
+        f"run `tscl data fetch {entry.name}` or pass --data-dir (search order: --data-dir, TSCL_DATA_DIR, "
+        "./datasets, the cache); see datasets/README.md",
+    )
+
+
+def find_in_root(name: str, root: Path, entry: CatalogEntry | None = None) -> Located | None:
+    """Look for ``name`` in one root in every supported layout; None when absent."""
+    if entry is None or entry.task == "forecasting":
+        csv = _find_csv(name, root, entry)
+        if csv is not None:
+            collection = entry.collection if entry else None
+            return Located(name, "forecasting", (csv,), collection, str(csv))
+    if entry is None or entry.task == "classification":
+        return _find_series_pair(name, root, entry)
+    return None
+
+
+def _find_csv(name: str, root: Path, entry: CatalogEntry | None) -> Path | None:
+    file_names = [Path(f).name for f in entry.files] if entry else [f"{name}.csv"]
+    for folder in (*_FORECAST_DIRS, name):
+        for file_name in file_names:
+            path = root / folder / file_name
+            if path.is_file():
+                return path
+    return None
+
+
+def _series_dirs(name: str, root: Path) -> list[tuple[Path, str | None]]:
+    """Candidate folders for a classification dataset, with the collection each implies."""
+    dirs: list[tuple[Path, str | None]] = []
+    for collection in ("UCR", "UEA"):
+        base = root / collection
+        dirs.append((base / name, collection))
+        if (
+            base.is_dir() and not (base / name).is_dir()
+        ):  # tolerate a different case: ucr/gunpoint -> GunPoint
+            dirs.extend(
+                (d, collection) for d in base.iterdir() if d.is_dir() and d.name.lower() == name.lower()
+            )
+    dirs.append((root / name, None))
+    dirs.append((root, None))
+    return dirs
+
+
+def _find_series_pair(name: str, root: Path, entry: CatalogEntry | None) -> Located | None:
+    suffixes = list(SERIES_SUFFIXES)
+    if entry is not None:
+        suffixes.sort(key=lambda s: s != f".{entry.format}")
+    for folder, collection in _series_dirs(name, root):
+        stem = folder.name if folder != root and folder.name.lower() == name.lower() else name
+        for suffix in suffixes:
+            train = folder / f"{stem}_TRAIN{suffix}"
+            if not train.is_file():
+                continue
+            test = folder / f"{stem}_TEST{suffix}"
+            if not test.is_file():
+                raise DataError(
+                    f"{train} must have its test partner {test.name} beside it but it is missing",
+                    "put both the _TRAIN and the _TEST file in the same folder",
+                )
+            kind = (entry.collection if entry else None) or collection
+            return Located(
+                entry.name if entry else stem, "classification", (train, test), kind, f"{train}, {test}"
+            )
+    return None
+
+
+def local_names(roots: list[Path]) -> list[str]:
+    """Dataset names present under ``UCR/`` and ``UEA/`` of the given roots (for suggestions)."""
+    names: list[str] = []
+    for root in roots:
+        for collection in ("UCR", "UEA"):
+            base = root / collection
+            if base.is_dir():
+                names.extend(d.name for d in base.iterdir() if d.is_dir())
+    return names
+
+
+def where_found(entry: CatalogEntry, data_dir: str | Path | None = None) -> str | None:
+    """Where ``tscl data list`` reports an entry: a root path, ``aeon (bundled)``, or None if absent."""
+    for root in resolve_roots(data_dir):
+        if root.is_dir():
+            try:
+                found = find_in_root(entry.name, root, entry)
+            except DataError:
+                found = None
+            if found is not None:
+                return str(found.paths[0].parent)
+    return BUNDLED_SOURCE if bundled_dir(entry.name) is not None else None
+
+
+ARRAY_SUFFIXES = (".npy", ".npz")
+SUPPORTED_SUFFIXES = (".csv", *SERIES_SUFFIXES, *ARRAY_SUFFIXES)
+
+
+def looks_like_path(name_or_path: str | Path) -> bool:
+    """Whether the user meant a file rather than a dataset name."""
+    if isinstance(name_or_path, Path):
+        return True
+    text = str(name_or_path)
+    return (
+        Path(text).suffix.lower() in SUPPORTED_SUFFIXES
+        or "/" in text
+        or os.sep in text
+        or Path(text).is_file()
+    )
+
+
+def locate_path(path: Path) -> Located:
+    """Describe a dataset given as a file; a ``_TRAIN``/``_TEST`` series file brings its partner.
+
+    Raises:
+        DataError: missing file, unsupported suffix, or a series file without its partner.
+    """
+    path = path.expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"dataset file must end in {', '.join(SUPPORTED_SUFFIXES)} but got {path.name!r}",
+            "convert the data to one of these formats; see datasets/README.md",
+        )
+    if not path.is_file():
+        raise DataError(
+            f"file {path} must exist but it was not found", "check the path, or give a dataset name"
+        )
+    collection = path.parent.parent.name if path.parent.parent.name in ("UCR", "UEA") else None
+    if suffix == ".csv":
+        entry = find_entry(path.stem)
+        name = entry.name if entry and entry.task == "forecasting" else path.stem
+        return Located(name, "forecasting", (path,), entry.collection if entry else None, str(path))
+    if suffix in ARRAY_SUFFIXES:
+        return Located(path.stem, "classification", (path,), collection, str(path))
+    train, test = _series_partners(path)
+    name = train.stem[: -len("_TRAIN")]
+    entry = find_entry(name)
+    if entry is not None and entry.task == "classification":
+        name, collection = entry.name, entry.collection
+    return Located(name, "classification", (train, test), collection, f"{train}, {test}")
+
+
+def _series_partners(path: Path) -> tuple[Path, Path]:
+    stem, suffix = path.stem, path.suffix
+    upper = stem.upper()
+    if upper.endswith("_TRAIN"):
+        train, test = path, path.with_name(f"{stem[:-6]}_TEST{suffix}")
+    elif upper.endswith("_TEST"):
+        train, test = path.with_name(f"{stem[:-5]}_TRAIN{suffix}"), path
+    else:
+        raise DataError(
+            f"series file name must end in _TRAIN{suffix} or _TEST{suffix} but got {path.name!r}",
+            f"name the pair <Name>_TRAIN{suffix} and <Name>_TEST{suffix} in one folder, "
+            "or save a single array as .npy/.npz",
+        )
+    missing = test if path == train else train
+    if not missing.is_file():
+        raise DataError(
+            f"{path} must have its partner {missing.name} beside it but it is missing",
+            "put both the _TRAIN and the _TEST file in the same folder",
+        )
+    return train, test
+
+
+def catalog_status(data_dir: str | Path | None = None) -> list[dict[str, str | None]]:
+    """One JSON-able row per catalog entry: name, task, format, shape hint and where it is found (or None)."""
+    return [
+        {
+            "name": entry.name,
+            "task": entry.task,
+            "collection": entry.collection,
+            "format": entry.format,
+            "shape": entry.shape,
+            "found": where_found(entry, data_dir),
+        }
+        for entry in list_entries()
+    ]

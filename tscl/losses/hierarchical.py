@@ -1,0 +1,302 @@
+"""Hierarchical contrastive loss of TS2Vec.
+
+Yue et al., "TS2Vec: Towards Universal Representation of Time Series", AAAI 2022, section 3.3.
+
+Both single-level losses are the same computation on a stack ``Z`` of ``G`` groups of ``2N`` rows: every row
+``i`` is contrasted, by plain dot product, against the other ``2N - 1`` rows of its group, and its positive is
+row ``(i + N) mod 2N``. The loss is the mean over all rows of ``logsumexp_{j != i} s_ij - s_i,partner``.
+
+How it is computed, exactly in the working precision but without the ``[G, 2N, 2N]`` tensors of the
+straightforward formulation:
+
+* ``S = Z Z^T`` is symmetric, so only row strips of its upper block triangle are formed (half the matmul).
+  Row statistics (max and sum of exponentials) come from each strip's rows and, for the rows below the strip,
+  from its columns; they are merged online.
+* The gradient ``((P + P^T) Z - 2 Z_partner) / rows``, with ``P`` the row softmax, is computed in the forward
+  pass from the same strips (``P + P^T`` restricted to a strip needs only the two rows' statistics), so
+  nothing quadratic is kept for the backward pass, which just scales the stored gradient. Total matmul work
+  is ``3 * G * (2N)^2 * D`` multiply-adds against ``6 *`` for forward plus backward of the direct form.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.autograd.function import FunctionCtx, once_differentiable
+
+from tscl.errors import ConfigError, TsclError
+
+__all__ = [
+    "HierarchicalContrastiveLoss",
+    "hierarchical_contrastive_loss",
+    "instance_contrastive_loss",
+    "temporal_contrastive_loss",
+]
+
+# Rows per strip of the similarity matrix (even, so that every strip of an even-sized group has >= 2 rows).
+_STRIP_ROWS = 256
+# Groups are batched while one strip of all of them stays below this size (keeps temporaries cache-sized
+# and below glibc's mmap threshold, so they are reused instead of page-faulted in again).
+_STRIP_BYTES = 16 * 2**20
+
+
+def _check_hyper_parameters(alpha: float, temporal_unit: int) -> None:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise ConfigError(
+            f"`alpha` must be a number in [0, 1] but got {alpha!r}",
+            hint="alpha weighs the instance loss against the temporal loss; TS2Vec uses 0.5",
+        )
+    if isinstance(temporal_unit, bool) or not isinstance(temporal_unit, int) or temporal_unit < 0:
+        raise ConfigError(
+            f"`temporal_unit` must be an integer >= 0 but got {temporal_unit!r}",
+            hint="temporal_unit is the number of finest scales without a temporal loss; TS2Vec uses 0",
+        )
+
+
+def _check_views(z1: Tensor, z2: Tensor) -> None:
+    if z1.dim() != 3 or z1.shape != z2.shape or z1.size(0) == 0 or z1.size(1) == 0:
+        raise TsclError(
+            "`z1` and `z2` must both have the same non-empty shape [B, T, D] "
+            f"but got {tuple(z1.shape)} and {tuple(z2.shape)}",
+            hint="pass the two views' representations, aligned in time",
+        )
+
+
+def _graph_zero(z1: Tensor, z2: Tensor) -> Tensor:
+    # A zero that still depends on the inputs, so that backward() works (with zero gradients) on degenerate
+    # batches; multiplying by 0 would turn inf inputs into NaN, summing an empty slice does not.
+    return z1[:0].sum() + z2[:0].sum()
+
+
+def _exp_floor(dtype: torch.dtype) -> float:
+    # Exponents below log(sqrt(tiny)) are raised to it before exp. That changes each probability by less
+    # than sqrt(tiny) (1e-19 in fp32), far below rounding, but avoids exp's slow underflow path and keeps
+    # every probability and its products normal numbers: denormals make CPU matmuls ~100x slower.
+    return 0.5 * math.log(torch.finfo(dtype).tiny)
+
+
+def _shifted_exp(sims: Tensor, shift: Tensor, floor: float, out: Tensor | None = None) -> Tensor:
+    """exp(sims - shift) with the exponent floored (see `_exp_floor`); in place when ``out is sims``."""
+    return torch.sub(sims, shift, out=out).clamp_(min=floor).exp_()
+
+
+def _merge_logsumexp(run_max: Tensor, run_sum: Tensor, sims: Tensor, dim: int, scratch: Tensor) -> None:
+    """Fold ``sims`` reduced over ``dim`` into running (max, sum of exp(x - max)) statistics, in place."""
+    new_max = sims.amax(dim)
+    shifted = scratch[: sims.numel()].view(sims.shape)
+    new_sum = _shifted_exp(sims, new_max.unsqueeze(dim), _exp_floor(sims.dtype), out=shifted).sum(dim)
+    top = torch.maximum(run_max, new_max)
+    run_sum.mul_((run_max - top).exp_()).add_(new_sum.mul_((new_max - top).exp_()))
+    run_max.copy_(top)
+
+
+def _contrast_chunk(z: Tensor, strip: int, grad: Tensor | None) -> Tensor:
+    """Summed row losses of ``z`` [g, n, D]; writes their (unscaled) gradient into ``grad`` if given."""
+    groups, rows, _ = z.shape
+    half = rows // 2
+    bounds = [(start, min(start + strip, rows)) for start in range(0, rows, strip)]
+    shapes = [(groups, stop - start, rows - start) for start, stop in bounds]
+    sizes = [math.prod(shape) for shape in shapes]
+    # Strips are kept for the gradient pass; one flat buffer each avoids allocator churn (page faults).
+    store = z.new_empty(sum(sizes) if grad is not None else max(sizes))
+    scratch = z.new_empty(max(sizes))
+    run_max = z.new_full((groups, rows), float("-inf"))
+    run_sum = z.new_zeros((groups, rows))
+    positive = z.new_empty((groups, half))
+    strips: list[Tensor] = []
+    offset = 0
+    for (start, stop), shape, size in zip(bounds, shapes, sizes):
+        sims = torch.bmm(z[:, start:stop], z[:, start:].mT, out=store[offset : offset + size].view(shape))
+        offset += size if grad is not None else 0
+        sims.diagonal(dim1=-2, dim2=-1).fill_(float("-inf"))
+        if start < half:
+            positive[:, start : min(stop, half)] = sims.diagonal(offset=half, dim1=-2, dim2=-1)
+        _merge_logsumexp(run_max[:, start:stop], run_sum[:, start:stop], sims, -1, scratch)
+        if stop < rows:  # the transposed block below the strip, for the rows under it
+            below = sims[:, :, stop - start :]
+            _merge_logsumexp(run_max[:, stop:], run_sum[:, stop:], below, -2, scratch)
+        strips.append(sims)
+    # Row loss = (max - positive) + log(sum): both differences stay exact when the loss is near zero.
+    loss = (run_max - positive.repeat(1, 2)).sum() + run_sum.log().sum()
+    if grad is not None:
+        _strip_gradient(z, bounds, strips, run_max, run_sum.reciprocal_(), scratch, grad)
+    return loss
+
+
+def _strip_gradient(
+    z: Tensor,
+    bounds: list[tuple[int, int]],
+    strips: list[Tensor],
+    run_max: Tensor,
+    inv_sum: Tensor,
+    scratch: Tensor,
+    grad: Tensor,
+) -> None:
+    """grad = (P + P^T) Z - 2 Z_partner, from the upper strips of S and the row statistics; consumes S."""
+    floor = _exp_floor(z.dtype)
+    half = z.size(1) // 2
+    for (start, stop), sims in zip(bounds, strips):
+        both = scratch[: sims.numel()].view(sims.shape)
+        _shifted_exp(sims, run_max[:, start:stop, None], floor, out=both).mul_(inv_sum[:, start:stop, None])
+        both.addcmul_(_shifted_exp(sims, run_max[:, None, start:], floor, out=sims), inv_sum[:, None, start:])
+        # The diagonal block is hit by both products below, off-diagonal ones once each.
+        both[:, :, : stop - start].mul_(0.5)
+        if start == 0:  # the first strip covers every row: write instead of zero-filling and adding
+            torch.bmm(both.mT, z[:, :stop], out=grad)
+        else:
+            grad[:, start:].baddbmm_(both.mT, z[:, start:stop])
+        grad[:, start:stop].baddbmm_(both, z[:, start:])
+    grad[:, :half].sub_(z[:, half:], alpha=2.0)
+    grad[:, half:].sub_(z[:, :half], alpha=2.0)
+
+
+def _contrast_groups(z: Tensor, need_grad: bool) -> tuple[Tensor, Tensor | None]:
+    """Mean row loss of ``z`` [G, 2N, D] (partner of row i is (i + N) mod 2N) and its gradient."""
+    compute_dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
+    work = z.detach().to(compute_dtype).contiguous()
+    groups, rows, _ = work.shape
+    strip = min(_STRIP_ROWS, rows)
+    chunks = -(-groups * strip * rows * work.element_size() // _STRIP_BYTES)
+    size = -(-groups // max(1, chunks))
+    total = work.new_zeros(())
+    grad = torch.empty_like(work) if need_grad else None
+    for first in range(0, groups, size):
+        part = None if grad is None else grad[first : first + size]
+        total += _contrast_chunk(work[first : first + size], strip, part)
+    count = groups * rows
+    if grad is not None:
+        grad = grad.div_(count).to(z.dtype)
+    return (total / count).to(z.dtype), grad
+
+
+class _ContrastRows(torch.autograd.Function):
+    """Row-contrast loss whose gradient is produced by the forward pass (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, z: Tensor) -> Tensor:  # type: ignore[override]
+        with torch.autocast(device_type=z.device.type, enabled=False):
+            loss, grad = _contrast_groups(z, need_grad=True)
+        ctx.save_for_backward(grad)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: FunctionCtx, grad_output: Tensor) -> Tensor:  # type: ignore[override]
+        (grad,) = ctx.saved_tensors  # type: ignore[attr-defined]
+        return grad * grad_output
+
+
+def _contrast_rows(z: Tensor) -> Tensor:
+    if torch.is_grad_enabled() and z.requires_grad:
+        return _ContrastRows.apply(z)  # type: ignore[no-any-return]
+    with torch.autocast(device_type=z.device.type, enabled=False):
+        return _contrast_groups(z, need_grad=False)[0]
+
+
+def instance_contrastive_loss(z1: Tensor, z2: Tensor) -> Tensor:
+    """Instance-wise contrastive loss of one scale (TS2Vec, Yue et al., AAAI 2022, eq. 3).
+
+    At every timestamp, each of the 2B vectors is contrasted against the other 2B - 1 by dot product; the
+    positive is the other view of the same instance.
+
+    Args:
+        z1: First view, shape [B, T, D].
+        z2: Second view, time-aligned with ``z1``, shape [B, T, D].
+
+    Returns:
+        Scalar tensor: mean cross-entropy over the 2B rows and T timestamps; zero when B == 1.
+    """
+    if z1.size(0) == 1:
+        return _graph_zero(z1, z2)
+    return _contrast_rows(torch.cat([z1.transpose(0, 1), z2.transpose(0, 1)], dim=1))
+
+
+def temporal_contrastive_loss(z1: Tensor, z2: Tensor) -> Tensor:
+    """Temporal contrastive loss of one scale (TS2Vec, Yue et al., AAAI 2022, eq. 2).
+
+    Within each instance, each of the 2T time steps is contrasted against the other 2T - 1 by dot product;
+    the positive is the same time step in the other view.
+
+    Args:
+        z1: First view, shape [B, T, D].
+        z2: Second view, time-aligned with ``z1``, shape [B, T, D].
+
+    Returns:
+        Scalar tensor: mean cross-entropy over the B instances and 2T rows; zero when T == 1.
+    """
+    if z1.size(1) == 1:
+        return _graph_zero(z1, z2)
+    return _contrast_rows(torch.cat([z1, z2], dim=1))
+
+
+def _halve_time(z: Tensor) -> Tensor:
+    return F.max_pool1d(z.transpose(1, 2), kernel_size=2).transpose(1, 2)
+
+
+def hierarchical_contrastive_loss(
+    z1: Tensor, z2: Tensor, alpha: float = 0.5, temporal_unit: int = 0
+) -> Tensor:
+    """Hierarchical contrastive loss of TS2Vec (Yue et al., AAAI 2022, algorithm 1).
+
+    At every scale while the length is > 1, adds ``alpha`` * instance loss + ``(1 - alpha)`` * temporal loss
+    (the temporal term only from scale ``temporal_unit`` on), then max-pools both views over time (kernel 2,
+    stride 2; an odd last step is dropped). At length 1, adds ``alpha`` * instance loss once more. The sum is
+    divided by the number of scales. Similarities are plain dot products (no normalisation, no temperature).
+
+    Args:
+        z1: First view, shape [B, T, D].
+        z2: Second view, time-aligned with ``z1``, shape [B, T, D].
+        alpha: Weight of the instance loss, in [0, 1].
+        temporal_unit: Number of finest scales without a temporal loss, >= 0.
+
+    Returns:
+        Scalar tensor (dtype of the inputs).
+
+    Raises:
+        ConfigError: ``alpha`` or ``temporal_unit`` out of range.
+        TsclError: the views are not two equal, non-empty [B, T, D] shapes.
+    """
+    _check_hyper_parameters(alpha, temporal_unit)
+    _check_views(z1, z2)
+    loss = _graph_zero(z1, z2)
+    scales = 0
+    while z1.size(1) > 1:
+        if alpha != 0:
+            loss = loss + alpha * instance_contrastive_loss(z1, z2)
+        if scales >= temporal_unit and 1 - alpha != 0:
+            loss = loss + (1 - alpha) * temporal_contrastive_loss(z1, z2)
+        scales += 1
+        z1, z2 = _halve_time(z1), _halve_time(z2)
+    if z1.size(1) == 1:
+        if alpha != 0:
+            loss = loss + alpha * instance_contrastive_loss(z1, z2)
+        scales += 1
+    return loss / scales
+
+
+class HierarchicalContrastiveLoss(nn.Module):
+    """Module form of :func:`hierarchical_contrastive_loss` (TS2Vec, Yue et al., AAAI 2022).
+
+    Args:
+        alpha: Weight of the instance loss, in [0, 1].
+        temporal_unit: Number of finest scales without a temporal loss, >= 0.
+
+    Raises:
+        ConfigError: ``alpha`` or ``temporal_unit`` out of range.
+    """
+
+    def __init__(self, alpha: float = 0.5, temporal_unit: int = 0) -> None:
+        super().__init__()
+        _check_hyper_parameters(alpha, temporal_unit)
+        self.alpha = float(alpha)
+        self.temporal_unit = temporal_unit
+
+    def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
+        """Loss of two time-aligned views, each of shape [B, T, D]; returns a scalar."""
+        return hierarchical_contrastive_loss(z1, z2, self.alpha, self.temporal_unit)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, temporal_unit={self.temporal_unit}"
