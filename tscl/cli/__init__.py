@@ -22,7 +22,7 @@ app = typer.Typer(
 def _register() -> None:
     from tscl.cli import data_cmd  # noqa: F401  (commands register themselves on import)
 
-    for module in ("pretrain_cmd", "evaluate_cmd", "runs_cmd"):
+    for module in ("pretrain_cmd", "evaluate_cmd", "runs_cmd", "sweep_cmd"):
         try:
             __import__(f"tscl.cli.{module}")
         except ModuleNotFoundError as exc:
