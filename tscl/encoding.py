@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch import nn
+
+from tscl.models.encoder import TSEncoder
+from tscl.models.last_position import LastPositionEncoder
 
 DEFAULT_BATCH = 64
 DEFAULT_WINDOW_BATCH = 1024
@@ -34,6 +39,13 @@ def encode_timestamps(
     return torch.cat(out).numpy()
 
 
+def _last_position_fn(net: nn.Module, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The cheapest exact way to get ``net(x)[:, -1]`` for windows of this length."""
+    if isinstance(net, TSEncoder):
+        return LastPositionEncoder(net, window)
+    return lambda x: net(x)[:, -1]
+
+
 @torch.no_grad()
 def encode_causal(
     net: nn.Module, X: np.ndarray, window: int, device: torch.device, batch_size: int | None = None
@@ -47,13 +59,12 @@ def encode_causal(
     chunk = batch_size or DEFAULT_WINDOW_BATCH
     result = np.empty((n, length, 0), dtype=np.float32)
     outputs = []
+    last = _last_position_fn(net, window)
     for i in range(n):
         series = torch.from_numpy(X[i])
         padded = torch.cat([torch.full((window - 1, channels), float("nan")), series])
         windows = padded.unfold(0, window, 1).transpose(1, 2)  # [T, window, C]
-        parts = [
-            net(windows[s : s + chunk].to(device))[:, -1].cpu() for s in range(0, length, chunk)
-        ]
+        parts = [last(windows[s : s + chunk].to(device)).cpu() for s in range(0, length, chunk)]
         outputs.append(torch.cat(parts))
     if outputs:
         result = torch.stack(outputs).numpy()
