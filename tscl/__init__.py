@@ -1,7 +1,35 @@
-"""tscl: self-supervised contrastive representation learning for multivariate time series."""
+"""tscl: self-supervised contrastive representation learning for multivariate time series.
+
+The heavy pieces are imported on first use, so ``import tscl`` (and ``tscl --help``) stays quick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TsclError
 
 __version__ = "0.1.0"
 
-__all__ = ["TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "__version__"]
+_LAZY = {
+    "ContrastiveModel": "tscl.model",
+    "TS2Vec": "tscl.model",
+    "load_dataset": "tscl.data",
+    "PretrainConfig": "tscl.training.config",
+    "pretrain": "tscl.pretraining",
+    "resume": "tscl.pretraining",
+    "evaluate_run": "tscl.evaluate",
+    "encode_dataset": "tscl.inference",
+}
+
+__all__ = [
+    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "__version__", *_LAZY,
+]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tscl' has no attribute {name!r}")
