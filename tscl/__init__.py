@@ -20,6 +20,8 @@ _LAZY = {
     "resume": "tscl.pretraining",
     "evaluate_run": "tscl.evaluate",
     "encode_dataset": "tscl.inference",
+    "run_sweep": "tscl.sweep",
+    "SweepResult": "tscl.sweep",
 }
 
 __all__ = [

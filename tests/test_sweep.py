@@ -1,0 +1,336 @@
+"""``tscl sweep``: grid validation, trial ids, fail-soft trials, locks, kill/resume, summary statistics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tscl.cli import main
+from tscl.errors import ConfigError
+from tscl.sweep import SweepEvent, load_grid, run_sweep
+from tscl.sweep.lock import TrialLock
+from tscl.sweep.trial import Layout, planned_action
+
+TINY = {"iters": 2, "repr_dims": 8, "hidden_dims": 8, "depth": 1, "batch_size": 4, "max_train_length": 64,
+        "device": "cpu", "threads": 1, "plots": False}  # fmt: skip
+TINY_TOML = "\n".join(f"{k} = {json.dumps(v)}" for k, v in TINY.items())
+TWO_BY_TWO_BY_TWO = f"""
+datasets = ["GunPoint", "BasicMotions"]
+objectives = ["ts2vec"]
+seeds = [0, 1]
+output = "{{output}}"
+
+[base]
+{TINY_TOML}
+
+[[settings]]
+name = "lr-small"
+lr = 0.001
+
+[[settings]]
+name = "lr-large"
+lr = 0.01
+"""
+
+
+def _grid(**changes: Any) -> dict[str, Any]:
+    grid: dict[str, Any] = {"datasets": ["GunPoint"], "seeds": [0], "base": dict(TINY)}
+    grid.update(changes)
+    return grid
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+# -- grid validation -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"dataset": ["GunPoint"]}, "unknown key 'dataset'"),
+        ({"iters": 3}, "unknown key 'iters'"),
+        ({"datasets": None}, "datasets must be a non-empty list"),
+        ({"datasets": []}, "datasets must be a non-empty list"),
+        ({"objectives": ["ts2vec", "simclr"]}, "objectives[1] must be one of"),
+        ({"seeds": [0, "1"]}, "seeds[1] must be an integer"),
+        ({"base": {"lrr": 0.1}}, "unknown key 'lrr'"),
+        ({"base": {"iters": "ten"}}, "base.iters: iters must be int"),
+        ({"base": {"iters": 0}}, "base.iters"),
+        ({"base": {"head": "forest"}}, "base.head must be one of"),
+        ({"base": {"plots": "no"}}, "base.plots must be bool"),
+        ({"base": {"seed": 3}}, "base.seed cannot be set per trial"),
+        ({"settings": [{"lr": 0.1}, {"lr": 0.1}]}, "twice"),
+        ({"settings": {"lr": 0.1}}, "settings must be a list of tables"),
+        ({"grid": {"lr": 0.1}}, "grid.lr must be a non-empty list"),
+        ({"grid": {"mask_mode": ["binomial", "sometimes"]}}, "grid.mask_mode[1] must be one of"),
+        ({"settings": [{"lr": 0.1}], "grid": {"lr": [0.2]}}, "lr is set both"),
+    ],
+)
+def test_bad_grids_are_rejected_before_anything_runs(
+    tmp_path: Path, changes: dict[str, Any], expected: str
+) -> None:
+    grid = _grid(output=str(tmp_path / "out"), **changes)
+    if changes.get("datasets", "") is None:
+        del grid["datasets"]
+        expected = "datasets is missing"
+    with pytest.raises(ConfigError) as info:
+        run_sweep(grid)
+    assert expected in info.value.message
+    assert "\n" not in info.value.message
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_keys_get_a_close_match_hint() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_grid(_grid(base={"repr_dim": 8}))
+    assert info.value.hint is not None and "repr_dims" in info.value.hint
+    with pytest.raises(ConfigError) as info:
+        load_grid(_grid(iters=3))
+    assert info.value.hint is not None and "[base]" in info.value.hint
+
+
+def test_cli_reports_a_bad_grid_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text('datasets = ["GunPoint"]\nobjectives = ["nope"]\n')
+    code, _, err = _cli(["sweep", str(path)], capsys)
+    assert code == 1
+    assert err.startswith("error: bad.toml: objectives[0] must be one of") and "Traceback" not in err
+    code, _, err = _cli(["sweep", str(tmp_path / "missing.toml")], capsys)
+    assert code == 1 and "does not exist" in err
+
+
+# -- expansion and ids ---------------------------------------------------------------------------------------
+
+
+def test_settings_tables_times_grid_product_in_a_fixed_order(tmp_path: Path) -> None:
+    grid = load_grid(
+        _grid(
+            datasets=["GunPoint", "BasicMotions"],
+            seeds=[1, 2],
+            settings=[{"name": "small", "repr_dims": 8}, {"hidden_dims": 16}],
+            grid={"lr": [0.001, 0.01], "univariate": [True]},
+        )  # fmt: skip
+    )
+    labels = [label for label, _ in grid.variants()]
+    assert labels == [
+        "small,lr=0.001,univariate=true",
+        "small,lr=0.01,univariate=true",
+        "hidden_dims=16,lr=0.001,univariate=true",
+        "hidden_dims=16,lr=0.01,univariate=true",
+    ]
+    trials = grid.trials()
+    assert len(trials) == 2 * 4 * 2
+    assert [t.dataset for t in trials[:8]] == ["GunPoint"] * 8 and [t.seed for t in trials[:2]] == [1, 2]
+    assert trials[0].config.repr_dims == 8 and trials[0].config.lr == 0.001 and trials[0].config.univariate
+    assert trials[2].config.lr == 0.01 and trials[4].config.hidden_dims == 16
+    assert len({t.id for t in trials}) == len(trials)
+    assert trials[0].id.startswith("GunPoint-ts2vec-small,lr=0.001,univariate=true-seed1-")
+
+
+def test_trial_ids_are_deterministic_and_track_result_changing_settings(tmp_path: Path) -> None:
+    first = [t.id for t in load_grid(_grid()).trials()]
+    assert first == [t.id for t in load_grid(_grid()).trials()]
+    moved = load_grid(_grid(data_dir=str(tmp_path)), data_dir=tmp_path / "elsewhere").trials()
+    assert [t.id for t in moved] == first  # where the data lives does not change results
+    assert moved[0].config.data_dir == str((tmp_path / "elsewhere").resolve())  # the argument wins
+    longer = load_grid(_grid(base={**TINY, "iters": 3})).trials()
+    assert longer[0].id != first[0]
+
+
+def test_dry_run_lists_trials_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "grid.toml"
+    path.write_text(TWO_BY_TWO_BY_TWO.format(output=(tmp_path / "out").as_posix()))
+    code, out, _ = _cli(["sweep", str(path), "--dry-run", "--json"], capsys)
+    plan = json.loads(out)
+    assert code == 0 and plan["dry_run"] and len(plan["trials"]) == 8
+    assert {t["action"] for t in plan["trials"]} == {"run"}
+    assert not (tmp_path / "out").exists()
+
+
+# -- locks ---------------------------------------------------------------------------------------------------
+
+
+def test_trial_lock_is_exclusive_and_stale_locks_are_broken(tmp_path: Path) -> None:
+    path = tmp_path / "t.lock"
+    first, second = TrialLock(path), TrialLock(path)
+    assert first.acquire() and not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
+    path.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
+    third = TrialLock(path)
+    assert third.acquire() and third.owner()["pid"] == os.getpid()  # type: ignore[index]
+    third.release()
+    path.write_text(json.dumps({"pid": 1, "host": "another-machine"}))
+    assert not TrialLock(path).acquire()  # its pid cannot be checked from here
+
+
+def test_a_trial_locked_by_a_live_process_is_left_alone(tmp_path: Path, isolated_data_env: Path) -> None:
+    grid = _grid(output=str(tmp_path / "out"))
+    trial = load_grid(grid).trials()[0]
+    lock = Layout(tmp_path / "out").lock(trial.id)
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+    result = run_sweep(grid)
+    assert not result.ok and result.trials[0].status == "locked"
+    assert not Path(result.trials[0].run_dir).exists()
+
+
+# -- running -------------------------------------------------------------------------------------------------
+
+
+def test_a_failing_trial_fails_alone_with_its_error_in_the_summary(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "grid.toml"
+    path.write_text(f"""
+datasets = ["GunPoint", "NoSuchDataset"]
+seeds = [0]
+output = "{(tmp_path / "out").as_posix()}"
+[base]
+{TINY_TOML}
+[[settings]]
+name = "ok"
+[[settings]]
+name = "wrong-task"
+task = "forecasting"
+""")
+    code, _, err = _cli(["sweep", str(path)], capsys)
+    assert code == 1 and "error: 3 of 4 trials did not finish" in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    status = {(t["dataset"], t["setting"]): t for t in summary["trials"]}
+    assert status[("GunPoint", "ok")]["status"] == "finished"
+    assert "task must match the dataset's (classification)" in status[("GunPoint", "wrong-task")]["error"]
+    assert "NoSuchDataset" in status[("NoSuchDataset", "ok")]["error"]
+    rows = {(r["dataset"], r["setting"]): r for r in summary["rows"]}
+    assert (
+        rows[("GunPoint", "ok")]["n"] == 1 and rows[("GunPoint", "ok")]["metrics"]["accuracy"]["std"] == 0.0
+    )
+    assert rows[("GunPoint", "wrong-task")]["n"] == 0
+    assert "task must match" in rows[("GunPoint", "wrong-task")]["errors"][0]
+    with open(tmp_path / "out" / "summary.csv", newline="") as handle:
+        lines = {(r["dataset"], r["setting"]): r for r in csv.DictReader(handle)}
+    assert "task must match" in lines[("GunPoint", "wrong-task")]["errors"]
+
+
+def test_an_interrupted_trial_resumes_from_its_checkpoint(tmp_path: Path, isolated_data_env: Path) -> None:
+    from tscl.pretraining import pretrain
+
+    grid = _grid(output=str(tmp_path / "out"), base={**TINY, "iters": 4, "checkpoint_every": 1})
+    trial = load_grid(grid).trials()[0]
+    layout = Layout(tmp_path / "out")
+    run_dir = layout.run_dir(trial.id)
+
+    def killed_at_two(step: int, total: int, loss: float) -> None:
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(trial.config, run_dir=run_dir, on_step=killed_at_two)
+    meta = json.loads((run_dir / "meta.json").read_text())
+    (run_dir / "meta.json").write_text(json.dumps({**meta, "status": "running"}))  # as SIGKILL leaves it
+    layout.lock(trial.id).parent.mkdir(parents=True)
+    layout.lock(trial.id).write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
+    assert planned_action(run_dir) == "resume"
+    result = run_sweep(grid)
+    assert result.ok and result.trials[0].action == "resume"
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["resumed"] == 1 and meta["step"] == 4 and meta["status"] == "finished"
+    assert not layout.lock(trial.id).exists()
+
+
+def _finished(output: Path) -> dict[str, int]:
+    done = {}
+    for run_dir in sorted((output / "trials").glob("*")):
+        if planned_action(run_dir) == "skip":
+            done[run_dir.name] = (run_dir / "metrics.json").stat().st_mtime_ns
+    return done
+
+
+def _assert_summary_matches_the_runs(output: Path) -> None:
+    summary = json.loads((output / "summary.json").read_text())
+    with open(output / "summary.csv", newline="") as handle:
+        lines = {(r["dataset"], r["setting"]): r for r in csv.DictReader(handle)}
+    assert len(summary["rows"]) == 4
+    for row in summary["rows"]:
+        trials = [
+            t for t in summary["trials"] if (t["dataset"], t["setting"]) == (row["dataset"], row["setting"])
+        ]
+        assert row["n"] == len(trials) == 2
+        for metric in ("accuracy", "auprc"):
+            values = [json.loads((Path(t["run_dir"]) / "metrics.json").read_text())[metric] for t in trials]
+            assert row["metrics"][metric]["mean"] == pytest.approx(np.mean(values), abs=1e-12)
+            assert row["metrics"][metric]["std"] == pytest.approx(np.std(values, ddof=1), abs=1e-12)
+            line = lines[(row["dataset"], row["setting"])]
+            assert float(line[f"{metric}_mean"]) == pytest.approx(np.mean(values), abs=1e-12)
+            assert float(line[f"{metric}_std"]) == pytest.approx(np.std(values, ddof=1), abs=1e-12)
+    gunpoint = next(r for r in summary["rows"] if r["dataset"] == "GunPoint")
+    assert gunpoint["paper"] == {"accuracy": 0.98}
+
+
+@pytest.mark.slow
+def test_killed_sweep_reruns_only_the_unfinished_trials(tmp_path: Path, isolated_data_env: Path) -> None:
+    output = tmp_path / "out"
+    path = tmp_path / "grid.toml"
+    path.write_text(TWO_BY_TWO_BY_TWO.format(output=output.as_posix()))
+    command = [
+        sys.executable,
+        "-c",
+        "from tscl.cli import main; main()",
+        "sweep",
+        str(path),
+        "--workers",
+        "2",
+    ]
+    sweep = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 180
+    while not _finished(output) and sweep.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(sweep.pid, signal.SIGKILL)
+    sweep.wait()
+    before = _finished(output)
+    assert 1 <= len(before) < 8
+
+    rerun = subprocess.run(command + ["--json"], capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    result = json.loads(rerun.stdout)
+    assert result["ok"] and result["counts"] == {"finished": 8}
+    skipped = {t["id"] for t in result["trials"] if t["action"] == "skip"}
+    assert skipped == set(before)
+    after = _finished(output)
+    assert {k: v for k, v in after.items() if k in before} == before  # not redone
+    assert not list((output / "state").glob("*.lock"))
+    _assert_summary_matches_the_runs(output)
+
+    events: list[SweepEvent] = []
+    again = run_sweep(path, workers=2, on_event=events.append)  # a finished sweep does no work
+    assert again.ok and {t.action for t in again.trials} == {"skip"}
+    assert [(e.kind, e.total, e.skipped) for e in events] == [("begin", 0, 8)]
+    assert _finished(output) == after

@@ -1,0 +1,171 @@
+"""``tscl sweep GRID.toml``: batch experiments, resumable and in parallel, summarised as mean ± std tables."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tscl.cli import app, fail
+from tscl.cli.options import JsonOpt
+from tscl.cli.render import console, err_console, print_json
+
+if TYPE_CHECKING:
+    from tscl.sweep import SweepEvent, SweepResult
+
+
+@app.command()
+def sweep(
+    grid: Annotated[
+        Path, typer.Argument(help="Grid file (.toml): datasets x objectives x seeds x settings.")
+    ],
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", help="Trials at once, each in its own process; CPUs are split.")
+    ] = 1,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Where to look for dataset files (overrides the grid's)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Output folder (overrides the grid's).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the trials and what each needs; run nothing.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
+    from tscl.sweep import SweepInterrupted, run_sweep
+
+    try:
+        with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
+            result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
+                               on_event=None if dry_run else hook)  # fmt: skip
+    except SweepInterrupted as exc:
+        print(f"error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        raise SystemExit(130) from None
+    if json_out:
+        print_json(result.to_dict())
+    elif dry_run:
+        render_plan(result)
+    else:
+        render_result(result)
+    if not dry_run and not result.ok:
+        counts = result.counts()
+        unfinished = len(result.trials) - counts.get("finished", 0)
+        fail(
+            f"{unfinished} of {len(result.trials)} trials did not finish ({_counts_text(counts)})",
+            f"errors are in {result.output / 'summary.json'}; fix them and re-run (finished trials are kept)",
+        )
+
+
+@contextmanager
+def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
+    """A progress display fed with sweep events: a rich bar on a terminal, else plain lines on stderr."""
+    if not rich_bar:
+        yield _plain_line
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=err_console,
+    )  # fmt: skip
+    with progress:
+        task = progress.add_task("trials", total=None, state="")
+
+        def hook(event: SweepEvent) -> None:
+            state = f"running {event.running} · failed {event.failed}"
+            if event.skipped:
+                state += f" · already done {event.skipped}"
+            progress.update(task, total=event.total, completed=event.done, state=state)
+            if event.kind == "end" and event.trial is not None and event.trial.status != "finished":
+                progress.console.print(f"[red]{event.trial.status}[/] {event.trial.id}: {event.trial.error}")
+
+        yield hook
+
+
+def _plain_line(event: SweepEvent) -> None:
+    if event.kind == "begin":
+        print(f"sweep: {event.total} trials to run, {event.skipped} already finished", file=sys.stderr)
+        return
+    trial = event.trial
+    assert trial is not None
+    if event.kind == "start":
+        print(f"[{event.done}/{event.total}] start {trial.id} ({trial.action})", file=sys.stderr)
+        return
+    took = f" in {trial.seconds:.1f} s" if trial.seconds is not None else ""
+    error = f": {trial.error}" if trial.error else ""
+    print(f"[{event.done}/{event.total}] {trial.status} {trial.id}{took}{error}", file=sys.stderr, flush=True)
+
+
+def render_plan(result: SweepResult) -> None:
+    table = Table(title=f"sweep {result.name}: {len(result.trials)} trials in {result.output}")
+    for column in ("trial", "dataset", "objective", "setting", "seed", "needs"):
+        table.add_column(column)
+    for t in result.trials:
+        table.add_row(t.id, t.dataset, t.objective, t.setting, str(t.seed), t.action)
+    console.print(table)
+
+
+def render_result(result: SweepResult) -> None:
+    """Mean ± std tables (one per task), the unfinished trials with their errors, and the files written."""
+    from tscl.sweep.summary import HEADLINE, STD_NOTE
+
+    for task, names in HEADLINE.items():
+        rows = [row for row in result.rows if row["task"] == task]
+        if rows:
+            console.print(summary_table(f"{result.name} · {task}", rows, names))
+    problems = [t for t in result.trials if t.status != "finished"]
+    if problems:
+        table = Table(title="unfinished trials")
+        for column in ("trial", "status", "error"):
+            table.add_column(column, overflow="fold")
+        for t in problems:
+            table.add_row(t.id, t.status, t.error or "-")
+        console.print(table)
+    console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
+    console.print("wrote " + ", ".join(str(f) for f in result.files))
+
+
+def summary_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...]) -> Table:
+    table = Table(title=title)
+    for column in ("dataset", "objective", "setting", "n"):
+        table.add_column(column)
+    papers = [name for name in names if any((row["paper"] or {}).get(name) is not None for row in rows)]
+    for name in names:
+        table.add_column(f"{name} (mean ± std)", justify="right")
+    for name in papers:
+        table.add_column(f"paper {name}", justify="right", style="dim")
+    table.add_column("unfinished", justify="right")
+    for row in rows:
+        cells = [row["dataset"], row["objective"], row["setting"], str(row["n"])]
+        cells += [_mean_std(row["metrics"].get(name)) for name in names]
+        cells += [_number((row["paper"] or {}).get(name)) for name in papers]
+        cells.append(str(row["unfinished"]) if row["unfinished"] else "")
+        table.add_row(*cells)
+    return table
+
+
+def _mean_std(stats: dict[str, float] | None) -> str:
+    return "-" if stats is None else f"{stats['mean']:.3f} ± {stats['std']:.3f}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))

@@ -1,0 +1,94 @@
+"""Side-by-side comparison of runs: headline metrics and the config keys that differ between them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tscl.errors import CheckpointError, TsclError
+from tscl.sweep.summary import ALL_METRICS, headline_metrics
+
+SHOWN_APART = ("dataset", "objective")  # columns of their own, not settings
+
+
+@dataclass
+class Comparison:
+    """Runs in the order given, each with its headline metrics and the settings that differ between runs."""
+
+    runs: list[dict[str, Any]]
+    differing: list[str]
+
+    @property
+    def metric_names(self) -> list[str]:
+        present = {name for run in self.runs for name in run["metrics"]}
+        return [name for name in ALL_METRICS if name in present]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"differing": self.differing, "metrics": self.metric_names, "runs": self.runs}
+
+
+def find_run_dirs(path: Path) -> list[Path]:
+    """``path`` if it is a run directory, else every run directory below it (a sweep or runs folder)."""
+    if not path.exists():
+        raise CheckpointError(f"{path} does not exist", hint="pass run directories or sweep output folders")
+    if (path / "config.toml").is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob("**/config.toml") if (p.parent / "meta.json").is_file())
+    if not found:
+        raise CheckpointError(
+            f"{path} holds no run directories (no config.toml and meta.json below it)",
+            hint="pass a directory made by `tscl pretrain` or a `tscl sweep` output folder",
+        )
+    return found
+
+
+def compare_runs(paths: list[Path]) -> Comparison:
+    """Compare run directories and/or folders holding them (sweep outputs): metrics and differing settings."""
+    if not paths:
+        raise CheckpointError("compare needs at least one run directory or sweep folder")
+    run_dirs: list[Path] = []
+    for path in paths:
+        run_dirs += [d for d in find_run_dirs(path) if d not in run_dirs]
+    runs = [_describe(run_dir) for run_dir in run_dirs]
+    keys = sorted({key for run in runs for key in run["settings"]})
+    differing = [
+        key
+        for key in keys
+        if key not in SHOWN_APART and len({json.dumps(run["settings"].get(key)) for run in runs}) > 1
+    ]
+    for run in runs:
+        run["settings"] = {key: run["settings"].get(key) for key in differing}
+    return Comparison(runs, differing)
+
+
+def _describe(run_dir: Path) -> dict[str, Any]:
+    from tscl.training.config import load_config
+
+    meta = _read(run_dir / "meta.json") or {}
+    metrics = _read(run_dir / "metrics.json")
+    try:
+        settings: dict[str, Any] = load_config(run_dir / "config.toml").to_dict()
+    except TsclError:
+        settings = {}
+    if metrics and metrics.get("head"):
+        settings["head"] = metrics["head"]
+    return {
+        "run_dir": str(run_dir),
+        "dataset": meta.get("dataset", settings.get("dataset")),
+        "objective": meta.get("objective", settings.get("objective")),
+        "status": meta.get("status", "unreadable"),
+        "task": (metrics or {}).get("task", meta.get("task")),
+        "metrics": headline_metrics(metrics),
+        "evaluated": metrics is not None,
+        "settings": settings,
+    }
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

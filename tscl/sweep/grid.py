@@ -1,0 +1,245 @@
+"""Grid files: datasets x objectives x seeds x settings, validated as a whole before any trial starts.
+
+A grid is a TOML file (or the same mapping in Python)::
+
+    name = "ts2vec-ucr"                  # optional; default: the file's stem
+    output = "sweeps/ts2vec-ucr"         # optional; default: sweeps/<name>; relative to the current folder
+    data_dir = "../shared/datasets"      # optional; `--data-dir` / ``data_dir=`` override it
+    datasets = ["GunPoint", "BasicMotions"]
+    objectives = ["ts2vec"]              # optional; default ["ts2vec"]
+    seeds = [0, 1, 2]                    # optional; default [42]
+
+    [base]                               # every trial: any pretrain or evaluate setting
+    iters = 200
+
+    [[settings]]                         # one variant per table (an optional `name` labels it) ...
+    name = "small"
+    repr_dims = 64
+
+    [grid]                               # ... times every combination of these per-key lists
+    lr = [1e-3, 1e-4]
+
+Settings are the keys of ``PretrainConfig`` (except ``dataset``, ``objective``, ``seed`` and ``data_dir``,
+which the lists above set) and the evaluation keys ``head``, ``task``, ``eval_seed`` and ``plots``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import itertools
+import json
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from tscl.errors import ConfigError
+from tscl.sweep.validate import (
+    EVALUATE_KEYS,
+    TOP_KEYS,
+    check_objectives,
+    check_unique,
+    checked,
+    name_list,
+    product_table,
+    seed_list,
+    setting_table,
+    settings_tables,
+    typed,
+    unknown_key,
+)
+from tscl.training.config import PretrainConfig, config_from_mapping
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+# Settings that do not change results: left out of the trial id, so moving the data or device reuses trials.
+NOT_IDENTITY = ("data_dir", "device", "threads", "checkpoint_every")
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    """How a trial is evaluated once pretrained (the arguments of ``evaluate_run``)."""
+
+    head: str = "svm"
+    task: str | None = None
+    eval_seed: int = 0
+    plots: bool = True
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of a sweep: a resolved pretraining config, evaluation settings and a deterministic id."""
+
+    id: str
+    dataset: str
+    objective: str
+    seed: int
+    setting: str
+    config: PretrainConfig
+    evaluate: EvaluateSettings
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated grid; :meth:`trials` expands it in a fixed order (dataset, objective, setting, seed)."""
+
+    name: str
+    output: Path
+    datasets: tuple[str, ...]
+    objectives: tuple[str, ...]
+    seeds: tuple[int, ...]
+    data_dir: str | None = None
+    base: dict[str, Any] = field(default_factory=dict)
+    settings: tuple[dict[str, Any], ...] = ()
+    product: dict[str, list[Any]] = field(default_factory=dict)
+
+    def variants(self) -> list[tuple[str, dict[str, Any]]]:
+        """(label, overrides) of every setting: each ``[[settings]]`` table times each ``[grid]`` product."""
+        tables = list(self.settings) or [{}]
+        combos = [
+            dict(zip(self.product, values, strict=True))
+            for values in itertools.product(*self.product.values())
+        ]
+        out: list[tuple[str, dict[str, Any]]] = []
+        for table in tables:
+            for combo in combos:
+                named = table.get("name")
+                own = {k: v for k, v in table.items() if k != "name"}
+                parts = [str(named)] if named else [f"{k}={_format(v)}" for k, v in own.items()]
+                parts += [f"{k}={_format(v)}" for k, v in combo.items()]
+                out.append((",".join(parts) or "base", {**own, **combo}))
+        return out
+
+    def trials(self) -> list[Trial]:
+        """Every trial, its config validated (raises ConfigError naming the grid entry at fault)."""
+        trials = []
+        for dataset in self.datasets:
+            for objective in self.objectives:
+                for label, overrides in self.variants():
+                    for seed in self.seeds:
+                        trials.append(self._trial(dataset, objective, seed, label, overrides))
+        check_buildable(trials, self.name)
+        return trials
+
+    def _trial(self, dataset: str, objective: str, seed: int, label: str, overrides: dict[str, Any]) -> Trial:
+        values = {**self.base, **overrides}
+        pretrain = {k: v for k, v in values.items() if k not in EVALUATE_KEYS}
+        pretrain.update(dataset=dataset, objective=objective, seed=seed)
+        if self.data_dir is not None:
+            pretrain["data_dir"] = self.data_dir
+        where = f"{self.name}: setting {label!r} on {dataset} with {objective}"
+        config = checked(where, lambda: _resolve(pretrain, where))
+        scored = {k: v for k, v in values.items() if k in EVALUATE_KEYS}
+        identity = {k: getattr(config, k) for k in pretrain if k not in NOT_IDENTITY}
+        return Trial(trial_id(identity, scored, label), dataset, objective, seed, label, config,
+                     EvaluateSettings(**scored), overrides)  # fmt: skip
+
+    def to_toml(self) -> str:
+        """The grid as TOML (written into the output folder as ``grid.toml``)."""
+        data: dict[str, Any] = {"name": self.name, "output": str(self.output)}
+        if self.data_dir:
+            data["data_dir"] = self.data_dir
+        data.update(datasets=list(self.datasets), objectives=list(self.objectives), seeds=list(self.seeds))
+        if self.base:
+            data["base"] = self.base
+        if self.settings:
+            data["settings"] = list(self.settings)
+        if self.product:
+            data["grid"] = self.product
+        return tomli_w.dumps(data)
+
+
+def trial_id(identity: dict[str, Any], scored: dict[str, Any], label: str) -> str:
+    """``<dataset>-<objective>-<setting>-seed<seed>-<hash>``.
+
+    The hash covers the settings the grid states (``identity``: pretraining keys, ``scored``: evaluation
+    keys), not the defaults, so upgrading tscl does not rename the trials of a half-done sweep. Keys that do
+    not change results (``NOT_IDENTITY``) are left out, so moving the data or the device reuses trials.
+    """
+    digest = hashlib.sha256(json.dumps([identity, scored], sort_keys=True).encode()).hexdigest()[:8]
+    dataset = Path(str(identity["dataset"])).stem
+    parts = (dataset, str(identity["objective"]), _slug(label)[:40], f"seed{identity['seed']}", digest)
+    return "-".join(_slug(p) for p in parts)
+
+
+def _resolve(values: dict[str, Any], where: str) -> PretrainConfig:
+    """The trial's config: defaults < preset (when the grid names one) < the grid's values."""
+    from tscl.training import config as config_module
+
+    resolve = getattr(config_module, "resolve_config", None)
+    return resolve(file_values=values) if resolve is not None else config_from_mapping(values, source=where)
+
+
+def check_buildable(trials: list[Trial], name: str = "grid") -> None:
+    """Build (on the CPU, for one input channel) the model of every distinct setting, so that what only a
+    model's constructor checks (encoder, objective options, loss and augmentations) fails up front."""
+    from tscl.pretraining import build_model
+
+    seen: set[PretrainConfig] = set()
+    for trial in trials:
+        key = dataclasses.replace(
+            trial.config, dataset=PretrainConfig.dataset, seed=0, data_dir=None, device="cpu", threads=None
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        where = f"{name}: setting {trial.setting!r} with {trial.objective}"
+        checked(where, functools.partial(build_model, key, 1))
+
+
+def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | None = None) -> Grid:
+    """Read and validate a grid from a TOML file or a mapping; ``data_dir`` overrides the grid's."""
+    if isinstance(source, Mapping):
+        values, where, stem = dict(source), "grid", "sweep"
+    else:
+        path = Path(source)
+        values, where, stem = _read_toml(path), path.name, path.stem
+    unknown = [k for k in values if k not in TOP_KEYS]
+    if unknown:
+        raise unknown_key(where, unknown[0], TOP_KEYS)
+    name = typed(where, "name", values.get("name", stem), str)
+    datasets = name_list(where, values, "datasets", None)
+    objectives = name_list(where, values, "objectives", [PretrainConfig.objective])
+    seeds = seed_list(where, values)
+    check_objectives(where, objectives)
+    output = Path(typed(where, "output", values.get("output", str(Path("sweeps") / name)), str))
+    directory = data_dir if data_dir is not None else values.get("data_dir")
+    if directory is not None:
+        directory = str(Path(typed(where, "data_dir", directory, (str, Path))).expanduser().resolve())
+    base = setting_table(where, "base", values.get("base", {}))
+    settings = settings_tables(where, values.get("settings", []))
+    product = product_table(where, values.get("grid", {}), settings)
+    grid = Grid(name, output, datasets, objectives, seeds, directory, base, settings, product)
+    check_unique([label for label, _ in grid.variants()], where)
+    return grid
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"grid file {path} does not exist", hint="pass the path of a grid .toml file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="check the file's syntax") from None
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._=,+-]+", "_", text).strip("_") or "x"

@@ -1,0 +1,200 @@
+"""``run_sweep``: validate a grid, run its unfinished trials (in parallel if asked), write the summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tscl.errors import ConfigError, TsclError
+from tscl.sweep.grid import Grid, Trial, load_grid
+from tscl.sweep.summary import summarise, write_summary
+from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
+from tscl.training.checkpoint import atomic_write_text
+
+
+class SweepInterrupted(TsclError):
+    """The sweep was stopped by a signal; finished trials are kept and interrupted ones have checkpoints."""
+
+
+@dataclass
+class SweepEvent:
+    """Progress of a sweep: ``begin`` (once), then ``start`` and ``end`` of each trial run by this call."""
+
+    kind: str
+    trial: TrialRecord | None
+    total: int
+    done: int = 0
+    running: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+EventHook = Callable[[SweepEvent], None]
+
+
+@dataclass
+class SweepResult:
+    """Every trial's record and the summary rows; ``ok`` is True iff every trial finished."""
+
+    name: str
+    output: Path
+    trials: list[TrialRecord]
+    rows: list[dict[str, Any]]
+    dry_run: bool = False
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "finished" for r in self.trials)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.trials:
+            counts[record.status] = counts.get(record.status, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sweep": self.name, "output": str(self.output), "dry_run": self.dry_run, "ok": self.ok,
+            "counts": self.counts(), "rows": self.rows, "trials": [t.to_dict() for t in self.trials],
+            "files": [str(f) for f in self.files],
+        }  # fmt: skip
+
+
+def run_sweep(
+    grid: Path | str | Mapping[str, Any] | Grid,
+    workers: int = 1,
+    data_dir: Path | str | None = None,
+    dry_run: bool = False,
+    output: Path | str | None = None,
+    on_event: EventHook | None = None,
+) -> SweepResult:
+    """Run every unfinished trial of ``grid`` and write ``summary.json``/``summary.csv`` in its output folder.
+
+    Args:
+        grid: Path of a grid TOML file, the same content as a mapping, or a loaded :class:`Grid`.
+        workers: Trials at once; above 1, in spawned processes sharing the CPUs (threads = cores // workers).
+        data_dir: Where datasets are found; overrides the grid's ``data_dir``.
+        dry_run: Only list the trials and what each still needs (run, resume, evaluate, skip).
+        output: Output folder; overrides the grid's ``output``.
+        on_event: Called with a :class:`SweepEvent` when trials start and end (for progress displays).
+
+    Raises:
+        ConfigError: The grid is invalid (checked for every trial before any starts).
+        SweepInterrupted: SIGINT/SIGTERM; re-running the same sweep resumes it.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(
+            f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1"
+        )
+    if not isinstance(grid, Grid):
+        grid = load_grid(grid, data_dir)
+    elif data_dir is not None:
+        grid = dataclasses.replace(grid, data_dir=str(Path(data_dir).expanduser().resolve()))
+    if output is not None:
+        grid = dataclasses.replace(grid, output=Path(output))
+    trials = grid.trials()
+    layout = Layout(grid.output)
+    records = {t.id: _planned(t, layout) for t in trials}
+    if dry_run:
+        return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
+    grid.output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(grid.output / "grid.toml", grid.to_toml())
+    todo = [t for t in trials if records[t.id].action != DONE]
+    interrupted = False
+    try:
+        with _signals_as_interrupt():
+            _run(todo, layout, workers, records, on_event)
+    except KeyboardInterrupt:
+        interrupted = True
+    result = _finish(grid, trials, records, layout)
+    if interrupted or any(r.status == "interrupted" for r in result.trials):
+        raise SweepInterrupted(
+            f"sweep interrupted: {result.counts().get('finished', 0)} of {len(trials)} trials finished",
+            hint="re-run the same command to resume the rest",
+        )
+    return result
+
+
+def _planned(trial: Trial, layout: Layout) -> TrialRecord:
+    record = TrialRecord.of(trial, layout)
+    record.action = planned_action(layout.run_dir(trial.id))
+    if record.action == DONE:
+        record.status = "finished"
+    return record
+
+
+def _run(
+    todo: list[Trial],
+    layout: Layout,
+    workers: int,
+    records: dict[str, TrialRecord],
+    on_event: EventHook | None,
+) -> None:
+    tally = SweepEvent("begin", None, total=len(todo), skipped=len(records) - len(todo))
+    emit = on_event or (lambda event: None)
+    emit(dataclasses.replace(tally))
+    running: set[str] = set()
+
+    def started(record: TrialRecord) -> None:
+        running.add(record.id)
+        tally.running = len(running)
+        emit(dataclasses.replace(tally, kind="start", trial=record))
+
+    def ended(record: TrialRecord) -> None:
+        records[record.id] = record
+        running.discard(record.id)
+        tally.running = len(running)
+        tally.done += 1
+        tally.failed += record.status != "finished"
+        emit(dataclasses.replace(tally, kind="end", trial=record))
+
+    if workers == 1 or len(todo) <= 1:
+        for trial in todo:
+            record = run_trial(trial, layout, on_start=started)
+            ended(record)
+            if record.status == "interrupted":
+                return
+    elif todo:
+        from tscl.sweep.parallel import WorkerPool
+
+        WorkerPool(todo, layout, workers).run(started, ended)
+
+
+def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], layout: Layout) -> SweepResult:
+    """Final status of every trial, read from disk (another sweep may have finished some), and the summary."""
+    for trial in trials:
+        record = records[trial.id]
+        if planned_action(layout.run_dir(trial.id)) == DONE:
+            record.status, record.error = "finished", None
+        elif record.status == "pending":
+            state = read_state(layout, trial.id)
+            if state.get("status") in ("failed", "interrupted"):
+                record.status, record.error = state["status"], state.get("error")
+    ordered = [records[t.id] for t in trials]
+    rows = summarise(trials, records, layout)
+    files = write_summary(layout, grid.name, rows, ordered)
+    return SweepResult(grid.name, grid.output, ordered, rows, files=list(files))
+
+
+@contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the sweep like Ctrl-C does (main thread only; elsewhere signals are left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,129 @@
+"""Sweep summaries: mean ± std over seeds of the headline metrics per (dataset, objective, setting).
+
+Headline metrics are the normalised mean-over-horizons MSE and MAE for forecasting, and accuracy and AUPRC for
+classification, read from each trial's ``metrics.json``. The std is the sample standard deviation over the
+finished seeds (``ddof=1``), and 0 when only one seed finished. Published numbers (``tscl.evaluation.paper``)
+are set beside: forecasting per objective, classification (TS2Vec, SVM head) for the ts2vec objective only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from tscl.rundir import write_json
+from tscl.sweep.grid import Trial
+from tscl.sweep.trial import Layout, TrialRecord
+from tscl.training.checkpoint import atomic_write_text
+
+HEADLINE = {"forecasting": ("mse", "mae"), "classification": ("accuracy", "auprc")}
+ALL_METRICS = ("mse", "mae", "accuracy", "auprc")
+STD_NOTE = "std is the sample standard deviation over finished seeds (ddof=1); 0 when one seed finished"
+
+
+def headline_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
+    """The headline numbers of a ``metrics.json`` dict (empty when unknown)."""
+    if not metrics:
+        return {}
+    source = metrics.get("mean", {}) if metrics.get("task") == "forecasting" else metrics
+    names = HEADLINE.get(str(metrics.get("task")), ())
+    return {name: float(source[name]) for name in names if isinstance(source.get(name), (int, float))}
+
+
+def paper_headline(trial: Trial, task: str | None) -> dict[str, float] | None:
+    """Published headline numbers for a trial's dataset and objective, where the paper lists them."""
+    from tscl.evaluation.paper import paper_classification, paper_forecasting
+
+    name = Path(trial.dataset).stem
+    if task in (None, "forecasting"):
+        published = paper_forecasting(name, trial.config.univariate, trial.objective)
+        if published is not None:
+            return dict(published["mean"])
+    if task in (None, "classification") and trial.objective == "ts2vec" and trial.evaluate.head == "svm":
+        return paper_classification(name)
+    return None
+
+
+def mean_std(values: list[float]) -> dict[str, float]:
+    """``{"mean", "std"}`` with the sample std (ddof=1), or std 0 for a single value."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return {"mean": mean, "std": 0.0}
+    variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return {"mean": mean, "std": math.sqrt(variance)}
+
+
+def trial_metrics(layout: Layout, trial: Trial) -> dict[str, Any] | None:
+    try:
+        data = json.loads((layout.run_dir(trial.id) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layout) -> list[dict[str, Any]]:
+    """One row per (dataset, objective, setting) in grid order, with mean ± std, paper numbers and errors."""
+    groups: dict[tuple[str, str, str], list[Trial]] = {}
+    for trial in trials:
+        groups.setdefault((trial.dataset, trial.objective, trial.setting), []).append(trial)
+    rows = []
+    for (dataset, objective, setting), members in groups.items():
+        finished = [(t, trial_metrics(layout, t)) for t in members if records[t.id].status == "finished"]
+        tasks = {str(m.get("task")) for _, m in finished if m}
+        task = tasks.pop() if len(tasks) == 1 else None
+        values: dict[str, list[float]] = {}
+        for _, metrics in finished:
+            for name, value in headline_metrics(metrics).items():
+                values.setdefault(name, []).append(value)
+        failed = [records[t.id] for t in members if records[t.id].status != "finished"]
+        errors = [f"seed {r.seed}: {r.status}: {r.error or '-'}" for r in failed]
+        rows.append({
+            "dataset": dataset, "objective": objective, "setting": setting, "task": task,
+            "n": len(finished), "seeds": [t.seed for t, _ in finished],
+            "metrics": {name: mean_std(v) for name, v in values.items()},
+            "paper": paper_headline(members[0], task), "settings": members[0].overrides,
+            "unfinished": len(failed), "errors": errors,
+        })  # fmt: skip
+    return rows
+
+
+def write_summary(
+    layout: Layout, name: str, rows: list[dict[str, Any]], records: list[TrialRecord]
+) -> tuple[Path, Path]:
+    """Write ``summary.json`` (rows and every trial) and ``summary.csv`` (one line per row) atomically."""
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.status] = counts.get(record.status, 0) + 1
+    document = {
+        "sweep": name, "output": str(layout.output), "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "std": STD_NOTE, "counts": counts, "rows": rows, "trials": [r.to_dict() for r in records],
+    }  # fmt: skip
+    json_path, csv_path = layout.output / "summary.json", layout.output / "summary.csv"
+    write_json(json_path, document)
+    atomic_write_text(csv_path, summary_csv(rows))
+    return json_path, csv_path
+
+
+def summary_csv(rows: list[dict[str, Any]]) -> str:
+    columns = ["dataset", "objective", "setting", "task", "n", "unfinished"]
+    for metric in ALL_METRICS:
+        columns += [f"{metric}_mean", f"{metric}_std", f"paper_{metric}"]
+    columns.append("errors")
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        line: dict[str, Any] = {key: row[key] for key in columns[:6]}
+        for metric in ALL_METRICS:
+            stats = row["metrics"].get(metric)
+            line[f"{metric}_mean"] = "" if stats is None else repr(stats["mean"])
+            line[f"{metric}_std"] = "" if stats is None else repr(stats["std"])
+            line[f"paper_{metric}"] = (row["paper"] or {}).get(metric, "")
+        line["errors"] = " | ".join(row["errors"])
+        writer.writerow(line)
+    return buffer.getvalue()

@@ -1,0 +1,189 @@
+"""Validation of a grid's values: every key checked by name, type, range and registry, with its location.
+
+Messages name the grid file and where the value sits (``base.iters``, ``settings[1].lr``, ``grid.lr[0]``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import fields
+from typing import Any
+
+from tscl.errors import ConfigError
+from tscl.training.config import PretrainConfig, config_from_mapping
+
+TOP_KEYS = ("name", "output", "data_dir", "datasets", "objectives", "seeds", "base", "settings", "grid")
+EVALUATE_KEYS: dict[str, type] = {"head": str, "task": str, "eval_seed": int, "plots": bool}
+AXIS_KEYS = {"dataset": "datasets", "objective": "objectives", "seed": "seeds", "data_dir": "data_dir"}
+PRETRAIN_KEYS = tuple(f.name for f in fields(PretrainConfig) if f.name not in AXIS_KEYS)
+SETTING_KEYS = PRETRAIN_KEYS + tuple(EVALUATE_KEYS)
+TASKS = ("forecasting", "classification")
+
+
+def unknown_key(where: str, key: str, valid: tuple[str, ...]) -> ConfigError:
+    """The error for an unknown key, with the closest valid names (or where a misplaced setting goes)."""
+    if key.replace("-", "_") in SETTING_KEYS and valid == TOP_KEYS:
+        hint = f"settings go in [base], [[settings]] or [grid], e.g. [base] {key} = ..."
+    else:
+        close = difflib.get_close_matches(key.replace("-", "_"), valid, n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"valid keys: {', '.join(valid)}"
+    return ConfigError(f"{where}: unknown key {key!r}", hint=hint)
+
+
+def typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    """``value`` if it is of type ``kind`` (a bool is not an int here), else a ConfigError naming ``key``."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        expected = " or ".join(k.__name__ for k in kinds if k.__module__ == "builtins")
+        raise ConfigError(
+            f"{where}: {key} must be {expected} but got {value!r}", hint="fix the value in the grid file"
+        )
+    return value
+
+
+def name_list(where: str, values: dict[str, Any], key: str, default: list[str] | None) -> tuple[str, ...]:
+    """The non-empty list of distinct names under ``key`` (required when ``default`` is None)."""
+    if key not in values and default is None:
+        raise ConfigError(
+            f"{where}: {key} is missing", hint=f'add a list, e.g. {key} = ["GunPoint", "BasicMotions"]'
+        )
+    items = values.get(key, default)
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{where}: {key} must be a non-empty list of names but got {items!r}",
+                          hint=f'e.g. {key} = ["{(default or ["GunPoint"])[0]}"]')  # fmt: skip
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{where}: {key}[{i}] must be a non-empty string but got {item!r}")
+    check_unique(items, where, key)
+    return tuple(items)
+
+
+def seed_list(where: str, values: dict[str, Any]) -> tuple[int, ...]:
+    """The distinct non-negative integer seeds (default: the config's default seed)."""
+    seeds = values.get("seeds", [PretrainConfig.seed])
+    if not isinstance(seeds, list) or not seeds:
+        raise ConfigError(f"{where}: seeds must be a non-empty list of integers but got {seeds!r}",
+                          hint="e.g. seeds = [0, 1, 2]")  # fmt: skip
+    for i, seed in enumerate(seeds):
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ConfigError(f"{where}: seeds[{i}] must be an integer >= 0 but got {seed!r}")
+    check_unique(seeds, where, "seeds")
+    return tuple(seeds)
+
+
+def check_unique(items: list[Any], where: str, key: str = "settings") -> None:
+    """Reject a list holding the same entry twice (it would make two trials with one id)."""
+    seen = [item for i, item in enumerate(items) if item in items[:i]]
+    if seen:
+        labels = key == "settings"
+        raise ConfigError(
+            f"{where}: {key} has the {'setting label' if labels else 'entry'} {seen[0]!r} twice",
+            hint="give the [[settings]] tables different names or values"
+            if labels
+            else "remove the duplicate",
+        )
+
+
+def check_objectives(where: str, objectives: tuple[str, ...]) -> None:
+    from tscl.objectives import list_objectives
+
+    valid = list_objectives()
+    for i, objective in enumerate(objectives):
+        if objective not in valid:
+            raise ConfigError(
+                f"{where}: objectives[{i}] must be one of {', '.join(valid)} but got {objective!r}",
+                hint="see `tscl pretrain --help` for the registered objectives",
+            )
+
+
+def setting_table(where: str, label: str, table: Any, allow_name: bool = False) -> dict[str, Any]:
+    """A table of settings (``[base]`` or one ``[[settings]]`` entry), each value checked."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: {label} must be a table of settings but got {table!r}",
+                          hint=f"write [{label}] followed by key = value lines")  # fmt: skip
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if allow_name and name == "name":
+            values["name"] = typed(where, f"{label}.name", value, str)
+            continue
+        values[name] = _check_setting(where, f"{label}.{key}", name, value)
+    return values
+
+
+def settings_tables(where: str, tables: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{where}: settings must be a list of tables but got {tables!r}",
+                          hint="write one [[settings]] table per variant")  # fmt: skip
+    return tuple(setting_table(where, f"settings[{i}]", t, allow_name=True) for i, t in enumerate(tables))
+
+
+def product_table(where: str, table: Any, settings: tuple[dict[str, Any], ...]) -> dict[str, list[Any]]:
+    """The ``[grid]`` table: per-key non-empty lists of distinct values, keys not also in ``[[settings]]``."""
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{where}: grid must be a table of lists but got {table!r}", hint="e.g. [grid] lr = [1e-3]"
+        )
+    product: dict[str, list[Any]] = {}
+    for key, values in table.items():
+        name = key.replace("-", "_")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: grid.{key} must be a non-empty list of values but got {values!r}",
+                              hint="put single values in [base]")  # fmt: skip
+        if any(name in s for s in settings):
+            raise ConfigError(f"{where}: {key} is set both in [[settings]] and in [grid]",
+                              hint="set each key in one place")  # fmt: skip
+        product[name] = [_check_setting(where, f"grid.{key}[{i}]", name, v) for i, v in enumerate(values)]
+        check_unique(product[name], where, f"grid.{key}")
+    return product
+
+
+def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
+    """Type, range and registry checks of one setting value, with the grid location in the message."""
+    if name in AXIS_KEYS:
+        raise ConfigError(f"{where}: {location} cannot be set per trial",
+                          hint=f"list it at the top of the grid: {AXIS_KEYS[name]} = ...")  # fmt: skip
+    if name not in SETTING_KEYS:
+        raise unknown_key(f"{where}: {location.rsplit('.', 1)[0]}", name, SETTING_KEYS)
+    if name in EVALUATE_KEYS:
+        typed(where, location, value, EVALUATE_KEYS[name])
+    else:
+        prefix = f"{where}: {location}"
+        config = checked(prefix, lambda: config_from_mapping({name: value}, source=prefix))
+        value = getattr(config, name)
+    _check_registered(where, location, name, value)
+    return value
+
+
+def _check_registered(where: str, location: str, name: str, value: Any) -> None:
+    valid: list[str] | tuple[str, ...] | None = None
+    if name == "encoder":
+        from tscl.models import list_encoders
+
+        valid = list_encoders()
+    elif name == "mask_mode":
+        from tscl.models import MASK_MODES
+
+        valid = MASK_MODES
+    elif name == "head":
+        from tscl.evaluation.heads import list_heads
+
+        valid = list_heads()
+    elif name == "task":
+        valid = TASKS
+    elif name == "device":
+        from tscl.model import resolve_device
+
+        checked(f"{where}: {location}", lambda: resolve_device(value))
+    if valid is not None and value not in valid:
+        raise ConfigError(f"{where}: {location} must be one of {', '.join(valid)} but got {value!r}")
+
+
+def checked(prefix: str, build: Any) -> Any:
+    """Run ``build``; a ConfigError it raises gets ``prefix`` (the grid location) in front of its message."""
+    try:
+        return build()
+    except ConfigError as exc:
+        if exc.message.startswith(prefix):
+            raise
+        raise ConfigError(f"{prefix}: {exc.message}", hint=exc.hint) from None
