@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tscl.errors import TsclError
+from tscl.errors import ConfigError, TsclError
 from tscl.model import ContrastiveModel, resolve_device
 from tscl.rundir import (
     CHECKPOINT,
@@ -34,6 +34,14 @@ from tscl.rundir import (
 )
 from tscl.training.checkpoint import atomic_write_text
 from tscl.training.config import PretrainConfig, dump_config, load_config
+from tscl.training.diagnostics import (
+    plot_diagnostics,
+    read_diagnostics,
+    representation_report,
+    write_diagnostics,
+)
+
+DIAGNOSTICS = "diagnostics.csv"
 
 ProgressHook = Callable[[int, int, float], None]
 
@@ -76,13 +84,45 @@ def load_training_data(config: PretrainConfig) -> tuple[Any, np.ndarray]:
     return dataset, dataset.pretrain_array()
 
 
-def build_model(config: PretrainConfig, input_dims: int) -> ContrastiveModel:
+def objective_options(config: PretrainConfig, n_covariates: int = 0) -> dict[str, Any]:
+    """The config's objective hyper-parameters that are set, checked against what the objective takes.
+
+    ``window_batch`` defaults to ``batch_size``; ``n_covariates`` (leading calendar channels of forecasting
+    data) is passed to objectives that augment values.
+    """
+    from tscl.objectives.presets import OBJECTIVE_OPTIONS, TAKES_COVARIATES
+
+    accepted = OBJECTIVE_OPTIONS.get(config.objective)
+    every = {name for names in OBJECTIVE_OPTIONS.values() for name in names}
+    given = {name: getattr(config, name) for name in sorted(every) if getattr(config, name) is not None}
+    if accepted is None:  # an objective registered elsewhere: hand it everything that is set
+        return given
+    unused = sorted(set(given) - set(accepted))
+    if unused:
+        users = sorted(o for o, names in OBJECTIVE_OPTIONS.items() if set(unused) & set(names))
+        raise ConfigError(
+            f"{', '.join(unused)} must not be set for objective {config.objective} (it does not use them)",
+            hint=f"drop them, or use an objective that does: {', '.join(users)}",
+        )
+    if "window_batch" in accepted:
+        given.setdefault("window_batch", config.batch_size)
+    if config.objective in TAKES_COVARIATES and n_covariates:
+        given["n_covariates"] = n_covariates
+    return given
+
+
+def build_model(config: PretrainConfig, input_dims: int, n_covariates: int = 0) -> ContrastiveModel:
     return ContrastiveModel(
         input_dims, objective=config.objective, encoder=config.encoder, repr_dims=config.repr_dims,
         hidden_dims=config.hidden_dims, depth=config.depth, mask_mode=config.mask_mode, lr=config.lr,
         batch_size=config.batch_size, max_train_length=config.max_train_length,
         temporal_unit=config.temporal_unit, alpha=config.alpha, seed=config.seed, device=config.device,
+        objective_options=objective_options(config, n_covariates),
     )  # fmt: skip
+
+
+def _covariates(dataset: Any) -> int:
+    return int(getattr(dataset, "n_covariates", 0) or 0) if dataset.task == "forecasting" else 0
 
 
 @contextmanager
@@ -119,7 +159,7 @@ def pretrain(
     resolve_device(config.device)
     dataset, X = load_training_data(config)
     data_seconds = time.perf_counter() - started
-    model = build_model(config, X.shape[2])
+    model = build_model(config, X.shape[2], _covariates(dataset))
     target_iters = config.iters
     if config.iters is None and config.epochs is None:
         target_iters = model.default_iters(X)
@@ -134,11 +174,16 @@ def pretrain(
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {"load_data_s": round(data_seconds, 3)},
     }  # fmt: skip
     write_json(directory / "meta.json", meta)
-    return _train(model, X, directory, meta, config, on_step, started)
+    return _train(model, dataset, X, directory, meta, config, on_step, started)
 
 
-def resume(run_dir: Path, iters: int | None = None, on_step: ProgressHook | None = None) -> PretrainResult:
-    """Continue the run in ``run_dir`` from its last checkpoint, to its target or to ``iters`` in total."""
+def resume(
+    run_dir: Path, iters: int | None = None, on_step: ProgressHook | None = None, data_dir: Path | None = None
+) -> PretrainResult:
+    """Continue the run in ``run_dir`` from its last checkpoint, to its target or to ``iters`` in total.
+
+    ``data_dir`` points at the data when it has moved since the run started (same files expected).
+    """
     started = time.perf_counter()
     check_run_dir(run_dir)
     config = load_config(run_dir / "config.toml")
@@ -146,6 +191,8 @@ def resume(run_dir: Path, iters: int | None = None, on_step: ProgressHook | None
     if iters is not None:
         config = config.replace(iters=iters)
         meta["target_iters"] = iters
+    if data_dir is not None:
+        config = config.replace(data_dir=str(data_dir))
     if config.threads:
         torch.set_num_threads(config.threads)
     dataset, X = load_training_data(config)
@@ -153,16 +200,24 @@ def resume(run_dir: Path, iters: int | None = None, on_step: ProgressHook | None
     if checkpoint.exists():
         model = ContrastiveModel.load(checkpoint, device=config.device)
     else:  # killed before the first checkpoint: start over, same seed, same result
-        model = build_model(config, X.shape[2])
+        model = build_model(config, X.shape[2], _covariates(dataset))
     atomic_write_text(run_dir / "config.toml", dump_config(config))
     meta["resumed"] = meta.get("resumed", 0) + 1
     meta["timings"]["load_data_s"] = round(time.perf_counter() - started, 3)
-    return _train(model, X, run_dir, meta, config, on_step, started)
+    return _train(model, dataset, X, run_dir, meta, config, on_step, started)
 
 
-def _save(model: ContrastiveModel, directory: Path, meta: dict[str, Any], status: str) -> None:
+def _save(
+    model: ContrastiveModel,
+    directory: Path,
+    meta: dict[str, Any],
+    status: str,
+    diagnostics: list[dict[str, float]],
+) -> None:
     model.save(directory / CHECKPOINT)
     write_losses(directory / "losses.csv", model.progress.losses)
+    if diagnostics:
+        write_diagnostics(directory / DIAGNOSTICS, diagnostics)
     meta.update(status=status, step=model.progress.step, epoch=model.progress.epoch)
     meta["timings"]["train_s"] = round(model.progress.train_seconds, 3)
     write_json(directory / "meta.json", meta)
@@ -170,6 +225,7 @@ def _save(model: ContrastiveModel, directory: Path, meta: dict[str, Any], status
 
 def _train(
     model: ContrastiveModel,
+    dataset: Any,
     X: np.ndarray,
     directory: Path,
     meta: dict[str, Any],
@@ -179,10 +235,14 @@ def _train(
 ) -> PretrainResult:
     target_iters, target_epochs = meta.get("target_iters"), meta.get("target_epochs")
     total = target_iters or 0
+    diagnostics = read_diagnostics(directory / DIAGNOSTICS, model.progress.step)
 
     def after_step(m: ContrastiveModel, loss: float) -> None:
+        values = getattr(m.objective, "diagnostics", None)
+        if values:
+            diagnostics.append({"step": float(m.progress.step), **values})
         if m.progress.step % config.checkpoint_every == 0:
-            _save(m, directory, meta, "running")
+            _save(m, directory, meta, "running", diagnostics)
         if on_step is not None:
             on_step(m.progress.step, total, loss)
 
@@ -194,9 +254,14 @@ def _train(
         write_json(directory / "meta.json", meta)
         raise
     stopped = received["signal"]
-    _save(model, directory, meta, "interrupted" if stopped else "finished")
+    if not stopped:
+        meta["representation"] = representation_report(model, dataset, seed=config.seed)
+    _save(model, directory, meta, "interrupted" if stopped else "finished", diagnostics)
+    title = f"{config.dataset} · {config.objective}"
     if model.progress.losses:
-        plot_losses(directory / "plots" / "loss.png", model.progress.losses, f"{config.dataset} · {config.objective}")
+        plot_losses(directory / "plots" / "loss.png", model.progress.losses, title)
+    if diagnostics:
+        plot_diagnostics(directory / "plots" / "diagnostics.png", diagnostics, title)
     meta["timings"]["total_s"] = round(time.perf_counter() - started, 3)
     write_json(directory / "meta.json", meta)
     if stopped:
