@@ -16,9 +16,7 @@ DEFAULT_WINDOW_BATCH = 1024
 
 
 @torch.no_grad()
-def encode_instances(
-    net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None
-) -> np.ndarray:
+def encode_instances(net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None) -> np.ndarray:
     """Max-pool over time of the full-series encoding: [N, T, C] -> [N, D]."""
     out = []
     for start in range(0, X.shape[0], batch_size or DEFAULT_BATCH):
@@ -28,9 +26,7 @@ def encode_instances(
 
 
 @torch.no_grad()
-def encode_timestamps(
-    net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None
-) -> np.ndarray:
+def encode_timestamps(net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None) -> np.ndarray:
     """Non-causal per-timestamp encoding of the full series: [N, T, C] -> [N, T, D]."""
     out = []
     for start in range(0, X.shape[0], batch_size or DEFAULT_BATCH):

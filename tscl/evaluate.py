@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tscl.errors import ConfigError
-from tscl.inference import load_run, load_run_dataset
+from tscl.inference import check_channels, load_run, load_run_dataset
 from tscl.pretraining import build_model
 from tscl.rundir import read_json, write_json
 from tscl.training.checkpoint import atomic_write_text
@@ -39,7 +39,10 @@ def evaluate_run(
     timings: dict[str, float] = {}
     began = time.perf_counter()
     model, config = load_run(run_dir, device)
+    meta_path = run_dir / "meta.json"
+    meta = read_json(meta_path, "run metadata") if meta_path.exists() else None  # fail before writing
     data = load_run_dataset(config, dataset, data_dir)
+    check_channels(data, model.input_dims, config)
     timings["load_s"] = time.perf_counter() - began
     task = task or data.task
     if task != data.task:
@@ -56,9 +59,7 @@ def evaluate_run(
     _write_metrics(run_dir, metrics)
     if plots:
         _plots(run_dir, metrics, extras, data)
-    meta_path = run_dir / "meta.json"
-    if meta_path.exists():
-        meta = read_json(meta_path, "run metadata")
+    if meta is not None:
         meta.setdefault("timings", {})["evaluate"] = metrics["timings"]
         write_json(meta_path, meta)
     return metrics

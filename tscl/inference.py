@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from tscl.errors import ConfigError
+from tscl.errors import ConfigError, DataError
 from tscl.model import ContrastiveModel
 from tscl.rundir import CHECKPOINT, check_run_dir
 from tscl.training.config import PretrainConfig, load_config
@@ -40,6 +40,19 @@ def load_run_dataset(
         univariate=config.univariate if univariate is None else univariate,
         time_col=time_col if time_col is not None else (config.time_col if same else None),
         target=target if target is not None else (config.target if same else None),
+    )
+
+
+def check_channels(data: Any, input_dims: int | None, config: PretrainConfig) -> None:
+    """Refuse data whose channel count differs from the encoder's input, naming both datasets."""
+    found = int(data.data.shape[-1] if data.task == "forecasting" else data.X_train.shape[2])
+    if input_dims is None or found == input_dims:
+        return
+    setting = " and the same --univariate/--multivariate setting" if data.task == "forecasting" else ""
+    raise DataError(
+        f"{data.name} must have {input_dims} channels like {config.dataset}, the run's pretraining data, "
+        f"but got {found}",
+        f"use data with the same variables{setting} as the run, or pretrain a run on {data.name}",
     )
 
 
@@ -80,4 +93,5 @@ def encode_dataset(
         raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
     model, config = load_run(run_dir, device)
     data = load_run_dataset(config, dataset, data_dir, univariate, time_col, target)
+    check_channels(data, model.input_dims, config)
     return model.encode(dataset_split(data, split), mode=mode, causal_window=causal_window)

@@ -25,16 +25,17 @@ def default_runs_root() -> Path:
 
 
 def create_run_dir(run_dir: Path | None, runs_root: Path, label: str) -> Path:
-    """Create a fresh run directory; an existing non-empty one is never reused silently."""
+    """Create a fresh run directory; an existing non-empty one is never reused silently.
+
+    Creation is exclusive, also between processes: of two runs started at once with the same ``run_dir``, one
+    gets it and the other fails; runs without ``run_dir`` get distinct ``runs_root/<stamp>-<label>-<hex>``.
+
+    Raises:
+        ConfigError: ``run_dir`` exists and is not an empty folder, or a folder cannot be created.
+    """
     if run_dir is not None:
-        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-            raise ConfigError(
-                f"run directory {run_dir} already exists and is not empty",
-                hint=f"continue it with `tscl pretrain --resume {run_dir}` or choose another --run-dir",
-            )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return run_dir
-    runs_root.mkdir(parents=True, exist_ok=True)
+        return _claim_named_dir(run_dir)
+    _make_dirs(runs_root, "runs folder")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for _ in range(100):
         candidate = runs_root / f"{stamp}-{label}-{secrets.token_hex(2)}"
@@ -43,7 +44,42 @@ def create_run_dir(run_dir: Path | None, runs_root: Path, label: str) -> Path:
             return candidate
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise _cannot_create(candidate, exc) from exc
     raise ConfigError(f"could not create a unique run directory under {runs_root}")
+
+
+def _claim_named_dir(run_dir: Path) -> Path:
+    """Create ``run_dir`` (or take it when empty); an exclusive mkdir of its checkpoint folder claims it."""
+    taken = ConfigError(
+        f"run directory {run_dir} must be new or empty but it already exists"
+        + (" and is not empty" if run_dir.is_dir() else " as a file"),
+        hint=f"continue it with `tscl pretrain --resume {run_dir}` or choose another --run-dir",
+    )
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        raise taken
+    _make_dirs(run_dir, "run directory")
+    try:
+        (run_dir / CHECKPOINT.parent).mkdir()  # exclusive: a second process racing for run_dir fails here
+    except FileExistsError:
+        raise taken from None
+    except OSError as exc:
+        raise _cannot_create(run_dir, exc) from exc
+    return run_dir
+
+
+def _make_dirs(path: Path, what: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_create(path, exc, what) from exc
+
+
+def _cannot_create(path: Path, exc: OSError, what: str = "run directory") -> ConfigError:
+    return ConfigError(
+        f"{what} {path} must be creatable but got: {exc.strerror or exc}",
+        hint="check that every parent is a folder you may write to (--run-dir, TSCL_RUNS_DIR)",
+    )
 
 
 def versions() -> dict[str, str]:

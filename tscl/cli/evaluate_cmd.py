@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -37,7 +37,7 @@ def evaluate(
     run: RunArg,
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
-    task: Annotated[Optional[str], typer.Option(help="forecasting or classification (default: the dataset's).")] = None,
+    task: Annotated[str | None, typer.Option(help="forecasting or classification (default: the dataset's).")] = None,
     head: Annotated[str, typer.Option(help="Classification head: svm, logistic or knn.")] = "svm",
     seed: Annotated[int, typer.Option(help="Seed of the head's random choices.")] = 0,
     device: DeviceOpt = None,
@@ -48,9 +48,9 @@ def evaluate(
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
     import torch
 
+    from tscl.errors import ConfigError
     from tscl.evaluate import evaluate_run
     from tscl.evaluation.heads import list_heads
-    from tscl.errors import ConfigError
 
     if head not in list_heads():
         raise ConfigError(f"head must be one of {', '.join(list_heads())} but got {head!r}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 DatasetOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--dataset",
         "-d",
@@ -16,27 +16,23 @@ DatasetOpt = Annotated[
     ),
 ]
 DataDirOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--data-dir",
         help="Where to look for dataset files (default: $TSCL_DATA_DIR, then ./datasets, then the user cache).",
         envvar="TSCL_DATA_DIR",
     ),
 ]
-TimeColOpt = Annotated[
-    Optional[str], typer.Option("--time-col", help="Time column of a forecasting CSV given as a path.")
-]
+TimeColOpt = Annotated[str | None, typer.Option("--time-col", help="Time column of a forecasting CSV given as a path.")]
 TargetOpt = Annotated[
-    Optional[str], typer.Option("--target", help="Target column of a forecasting CSV (default: OT or the last).")
+    str | None, typer.Option("--target", help="Target column of a forecasting CSV (default: OT or the last).")
 ]
 UnivariateOpt = Annotated[
     bool, typer.Option("--univariate/--multivariate", help="Forecasting: target column only, or all columns.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout instead of tables.")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Seed of every random choice (default 42).")]
-DeviceOpt = Annotated[
-    Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (default auto).")
-]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of every random choice (default 42).")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (default auto).")]
 ThreadsOpt = Annotated[
-    Optional[int], typer.Option("--threads", help="CPU threads for torch (default: torch's own choice).")
+    int | None, typer.Option("--threads", help="CPU threads for torch (default: torch's own choice).")
 ]

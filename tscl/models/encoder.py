@@ -22,9 +22,7 @@ class SamePadConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, dilation: int = 1) -> None:
         super().__init__()
         receptive_field = (kernel_size - 1) * dilation + 1
-        self.conv = nn.Conv1d(
-            in_channels, out_channels, kernel_size, padding=receptive_field // 2, dilation=dilation
-        )
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, padding=receptive_field // 2, dilation=dilation)
         self.trim = 1 if receptive_field % 2 == 0 else 0
         # With an odd kernel and dilation >= length, every off-centre tap reads only zero padding: the
         # convolution is exactly a 1x1 one with the centre tap (saves 2/3 of the work in deep blocks).

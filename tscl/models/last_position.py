@@ -120,7 +120,7 @@ class LastPositionEncoder:
         h = torch.where(observed, enc.input_fc(torch.where(observed, x, zero)), zero)
         h = torch.cat([h, h.new_zeros(1, h.size(1), h.size(2))])
         blocks: list[ConvBlock] = list(enc.feature_extractor.blocks)  # type: ignore[arg-type]
-        for block, plan in zip(blocks, self.plans):
+        for block, plan in zip(blocks, self.plans, strict=True):
             mid = _gathered_conv(F.gelu(h), block.conv1, plan.conv1)
             out = _gathered_conv(F.gelu(mid), block.conv2, plan.conv2)
             residual = h.index_select(0, plan.residual.to(h.device))
