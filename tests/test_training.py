@@ -134,3 +134,12 @@ def test_channel_mismatch_is_a_clear_error() -> None:
     model = ContrastiveModel(**SMALL).fit(_data(c=2), n_iters=1)
     with pytest.raises(DataError, match="must have 2 channels"):
         model.encode(_data(c=3))
+
+
+def test_averaged_encoder_is_the_mean_of_initial_and_every_step() -> None:
+    X = _data(n=8)
+    model = ContrastiveModel(2, **SMALL, seed=5)
+    snapshots = [model.net.input_fc.weight.detach().clone()]
+    model.fit(X, n_iters=3, callback=lambda m, _loss: snapshots.append(m.net.input_fc.weight.detach().clone()))
+    expected = torch.stack(snapshots).mean(dim=0)
+    torch.testing.assert_close(model.averaged.module.input_fc.weight, expected, atol=1e-6, rtol=1e-5)

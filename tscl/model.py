@@ -121,7 +121,9 @@ class ContrastiveModel:
                 p["objective"], self.net, lr=p["lr"], alpha=p["alpha"], temporal_unit=p["temporal_unit"],
                 input_dims=input_dims, device=self.device, **p["objective_options"],
             )  # fmt: skip
+        # As in TS2Vec, the initial weights are the first sample of the equal-weight average.
         self.averaged = AveragedModel(self.net)
+        self.averaged.update_parameters(self.net)
         self._built = True
 
     @property
