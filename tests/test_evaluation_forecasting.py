@@ -82,11 +82,20 @@ def test_horizon_samples_too_short_is_empty_and_bad_arguments_raise() -> None:
 def test_lag_features_are_causal_zero_padded_windows() -> None:
     data = np.arange(1 * 5 * 2, dtype=np.float32).reshape(1, 5, 2)
     data[0, 1, 0] = np.nan
-    lags = lag_features(FakeForecastingData(data=data), window=3)
+    lags = lag_features(FakeForecastingData(data=data, n_covariates=0), window=3)
     assert lags.shape == (1, 5, 6) and lags.dtype == np.float32
     np.testing.assert_array_equal(lags[0, 0], [0, 0, 0, 0, 0, 1])  # two padded steps, then t = 0
     np.testing.assert_array_equal(lags[0, 2], [0, 1, 0, 3, 4, 5])  # t = 0..2, NaN -> 0
     np.testing.assert_array_equal(lags[0, 4], [4, 5, 6, 7, 8, 9])
+
+
+def test_lag_features_leave_out_covariates_unless_asked() -> None:
+    data = np.arange(1 * 4 * 3, dtype=np.float32).reshape(1, 4, 3)  # one covariate, two targets
+    fake = FakeForecastingData(data=data, n_covariates=1)
+    targets_only = lag_features(fake, window=2)
+    assert targets_only.shape == (1, 4, 4)
+    np.testing.assert_array_equal(targets_only[0, 1], [1, 2, 4, 5])
+    assert lag_features(fake, window=2, include_covariates=True).shape == (1, 4, 6)
 
 
 def test_evaluate_forecasting_result_layout_is_json_ready() -> None:

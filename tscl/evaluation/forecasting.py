@@ -113,11 +113,14 @@ def horizon_samples(
     return X, Y
 
 
-def lag_features(data: ForecastingDataLike, window: int = 48) -> np.ndarray:
-    """Raw-input baseline: the last ``window`` steps of every input channel, flattened per timestamp.
+def lag_features(data: ForecastingDataLike, window: int = 48, include_covariates: bool = False) -> np.ndarray:
+    """Raw-input baseline: the last ``window`` steps of the input channels, flattened per timestamp.
 
-    Row t holds ``data.data[:, t-window+1 .. t, :]`` (oldest step first, all covariate and target channels),
-    so it is causal like the learned representation. Steps before the series start and NaN are zero (the
+    Row t holds ``data.data[:, t-window+1 .. t, :]`` (oldest step first) of the target channels, and of the
+    calendar covariates too with ``include_covariates``, so it is causal like the learned representation.
+    Covariates are left out by default: z-scored on a 12-month training split, day-of-year, month and week
+    take values on the test split that a linear head extrapolates wildly (ETTh1 univariate, 48 lags: mean
+    test MSE 8.8 with covariates, 0.093 without). Steps before the series start and NaN are zero (the
     neutral value of z-scored inputs). Why 48 and not the encoder's 201-step window: 201 * C features on up
     to 100 000 rows would make the ridge baseline slower than the encoder itself while adding mostly stale
     lags; 48 steps cover two days of hourly data (12 hours of 15-minute data) and keep the head tractable.
@@ -125,13 +128,17 @@ def lag_features(data: ForecastingDataLike, window: int = 48) -> np.ndarray:
     Args:
         data: A forecasting dataset.
         window: Number of past steps, >= 1.
+        include_covariates: Also lag the leading calendar covariate channels.
 
     Returns:
         float32 ``[N_inst, T, window * C]``.
     """
     if window < 1:
         raise ConfigError(f"`window` must be >= 1 but got {window}")
-    x = np.nan_to_num(np.asarray(data.data, dtype=np.float32), nan=0.0)
+    x = np.asarray(data.data, dtype=np.float32)
+    if not include_covariates:
+        x = x[..., data.n_covariates :]
+    x = np.nan_to_num(x, nan=0.0)
     n, length, channels = x.shape
     padded = np.concatenate([np.zeros((n, window - 1, channels), np.float32), x], axis=1)
     windows = sliding_window_view(padded, window, axis=1)  # [N, T, C, window]
