@@ -57,6 +57,12 @@ def _claim_named_dir(run_dir: Path) -> Path:
         hint=f"continue it with `tscl pretrain --resume {run_dir}` or choose another --run-dir",
     )
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        if run_dir.is_dir() and _only_empty_claim(run_dir):
+            raise ConfigError(
+                f"run directory {run_dir} must be new or empty but it holds an empty {CHECKPOINT.parent}/ "
+                "folder only: a run was stopped as it started, or is starting now",
+                hint=f"if no tscl process is using it, delete {run_dir} and start again",
+            )
         raise taken
     _make_dirs(run_dir, "run directory")
     try:
@@ -66,6 +72,11 @@ def _claim_named_dir(run_dir: Path) -> Path:
     except OSError as exc:
         raise _cannot_create(run_dir, exc) from exc
     return run_dir
+
+
+def _only_empty_claim(run_dir: Path) -> bool:
+    claim = run_dir / CHECKPOINT.parent
+    return [p.name for p in run_dir.iterdir()] == [claim.name] and claim.is_dir() and not any(claim.iterdir())
 
 
 def _make_dirs(path: Path, what: str) -> None:

@@ -9,6 +9,19 @@ import typer
 
 from tscl.errors import TsclError
 
+
+def _vendored_click_errors() -> tuple[type[Exception], ...]:
+    try:  # typer >= 0.20 vendors click: its exceptions are not click's
+        from typer._click.exceptions import ClickException
+    except ImportError:  # pragma: no cover - older typer raises click's own
+        return ()
+    return (ClickException,)
+
+
+_CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, *_vendored_click_errors())
+_ABORTS = (click.exceptions.Abort, typer.Abort)
+INTERRUPTED = 130
+
 app = typer.Typer(
     name="tscl",
     help="Self-supervised contrastive representation learning for multivariate time series.",
@@ -43,15 +56,32 @@ def main(argv: list[str] | None = None) -> None:
     _register()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="tscl", standalone_mode=False)
+        code = command.main(args=argv, prog_name="tscl", standalone_mode=False)
     except TsclError as exc:
         fail(exc.message, exc.hint)
-    except click.exceptions.Abort:
+    except _ABORTS:
         fail("interrupted")
-    except click.ClickException as exc:
-        hint = "run with --help to see the valid options"
-        if getattr(exc, "ctx", None) is not None and exc.ctx is not None:
-            hint = f"see `{exc.ctx.command_path} --help`"
-        fail(exc.format_message(), hint)
+    except _CLICK_ERRORS as exc:
+        _usage_error(exc)
     except KeyboardInterrupt:
-        fail("interrupted")
+        _interrupted()
+    if isinstance(code, int) and code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) and returns it
+        _interrupted()
+    if isinstance(code, int) and code != 0:
+        raise SystemExit(code)
+
+
+def _usage_error(exc: Exception) -> None:
+    """Click's errors (unknown option, bad value, missing argument) as one ``error:`` line and a hint."""
+    message = str(getattr(exc, "format_message", lambda: str(exc))())
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `tscl data` alone: the help, as --help shows it
+        print(message)
+        raise SystemExit(0)
+    ctx = getattr(exc, "ctx", None)
+    hint = f"see `{ctx.command_path} --help`" if ctx is not None else "run with --help to see the valid options"
+    fail(" ".join(message.split()), hint)
+
+
+def _interrupted() -> None:
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(INTERRUPTED)

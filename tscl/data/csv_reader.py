@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tscl.data.readers import read_text
+from tscl.data.readers import first_line, out_of_range, range_problem, read_text
 from tscl.errors import DataError
 
 _TIME_HINT = "pass the time column with --time-col (time_col= in Python)"
@@ -47,7 +48,7 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        message = str(exc).strip().splitlines()[0][:200]
+        message = first_line(exc)
         raise DataError(
             f"{path} must be a comma-separated table but pandas said: {message}", "check the line named"
         ) from exc
@@ -98,13 +99,30 @@ def _looks_like_dates(column: pd.Series) -> bool:
     sample = column.dropna().astype(str).head(50)
     if sample.empty:
         return False
-    parsed = pd.to_datetime(sample, errors="coerce")
+    parsed = _to_datetime(sample)
     return bool(parsed.notna().all())
+
+
+def _to_datetime(text: pd.Series) -> pd.Series:
+    """``pd.to_datetime`` with unparseable values as NaT, without pandas' format-guessing warnings.
+
+    Several UTC offsets in one column (daylight saving time) are converted to UTC.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "could not infer format": parsed one by one instead
+        try:
+            return pd.to_datetime(text, errors="coerce")
+        except ValueError:  # "mixed timezones": pandas wants them brought to one
+            pass
+        try:
+            return pd.to_datetime(text, errors="coerce", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
 
 
 def _parse_times(column: pd.Series, path: Path, name: str) -> np.ndarray:
     text = column.astype("string")
-    parsed = pd.to_datetime(text, errors="coerce")
+    parsed = _to_datetime(text)
     bad = parsed.isna().to_numpy()
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -115,7 +133,16 @@ def _parse_times(column: pd.Series, path: Path, name: str) -> np.ndarray:
         )
     if parsed.dt.tz is not None:  # keep wall-clock UTC times; numpy has no time zones
         parsed = parsed.dt.tz_convert(None)
-    return parsed.to_numpy().astype("datetime64[ns]")
+    times = parsed.to_numpy().astype("datetime64[ns]")
+    backwards = np.flatnonzero(np.diff(times) < np.timedelta64(0, "ns"))
+    if backwards.size:  # splits and calendar features assume time order
+        row = int(backwards[0]) + 1
+        raise DataError(
+            f"{path} column {name!r} must be in time order but line {row + 2} ({str(times[row])[:19]}) "
+            f"comes before line {row + 1} ({str(times[row - 1])[:19]})",
+            "sort the rows by time, or fix that date",
+        )
+    return times
 
 
 def _numeric_column(column: pd.Series, path: Path, name: str) -> np.ndarray:
@@ -132,13 +159,12 @@ def _numeric_column(column: pd.Series, path: Path, name: str) -> np.ndarray:
         column = coerced
     values = column.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(values).all():
+        raise DataError(f"{path} column {name!r} must hold at least one value but all are missing", "drop the column")
+    bad = out_of_range(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{path} column {name!r} must hold at least one value but all are missing", "drop the column"
-        )
-    if np.isinf(values).any():
-        row = int(np.flatnonzero(np.isinf(values))[0])
-        raise DataError(
-            f"{path} column {name!r} must be finite but got {values[row]} on line {row + 2}",
-            "replace infinite values by an empty cell (missing) or a finite number",
+            f"{path} column {name!r} {range_problem(values[row])} on line {row + 2}",
+            "replace infinite or huge values by an empty cell (missing) or a finite number",
         )
     return values

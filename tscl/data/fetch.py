@@ -75,12 +75,17 @@ def _source_url(entry: CatalogEntry, relative: str, url: str | None) -> str:
 
 
 def _download(url: str, destination: Path, sha256: str | None) -> None:
-    """Download ``url`` to ``destination`` via a temporary folder; verify before the atomic rename."""
+    """Download ``url`` to ``destination`` via a temporary folder; verify before the atomic rename.
+
+    On failure nothing is left behind: neither the file nor the folders made for it.
+    """
+    created = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".tscl-download-", dir=destination.parent))
     except OSError as exc:
         raise DownloadError(f"{destination.parent} must be writable but got: {exc.strerror}", _HINT) from exc
+    done = False
     try:
         downloaded = _retrieve(url, staging, destination.name)
         actual = pooch.file_hash(str(downloaded), alg="sha256")
@@ -90,8 +95,20 @@ def _download(url: str, destination: Path, sha256: str | None) -> None:
                 f"the file at {url} is not the expected one; retry, or check TSCL_DATA_MIRROR",
             )
         os.replace(downloaded, destination)
+        done = True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not done:
+            _remove_empty(created)
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders (deepest first) that are still empty; others may have filled them meanwhile."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 def _retrieve(url: str, folder: Path, file_name: str) -> Path:
@@ -103,9 +120,7 @@ def _retrieve(url: str, folder: Path, file_name: str) -> Path:
         return Path(pooch.retrieve(url, known_hash=None, fname=file_name, path=folder, downloader=downloader))
     except requests.exceptions.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "an error"
-        raise DownloadError(
-            f"download of {url} must succeed but the server answered HTTP {status}", _HINT
-        ) from exc
+        raise DownloadError(f"download of {url} must succeed but the server answered HTTP {status}", _HINT) from exc
     except requests.exceptions.RequestException as exc:
         reason = type(exc).__name__
         if isinstance(exc, requests.exceptions.ConnectionError):

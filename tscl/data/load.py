@@ -43,14 +43,18 @@ def load_classification(located: Located) -> ClassificationData:
     train, test = read_pair(located)
     train_path, test_path = located.paths[0], located.paths[-1]
     X_train, X_test = _common_length(train.X, test.X if test is not None else None, train_path, test_path)
+    for X, path in ((X_train, train_path), (X_test, test_path)):
+        if X.size and np.isnan(X).all():
+            raise DataError(
+                f"{path} must hold at least one value but every value is missing (NaN)",
+                "check the file; only some values may be missing",
+            )
     y_train = y_test = None
     class_names: list[str] = []
     if train.labels is not None:
         test_labels = test.labels if test is not None else None
         if test is not None and test_labels is None:
-            raise DataError(
-                f"{test_path} must be labelled like {train_path} but has no labels", "add the labels"
-            )
+            raise DataError(f"{test_path} must be labelled like {train_path} but has no labels", "add the labels")
         y_train, y_test, class_names = encode_labels(train.labels, test_labels, train_path, test_path)
         if len(class_names) < 2:
             raise DataError(
@@ -71,8 +75,7 @@ def _common_length(
         return X_train, np.zeros((0, X_train.shape[1], X_train.shape[2]), dtype=np.float32)
     if X_train.shape[2] != X_test.shape[2]:
         raise DataError(
-            f"{test_path} must have {X_train.shape[2]} channels like {train_path.name} "
-            f"but got {X_test.shape[2]}",
+            f"{test_path} must have {X_train.shape[2]} channels like {train_path.name} but got {X_test.shape[2]}",
             "check that the files belong to the same dataset",
         )
     length = max(X_train.shape[1], X_test.shape[1])

@@ -95,9 +95,7 @@ def locate(name: str, data_dir: str | Path | None = None) -> Located:
     bundled = bundled_dir(canonical)
     if bundled is not None:
         paths = (bundled / f"{canonical}_TRAIN.ts", bundled / f"{canonical}_TEST.ts")
-        return Located(
-            canonical, "classification", paths, entry.collection if entry else None, BUNDLED_SOURCE
-        )
+        return Located(canonical, "classification", paths, entry.collection if entry else None, BUNDLED_SOURCE)
     if entry is None:
         raise unknown_name_error(name, local_names(roots))
     searched = ", ".join(str(root) for root in resolve_roots(data_dir))
@@ -137,12 +135,8 @@ def _series_dirs(name: str, root: Path) -> list[tuple[Path, str | None]]:
     for collection in ("UCR", "UEA"):
         base = root / collection
         dirs.append((base / name, collection))
-        if (
-            base.is_dir() and not (base / name).is_dir()
-        ):  # tolerate a different case: ucr/gunpoint -> GunPoint
-            dirs.extend(
-                (d, collection) for d in base.iterdir() if d.is_dir() and d.name.lower() == name.lower()
-            )
+        if base.is_dir() and not (base / name).is_dir():  # tolerate a different case: ucr/gunpoint -> GunPoint
+            dirs.extend((d, collection) for d in base.iterdir() if d.is_dir() and d.name.lower() == name.lower())
     dirs.append((root / name, None))
     dirs.append((root, None))
     return dirs
@@ -165,9 +159,7 @@ def _find_series_pair(name: str, root: Path, entry: CatalogEntry | None) -> Loca
                     "put both the _TRAIN and the _TEST file in the same folder",
                 )
             kind = (entry.collection if entry else None) or collection
-            return Located(
-                entry.name if entry else stem, "classification", (train, test), kind, f"{train}, {test}"
-            )
+            return Located(entry.name if entry else stem, "classification", (train, test), kind, f"{train}, {test}")
     return None
 
 
@@ -204,12 +196,7 @@ def looks_like_path(name_or_path: str | Path) -> bool:
     if isinstance(name_or_path, Path):
         return True
     text = str(name_or_path)
-    return (
-        Path(text).suffix.lower() in SUPPORTED_SUFFIXES
-        or "/" in text
-        or os.sep in text
-        or Path(text).is_file()
-    )
+    return Path(text).suffix.lower() in SUPPORTED_SUFFIXES or "/" in text or os.sep in text or Path(text).is_file()
 
 
 def locate_path(path: Path) -> Located:
@@ -225,10 +212,13 @@ def locate_path(path: Path) -> Located:
             f"dataset file must end in {', '.join(SUPPORTED_SUFFIXES)} but got {path.name!r}",
             "convert the data to one of these formats; see datasets/README.md",
         )
-    if not path.is_file():
+    if path.is_dir():
         raise DataError(
-            f"file {path} must exist but it was not found", "check the path, or give a dataset name"
+            f"dataset file {path} must be a file but it is a folder",
+            "pass a file inside it, or the folder with --data-dir and a dataset name",
         )
+    if not path.is_file():
+        raise DataError(f"file {path} must exist but it was not found", "check the path, or give a dataset name")
     collection = path.parent.parent.name if path.parent.parent.name in ("UCR", "UEA") else None
     if suffix == ".csv":
         entry = find_entry(path.stem)

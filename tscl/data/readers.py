@@ -47,11 +47,13 @@ def labeled_series(X: np.ndarray, labels: Sequence[str] | None) -> LabeledSeries
 def read_text(path: Path) -> str:
     """Read a text file, turning missing, empty and undecodable files into a DataError."""
     if not path.is_file():
-        raise DataError(
-            f"file {path} must exist but it was not found", "check the path or run `tscl data list`"
-        )
+        raise DataError(f"file {path} must exist but it was not found", "check the path or run `tscl data list`")
     try:
         text = path.read_text(encoding="utf-8", errors="strict")
+    except OSError as exc:  # no permission, vanished, a special file
+        raise DataError(
+            f"{path} must be readable but got: {exc.strerror or exc}", "check the file's permissions"
+        ) from exc
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{path} must be UTF-8 text but byte {exc.start} is not",
@@ -62,6 +64,28 @@ def read_text(path: Path) -> str:
             f"{path} must contain data but it is empty", "check the path; re-create or re-download the file"
         )
     return text
+
+
+FLOAT32_MAX = np.float64(np.finfo(np.float32).max)  # a float64 scalar: float16 input is compared without overflow
+
+
+def out_of_range(values: np.ndarray) -> np.ndarray:
+    """Mask of values that are infinite or too large for float32 (the data contract); NaN is not."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(values) > FLOAT32_MAX
+
+
+def range_problem(value: float) -> str:
+    """``must ... but got ...`` wording for an out-of-range value (see :func:`out_of_range`)."""
+    if np.isinf(value):
+        return f"must be finite but got {value}"
+    return f"must be within the float32 range (|x| <= {FLOAT32_MAX:.3g}) but got {value:.6g}"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), or its type when it has none."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def parse_floats(fields: Sequence[str], path: Path, where: str, first_column: int = 1) -> np.ndarray:
@@ -92,11 +116,12 @@ def parse_floats(fields: Sequence[str], path: Path, where: str, first_column: in
                     f"{path} {where}, column {first_column + i} must be a number but got {token[:40]!r}",
                     "fix or remove that value; write missing values as NaN or ?",
                 ) from None
-    if np.isinf(values).any():
-        column = first_column + int(np.flatnonzero(np.isinf(values))[0])
+    bad = out_of_range(values)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
         raise DataError(
-            f"{path} {where}, column {column} must be finite but got {values[column - first_column]}",
-            "replace infinite values by NaN (missing) or a finite number",
+            f"{path} {where}, column {first_column + index} {range_problem(values[index])}",
+            "replace infinite or huge values by NaN (missing) or a finite number",
         )
     return values
 
@@ -190,24 +215,26 @@ def read_npz(path: Path) -> tuple[LabeledSeries, LabeledSeries | None]:
     Returns:
         ``(train, test)``; ``test`` is None when the archive has a single ``X``.
     """
-    try:
-        archive = np.load(path, allow_pickle=False)
-        arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError) as exc:
+    try:  # our own handle: numpy leaves its own open when the archive is damaged
+        with open(path, "rb") as handle:
+            loaded = np.load(handle, allow_pickle=False)
+            if isinstance(loaded, np.ndarray):
+                raise DataError(f"{path} must be a .npz archive but it is a .npy array", "rename it to .npy")
+            with loaded as archive:
+                arrays = {key: archive[key] for key in archive.files}
+    except DataError:
+        raise
+    except Exception as exc:  # numpy, zipfile, zlib and tokenize raise many types on damaged files
         raise DataError(
-            f"{path} must be a readable .npz archive but loading failed: {exc}", _NPZ_HINT
+            f"{path} must be a readable .npz archive but loading failed: {first_line(exc)}", _NPZ_HINT
         ) from exc
     if "X_train" in arrays:
         if "X_test" not in arrays:
-            raise DataError(
-                f"{path} must hold X_test next to X_train but got keys {sorted(arrays)}", _NPZ_HINT
-            )
+            raise DataError(f"{path} must hold X_test next to X_train but got keys {sorted(arrays)}", _NPZ_HINT)
         train = _npz_part(arrays, path, "X_train", "y_train")
         return train, _npz_part(arrays, path, "X_test", "y_test")
     if "X" not in arrays:
-        raise DataError(
-            f"{path} must hold an array named X or X_train but got keys {sorted(arrays)}", _NPZ_HINT
-        )
+        raise DataError(f"{path} must hold an array named X or X_train but got keys {sorted(arrays)}", _NPZ_HINT)
     return _npz_part(arrays, path, "X", "y"), None
 
 
@@ -216,12 +243,19 @@ _NPZ_HINT = "save with np.savez(path, X_train=, y_train=, X_test=, y_test=) or n
 
 def _load_npy(path: Path) -> np.ndarray:
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+        with open(path, "rb") as handle:
+            array = np.load(handle, allow_pickle=False)
+            if not isinstance(array, np.ndarray):  # np.load opens a .npz archive whatever the file is called
+                array.close()
+                raise DataError(f"{path} must be a .npy array but it is a .npz archive", "rename it to .npz")
+    except DataError:
+        raise
+    except Exception as exc:  # numpy and tokenize raise many types on damaged headers
         raise DataError(
-            f"{path} must be a numeric .npy array but loading failed: {exc}",
+            f"{path} must be a numeric .npy array but loading failed: {first_line(exc)}",
             "save with np.save(path, X) where X is a float array [N, T, C]",
         ) from exc
+    return array
 
 
 def _npz_part(arrays: dict[str, np.ndarray], path: Path, x_key: str, y_key: str) -> LabeledSeries:
@@ -249,15 +283,14 @@ def as_series_array(array: np.ndarray, path: Path, key: str) -> np.ndarray:
     elif array.ndim == 2:
         array = array[:, :, None]
     elif array.ndim != 3:
-        raise DataError(
-            f"{path} {key} must have shape [N, T, C], [N, T] or [T] but got {list(array.shape)}", _NPZ_HINT
-        )
+        raise DataError(f"{path} {key} must have shape [N, T, C], [N, T] or [T] but got {list(array.shape)}", _NPZ_HINT)
     if array.size == 0:
         raise DataError(f"{path} {key} must not be empty but got shape {list(array.shape)}", _NPZ_HINT)
-    if np.isinf(array).any():
-        first = np.argwhere(np.isinf(array))[0]
+    bad = out_of_range(array) if array.dtype.kind == "f" else np.zeros(array.shape, dtype=bool)
+    if bad.any():
+        first = np.argwhere(bad)[0]
         raise DataError(
-            f"{path} {key} must be finite but got {array[tuple(first)]} at case {first[0]}, step {first[1]}",
-            "replace infinite values by NaN (missing) or a finite number",
+            f"{path} {key} {range_problem(float(array[tuple(first)]))} at case {first[0]}, step {first[1]}",
+            "replace infinite or huge values by NaN (missing) or a finite number",
         )
     return array.astype(np.float32)

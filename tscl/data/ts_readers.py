@@ -11,12 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
-from tscl.data.readers import LabeledSeries, labeled_series, pad_series, parse_floats, read_text
+from tscl.data.readers import (
+    LabeledSeries,
+    first_line,
+    labeled_series,
+    out_of_range,
+    pad_series,
+    parse_floats,
+    range_problem,
+    read_text,
+)
 from tscl.errors import DataError
 
-_TS_HINT = (
-    "see the .ts format: header lines @name value, then @data, one case per line, channels separated by ':'"
-)
+_TS_HINT = "see the .ts format: header lines @name value, then @data, one case per line, channels separated by ':'"
 
 
 @dataclass
@@ -77,9 +84,7 @@ def _apply_header_line(header: _TsHeader, key: str, tokens: list[str], path: Pat
         header.has_labels = bool(tokens) and tokens[0].lower() == "true"
         header.declared_labels = tokens[1:]
     elif key == "timestamps" and tokens and tokens[0].lower() == "true":
-        raise DataError(
-            f"{where} @timeStamps must be false but got true", "timestamped .ts files are not supported"
-        )
+        raise DataError(f"{where} @timeStamps must be false but got true", "timestamped .ts files are not supported")
     elif key == "targetlabel" and tokens and tokens[0].lower() == "true":
         raise DataError(
             f"{where} must be a classification file but got @targetLabel true", "regression is not supported"
@@ -87,19 +92,15 @@ def _apply_header_line(header: _TsHeader, key: str, tokens: list[str], path: Pat
     elif key == "equallength":
         header.equal_length = bool(tokens) and tokens[0].lower() == "true"
     elif key in ("dimensions", "serieslength"):
-        if len(tokens) != 1 or not tokens[0].isdigit():
-            raise DataError(
-                f"{where} @{key} must be a positive integer but got {' '.join(tokens)!r}", _TS_HINT
-            )
+        if len(tokens) != 1 or not (tokens[0].isascii() and tokens[0].isdigit()):
+            raise DataError(f"{where} @{key} must be a positive integer but got {' '.join(tokens)!r}", _TS_HINT)
         if key == "dimensions":
             header.dimensions = int(tokens[0])
         else:
             header.series_length = int(tokens[0])
 
 
-def _parse_case(
-    line: str, path: Path, lineno: int, case: int, header: _TsHeader
-) -> tuple[np.ndarray, str | None]:
+def _parse_case(line: str, path: Path, lineno: int, case: int, header: _TsHeader) -> tuple[np.ndarray, str | None]:
     """Parse one ``@data`` line into ``[T, C]`` values and its label."""
     parts = line.split(":")
     label = None
@@ -108,8 +109,7 @@ def _parse_case(
         label = parts.pop().strip()
         if header.declared_labels and label not in header.declared_labels:
             raise DataError(
-                f"{where} label must be one of {', '.join(header.declared_labels[:20])} "
-                f"but got {label[:40]!r}",
+                f"{where} label must be one of {', '.join(header.declared_labels[:20])} but got {label[:40]!r}",
                 "fix the label or add it to the @classLabel line",
             )
     if not parts:
@@ -152,16 +152,14 @@ def read_arff(path: Path) -> LabeledSeries:
     read_text(path)  # uniform errors for missing, empty or binary files
     try:
         records, meta = arff.loadarff(path)
-    except (arff.ArffError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
+    except Exception as exc:  # scipy raises many types (even StopIteration) on malformed files
         raise DataError(
-            f"{path} must be a valid ARFF file but the parser said: {str(exc).splitlines()[0][:200]}",
+            f"{path} must be a valid ARFF file but the parser said: {first_line(exc)}",
             "check the @attribute lines and @data rows, or convert the file to .ts",
         ) from exc
     names = list(meta.names())
     if len(records) == 0 or len(names) < 2:
-        raise DataError(
-            f"{path} must hold at least one row and a class attribute but got none", "check the file"
-        )
+        raise DataError(f"{path} must hold at least one row and a class attribute but got none", "check the file")
     labels = [_decode(value) for value in records[names[-1]]]
     if records.dtype[names[0]].kind == "O":  # relational attribute: one [C] structured array per case
         cases = [_relational_case(records[names[0]][i]) for i in range(len(records))]
@@ -169,8 +167,12 @@ def read_arff(path: Path) -> LabeledSeries:
         steps = np.stack([records[name].astype(np.float64) for name in names[:-1]], axis=1)
         cases = [row[:, None] for row in steps]
     for i, case in enumerate(cases, start=1):
-        if np.isinf(case).any():
-            raise DataError(f"{path} case {i} must be finite but holds inf", "replace infinite values by NaN")
+        bad = out_of_range(case)
+        if bad.any():
+            raise DataError(
+                f"{path} case {i} {range_problem(float(case[bad][0]))}",
+                "replace infinite or huge values by NaN",
+            )
     return labeled_series(pad_series(cases), labels)
 
 

@@ -131,3 +131,11 @@ class TrialLock:
                 self.path.unlink(missing_ok=True)
         finally:
             breaker.unlink(missing_ok=True)
+
+
+def clear_stale(path: Path) -> None:
+    """Remove the lock at ``path`` when its owner is gone: a trial that finished just before its process died."""
+    lock = TrialLock(path)
+    owner = lock.owner()
+    if owner is not None and not owner_alive(owner):
+        lock._break_stale(owner)

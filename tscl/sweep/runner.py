@@ -13,6 +13,7 @@ from typing import Any
 
 from tscl.errors import ConfigError, TsclError
 from tscl.sweep.grid import Grid, Trial, load_grid
+from tscl.sweep.lock import clear_stale
 from tscl.sweep.summary import summarise, write_summary
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
 from tscl.training.checkpoint import atomic_write_text
@@ -90,9 +91,7 @@ def run_sweep(
         SweepInterrupted: SIGINT/SIGTERM; re-running the same sweep resumes it.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(
-            f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1"
-        )
+        raise ConfigError(f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1")
     if not isinstance(grid, Grid):
         grid = load_grid(grid, data_dir)
     elif data_dir is not None:
@@ -104,7 +103,13 @@ def run_sweep(
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
         return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
-    grid.output.mkdir(parents=True, exist_ok=True)
+    try:
+        grid.output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"sweep output folder {grid.output} must be creatable but got: {exc.strerror or exc}",
+            hint="set `output` in the grid (or --output) to a folder you may write to",
+        ) from exc
     atomic_write_text(grid.output / "grid.toml", grid.to_toml())
     todo = [t for t in trials if records[t.id].action != DONE]
     interrupted = False
@@ -173,6 +178,7 @@ def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], la
         record = records[trial.id]
         if planned_action(layout.run_dir(trial.id)) == DONE:
             record.status, record.error = "finished", None
+            clear_stale(layout.lock(trial.id))  # killed between its last write and releasing the lock
         elif record.status == "pending":
             state = read_state(layout, trial.id)
             if state.get("status") in ("failed", "interrupted"):

@@ -9,24 +9,38 @@ from typing import Any
 
 import torch
 
-from tscl.errors import CheckpointError
+from tscl.errors import CheckpointError, TsclError
 
 FORMAT_VERSION = 1
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, then renamed over ``path``; a
+    process killed midway leaves at most a stray ``.<name>.*.tmp`` file, never a partial ``path``.
+
+    Raises:
+        TsclError: the folder cannot be created or written (not a folder, no permission, disk full).
+    """
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        tmp = None
+    except OSError as exc:
+        raise TsclError(
+            f"{path} must be writable but got: {exc.strerror or exc}",
+            hint="check that its folder is a folder you may write to, with free space",
+        ) from exc
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -57,7 +71,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a tscl checkpoint", hint="pass a run directory made by tscl pretrain")
     if state["format_version"] != FORMAT_VERSION:
         raise CheckpointError(
-            f"checkpoint {path} has format version {state['format_version']} but this tscl reads {FORMAT_VERSION}",
+            f"checkpoint {path} must have format version {FORMAT_VERSION} (what this tscl reads) "
+            f"but got {state['format_version']!r}",
             hint="use the tscl version that wrote it",
         )
     return state
