@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TsclError
+from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TrainingError, TsclError
 
 __version__ = "0.1.0"
 
@@ -25,7 +25,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "__version__", *_LAZY,
+    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "TrainingError", "__version__",
+    *_LAZY,
 ]  # fmt: skip
 
 

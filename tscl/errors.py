@@ -33,3 +33,7 @@ class ConfigError(TsclError):
 
 class CheckpointError(TsclError):
     """A checkpoint or run directory is missing, corrupted or incompatible."""
+
+
+class TrainingError(TsclError):
+    """Training cannot go on (e.g. the loss diverged to NaN or inf)."""

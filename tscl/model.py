@@ -17,7 +17,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from tscl import encoding
-from tscl.errors import CheckpointError, ConfigError, DataError
+from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
 from tscl.models import create_encoder
 from tscl.objectives import create_objective
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
@@ -212,6 +212,11 @@ class ContrastiveModel:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(dropout_seed)
             loss = self.objective.training_step(x, self.generator)
+        if not np.isfinite(loss):
+            raise TrainingError(
+                f"the loss must stay finite but is {loss} at iteration {self.progress.step + 1}: training diverged",
+                hint=f"lower the learning rate (now {self.params['lr']:g}); the last checkpoint is left untouched",
+            )
         self.averaged.update_parameters(self.net)
         return loss
 
