@@ -86,15 +86,24 @@ def value_and_grads(loss_fn, z1: Tensor, z2: Tensor) -> tuple[Tensor, Tensor, Te
 
 
 def assert_matches(ours, reference, rtol: float, atol: float) -> None:
-    for got, want in zip(ours, reference):
+    for got, want in zip(ours, reference, strict=True):
         torch.testing.assert_close(got, want, rtol=rtol, atol=atol)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tensors are tiny: a second thread only adds synchronisation (and stalls on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
 def small_strips(monkeypatch: pytest.MonkeyPatch) -> None:
     """Force several strips per group and several group chunks, so small inputs take every code path."""
     monkeypatch.setattr(hierarchical_module, "_STRIP_ROWS", 4)
-    monkeypatch.setattr(hierarchical_module, "_STRIP_BYTES", 4 * 60 * 8)
+    monkeypatch.setattr(hierarchical_module, "_STORE_BYTES", 4 * 60 * 8)
 
 
 # ----------------------------------------------------------------------------------------------- tests
@@ -133,7 +142,10 @@ def test_matches_reference_with_many_strips(small_strips: None, shape) -> None:
 @pytest.mark.parametrize("shape", [(1, 1, 4), (2, 1, 5), (1, 7, 3), (4, 9, 8)])
 def test_single_level_losses_match_reference(shape) -> None:
     z1, z2 = views(shape, torch.float64, seed=3)
-    for ours_fn, ref_fn in [(instance_contrastive_loss, reference_instance), (temporal_contrastive_loss, reference_temporal)]:
+    for ours_fn, ref_fn in [
+        (instance_contrastive_loss, reference_instance),
+        (temporal_contrastive_loss, reference_temporal),
+    ]:
         assert_matches(value_and_grads(ours_fn, z1, z2), value_and_grads(ref_fn, z1, z2), 1e-10, 1e-12)
 
 
@@ -146,7 +158,7 @@ def test_non_contiguous_inputs_from_a_network() -> None:
     z1 = out[:, 2:31, :8]
     z2 = out.transpose(0, 1).contiguous().transpose(0, 1)[:, 7:36, 4:]
     assert not z1.is_contiguous() and not z2.is_contiguous()
-    ours = torch.autograd.grad(hierarchical_contrastive_loss(z1, z2), layer.weight)[0]
+    ours = torch.autograd.grad(hierarchical_contrastive_loss(z1, z2), layer.weight, retain_graph=True)[0]
     want = torch.autograd.grad(reference_hierarchical(z1, z2), layer.weight)[0]
     torch.testing.assert_close(ours, want, rtol=1e-10, atol=1e-12)
 
@@ -190,6 +202,12 @@ def test_second_backward_with_retained_graph_accumulates() -> None:
     _, want1, want2 = value_and_grads(reference_hierarchical, z1, z2)
     torch.testing.assert_close(z1.grad, 2 * want1)
     torch.testing.assert_close(z2.grad, 2 * want2)
+
+
+def test_higher_order_gradients_are_refused() -> None:
+    z1, z2 = views((3, 10, 4), torch.float64, seed=6)
+    with pytest.raises(TsclError, match="create_graph=True"):
+        torch.autograd.grad(hierarchical_contrastive_loss(z1, z2), z1, create_graph=True)
 
 
 def test_no_grad_value_and_degenerate_batches() -> None:

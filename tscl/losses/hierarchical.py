@@ -1,13 +1,14 @@
 """Hierarchical contrastive loss of TS2Vec.
 
-Yue et al., "TS2Vec: Towards Universal Representation of Time Series", AAAI 2022, section 3.3.
+Yue et al., "TS2Vec: Towards Universal Representation of Time Series", AAAI 2022 (hierarchical contrasting,
+algorithm 1).
 
 Both single-level losses are the same computation on a stack ``Z`` of ``G`` groups of ``2N`` rows: every row
 ``i`` is contrasted, by plain dot product, against the other ``2N - 1`` rows of its group, and its positive is
 row ``(i + N) mod 2N``. The loss is the mean over all rows of ``logsumexp_{j != i} s_ij - s_i,partner``.
 
-How it is computed, exactly in the working precision but without the ``[G, 2N, 2N]`` tensors of the
-straightforward formulation:
+How it is computed: in the working precision (fp16/bf16 inputs are computed in fp32), without the
+``[G, 2N, 2N]`` tensors of the straightforward formulation:
 
 * ``S = Z Z^T`` is symmetric, so only row strips of its upper block triangle are formed (half the matmul).
   Row statistics (max and sum of exponentials) come from each strip's rows and, for the rows below the strip,
@@ -16,16 +17,20 @@ straightforward formulation:
   pass from the same strips (``P + P^T`` restricted to a strip needs only the two rows' statistics), so
   nothing quadratic is kept for the backward pass, which just scales the stored gradient. Total matmul work
   is ``3 * G * (2N)^2 * D`` multiply-adds against ``6 *`` for forward plus backward of the direct form.
+  The price: when the inputs require grad, the gradient is computed even if backward is never called; a
+  second backward (``retain_graph``) is fine, differentiating the gradient again (``create_graph``) is not.
+* Exponents are floored at log(sqrt(smallest normal)) (see `_exp_floor`), a change far below rounding.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.autograd.function import FunctionCtx, once_differentiable
+from torch.autograd.function import FunctionCtx
 
 from tscl.errors import ConfigError, TsclError
 
@@ -38,18 +43,23 @@ __all__ = [
 
 # Rows per strip of the similarity matrix (even, so that every strip of an even-sized group has >= 2 rows).
 _STRIP_ROWS = 256
-# Groups are batched while one strip of all of them stays below this size (keeps temporaries cache-sized
-# and below glibc's mmap threshold, so they are reused instead of page-faulted in again).
-_STRIP_BYTES = 16 * 2**20
+# Groups are batched while the kept strips of all of them fit in this size: enough for efficient batched
+# matmuls on small groups, small enough that the buffers (page-faulted in once per call and reused by every
+# chunk of groups) stay cheap.
+_STORE_BYTES = 16 * 2**20
 
 
 def _check_hyper_parameters(alpha: float, temporal_unit: int) -> None:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
         raise ConfigError(
             f"`alpha` must be a number in [0, 1] but got {alpha!r}",
             hint="alpha weighs the instance loss against the temporal loss; TS2Vec uses 0.5",
         )
-    if isinstance(temporal_unit, bool) or not isinstance(temporal_unit, int) or temporal_unit < 0:
+    if (
+        isinstance(temporal_unit, bool)
+        or not isinstance(temporal_unit, numbers.Integral)
+        or temporal_unit < 0
+    ):
         raise ConfigError(
             f"`temporal_unit` must be an integer >= 0 but got {temporal_unit!r}",
             hint="temporal_unit is the number of finest scales without a temporal loss; TS2Vec uses 0",
@@ -78,98 +88,108 @@ def _exp_floor(dtype: torch.dtype) -> float:
     return 0.5 * math.log(torch.finfo(dtype).tiny)
 
 
-def _shifted_exp(sims: Tensor, shift: Tensor, floor: float, out: Tensor | None = None) -> Tensor:
-    """exp(sims - shift) with the exponent floored (see `_exp_floor`); in place when ``out is sims``."""
-    return torch.sub(sims, shift, out=out).clamp_(min=floor).exp_()
+def _shifted_exp(sims: Tensor, shift: Tensor, out: Tensor) -> Tensor:
+    """exp(sims - shift) into ``out`` (may be ``sims``), exponent floored (see `_exp_floor`)."""
+    return torch.sub(sims, shift, out=out).clamp_(min=_exp_floor(sims.dtype)).exp_()
 
 
-def _merge_logsumexp(run_max: Tensor, run_sum: Tensor, sims: Tensor, dim: int, scratch: Tensor) -> None:
+def _fold_logsumexp(run_max: Tensor, run_sum: Tensor, sims: Tensor, dim: int, scratch: Tensor) -> None:
     """Fold ``sims`` reduced over ``dim`` into running (max, sum of exp(x - max)) statistics, in place."""
     new_max = sims.amax(dim)
     shifted = scratch[: sims.numel()].view(sims.shape)
-    new_sum = _shifted_exp(sims, new_max.unsqueeze(dim), _exp_floor(sims.dtype), out=shifted).sum(dim)
+    new_sum = _shifted_exp(sims, new_max.unsqueeze(dim), out=shifted).sum(dim)
     top = torch.maximum(run_max, new_max)
     run_sum.mul_((run_max - top).exp_()).add_(new_sum.mul_((new_max - top).exp_()))
     run_max.copy_(top)
 
 
-def _contrast_chunk(z: Tensor, strip: int, grad: Tensor | None) -> Tensor:
-    """Summed row losses of ``z`` [g, n, D]; writes their (unscaled) gradient into ``grad`` if given."""
+def _strip_bounds(rows: int) -> list[tuple[int, int]]:
+    strip = min(_STRIP_ROWS, rows)
+    return [(start, min(start + strip, rows)) for start in range(0, rows, strip)]
+
+
+def _contrast_chunk(z: Tensor, store: Tensor, scratch: Tensor, grad: Tensor | None, scale: float) -> Tensor:
+    """Summed row losses of ``z`` [g, n, D]; writes ``scale`` times their gradient into ``grad`` if given.
+
+    ``store`` receives the strips of S (all of them if the gradient is wanted, else one), ``scratch`` one.
+    """
     groups, rows, _ = z.shape
     half = rows // 2
-    bounds = [(start, min(start + strip, rows)) for start in range(0, rows, strip)]
-    shapes = [(groups, stop - start, rows - start) for start, stop in bounds]
-    sizes = [math.prod(shape) for shape in shapes]
-    # Strips are kept for the gradient pass; one flat buffer each avoids allocator churn (page faults).
-    store = z.new_empty(sum(sizes) if grad is not None else max(sizes))
-    scratch = z.new_empty(max(sizes))
     run_max = z.new_full((groups, rows), float("-inf"))
     run_sum = z.new_zeros((groups, rows))
     positive = z.new_empty((groups, half))
+    bounds = _strip_bounds(rows)
     strips: list[Tensor] = []
     offset = 0
-    for (start, stop), shape, size in zip(bounds, shapes, sizes):
-        sims = torch.bmm(z[:, start:stop], z[:, start:].mT, out=store[offset : offset + size].view(shape))
-        offset += size if grad is not None else 0
+    for start, stop in bounds:
+        shape = (groups, stop - start, rows - start)
+        sims = store[offset : offset + math.prod(shape)].view(shape)
+        torch.bmm(z[:, start:stop], z[:, start:].mT, out=sims)  # rows start:stop, columns start:
+        offset += sims.numel() if grad is not None else 0
         sims.diagonal(dim1=-2, dim2=-1).fill_(float("-inf"))
         if start < half:
             positive[:, start : min(stop, half)] = sims.diagonal(offset=half, dim1=-2, dim2=-1)
-        _merge_logsumexp(run_max[:, start:stop], run_sum[:, start:stop], sims, -1, scratch)
-        if stop < rows:  # the transposed block below the strip, for the rows under it
+        _fold_logsumexp(run_max[:, start:stop], run_sum[:, start:stop], sims, -1, scratch)
+        if stop < rows:  # the strip's columns are the rows below it, by symmetry
             below = sims[:, :, stop - start :]
-            _merge_logsumexp(run_max[:, stop:], run_sum[:, stop:], below, -2, scratch)
+            _fold_logsumexp(run_max[:, stop:], run_sum[:, stop:], below, -2, scratch)
         strips.append(sims)
     # Row loss = (max - positive) + log(sum): both differences stay exact when the loss is near zero.
     loss = (run_max - positive.repeat(1, 2)).sum() + run_sum.log().sum()
     if grad is not None:
-        _strip_gradient(z, bounds, strips, run_max, run_sum.reciprocal_(), scratch, grad)
+        inv_sum = run_sum.reciprocal_().mul_(scale)
+        for (start, stop), sims in zip(bounds, strips, strict=True):
+            _add_strip_gradient(z, start, stop, sims, run_max, inv_sum, scratch, grad)
+        grad[:, :half].sub_(z[:, half:], alpha=2.0 * scale)  # the positives' term, -2 Z_partner
+        grad[:, half:].sub_(z[:, :half], alpha=2.0 * scale)
     return loss
 
 
-def _strip_gradient(
+def _add_strip_gradient(
     z: Tensor,
-    bounds: list[tuple[int, int]],
-    strips: list[Tensor],
+    start: int,
+    stop: int,
+    sims: Tensor,
     run_max: Tensor,
     inv_sum: Tensor,
     scratch: Tensor,
     grad: Tensor,
 ) -> None:
-    """grad = (P + P^T) Z - 2 Z_partner, from the upper strips of S and the row statistics; consumes S."""
-    floor = _exp_floor(z.dtype)
-    half = z.size(1) // 2
-    for (start, stop), sims in zip(bounds, strips):
-        both = scratch[: sims.numel()].view(sims.shape)
-        _shifted_exp(sims, run_max[:, start:stop, None], floor, out=both).mul_(inv_sum[:, start:stop, None])
-        both.addcmul_(_shifted_exp(sims, run_max[:, None, start:], floor, out=sims), inv_sum[:, None, start:])
-        # The diagonal block is hit by both products below, off-diagonal ones once each.
-        both[:, :, : stop - start].mul_(0.5)
-        if start == 0:  # the first strip covers every row: write instead of zero-filling and adding
-            torch.bmm(both.mT, z[:, :stop], out=grad)
-        else:
-            grad[:, start:].baddbmm_(both.mT, z[:, start:stop])
-        grad[:, start:stop].baddbmm_(both, z[:, start:])
-    grad[:, :half].sub_(z[:, half:], alpha=2.0)
-    grad[:, half:].sub_(z[:, :half], alpha=2.0)
+    """Add the strip's share of (P + P^T) Z to ``grad`` (written, not added, for the first strip).
+
+    On the strip (rows start:stop, columns start:), P_ij + P_ji = exp(s_ij - max_i) / sum_i
+    + exp(s_ij - max_j) / sum_j needs only the two rows' statistics. Consumes ``sims``.
+    """
+    both = scratch[: sims.numel()].view(sims.shape)
+    _shifted_exp(sims, run_max[:, start:stop, None], out=both).mul_(inv_sum[:, start:stop, None])
+    both.addcmul_(_shifted_exp(sims, run_max[:, None, start:], out=sims), inv_sum[:, None, start:])
+    # The diagonal block is hit by both products below, off-diagonal ones once each.
+    both[:, :, : stop - start].mul_(0.5)
+    if start == 0:  # the first strip covers every row: write, saving a zero fill
+        torch.bmm(both.mT, z[:, :stop], out=grad)
+    else:
+        grad[:, start:].baddbmm_(both.mT, z[:, start:stop])
+    grad[:, start:stop].baddbmm_(both, z[:, start:])
 
 
 def _contrast_groups(z: Tensor, need_grad: bool) -> tuple[Tensor, Tensor | None]:
-    """Mean row loss of ``z`` [G, 2N, D] (partner of row i is (i + N) mod 2N) and its gradient."""
+    """Mean row loss of ``z`` [G, 2N, D] (partner of row i is (i + N) mod 2N) and, if asked, its gradient."""
     compute_dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
     work = z.detach().to(compute_dtype).contiguous()
     groups, rows, _ = work.shape
-    strip = min(_STRIP_ROWS, rows)
-    chunks = -(-groups * strip * rows * work.element_size() // _STRIP_BYTES)
+    strip_sizes = [(stop - start) * (rows - start) for start, stop in _strip_bounds(rows)]
+    per_group = sum(strip_sizes) if need_grad else max(strip_sizes)
+    chunks = -(-groups * per_group * work.element_size() // _STORE_BYTES)
     size = -(-groups // max(1, chunks))
-    total = work.new_zeros(())
+    store = work.new_empty(size * per_group)
+    scratch = work.new_empty(size * max(strip_sizes))
+    count = groups * rows
     grad = torch.empty_like(work) if need_grad else None
+    total = work.new_zeros(())
     for first in range(0, groups, size):
         part = None if grad is None else grad[first : first + size]
-        total += _contrast_chunk(work[first : first + size], strip, part)
-    count = groups * rows
-    if grad is not None:
-        grad = grad.div_(count).to(z.dtype)
-    return (total / count).to(z.dtype), grad
+        total += _contrast_chunk(work[first : first + size], store, scratch, part, 1.0 / count)
+    return (total / count).to(z.dtype), None if grad is None else grad.to(z.dtype)
 
 
 class _ContrastRows(torch.autograd.Function):
@@ -179,12 +199,17 @@ class _ContrastRows(torch.autograd.Function):
     def forward(ctx: FunctionCtx, z: Tensor) -> Tensor:  # type: ignore[override]
         with torch.autocast(device_type=z.device.type, enabled=False):
             loss, grad = _contrast_groups(z, need_grad=True)
+        assert grad is not None
         ctx.save_for_backward(grad)
         return loss
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: FunctionCtx, grad_output: Tensor) -> Tensor:  # type: ignore[override]
+        if torch.is_grad_enabled():  # create_graph=True: our gradient would silently count as a constant
+            raise TsclError(
+                "the contrastive losses must be differentiated once but got create_graph=True",
+                hint="higher-order gradients of the hierarchical loss are not implemented",
+            )
         (grad,) = ctx.saved_tensors  # type: ignore[attr-defined]
         return grad * grad_output
 
@@ -197,7 +222,7 @@ def _contrast_rows(z: Tensor) -> Tensor:
 
 
 def instance_contrastive_loss(z1: Tensor, z2: Tensor) -> Tensor:
-    """Instance-wise contrastive loss of one scale (TS2Vec, Yue et al., AAAI 2022, eq. 3).
+    """Instance-wise contrastive loss of one scale (TS2Vec, Yue et al., AAAI 2022).
 
     At every timestamp, each of the 2B vectors is contrasted against the other 2B - 1 by dot product; the
     positive is the other view of the same instance.
@@ -215,7 +240,7 @@ def instance_contrastive_loss(z1: Tensor, z2: Tensor) -> Tensor:
 
 
 def temporal_contrastive_loss(z1: Tensor, z2: Tensor) -> Tensor:
-    """Temporal contrastive loss of one scale (TS2Vec, Yue et al., AAAI 2022, eq. 2).
+    """Temporal contrastive loss of one scale (TS2Vec, Yue et al., AAAI 2022).
 
     Within each instance, each of the 2T time steps is contrasted against the other 2T - 1 by dot product;
     the positive is the same time step in the other view.
@@ -292,7 +317,7 @@ class HierarchicalContrastiveLoss(nn.Module):
         super().__init__()
         _check_hyper_parameters(alpha, temporal_unit)
         self.alpha = float(alpha)
-        self.temporal_unit = temporal_unit
+        self.temporal_unit = int(temporal_unit)
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two time-aligned views, each of shape [B, T, D]; returns a scalar."""

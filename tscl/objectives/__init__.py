@@ -52,4 +52,4 @@ def create_objective(name: str, encoder: nn.Module, **options: Any) -> Objective
 
 
 def _load_builtin() -> None:
-    from tscl.objectives import ts2vec  # noqa: F401
+    from tscl.objectives import augment, autotcl, ts2vec  # noqa: F401

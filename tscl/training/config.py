@@ -1,6 +1,7 @@
 """Pretraining configuration: a frozen dataclass, TOML round-trip, validation with clear errors.
 
-Precedence: defaults < config file (``--config``) < command-line flags. The resolved configuration is written
+Precedence: defaults < preset (``--preset``) < config file (``--config``) < command-line flags. The resolved
+configuration is written
 into every run directory as ``config.toml`` and can be re-run with ``tscl pretrain --config``.
 """
 
@@ -49,6 +50,31 @@ class PretrainConfig:
     device: str = "auto"
     threads: int | None = None
     checkpoint_every: int = 50
+    # Objective hyper-parameters: None = the objective's own default (see tscl.objectives.presets).
+    preset: str | None = None
+    loss: str | None = None
+    temperature: float | None = None
+    augmentations: str | None = None
+    window: int | None = None
+    window_batch: int | None = None
+    local_weight: float | None = None
+    n_segments: int | None = None
+    aug_lr: float | None = None
+    aug_optimizer: str | None = None
+    aug_objective: str | None = None
+    ratio_step: int | None = None
+    reg_weight: float | None = None
+    regular_weight: float | None = None
+    aug_hidden_dims: int | None = None
+    aug_dims: int | None = None
+    mask_temperature: float | None = None
+    gamma_zeta: float | None = None
+    gumbel_bias: float | None = None
+    hard_mask: bool | None = None
+    max_scale: float | None = None
+    noise_std: float | None = None
+    siglip_bias: float | None = None
+    learnable_temperature: bool | None = None
 
     def __post_init__(self) -> None:
         _check_positive(self, ("batch_size", "repr_dims", "hidden_dims", "max_train_length", "checkpoint_every"))
@@ -62,6 +88,7 @@ class PretrainConfig:
             raise ConfigError("depth and temporal_unit must be >= 0", hint="the defaults are 10 and 0")
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError(f"alpha must be in [0, 1] but got {self.alpha}")
+        _check_objective_options(self)
 
     def replace(self, **changes: Any) -> PretrainConfig:
         """A copy with ``changes`` applied (``None`` values are ignored: they mean "not given")."""
@@ -77,6 +104,44 @@ def _check_positive(config: PretrainConfig, names: tuple[str, ...]) -> None:
         if not isinstance(value, int) or value < 1:
             flag = name.replace("_", "-")
             raise ConfigError(f"{name} must be a positive integer but got {value!r}", hint=f"pass --{flag} N, N >= 1")
+
+
+def _check_objective_options(config: PretrainConfig) -> None:
+    """Range and name checks of the objective hyper-parameters that are set (None = objective default)."""
+    from tscl.objectives.options import check_choice, check_int, check_number
+
+    def given(name: str) -> Any:
+        return getattr(config, name)
+
+    for name, low in (("window", 2), ("window_batch", 1), ("n_segments", 1), ("ratio_step", 1),
+                      ("aug_hidden_dims", 1), ("aug_dims", 1)):  # fmt: skip
+        if given(name) is not None:
+            check_int(name, given(name), low=low)
+    for name in ("temperature", "aug_lr", "mask_temperature"):
+        if given(name) is not None:
+            check_number(name, given(name), low=0.0, open_low=True)
+    for name, high in (("local_weight", None), ("reg_weight", None), ("regular_weight", None),
+                       ("noise_std", None), ("gamma_zeta", 1.0), ("gumbel_bias", 0.49)):  # fmt: skip
+        if given(name) is not None:
+            check_number(name, given(name), low=0.0, high=high)
+    if config.max_scale is not None:
+        check_number("max_scale", config.max_scale, low=1.0)
+    if config.siglip_bias is not None:
+        check_number("siglip_bias", config.siglip_bias)
+    if config.loss is not None:
+        check_choice("loss", config.loss, ("infonce", "dcl", "siglip", "hierarchical"))
+    if config.aug_optimizer is not None:
+        check_choice("aug_optimizer", config.aug_optimizer, ("adam", "adamw"))
+    if config.aug_objective is not None:
+        check_choice("aug_objective", config.aug_objective, ("fidelity", "adversarial"))
+    if config.augmentations is not None:
+        from tscl.augment.pipeline import parse_augmentations
+
+        parse_augmentations(config.augmentations)
+    if config.preset is not None:
+        from tscl.objectives.presets import get_preset
+
+        get_preset(config.preset)
 
 
 _FIELD_TYPES = {f.name: f.type for f in fields(PretrainConfig)}
@@ -126,6 +191,31 @@ def load_config(path: Path) -> PretrainConfig:
         raise ConfigError(f"{path} is not valid TOML: {exc}", hint="check the file's syntax") from None
     values = values.get("pretrain", values)
     return config_from_mapping(values, source=str(path))
+
+
+def load_config_values(path: Path) -> dict[str, Any]:
+    """The raw key/values of a TOML config file (checked like :func:`load_config`)."""
+    load_config(path)
+    values = tomllib.loads(path.read_text(encoding="utf-8"))
+    return dict(values.get("pretrain", values))
+
+
+def resolve_config(
+    preset: str | None = None, file_values: dict[str, Any] | None = None, **flags: Any
+) -> PretrainConfig:
+    """Defaults < preset < config file < flags (``None`` flags mean "not given").
+
+    The preset is the one named by ``preset`` or else by the file's ``preset`` key.
+    """
+    from tscl.objectives.presets import get_preset
+
+    file_values = dict(file_values or {})
+    name = preset if preset is not None else file_values.get("preset")
+    values: dict[str, Any] = dict(get_preset(name).values) if name is not None else {}
+    values.update(file_values)
+    if name is not None:
+        values["preset"] = name
+    return config_from_mapping(values, source="config").replace(**flags)
 
 
 def dump_config(config: PretrainConfig) -> str:

@@ -1,0 +1,115 @@
+"""Run diagnostics: per-step objective statistics (CSV + plot) and representation quality at the end.
+
+Objectives may expose a ``diagnostics`` dict (e.g. AutoTCL's mask keep-rate and view-to-input distance) that
+is read after every step. At the end of a run, alignment and uniformity (Wang & Isola, ICML 2020) of the
+averaged encoder's embeddings are measured on held-out windows: the validation split of forecasting data,
+the test split of classification data (no labels are used).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tscl.training.checkpoint import atomic_write_bytes, atomic_write_text
+
+__all__ = [
+    "held_out_windows",
+    "plot_diagnostics",
+    "read_diagnostics",
+    "representation_report",
+    "write_diagnostics",
+]
+
+HELD_OUT_WINDOW = 201  # the forecasting protocol's encoding window
+HELD_OUT_LIMIT = 256
+
+
+def read_diagnostics(path: Path, upto_step: int) -> list[dict[str, float]]:
+    """Rows of an existing ``diagnostics.csv`` up to ``upto_step`` (for resumed runs); [] if absent."""
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            values = {k: float(v) if v != "" else math.nan for k, v in row.items()}
+            if values["step"] <= upto_step:
+                rows.append(values)
+    return rows
+
+
+def write_diagnostics(path: Path, rows: list[dict[str, float]]) -> None:
+    """Write one row per step (columns: step, then the objective's statistics; empty = not measured)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    for row in rows:
+        cells = [row.get(c, math.nan) for c in columns]
+        writer.writerow(
+            [
+                "" if math.isnan(v) else (int(v) if c == "step" else f"{v:.6g}")
+                for c, v in zip(columns, cells, strict=True)
+            ]
+        )
+    atomic_write_text(path, buffer.getvalue())
+
+
+def plot_diagnostics(path: Path, rows: list[dict[str, float]], title: str) -> None:
+    """One panel per statistic against the iteration, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [k for k in dict.fromkeys(key for row in rows for key in row) if k != "step"]
+    steps = np.array([row["step"] for row in rows])
+    fig, axes = plt.subplots(len(names), 1, figsize=(6, 1.8 * len(names) + 0.6), dpi=110, sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], names, strict=True):
+        values = np.array([row.get(name, math.nan) for row in rows], dtype=float)
+        keep = ~np.isnan(values)
+        ax.plot(steps[keep], values[keep], lw=0.9)
+        ax.set_ylabel(name.replace("_", " "), fontsize=8)
+    axes[-1, 0].set_xlabel("iteration")
+    axes[0, 0].set_title(title)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def held_out_windows(
+    dataset: Any, length: int = HELD_OUT_WINDOW, limit: int = HELD_OUT_LIMIT
+) -> tuple[np.ndarray, int, str]:
+    """Held-out data for diagnostics: ``(windows [N, T, C], covariate channels, description)``.
+
+    Forecasting: non-overlapping ``length``-step windows of the validation split. Classification: the test
+    series. At most ``limit``, evenly spaced; N may be 0 (nothing held out).
+    """
+    if dataset.task == "forecasting":
+        series = dataset.data[:, dataset.valid_slice]
+        count = series.shape[1] // length
+        windows = series[:, : count * length].reshape(series.shape[0] * count, length, series.shape[2])
+        skip, source = dataset.n_covariates, f"validation split, {length}-step windows"
+    else:
+        windows, skip, source = dataset.X_test, 0, "test split (labels unused)"
+    if windows.shape[0] > limit:
+        windows = windows[np.linspace(0, windows.shape[0] - 1, limit).round().astype(int)]
+    return np.ascontiguousarray(windows, dtype=np.float32), skip, source
+
+
+def representation_report(model: Any, dataset: Any, seed: int = 0) -> dict[str, Any] | None:
+    """Alignment and uniformity of ``model.encode`` on held-out windows (None when there are fewer than 2)."""
+    from tscl.losses.diagnostics import jitter_pairs_diagnostics
+
+    windows, skip, source = held_out_windows(dataset)
+    if windows.shape[0] < 2:
+        return None
+    report = jitter_pairs_diagnostics(model.encode, windows, seed=seed, skip_channels=skip)
+    return {**report, "held_out": source}
