@@ -8,6 +8,7 @@ into every run directory as ``config.toml`` and can be re-run with ``tscl pretra
 from __future__ import annotations
 
 import dataclasses
+import math
 import difflib
 import sys
 from dataclasses import dataclass, fields
@@ -82,8 +83,8 @@ class PretrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be a positive integer but got {value}", hint=f"pass --{name} N, N >= 1")
-        if not self.lr > 0:
-            raise ConfigError(f"lr must be > 0 but got {self.lr}", hint="a typical value is 1e-3")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a finite number > 0 but got {self.lr}", hint="a typical value is 1e-3")
         if self.depth < 0 or self.temporal_unit < 0:
             raise ConfigError("depth and temporal_unit must be >= 0", hint="the defaults are 10 and 0")
         if not 0.0 <= self.alpha <= 1.0:
@@ -189,15 +190,27 @@ def load_config(path: Path) -> PretrainConfig:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", hint="check the file's syntax") from None
-    values = values.get("pretrain", values)
-    return config_from_mapping(values, source=str(path))
+    return config_from_mapping(_pretrain_table(values, path), source=str(path))
+
+
+def _pretrain_table(values: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The ``[pretrain]`` table, or the top level of a file without one; nothing else may be in the file."""
+    if "pretrain" not in values:
+        return values
+    stray = [key for key in values if key != "pretrain"]
+    if stray or not isinstance(values["pretrain"], dict):
+        key = stray[0] if stray else "pretrain"
+        raise ConfigError(
+            f"{path}: unknown key {key!r} outside the [pretrain] table",
+            hint="put every setting inside [pretrain] (see a run's config.toml)",
+        )
+    return values["pretrain"]
 
 
 def load_config_values(path: Path) -> dict[str, Any]:
     """The raw key/values of a TOML config file (checked like :func:`load_config`)."""
     load_config(path)
-    values = tomllib.loads(path.read_text(encoding="utf-8"))
-    return dict(values.get("pretrain", values))
+    return dict(_pretrain_table(tomllib.loads(path.read_text(encoding="utf-8")), path))
 
 
 def resolve_config(
