@@ -40,6 +40,7 @@ from tscl.training.diagnostics import (
     representation_report,
     write_diagnostics,
 )
+from tscl.training.views import prepare_training_array
 
 DIAGNOSTICS = "diagnostics.csv"
 
@@ -160,21 +161,28 @@ def pretrain(
     dataset, X = load_training_data(config)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
-    target_iters = config.iters
-    if config.iters is None and config.epochs is None:
-        target_iters = model.default_iters(X)
+    prepare_training_array(X, config.max_train_length)  # unusable training data fails before the run exists
     label = f"{Path(config.dataset).stem}-{config.objective}"
     directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
     atomic_write_text(directory / "config.toml", dump_config(config))
-    meta = {
+    meta = _new_meta(config, dataset, X, model, data_seconds)
+    write_json(directory / "meta.json", meta)
+    return _train(model, dataset, X, directory, meta, config, on_step, started)
+
+
+def _new_meta(
+    config: PretrainConfig, dataset: Any, X: np.ndarray, model: ContrastiveModel, data_seconds: float
+) -> dict[str, Any]:
+    target_iters = config.iters
+    if config.iters is None and config.epochs is None:
+        target_iters = model.default_iters(X)
+    return {
         "status": "running", "dataset": config.dataset, "task": dataset.task, "objective": config.objective,
         "seed": config.seed, "device": str(model.device), "threads": torch.get_num_threads(),
         "command": sys.argv, "versions": versions(), "input_dims": int(X.shape[2]),
         "train_shape": list(X.shape), "target_iters": target_iters, "target_epochs": config.epochs,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {"load_data_s": round(data_seconds, 3)},
     }  # fmt: skip
-    write_json(directory / "meta.json", meta)
-    return _train(model, dataset, X, directory, meta, config, on_step, started)
 
 
 def resume(
@@ -187,10 +195,8 @@ def resume(
     started = time.perf_counter()
     check_run_dir(run_dir)
     config = load_config(run_dir / "config.toml")
-    meta = read_json(run_dir / "meta.json", "run metadata")
     if iters is not None:
         config = config.replace(iters=iters)
-        meta["target_iters"] = iters
     if data_dir is not None:
         config = config.replace(data_dir=str(data_dir))
     if config.threads:
@@ -201,6 +207,12 @@ def resume(
         model = ContrastiveModel.load(checkpoint, device=config.device)
     else:  # killed before the first checkpoint: start over, same seed, same result
         model = build_model(config, X.shape[2], _covariates(dataset))
+    if (run_dir / "meta.json").exists():
+        meta = read_json(run_dir / "meta.json", "run metadata")
+    else:  # killed between writing config.toml and meta.json
+        meta = _new_meta(config, dataset, X, model, 0.0)
+    if iters is not None:
+        meta["target_iters"] = iters
     atomic_write_text(run_dir / "config.toml", dump_config(config))
     meta["resumed"] = meta.get("resumed", 0) + 1
     meta["timings"]["load_data_s"] = round(time.perf_counter() - started, 3)

@@ -184,11 +184,6 @@ def _assert_same_state_steps(a: Path, b: Path, steps: int) -> None:
             assert torch.allclose(tensor, right[part][key], atol=1e-6), key
 
 
-@pytest.mark.xfail(
-    reason="resume() needs meta.json; a kill between writing config.toml and meta.json leaves a run that "
-    "neither --resume nor a new run with the same --run-dir accepts",
-    strict=True,
-)
 def test_run_stopped_before_its_metadata_can_be_resumed(
     tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
