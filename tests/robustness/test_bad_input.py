@@ -314,10 +314,6 @@ def test_bad_evaluate_encode_report(case: str, bench: Bench, capsys: pytest.Capt
     _check(bench, capsys, args, *needles)
 
 
-@pytest.mark.xfail(
-    reason="encode creates a missing --out folder (atomic_write_bytes makes parents) instead of refusing it",
-    strict=True,
-)
 def test_encode_into_a_missing_folder(bench: Bench, capsys: pytest.CaptureFixture[str]) -> None:
     _check(bench, capsys, ["encode", "{run}", "--out", "{files}/no/such/folder/r.npy"], "no/such/folder")
 

@@ -54,7 +54,8 @@ ObjectiveOpt = Annotated[
 ]
 LossOpt = Annotated[
     Text,
-    _views("infonce, dcl, siglip (instance level) or hierarchical (time-aligned views); default infonce."),
+    _views("infonce, dcl, siglip (instance level) or hierarchical (time-aligned views). Default: autotcl "
+           "hierarchical (the paper: infonce), augment infonce."),
 ]
 TemperatureOpt = Annotated[Num, _views("Temperature of infonce, dcl, local loss; siglip's initial (0.1).")]
 AugmentationsOpt = Annotated[
@@ -75,7 +76,7 @@ LearnableOpt = Annotated[
         rich_help_panel=_VIEWS,
     ),
 ]
-LocalWeightOpt = Annotated[Num, _autotcl("Weight of the local InfoNCE (0.1).")]
+LocalWeightOpt = Annotated[Num, _autotcl("Weight of the local InfoNCE, with instance losses (0.1).")]
 NSegmentsOpt = Annotated[PosInt, _autotcl("Segments of the local InfoNCE (16).")]
 AugLrOpt = Annotated[Num, _autotcl("Augmentation network learning rate (1e-3).")]
 AugOptimizerOpt = Annotated[Text, _autotcl("adam or adamw (adam).")]
@@ -223,6 +224,10 @@ def encode(
 
     if out.suffix != ".npy":
         fail(f"--out must end in .npy but got {out}", "e.g. --out reprs.npy")
+    if out.is_dir():
+        fail(f"--out must be a file path but {out} is a folder", f"e.g. --out {out / 'reprs.npy'}")
+    if not out.parent.is_dir():
+        fail(f"the folder of --out must exist but {out.parent} does not", f"create it first: mkdir -p {out.parent}")
     reprs = encode_dataset(
         run, dataset=dataset, data_dir=data_dir, split=split, mode=mode, causal_window=causal_window,
         univariate=univariate, time_col=time_col, target=target, device=device or "auto",
