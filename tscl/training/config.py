@@ -8,8 +8,8 @@ into every run directory as ``config.toml`` and can be re-run with ``tscl pretra
 from __future__ import annotations
 
 import dataclasses
-import math
 import difflib
+import math
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
