@@ -119,12 +119,21 @@ class ContrastiveModel:
             ).to(self.device)  # fmt: skip
             self.objective = create_objective(
                 p["objective"], self.net, lr=p["lr"], alpha=p["alpha"], temporal_unit=p["temporal_unit"],
-                input_dims=input_dims, device=self.device, **p["objective_options"],
+                input_dims=input_dims, device=self.device, **self._objective_options(),
             )  # fmt: skip
         # As in TS2Vec, the initial weights are the first sample of the equal-weight average.
         self.averaged = AveragedModel(self.net)
         self.averaged.update_parameters(self.net)
         self._built = True
+
+    def _objective_options(self) -> dict[str, Any]:
+        """The objective's options; window-sampling objectives draw ``batch_size`` windows unless told."""
+        from tscl.objectives.presets import OBJECTIVE_OPTIONS
+
+        options = dict(self.params["objective_options"])
+        if "window_batch" in OBJECTIVE_OPTIONS.get(self.params["objective"], ()):
+            options.setdefault("window_batch", self.params["batch_size"])
+        return options
 
     @property
     def input_dims(self) -> int | None:
