@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-import click
 import typer
 
 from tscl.errors import TsclError
 
 
-def _vendored_click_errors() -> tuple[type[Exception], ...]:
-    try:  # typer >= 0.20 vendors click: its exceptions are not click's
-        from typer._click.exceptions import ClickException
-    except ImportError:  # pragma: no cover - older typer raises click's own
-        return ()
-    return (ClickException,)
+def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
+    """Usage-error and abort types of click and of the click copy that typer >= 0.20 vendors.
+
+    Whichever is installed (plain click need not be, since typer vendors its own) is caught.
+    """
+    errors: list[type[Exception]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        errors.append(module.ClickException)
+        aborts.append(module.Abort)
+    return tuple(errors), tuple(aborts)
 
 
-_CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, *_vendored_click_errors())
-_ABORTS = (click.exceptions.Abort, typer.Abort)
+_CLICK_ERRORS, _ABORTS = _click_exceptions()
 INTERRUPTED = 130
 
 app = typer.Typer(
