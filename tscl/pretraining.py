@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tscl.errors import ConfigError, TsclError
+from tscl.errors import ConfigError, DataError, TsclError
 from tscl.model import ContrastiveModel, resolve_device
 from tscl.rundir import (
     CHECKPOINT,
@@ -161,13 +161,24 @@ def pretrain(
     dataset, X = load_training_data(config)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
-    prepare_training_array(X, config.max_train_length)  # unusable training data fails before the run exists
+    _check_training_data(config, X, model)  # unusable training data fails before the run exists
     label = f"{Path(config.dataset).stem}-{config.objective}"
     directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
     atomic_write_text(directory / "config.toml", dump_config(config))
     meta = _new_meta(config, dataset, X, model, data_seconds)
     write_json(directory / "meta.json", meta)
     return _train(model, dataset, X, directory, meta, config, on_step, started)
+
+
+def _check_training_data(config: PretrainConfig, X: np.ndarray, model: ContrastiveModel) -> None:
+    prepare_training_array(X, config.max_train_length)
+    minimum = int(getattr(model.objective, "min_length", 1))
+    if X.shape[1] < minimum:
+        raise DataError(
+            f"{config.dataset} must have series of at least {minimum} steps for objective {config.objective} "
+            f"but has {X.shape[1]}",
+            hint="use longer series or another objective (ts2vec works on any length)",
+        )
 
 
 def _new_meta(

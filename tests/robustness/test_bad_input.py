@@ -198,11 +198,6 @@ def test_config_keys_outside_the_pretrain_table(bench: Bench, capsys: pytest.Cap
 
 
 # -- failures inside training (files owned elsewhere: see the reasons) -------------------------------------
-@pytest.mark.xfail(
-    reason="the augment objective's timewarp raises ValueError inside training on length-1 series: a traceback, "
-    "and a run directory marked failed is left behind",
-    strict=True,
-)
 def test_series_too_short_for_the_augment_objective(bench: Bench, capsys: pytest.CaptureFixture[str]) -> None:
     np.save(bench.files / "len1.npy", np.random.default_rng(0).normal(size=(10, 1, 1)).astype(np.float32))
     _check(bench, capsys, [*PRETRAIN, "--dataset", "{files}/len1.npy", "--objective", "augment"], "len1.npy")

@@ -22,8 +22,10 @@ def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseExc
             module = importlib.import_module(name)
         except ImportError:
             continue
-        errors.append(module.ClickException)
-        aborts.append(module.Abort)
+        if hasattr(module, "ClickException"):
+            errors.append(module.ClickException)
+        if hasattr(module, "Abort"):
+            aborts.append(module.Abort)
     return tuple(errors), tuple(aborts)
 
 

@@ -43,6 +43,9 @@ class AugmentObjective:
         device: Device of the loss parameters.
     """
 
+    # tsaug's pooling, cropping and time warping need a few steps to work with.
+    min_length = 8
+
     def __init__(
         self,
         encoder: nn.Module,
