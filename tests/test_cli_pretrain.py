@@ -14,20 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from tscl.cli import main
+from tests.cli_helpers import run_cli
 
 TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "cpu", "--threads", "1"]
 ROOT = Path(__file__).parents[1]
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
@@ -76,9 +66,7 @@ def test_config_file_reruns_the_same_training(
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_encode_and_evaluate_and_report(
-    gunpoint_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_encode_and_evaluate_and_report(gunpoint_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "reprs.npy"
     code, _, err = run_cli(["encode", str(gunpoint_run), "--out", str(out), "--split", "test"], capsys)
     assert code == 0, err

@@ -10,24 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tscl.cli import main
+from tests.cli_helpers import run_cli as _run
 
 REPO = Path(__file__).parents[1]
 
 
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_info_json_etth1(
-    shared_datasets: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_info_json_etth1(shared_datasets: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["data", "info", "ETTh1", "--data-dir", str(shared_datasets), "--json"], capsys)
     info = json.loads(out)
     assert code == 0
@@ -38,9 +26,7 @@ def test_info_json_etth1(
 def test_info_json_etth1_univariate(
     shared_datasets: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _, out, _ = _run(
-        ["data", "info", "ETTh1", "--data-dir", str(shared_datasets), "--univariate", "--json"], capsys
-    )
+    _, out, _ = _run(["data", "info", "ETTh1", "--data-dir", str(shared_datasets), "--univariate", "--json"], capsys)
     info = json.loads(out)
     assert info["variables"] == 7 and info["channels"] == 8 and info["target"] == ["OT"]
 
@@ -75,9 +61,7 @@ def test_list_json_and_table(
     assert code == 0 and "GunPoint" in out and "aeon (bundled)" in out
 
 
-def test_unknown_dataset_is_one_line_error(
-    isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_unknown_dataset_is_one_line_error(isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["data", "info", "GunPont"], capsys)
     assert code == 1 and out == ""
     lines = err.strip().splitlines()

@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tscl.cli import main
+from tests.cli_helpers import run_cli as _cli
 from tscl.sweep import compare_runs, run_sweep
 
 TINY = {"iters": 2, "repr_dims": 8, "hidden_dims": 8, "depth": 1, "batch_size": 4, "max_train_length": 64,
         "device": "cpu", "threads": 1, "plots": False}  # fmt: skip
-
-
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +45,7 @@ def test_a_sweep_folder_expands_to_its_runs_and_duplicates_are_dropped(sweep_fol
     assert len(comparison.runs) == 2
 
 
-def test_compare_table_and_errors(
-    sweep_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_compare_table_and_errors(sweep_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _cli(["runs", "compare", str(sweep_folder)], capsys)
     assert code == 0 and "accuracy" in out and "lr" in out
     code, _, err = _cli(["runs", "compare", str(tmp_path / "nowhere")], capsys)
@@ -67,9 +55,7 @@ def test_compare_table_and_errors(
     assert code == 1 and "holds no run directories" in err
 
 
-def test_runs_still_lists_with_and_without_json(
-    sweep_folder: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_runs_still_lists_with_and_without_json(sweep_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _cli(["runs", "--runs-dir", str(sweep_folder), "--json"], capsys)
     rows = json.loads(out)
     assert code == 0 and len(rows) == 2 and {r["status"] for r in rows} == {"finished"}

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tscl.cli import main
+from tests.cli_helpers import run_cli as _cli
 from tscl.errors import ConfigError
 from tscl.sweep import SweepEvent, load_grid, run_sweep
 from tscl.sweep.lock import TrialLock
@@ -50,16 +50,6 @@ def _grid(**changes: Any) -> dict[str, Any]:
     return grid
 
 
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(argv)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def _dead_pid() -> int:
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
@@ -91,9 +81,7 @@ def _dead_pid() -> int:
         ({"settings": [{"lr": 0.1}], "grid": {"lr": [0.2]}}, "lr is set both"),
     ],
 )
-def test_bad_grids_are_rejected_before_anything_runs(
-    tmp_path: Path, changes: dict[str, Any], expected: str
-) -> None:
+def test_bad_grids_are_rejected_before_anything_runs(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
     grid = _grid(output=str(tmp_path / "out"), **changes)
     if changes.get("datasets", "") is None:
         del grid["datasets"]
@@ -228,9 +216,7 @@ task = "forecasting"
     assert "task must match the dataset's (classification)" in status[("GunPoint", "wrong-task")]["error"]
     assert "NoSuchDataset" in status[("NoSuchDataset", "ok")]["error"]
     rows = {(r["dataset"], r["setting"]): r for r in summary["rows"]}
-    assert (
-        rows[("GunPoint", "ok")]["n"] == 1 and rows[("GunPoint", "ok")]["metrics"]["accuracy"]["std"] == 0.0
-    )
+    assert rows[("GunPoint", "ok")]["n"] == 1 and rows[("GunPoint", "ok")]["metrics"]["accuracy"]["std"] == 0.0
     assert rows[("GunPoint", "wrong-task")]["n"] == 0
     assert "task must match" in rows[("GunPoint", "wrong-task")]["errors"][0]
     with open(tmp_path / "out" / "summary.csv", newline="") as handle:
@@ -278,9 +264,7 @@ def _assert_summary_matches_the_runs(output: Path) -> None:
         lines = {(r["dataset"], r["setting"]): r for r in csv.DictReader(handle)}
     assert len(summary["rows"]) == 4
     for row in summary["rows"]:
-        trials = [
-            t for t in summary["trials"] if (t["dataset"], t["setting"]) == (row["dataset"], row["setting"])
-        ]
+        trials = [t for t in summary["trials"] if (t["dataset"], t["setting"]) == (row["dataset"], row["setting"])]
         assert row["n"] == len(trials) == 2
         for metric in ("accuracy", "auprc"):
             values = [json.loads((Path(t["run_dir"]) / "metrics.json").read_text())[metric] for t in trials]
@@ -307,9 +291,7 @@ def test_killed_sweep_reruns_only_the_unfinished_trials(tmp_path: Path, isolated
         "--workers",
         "2",
     ]
-    sweep = subprocess.Popen(
-        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    sweep = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while not _finished(output) and sweep.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -13,23 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tscl.cli import main
+from tests.cli_helpers import run_cli  # noqa: F401  (re-exported for the suite)
 
 ROOT = Path(__file__).parents[2]
 TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "cpu", "--threads", "1"]
 _ENV_VARIABLES = ("TSCL_DATA_DIR", "TSCL_DATA_MIRROR", "TSCL_RUNS_DIR", "TSCL_CACHE_DIR")
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``tscl ARGS`` in-process; returns ``(exit code, stdout, stderr)``."""
-    capsys.readouterr()
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run_module(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
