@@ -63,14 +63,14 @@ def baseline_loss(z1: Tensor, z2: Tensor, alpha: float = 0.5, temporal_unit: int
 
 # ------------------------------------------------------------------------------------------ measurement
 def matmul_flops(batch: int, length: int, dim: int) -> float:
-    """Multiply-add FLOPs of tscl's loss: per contrast of G groups of n rows, 3 * G * n^2 * D
+    """Matmul FLOPs (2 per multiply-add) of tscl's loss: per contrast of G groups of n rows, 3 * G * n^2 * D
     (half of Z Z^T, then (P + P^T) Z); the straightforward form does 6 * G * n^2 * D."""
     flops = 0.0
     while True:
         if batch > 1:
             flops += 3 * length * (2 * batch) ** 2 * dim  # instance: G = T, n = 2B
         if length == 1:
-            return 2 * flops
+            return flops
         flops += 3 * batch * (2 * length) ** 2 * dim  # temporal: G = B, n = 2T
         length //= 2
 

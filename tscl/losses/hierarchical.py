@@ -16,7 +16,7 @@ How it is computed: in the working precision (fp16/bf16 inputs are computed in f
 * The gradient ``((P + P^T) Z - 2 Z_partner) / rows``, with ``P`` the row softmax, is computed in the forward
   pass from the same strips (``P + P^T`` restricted to a strip needs only the two rows' statistics), so
   nothing quadratic is kept for the backward pass, which just scales the stored gradient. Total matmul work
-  is ``3 * G * (2N)^2 * D`` multiply-adds against ``6 *`` for forward plus backward of the direct form.
+  is ``3 * G * (2N)^2 * D`` FLOPs, half of the forward plus backward of the direct form.
   The price: when the inputs require grad, the gradient is computed even if backward is never called; a
   second backward (``retain_graph``) is fine, differentiating the gradient again (``create_graph``) is not.
 * Exponents are floored at log(sqrt(smallest normal)) (see `_exp_floor`), a change far below rounding.
@@ -55,11 +55,7 @@ def _check_hyper_parameters(alpha: float, temporal_unit: int) -> None:
             f"`alpha` must be a number in [0, 1] but got {alpha!r}",
             hint="alpha weighs the instance loss against the temporal loss; TS2Vec uses 0.5",
         )
-    if (
-        isinstance(temporal_unit, bool)
-        or not isinstance(temporal_unit, numbers.Integral)
-        or temporal_unit < 0
-    ):
+    if isinstance(temporal_unit, bool) or not isinstance(temporal_unit, numbers.Integral) or temporal_unit < 0:
         raise ConfigError(
             f"`temporal_unit` must be an integer >= 0 but got {temporal_unit!r}",
             hint="temporal_unit is the number of finest scales without a temporal loss; TS2Vec uses 0",
@@ -261,9 +257,7 @@ def _halve_time(z: Tensor) -> Tensor:
     return F.max_pool1d(z.transpose(1, 2), kernel_size=2).transpose(1, 2)
 
 
-def hierarchical_contrastive_loss(
-    z1: Tensor, z2: Tensor, alpha: float = 0.5, temporal_unit: int = 0
-) -> Tensor:
+def hierarchical_contrastive_loss(z1: Tensor, z2: Tensor, alpha: float = 0.5, temporal_unit: int = 0) -> Tensor:
     """Hierarchical contrastive loss of TS2Vec (Yue et al., AAAI 2022, algorithm 1).
 
     At every scale while the length is > 1, adds ``alpha`` * instance loss + ``(1 - alpha)`` * temporal loss
