@@ -6,26 +6,15 @@ import numpy as np
 import pytest
 import torch
 
+from tests.synthetic import random_walks as _data
 from tscl.augment.pipeline import ViewPipeline, list_transforms, parse_augmentations
 from tscl.errors import ConfigError
 from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective, list_objectives
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SMALL = {"repr_dims": 16, "hidden_dims": 8, "depth": 2, "batch_size": 4, "device": "cpu"}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread avoids OpenMP barrier stalls on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _data(n: int = 10, t: int = 40, c: int = 2, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, t, c)).astype(np.float32).cumsum(axis=1)
 
 
 def _with_missing(n: int = 6, t: int = 50, c: int = 3) -> np.ndarray:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.synthetic import random_walks as _data
 from tscl.augment.network import AugmentationNetwork, hard_concrete_sample, temporal_consistency
 from tscl.augment.windows import random_windows
 from tscl.errors import ConfigError
@@ -16,22 +17,10 @@ from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective, list_objectives
 from tscl.objectives.autotcl import AutoTCLObjective
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SMALL = {"repr_dims": 16, "hidden_dims": 8, "depth": 2, "batch_size": 4, "device": "cpu"}
 AUG = {"aug_hidden_dims": 8, "aug_dims": 4, "window": 24}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread avoids OpenMP barrier stalls on a busy CPU (100x slower steps with 2)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _data(n: int = 10, t: int = 40, c: int = 2, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, t, c)).astype(np.float32).cumsum(axis=1)
 
 
 def _weights(model: ContrastiveModel) -> dict[str, torch.Tensor]:

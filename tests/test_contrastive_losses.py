@@ -26,14 +26,7 @@ from tscl.losses.contrastive import (
 )
 from tscl.losses.diagnostics import alignment, uniformity
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids OpenMP barrier stalls on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SHAPES = [(1, 3), (2, 5), (5, 4), (9, 16)]

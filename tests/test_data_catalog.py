@@ -35,9 +35,7 @@ def test_entries_are_frozen_and_consistent() -> None:
         assert entry.task in ("forecasting", "classification")
         with pytest.raises(AttributeError):
             entry.name = "x"  # type: ignore[misc]
-    assert all(
-        SHA256[Path(f).name] == h for e in list_entries() for f, h in zip(e.files, e.sha256, strict=True) if h
-    )
+    assert all(SHA256[Path(f).name] == h for e in list_entries() for f, h in zip(e.files, e.sha256, strict=True) if h)
 
 
 def test_get_entry_is_case_insensitive_and_describes_ett() -> None:

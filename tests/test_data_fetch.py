@@ -70,9 +70,7 @@ def test_fetch_downloads_once_into_layout(served_dir: Path, shared_datasets: Pat
     assert len(_CountingHandler.requests_served) == 2
 
 
-def test_fetch_defaults_to_cache_dir(
-    served_dir: Path, shared_datasets: Path, isolated_data_env: Path
-) -> None:
+def test_fetch_defaults_to_cache_dir(served_dir: Path, shared_datasets: Path, isolated_data_env: Path) -> None:
     shutil.copy(shared_datasets / "ETT" / "ETTh1.csv", served_dir / "ETTh1.csv")
     assert fetch("etth1") == [isolated_data_env / "datasets" / "ETT" / "ETTh1.csv"]
 

@@ -150,9 +150,7 @@ def test_tsv_round_trip_of_ragged_series(
     rng = np.random.default_rng(seed)
     rows = [rng.normal(size=n).astype(np.float32) for n in lengths]
     path = tmp_path_factory.mktemp("tsv") / "Random_TRAIN.tsv"
-    path.write_text(
-        "".join(f"{i % 3}\t" + "\t".join(repr(float(v)) for v in row) + "\n" for i, row in enumerate(rows))
-    )
+    path.write_text("".join(f"{i % 3}\t" + "\t".join(repr(float(v)) for v in row) + "\n" for i, row in enumerate(rows)))
     X = read_ucr_tsv(path).X
     assert X.shape == (len(rows), max(lengths), 1)
     for i, row in enumerate(rows):

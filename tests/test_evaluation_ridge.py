@@ -60,9 +60,7 @@ def test_largest_alpha_wins_when_validation_targets_are_the_training_mean() -> N
     Y_val = np.full((50, 1), Y.mean())  # any signal hurts; the most shrunk model is best
     model, alpha, _ = fit_ridge_validated(X, Y, X_val, Y_val)
     assert alpha == 1000.0
-    np.testing.assert_allclose(
-        model.predict(X), Ridge(alpha=1000.0).fit(X, Y).predict(X).reshape(-1, 1), rtol=1e-8
-    )
+    np.testing.assert_allclose(model.predict(X), Ridge(alpha=1000.0).fit(X, Y).predict(X).reshape(-1, 1), rtol=1e-8)
 
 
 def test_subsampling_keeps_the_rows_train_test_split_keeps() -> None:

@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 import torch
 
+from tests.synthetic import random_walks
 from tscl.model import ContrastiveModel
 from tscl.training.views import crop_views, draw_crop, prepare_training_array
 
-SMALL = {"repr_dims": 16, "hidden_dims": 8, "depth": 2, "batch_size": 4, "device": "cpu"}
-
 
 def _data(n: int = 12, t: int = 40, c: int = 2, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, t, c)).astype(np.float32).cumsum(axis=1)
+    return random_walks(n, t, c, seed)
+
+
+SMALL = {"repr_dims": 16, "hidden_dims": 8, "depth": 2, "batch_size": 4, "device": "cpu"}
 
 
 def _weights(model: ContrastiveModel) -> dict[str, torch.Tensor]:
