@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -94,6 +96,33 @@ def test_every_loss_trains_with_missing_values(loss: str, augmentations: str) ->
     model = ContrastiveModel(**SMALL, objective="augment", objective_options=options).fit(_with_missing(), n_iters=3)
     assert all(np.isfinite(model.progress.losses))
     assert np.isfinite(model.encode(_with_missing())).all()
+
+
+# Every combination of transforms with every instance-level loss: all 511 non-empty subsets through the
+# pipeline (cheap), and a short training run for each loss with every pair and with all nine at once.
+def test_every_subset_of_transforms_gives_valid_views() -> None:
+    x = _with_missing(n=3, t=24)
+    names = list_transforms()
+    for size in range(1, len(names) + 1):
+        for subset in itertools.combinations(names, size):
+            pipeline = ViewPipeline(",".join(subset), n_covariates=1)
+            view = pipeline(x, list(range(len(subset))))
+            assert view.shape == x.shape and view.dtype == np.float32, subset
+            assert np.isfinite(view[~np.isnan(view)]).all(), subset
+            if pipeline.time_aligned:
+                np.testing.assert_array_equal(np.isnan(view), np.isnan(x), err_msg=str(subset))
+
+
+_PAIRS = [",".join(pair) for pair in itertools.combinations(list_transforms(), 2)]
+
+
+@pytest.mark.parametrize("augmentations", [*_PAIRS, ",".join(list_transforms())])
+@pytest.mark.parametrize("loss", ["infonce", "dcl", "siglip"])
+def test_every_loss_trains_with_every_combination_of_transforms(loss: str, augmentations: str) -> None:
+    options = {"loss": loss, "augmentations": augmentations, "window": 20}
+    model = ContrastiveModel(**SMALL, objective="augment", objective_options=options)
+    model.fit(_with_missing(n=4, t=30), n_iters=2)
+    assert all(np.isfinite(model.progress.losses))
 
 
 def test_views_are_independent_and_reproducible() -> None:

@@ -9,6 +9,7 @@ from tscl.errors import ConfigError
 from tscl.models import create_encoder, list_encoders
 from tscl.models.encoder import SamePadConv, TSEncoder
 from tscl.models.last_position import LastPositionEncoder
+from tscl.models.tapconv import tap_conv1d
 
 
 @pytest.mark.parametrize("name", list_encoders())
@@ -68,3 +69,57 @@ def test_last_position_encoder_equals_full_forward(length: int, channels: int) -
         full = encoder(x)[:, -1]
     fast = LastPositionEncoder(encoder, length)(x)
     assert (fast - full).abs().max().item() <= 1e-4
+
+
+def _reference_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int) -> torch.Tensor:
+    pad = dilation * (weight.size(2) // 2)
+    return torch.nn.functional.conv1d(x.mT, weight, bias, padding=pad, dilation=dilation).mT
+
+
+@pytest.mark.parametrize(
+    ("batch", "length", "c_in", "c_out", "dilation", "kernel"),
+    [(1, 1, 2, 3, 1, 3), (2, 7, 3, 5, 1, 3), (3, 10, 4, 4, 4, 3), (2, 9, 3, 3, 16, 3), (2, 20, 3, 4, 3, 5),
+     (2, 8, 2, 2, 7, 3), (2, 8, 2, 2, 8, 3), (1, 30, 5, 2, 2, 1)],
+)  # fmt: skip
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_tap_conv_equals_conv1d_values_and_gradients(
+    batch: int, length: int, c_in: int, c_out: int, dilation: int, kernel: int, with_bias: bool
+) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(batch, length, c_in, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(c_out, c_in, kernel, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True) if with_bias else None
+    inputs = (x, weight) + ((bias,) if bias is not None else ())
+    out = tap_conv1d(x, weight, bias, dilation)
+    ref = _reference_conv(x, weight, bias, dilation)
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-12)
+    upstream = torch.randn_like(out)
+    for got, want in zip(
+        torch.autograd.grad(out, inputs, upstream), torch.autograd.grad(ref, inputs, upstream), strict=True
+    ):
+        torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-12)
+    assert torch.autograd.gradcheck(lambda *a: tap_conv1d(a[0], a[1], a[2] if with_bias else None, dilation), inputs)
+
+
+def test_tap_conv_rejects_even_kernels() -> None:
+    with pytest.raises(ValueError, match="odd"):
+        tap_conv1d(torch.zeros(1, 4, 2), torch.zeros(2, 2, 2), None, 1)
+
+
+@pytest.mark.parametrize("length", [1, 5, 40, 300])
+def test_time_major_encoder_path_equals_channel_major_modules(length: int) -> None:
+    torch.manual_seed(3)
+    encoder = TSEncoder(3, output_dims=16, hidden_dims=8, depth=9).double()
+    h = torch.randn(2, length, 8, dtype=torch.float64, requires_grad=True)
+    fast = encoder.feature_extractor.forward_time_major(h)
+    slow = encoder.feature_extractor(h.transpose(1, 2)).transpose(1, 2)
+    torch.testing.assert_close(fast, slow, atol=1e-10, rtol=1e-10)
+    params = [h, *encoder.parameters()]
+    upstream = torch.randn_like(fast)
+    fast_grads = torch.autograd.grad(fast, params, upstream, allow_unused=True)
+    slow_grads = torch.autograd.grad(slow, params, upstream, allow_unused=True)
+    for got, want in zip(fast_grads, slow_grads, strict=True):
+        if want is None:
+            assert got is None or not got.any()
+        else:
+            torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-10)

@@ -104,9 +104,9 @@ def test_evaluate_forecasting_result_layout_is_json_ready() -> None:
     assert result["task"] == "forecasting"
     assert set(result["horizons"]) == {"2", "5"}
     for entry in result["horizons"].values():
-        assert set(entry) == {"mse", "mae", "mse_raw", "mae_raw", "alpha"}
+        assert set(entry) == {"mse", "mae", "mse_raw", "mae_raw", "valid_mse", "valid_mae", "alpha"}
         assert all(np.isfinite(v) for v in entry.values())
-    for key in ("mse", "mae", "mse_raw", "mae_raw"):
+    for key in ("mse", "mae", "mse_raw", "mae_raw", "valid_mse", "valid_mae"):
         assert result["mean"][key] == pytest.approx(np.mean([e[key] for e in result["horizons"].values()]))
     json.dumps(result)  # no arrays inside
 
@@ -130,6 +130,10 @@ def test_metrics_match_a_manual_protocol_with_inverse_scaling() -> None:
         assert entry["mae"] == pytest.approx(np.mean(np.abs(pred - truth)), rel=1e-6)
         assert entry["mse_raw"] == pytest.approx(np.mean((pred_raw - truth_raw) ** 2), rel=1e-6)
         assert entry["mae_raw"] == pytest.approx(np.mean(np.abs(pred_raw - truth_raw)), rel=1e-6)
+        # The same head (fitted on train, alpha chosen on validation) scored on the validation split.
+        valid_error = model.predict(Xva) - Yva
+        assert entry["valid_mse"] == pytest.approx(np.mean(valid_error**2), rel=1e-6)
+        assert entry["valid_mae"] == pytest.approx(np.mean(np.abs(valid_error)), rel=1e-6)
 
 
 def test_test_split_never_influences_alpha_selection() -> None:
@@ -144,6 +148,8 @@ def test_test_split_never_influences_alpha_selection() -> None:
     for horizon, entry in baseline["horizons"].items():
         assert perturbed["horizons"][horizon]["alpha"] == entry["alpha"]
         assert perturbed["horizons"][horizon]["mse"] != pytest.approx(entry["mse"])
+        # Validation errors (what defaults are tuned on) do not see the test split either.
+        assert perturbed["horizons"][horizon]["valid_mse"] == pytest.approx(entry["valid_mse"], rel=1e-9)
 
 
 def test_validation_split_does_drive_alpha_selection() -> None:

@@ -16,7 +16,8 @@ def _text(table: Table) -> str:
 
 
 def _forecast(mse: float, mae: float) -> dict:
-    entry = {"mse": mse, "mae": mae, "mse_raw": mse * 10, "mae_raw": mae * 10, "alpha": 1.0}
+    entry = {"mse": mse, "mae": mae, "mse_raw": mse * 10, "mae_raw": mae * 10, "valid_mse": mse / 2,
+             "valid_mae": mae / 2, "alpha": 1.0}  # fmt: skip
     return {"task": "forecasting", "horizons": {"24": entry, "48": entry}, "mean": entry}
 
 
@@ -32,6 +33,13 @@ def test_forecasting_table_renders_every_number_and_the_paper_column() -> None:
 def test_forecasting_table_raw_scale_hides_the_paper() -> None:
     text = _text(forecasting_table({"tscl": _forecast(0.0412, 0.1556)}, paper={"mean": {"mse": 1}}, raw=True))
     assert "0.412" in text and "1.556" in text and "paper" not in text and "raw" in text
+
+
+def test_forecasting_table_validation_split_shows_the_validation_errors_without_the_paper() -> None:
+    table = forecasting_table({"tscl": _forecast(0.0412, 0.1556)}, paper={"mean": {"mse": 1}}, valid=True)
+    text = _text(table)
+    assert "0.021" in text and "0.078" in text and "0.041" not in text
+    assert "paper" not in text and "validation" in text and "tscl MSE" in text
 
 
 def test_classification_table() -> None:

@@ -134,7 +134,7 @@ def metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         if metrics["task"] == "forecasting":
             for horizon, values in {**result["horizons"], "mean": result["mean"]}.items():
                 rows.append({"model": name, "horizon": horizon, **{k: values.get(k) for k in
-                             ("mse", "mae", "mse_raw", "mae_raw")}})  # fmt: skip
+                             ("mse", "mae", "mse_raw", "mae_raw", "valid_mse", "valid_mae")}})  # fmt: skip
         else:
             rows.append({"model": name, "accuracy": result["accuracy"], "auprc": result["auprc"]})
     return rows

@@ -25,6 +25,9 @@ def render_metrics(metrics: dict[str, Any]) -> None:
         setting = "univariate" if metrics.get("univariate") else "multivariate"
         console.print(forecasting_table(columns, metrics.get("paper"), title=f"{name} · {setting} (normalised)"))
         console.print(forecasting_table(columns, None, raw=True, title=f"{name} · {setting} (raw scale)"))
+        if "valid_mse" in metrics.get("mean", {}):  # metrics.json written before validation errors existed
+            title = f"{name} · {setting} (validation split, normalised)"
+            console.print(forecasting_table(columns, None, valid=True, title=title))
     else:
         console.print(classification_table(columns, metrics.get("paper"), title=name))
     timings = metrics.get("timings")

@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 _METRICS = ("mse", "mae", "mse_raw", "mae_raw")
+# Normalised-scale errors of the fitted head on the validation split (the split that picks alpha), so that
+# settings can be compared without looking at the test split.
+_VALID_METRICS = ("valid_mse", "valid_mae")
 
 
 class ForecastingDataLike(Protocol):
@@ -183,13 +186,19 @@ def run_forecasting_protocol(
                     hint="use shorter horizons or a longer series",
                 )
         model, alpha, _ = fit_ridge_validated(Xtr, Ytr, Xva, Yva, alphas=alphas, max_samples=max_samples)
-        per_horizon[str(horizon)] = {**_test_metrics(model, Xte, Yte, std, horizon), "alpha": alpha}
+        valid = _test_metrics(model, Xva, Yva, std, horizon)
+        per_horizon[str(horizon)] = {
+            **_test_metrics(model, Xte, Yte, std, horizon),
+            "valid_mse": valid["mse"], "valid_mae": valid["mae"], "alpha": alpha,
+        }  # fmt: skip
         if n_examples > 0:
             test_reprs, test_targets = reprs[0, data.test_slice], targets[0, data.test_slice]
             examples[horizon] = _examples(
                 model, test_reprs, test_targets, (mean[0], std[0]), horizon, n_examples
             )
-    average = {name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS}
+    average = {
+        name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS + _VALID_METRICS
+    }
     return ForecastingEvaluation({"task": "forecasting", "horizons": per_horizon, "mean": average}, examples)
 
 

@@ -50,6 +50,7 @@ def forecasting_table(
     raw: bool = False,
     title: str | None = None,
     digits: int = 3,
+    valid: bool = False,
 ) -> Table:
     """Forecasting metrics: one row per horizon plus a mean row, MSE and MAE columns per result.
 
@@ -59,20 +60,21 @@ def forecasting_table(
         raw: Show ``mse_raw`` / ``mae_raw`` instead of the normalised metrics.
         title: Table title.
         digits: Decimals shown.
+        valid: Show the validation-split errors ``valid_mse`` / ``valid_mae`` (normalised; no paper column).
 
     Returns:
         The rich table; the best value of each row and metric among ``results`` is bold.
     """
-    keys = ("mse_raw", "mae_raw") if raw else ("mse", "mae")
+    keys = ("valid_mse", "valid_mae") if valid else ("mse_raw", "mae_raw") if raw else ("mse", "mae")
     columns: dict[str, Mapping[str, Any]] = dict(results)
-    if paper is not None and not raw:
+    if paper is not None and not raw and not valid:
         columns["paper"] = paper
-    scale = "raw" if raw else "normalised"
-    table = Table(title=title or f"Forecasting ({scale} scale)")
+    scale = "validation split, normalised" if valid else "raw scale" if raw else "normalised scale"
+    table = Table(title=title or f"Forecasting ({scale})")
     table.add_column("horizon", justify="right")
     for name in columns:
         for key in keys:
-            table.add_column(f"{name} {key.split('_')[0].upper()}", justify="right")
+            table.add_column(f"{name} {key.removeprefix('valid_').split('_')[0].upper()}", justify="right")
     horizons = sorted({h for r in columns.values() for h in r.get("horizons", {})}, key=int)
     rows: list[tuple[str, list[Mapping[str, Any]]]] = [
         (h, [r.get("horizons", {}).get(h, {}) for r in columns.values()]) for h in horizons

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tscl.errors import ConfigError
+from tscl.models.tapconv import tap_conv1d
 
 MASK_MODES = ("binomial", "continuous", "all_true", "all_false", "mask_last")
 
@@ -36,6 +37,12 @@ class SamePadConv(nn.Module):
         out = self.conv(x)
         return out[:, :, : -self.trim] if self.trim else out
 
+    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """The same convolution on ``x`` [B, T, C] -> [B, T, C_out], without layout changes (odd kernels)."""
+        if self.centre is None:
+            return self.forward(x.transpose(1, 2)).transpose(1, 2)
+        return tap_conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
+
 
 class ConvBlock(nn.Module):
     """GELU -> conv -> GELU -> conv, plus a residual (1x1 projection when shapes change or final)."""
@@ -53,6 +60,15 @@ class ConvBlock(nn.Module):
         residual = x if self.projector is None else self.projector(x)
         x = self.conv2(F.gelu(self.conv1(F.gelu(x))))
         return x + residual
+
+    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` on ``x`` [B, T, C] -> [B, T, C_out] (the encoder's fast path)."""
+        if self.projector is None:
+            residual = x
+        else:
+            residual = F.linear(x, self.projector.weight[:, :, 0], self.projector.bias)
+        out = self.conv2.forward_time_major(F.gelu(self.conv1.forward_time_major(F.gelu(x))))
+        return out.add_(residual)
 
 
 class DilatedConvEncoder(nn.Module):
@@ -75,6 +91,12 @@ class DilatedConvEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(x)
+
+    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
+        """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`."""
+        for block in self.blocks:
+            x = block.forward_time_major(x)
+        return x
 
 
 def timestamp_mask(
@@ -156,5 +178,4 @@ class TSEncoder(nn.Module):
         mode = mask if mask is not None else (self.mask_mode if self.training else "all_true")
         keep = timestamp_mask(mode, h.size(0), h.size(1), generator, h.device) & observed
         h = torch.where(keep.unsqueeze(-1), h, torch.zeros((), dtype=h.dtype, device=h.device))
-        out = self.feature_extractor(h.transpose(1, 2))
-        return self.repr_dropout(out).transpose(1, 2)
+        return self.repr_dropout(self.feature_extractor.forward_time_major(h))
