@@ -95,6 +95,7 @@ class DilatedConvEncoder(nn.Module):
     def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
         """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`."""
         for block in self.blocks:
+            assert isinstance(block, ConvBlock)
             x = block.forward_time_major(x)
         return x
 
