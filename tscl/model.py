@@ -21,6 +21,7 @@ from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
 from tscl.models import create_encoder
 from tscl.objectives import create_objective
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
+from tscl.training.optim import update_average
 from tscl.training.views import prepare_training_array
 
 StepCallback = Callable[["ContrastiveModel", float], None]
@@ -226,7 +227,7 @@ class ContrastiveModel:
                 f"the loss must stay finite but is {loss} at iteration {self.progress.step + 1}: training diverged",
                 hint=f"lower the learning rate (now {self.params['lr']:g}); the last checkpoint is left untouched",
             )
-        self.averaged.update_parameters(self.net)
+        update_average(self.averaged, self.net)
         return loss
 
     # -- inference ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tscl.errors import ConfigError
 from tscl.losses.contrastive import LOSSES, contrast, create_loss
 from tscl.objectives import register_objective
 from tscl.objectives.options import check_choice, check_int, check_number, check_optional_int
+from tscl.training.optim import adamw
 
 DEFAULT_AUGMENTATIONS = "jitter,scaling,timewarp"
 
@@ -80,7 +81,7 @@ class AugmentObjective:
             temporal_unit=temporal_unit, siglip_bias=siglip_bias, learnable_temperature=learnable_temperature,
         ).to(device)  # fmt: skip
         parameters = list(encoder.parameters()) + list(self.loss.parameters())
-        self.optimizer = torch.optim.AdamW(parameters, lr=check_number("lr", lr, low=0.0, open_low=True))
+        self.optimizer = adamw(parameters, lr=check_number("lr", lr, low=0.0, open_low=True))
         self.iteration = 0
 
     def views(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:

@@ -9,6 +9,7 @@ from torch import nn
 
 from tscl.losses.hierarchical import hierarchical_contrastive_loss
 from tscl.objectives import register_objective
+from tscl.training.optim import adamw
 from tscl.training.views import crop_views, draw_crop
 
 
@@ -21,7 +22,7 @@ class TS2VecObjective:
         self.encoder = encoder
         self.alpha = alpha
         self.temporal_unit = temporal_unit
-        self.optimizer = torch.optim.AdamW(encoder.parameters(), lr=lr)
+        self.optimizer = adamw(encoder.parameters(), lr=lr)
 
     def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
         plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)

@@ -1,0 +1,49 @@
+"""Optimizers and weight averaging with the fastest exact kernels the installed torch offers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
+
+__all__ = ["adamw", "update_average"]
+
+
+def adamw(parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.AdamW:
+    """AdamW (torch defaults besides ``lr``), fused into one kernel where torch supports it (CPU: 2.4+).
+
+    The fused kernel applies the same update as the per-parameter loop, ~4x faster for the encoder's
+    few dozen small tensors; with older torch versions, or devices without it, the loop is used.
+    """
+    parameters = list(parameters)
+    try:
+        return torch.optim.AdamW(parameters, lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(parameters, lr=lr)
+
+
+def update_average(averaged: AveragedModel, model: nn.Module) -> None:
+    """``averaged.update_parameters(model)`` for the equal-weight average, with batched tensor operations.
+
+    Same arithmetic as torch's default average, ``avg + (p - avg) / (n + 1)``, applied to all parameters
+    and buffers at once (torch's own loop runs one small operation per tensor on CPUs).
+    """
+    targets = [t.detach() for t in averaged.module.parameters()]
+    sources = [t.detach() for t in model.parameters()]
+    if averaged.use_buffers:
+        targets += [t.detach() for t in averaged.module.buffers()]
+        sources += [t.detach() for t in model.buffers()]
+    n = int(averaged.n_averaged)
+    same = len(targets) == len(sources) and all(
+        t.device == s.device and t.dtype == s.dtype and t.shape == s.shape
+        for t, s in zip(targets, sources, strict=False)
+    )
+    if n == 0 or not same:
+        averaged.update_parameters(model)
+        return
+    steps = torch._foreach_sub(sources, targets)
+    torch._foreach_div_(steps, n + 1)
+    torch._foreach_add_(targets, steps)
+    averaged.n_averaged += 1
