@@ -43,6 +43,8 @@ __all__ = [
 
 # Rows per strip of the similarity matrix (even, so that every strip of an even-sized group has >= 2 rows).
 _STRIP_ROWS = 256
+# Groups of at most this many rows are computed in one piece (see `_contrast_small`).
+_DIRECT_ROWS = 512
 # Groups are batched while the kept strips of all of them fit in this size: enough for efficient batched
 # matmuls on small groups, small enough that the buffers (page-faulted in once per call and reused by every
 # chunk of groups) stay cheap.
@@ -168,11 +170,40 @@ def _add_strip_gradient(
     grad[:, start:stop].baddbmm_(both, z[:, start:])
 
 
+def _contrast_small(z: Tensor, need_grad: bool) -> tuple[Tensor, Tensor | None]:
+    """`_contrast_groups` for small groups: the whole [G, 2N, 2N] similarity at once, in a few operations.
+
+    Same quantities as the strip algorithm (exact row max, floored exponents, loss as (max - positive) +
+    log(sum)); it only skips the strip bookkeeping, whose per-operation overhead dominates small inputs.
+    """
+    groups, rows, _ = z.shape
+    half = rows // 2
+    count = groups * rows
+    sims = torch.bmm(z, z.mT)
+    sims.diagonal(dim1=-2, dim2=-1).fill_(float("-inf"))
+    positive = sims.diagonal(offset=half, dim1=-2, dim2=-1).clone()
+    row_max = sims.amax(-1, keepdim=True)
+    weights = _shifted_exp(sims, row_max, out=sims)  # sims is not needed any more
+    row_sum = weights.sum(-1, keepdim=True)
+    loss = (row_max.squeeze(-1) - positive.repeat(1, 2)).sum() + row_sum.log().sum()
+    if not need_grad:
+        return loss / count, None
+    weights.div_(row_sum.mul_(count))  # P / count
+    weights.add_(weights.mT.clone())
+    grad = torch.bmm(weights, z)
+    grad[:, :half].sub_(z[:, half:], alpha=2.0 / count)
+    grad[:, half:].sub_(z[:, :half], alpha=2.0 / count)
+    return loss / count, grad
+
+
 def _contrast_groups(z: Tensor, need_grad: bool) -> tuple[Tensor, Tensor | None]:
     """Mean row loss of ``z`` [G, 2N, D] (partner of row i is (i + N) mod 2N) and, if asked, its gradient."""
     compute_dtype = torch.float32 if z.dtype in (torch.float16, torch.bfloat16) else z.dtype
     work = z.detach().to(compute_dtype).contiguous()
     groups, rows, _ = work.shape
+    if rows <= _DIRECT_ROWS:
+        loss, grad = _contrast_small(work, need_grad)
+        return loss.to(z.dtype), None if grad is None else grad.to(z.dtype)
     strip_sizes = [(stop - start) * (rows - start) for start, stop in _strip_bounds(rows)]
     per_group = sum(strip_sizes) if need_grad else max(strip_sizes)
     chunks = -(-groups * per_group * work.element_size() // _STORE_BYTES)
