@@ -12,7 +12,7 @@ from tscl.models.encoder import TSEncoder
 from tscl.models.last_position import LastPositionEncoder
 
 DEFAULT_BATCH = 64
-DEFAULT_WINDOW_BATCH = 1024
+DEFAULT_WINDOW_BATCH = 64  # windows per pass: small batches keep the activations in cache
 
 
 @torch.no_grad()
