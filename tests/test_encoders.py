@@ -123,3 +123,32 @@ def test_time_major_encoder_path_equals_channel_major_modules(length: int) -> No
             assert got is None or not got.any()
         else:
             torch.testing.assert_close(got, want, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "spans", "nan"),
+    [((30, 22), ((10, 30), (0, 20)), False),  # small: one padded batch
+     ((300, 260), ((100, 300), (0, 200)), True),  # large: separate batches
+     ((90, 90), ((0, 50), (40, 90)), True),
+     ((7, 5), ((2, 7), (0, 5)), False)],
+)  # fmt: skip
+def test_forward_views_equals_separate_forwards(
+    lengths: tuple[int, int], spans: tuple[tuple[int, int], tuple[int, int]], nan: bool
+) -> None:
+    torch.manual_seed(4)
+    encoder = TSEncoder(2, output_dims=6, hidden_dims=5, depth=10).double().eval()  # eval: no dropout
+    views = [torch.randn(3, n, 2, dtype=torch.float64) for n in lengths]
+    if nan:
+        views[0][1, :4] = float("nan")
+        views[1][0, -1, 1] = float("nan")
+    g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    separate = [encoder(v, mask="binomial", generator=g1)[:, a:b] for v, (a, b) in zip(views, spans, strict=True)]
+    joint = encoder.forward_views(views, list(spans), mask="binomial", generator=g2)
+    params = list(encoder.parameters())
+    weights = [torch.randn_like(out) for out in separate]
+    want = torch.autograd.grad(sum((w * o).sum() for w, o in zip(weights, separate, strict=True)), params)
+    got = torch.autograd.grad(sum((w * o).sum() for w, o in zip(weights, joint, strict=True)), params)
+    for a, b in zip(joint, separate, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)

@@ -61,14 +61,25 @@ class ConvBlock(nn.Module):
         x = self.conv2(F.gelu(self.conv1(F.gelu(x))))
         return x + residual
 
-    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` on ``x`` [B, T, C] -> [B, T, C_out] (the encoder's fast path)."""
+    def forward_time_major(self, x: torch.Tensor, padding: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`forward` on ``x`` [B, T, C] -> [B, T, C_out] (the encoder's fast path).
+
+        ``padding`` [B, T, 1] (True = beyond the end of that series): those steps are held at zero, so the
+        series ends exactly as with the convolutions' zero padding (several lengths in one batch).
+        """
         if self.projector is None:
             residual = x
         else:
             residual = F.linear(x, self.projector.weight[:, :, 0], self.projector.bias)
-        out = self.conv2.forward_time_major(F.gelu(self.conv1.forward_time_major(F.gelu(x))))
-        return out.add_(residual)
+        mid = self.conv1.forward_time_major(F.gelu(x))
+        if padding is not None:
+            mid = mid.masked_fill(padding, 0.0)
+        out = self.conv2.forward_time_major(F.gelu(mid)).add_(residual)
+        return out if padding is None else out.masked_fill(padding, 0.0)
+
+    def reads_single_step(self, length: int) -> bool:
+        """True when, on series of ``length`` steps, every output step depends only on the same input step."""
+        return all(conv.centre is not None and conv.dilation >= length for conv in (self.conv1, self.conv2))
 
 
 class DilatedConvEncoder(nn.Module):
@@ -92,12 +103,35 @@ class DilatedConvEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.blocks(x)
 
-    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
-        """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`."""
-        for block in self.blocks:
-            assert isinstance(block, ConvBlock)
-            x = block.forward_time_major(x)
-        return x
+    def forward_time_major(
+        self,
+        x: torch.Tensor,
+        spans: list[tuple[int, int]] | None = None,
+        padding: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`.
+
+        ``spans``: one (start, stop) per row (all of equal width w): return only those steps, [B, w, C_out].
+        From the first block on which every later block reads a single step (dilation >= T), the rest of the
+        stack runs on the spans only; the values are the same. ``padding``: see `ConvBlock.forward_time_major`.
+        """
+        blocks = [block for block in self.blocks if isinstance(block, ConvBlock)]
+        length = x.size(1)
+        for i, block in enumerate(blocks):
+            if spans is not None and all(b.reads_single_step(length) for b in blocks[i:]):
+                x, spans, padding = _take_spans(x, spans), None, None
+            x = block.forward_time_major(x, padding)
+        return x if spans is None else _take_spans(x, spans)
+
+
+def _take_spans(x: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+    """Rows of ``x`` [B, T, C], row b cut to ``spans[b]`` (equal widths) -> [B, w, C]."""
+    if all(span == spans[0] for span in spans):
+        return x[:, spans[0][0] : spans[0][1]]
+    starts = torch.tensor([start for start, _ in spans], device=x.device)
+    width = spans[0][1] - spans[0][0]
+    index = starts.unsqueeze(1) + torch.arange(width, device=x.device)
+    return x[torch.arange(x.size(0), device=x.device).unsqueeze(1), index]
 
 
 def timestamp_mask(
@@ -132,6 +166,27 @@ def _continuous_mask(
         for start in starts[b].tolist():
             mask[b, start : start + span] = False
     return mask
+
+
+# Views are encoded as one padded batch while rows * steps stays below this: the per-operation overhead of
+# small batches outweighs the padded steps' work.
+_JOINT_MAX_STEPS = 4096
+
+
+def _pad_time(x: torch.Tensor, length: int) -> torch.Tensor:
+    """``x`` [B, T, ...] zero-padded at the end of the time axis to ``length``."""
+    if x.size(1) == length:
+        return x
+    pad = x.new_zeros((x.size(0), length - x.size(1), *x.shape[2:]))
+    return torch.cat([x, pad], dim=1)
+
+
+def _padding_mask(views: list[torch.Tensor], length: int) -> torch.Tensor | None:
+    """[sum B_i, length, 1], True beyond each view's own length (None when all have ``length`` steps)."""
+    if all(x.size(1) == length for x in views):
+        return None
+    steps = torch.arange(length, device=views[0].device)
+    return torch.cat([(steps >= x.size(1)).expand(x.size(0), length) for x in views]).unsqueeze(-1)
 
 
 class TSEncoder(nn.Module):
@@ -173,10 +228,41 @@ class TSEncoder(nn.Module):
         self, x: torch.Tensor, mask: str | None = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Encode ``x`` [B, T, C] into [B, T, D]; ``mask`` overrides the mode (default: train-only)."""
-        observed = ~torch.isnan(x).any(dim=-1)
-        x = torch.where(observed.unsqueeze(-1), x, torch.zeros((), dtype=x.dtype, device=x.device))
-        h = self.input_fc(x)
+        return self.forward_views([x], [(0, x.size(1))], mask=mask, generator=generator)[0]
+
+    def forward_views(
+        self,
+        views: list[torch.Tensor],
+        spans: list[tuple[int, int]],
+        mask: str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> list[torch.Tensor]:
+        """Encode several batches ``views[i]`` [B_i, T_i, C] and keep steps ``spans[i]`` of each (equal widths).
+
+        The same as ``[forward(v)[:, a:b] for v, (a, b) in zip(views, spans)]`` (masks are drawn in that
+        order), computed with less work: steps outside the spans are not computed where nothing depends on
+        them, and small views are encoded as one batch, padded to a common length with the padding held at
+        zero (exactly the convolutions' own zero padding).
+        """
         mode = mask if mask is not None else (self.mask_mode if self.training else "all_true")
-        keep = timestamp_mask(mode, h.size(0), h.size(1), generator, h.device) & observed
-        h = torch.where(keep.unsqueeze(-1), h, torch.zeros((), dtype=h.dtype, device=h.device))
-        return self.repr_dropout(self.feature_extractor.forward_time_major(h))
+        hidden, keeps = [], []
+        for x in views:
+            observed = ~torch.isnan(x).any(dim=-1)
+            hidden.append(self.input_fc(x.masked_fill(~observed.unsqueeze(-1), 0.0)))
+            keeps.append(timestamp_mask(mode, x.size(0), x.size(1), generator, x.device) & observed)
+        length = max(x.size(1) for x in views)
+        rows = sum(x.size(0) for x in views)
+        if len(views) > 1 and rows * length <= _JOINT_MAX_STEPS:
+            joint = torch.cat(
+                [_pad_time(h.masked_fill(~k.unsqueeze(-1), 0.0), length) for h, k in zip(hidden, keeps, strict=True)]
+            )
+            row_spans = [span for x, span in zip(views, spans, strict=True) for _ in range(x.size(0))]
+            groups = [(joint, row_spans, _padding_mask(views, length))]
+        else:
+            groups = [
+                (h.masked_fill(~k.unsqueeze(-1), 0.0), [span] * h.size(0), None)
+                for h, k, span in zip(hidden, keeps, spans, strict=True)
+            ]
+        outputs = [self.feature_extractor.forward_time_major(h, row_spans, pad) for h, row_spans, pad in groups]
+        out = self.repr_dropout(torch.cat(outputs) if len(outputs) > 1 else outputs[0])
+        return list(out.split([x.size(0) for x in views]))
