@@ -29,9 +29,10 @@ class TS2VecObjective:
         view1, view2 = crop_views(x, plan)
         self.optimizer.zero_grad()
         length = plan.crop_length
-        if hasattr(self.encoder, "forward_views"):  # the same values, less work (see TSEncoder.forward_views)
+        forward_views = getattr(self.encoder, "forward_views", None)
+        if forward_views is not None:  # the same values, less work (see TSEncoder.forward_views)
             spans = [(view1.size(1) - length, view1.size(1)), (0, length)]
-            out1, out2 = self.encoder.forward_views([view1, view2], spans, generator=generator)
+            out1, out2 = forward_views([view1, view2], spans, generator=generator)
         else:
             out1 = self.encoder(view1, generator=generator)[:, -length:]
             out2 = self.encoder(view2, generator=generator)[:, :length]
