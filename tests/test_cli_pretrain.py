@@ -39,7 +39,8 @@ def test_pretrain_writes_a_complete_run_directory(gunpoint_run: Path) -> None:
         assert (gunpoint_run / name).is_file(), name
     meta = json.loads((gunpoint_run / "meta.json").read_text())
     assert meta["status"] == "finished" and meta["step"] == 4 and meta["dataset"] == "GunPoint"
-    assert {"tscl", "torch", "python"} <= set(meta["versions"]) and "train_s" in meta["timings"]
+    assert {"tscl", "torch", "python"} <= set(meta["versions"])
+    assert {"load_data_s", "train_s", "checkpoints_s", "representation_s", "plots_s", "total_s"} <= set(meta["timings"])
     assert len((gunpoint_run / "losses.csv").read_text().strip().splitlines()) == 5
 
 

@@ -237,12 +237,15 @@ def _save(
     status: str,
     diagnostics: list[dict[str, float]],
 ) -> None:
+    began = time.perf_counter()
     model.save(directory / CHECKPOINT)
     write_losses(directory / "losses.csv", model.progress.losses)
     if diagnostics:
         write_diagnostics(directory / DIAGNOSTICS, diagnostics)
     meta.update(status=status, step=model.progress.step, epoch=model.progress.epoch)
-    meta["timings"]["train_s"] = round(model.progress.train_seconds, 3)
+    timings = meta["timings"]
+    timings["train_s"] = round(model.progress.train_seconds, 3)
+    timings["checkpoints_s"] = round(timings.get("checkpoints_s", 0.0) + time.perf_counter() - began, 3)
     write_json(directory / "meta.json", meta)
 
 
@@ -278,13 +281,17 @@ def _train(
         raise
     stopped = received["signal"]
     if not stopped:
+        began = time.perf_counter()
         meta["representation"] = representation_report(model, dataset, seed=config.seed)
+        meta["timings"]["representation_s"] = round(time.perf_counter() - began, 3)
     _save(model, directory, meta, "interrupted" if stopped else "finished", diagnostics)
     title = f"{config.dataset} · {config.objective}"
+    began = time.perf_counter()
     if model.progress.losses:
         plot_losses(directory / "plots" / "loss.png", model.progress.losses, title)
     if diagnostics:
         plot_diagnostics(directory / "plots" / "diagnostics.png", diagnostics, title)
+    meta["timings"]["plots_s"] = round(time.perf_counter() - began, 3)
     meta["timings"]["total_s"] = round(time.perf_counter() - started, 3)
     write_json(directory / "meta.json", meta)
     if stopped:
