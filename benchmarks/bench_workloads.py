@@ -5,14 +5,17 @@ Workloads (each in its own subprocess, so peak memory is per workload):
   gunpoint-pretrain UCR GunPoint TS2Vec pretraining (200 iterations, batch 8)
   etth1-encode      ETTh1 forecasting-protocol encoding (causal 201-step window per timestamp)
   gunpoint-classify instance encoding of train+test and the SVM protocol
+  forda-svm         the SVM protocol's grid search (5 folds x 10 C values) on FordA's 3601 training
+                    representations (of an untrained encoder: the work is the same)
 
 The baseline (``--baseline``) is the straightforward formulation, written out in this file and in
 bench_loss.py: for pretraining, each view encoded by the channel-major convolutions (``nn.Conv1d`` with its
 full kernel at every dilation) and the loss formed from the full [B, 2T, 2T] similarity matrices, on the same
 crops, masks and optimizer; for the causal encoding, every 201-step window encoded in full (256 at a time)
-keeping its last position. A pretraining baseline runs ``--baseline-iters`` iterations (default 20) and tscl
-is timed on the same first iterations, so the two are compared on identical work; the max abs difference of
-the causal representations is reported.
+keeping its last position; for the SVM grid search, scikit-learn's ``GridSearchCV(SVC(gamma="scale"))``,
+which evaluates the RBF kernel inside every fit. A pretraining baseline runs ``--baseline-iters``
+iterations (default 20) and tscl is timed on the same first iterations, so the two are compared on
+identical work; the max abs difference of the causal representations is reported.
 
 Usage:
   python benchmarks/bench_workloads.py --data-dir ../shared/datasets             # all workloads
@@ -32,7 +35,7 @@ import time
 from pathlib import Path
 
 REFERENCE_S = {"etth1-pretrain": 337.0, "gunpoint-pretrain": 32.0, "etth1-encode": 61.0}
-WORKLOADS = ("etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "gunpoint-classify")
+WORKLOADS = ("etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "gunpoint-classify", "forda-svm")
 
 
 def _peak_mb() -> float:
@@ -143,6 +146,31 @@ def _classify(data_dir: str | None) -> dict:
     return {"tscl_s": time.perf_counter() - began, "encode_s": encoded}
 
 
+def _svm_grid(data_dir: str | None, baseline: bool) -> dict:
+    import numpy as np
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.svm import SVC
+
+    from tscl.data import load_dataset
+    from tscl.evaluation.heads import SVM_C_GRID, fit_svm_protocol
+    from tscl.model import ContrastiveModel
+
+    data = load_dataset("FordA", data_dir)
+    features = ContrastiveModel(device="cpu", seed=42, input_dims=data.X_train.shape[-1]).encode(data.X_train)
+    began = time.perf_counter()
+    model = fit_svm_protocol(features, data.y_train)
+    result: dict = {"tscl_s": time.perf_counter() - began, "C": model.C}
+    if baseline:
+        began = time.perf_counter()
+        svc = SVC(C=np.inf, gamma="scale", max_iter=10_000_000, random_state=0)
+        search = GridSearchCV(svc, {"C": list(SVM_C_GRID)}, cv=5).fit(features, data.y_train)
+        result["baseline_s"] = time.perf_counter() - began
+        test = ContrastiveModel(device="cpu", seed=42, input_dims=data.X_train.shape[-1]).encode(data.X_test)
+        result["same_c"] = bool(search.best_params_["C"] == model.C)
+        result["same_predictions"] = float(np.mean(search.predict(test) == model.predict(test)))
+    return result
+
+
 def run_one(name: str, data_dir: str | None, baseline: bool, baseline_iters: int, threads: int | None) -> dict:
     import torch
 
@@ -153,6 +181,8 @@ def run_one(name: str, data_dir: str | None, baseline: bool, baseline_iters: int
         result = _pretrain(name, data_dir, baseline, baseline_iters)
     elif name == "etth1-encode":
         result = _encode(data_dir, baseline)
+    elif name == "forda-svm":
+        result = _svm_grid(data_dir, baseline)
     else:
         result = _classify(data_dir)
     result.setdefault("peak_rss_mb", _peak_mb())  # of tscl's part: measured before any baseline runs
@@ -168,6 +198,10 @@ def _row(name: str, r: dict) -> str:
         n = r["baseline_iters"]
         base = f"{r['baseline_first_s']:.1f} ({n} it)"
         note = f"first {n} iterations: tscl {r['tscl_first_s']:.2f} s, {r['baseline_first_s'] / r['tscl_first_s']:.1f}x"
+    elif "same_c" in r:
+        base = f"{r['baseline_s']:.1f}"
+        note = (f"{r['baseline_s'] / r['tscl_s']:.1f}x vs baseline; same C: {r['same_c']}, "
+                f"same test predictions: {100 * r['same_predictions']:.1f} %")  # fmt: skip
     elif "baseline_s" in r:
         base = f"{r['baseline_s']:.1f}"
         note = f"{r['baseline_s'] / r['tscl_s']:.1f}x vs baseline, max abs diff {r['max_abs_diff']:.1e}"

@@ -151,6 +151,31 @@ def test_every_loss_trains(loss: str) -> None:
     assert set(model.objective.diagnostics) >= {"keep_rate", "view_distance", "mmd", "aug_loss"}  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("loss", ["hierarchical", "infonce"])
+def test_context_crop_contrasts_x_and_its_view_on_the_crop_overlap(loss: str) -> None:
+    from tscl.training.views import crop_views, draw_crop
+
+    objective, encoder = _objective(context_crop=True, loss=loss, noise_std=0.3)
+    encoder.eval()  # no dropout: the check below replays the generator's draws
+    x = torch.from_numpy(_data(n=4, t=24))
+    x[1, :5] = float("nan")
+    g, replay = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        expected_view = objective.augmenter(x, generator=replay).values
+        plan = draw_crop(4, 24, 0, replay)
+        crop_x, crop_v = crop_views(x, plan, second=expected_view)
+        zx = encoder(crop_x, generator=replay)[:, -plan.crop_length :]
+        zv = encoder(crop_v, generator=replay)[:, : plan.crop_length]
+        expected = objective.encoder_loss(zx, zv)
+    loss_value, view = objective._encoder_step(x, g)  # after: the step updates the encoder
+    torch.testing.assert_close(view.values, expected_view, atol=0, rtol=0, equal_nan=True)
+    assert loss_value == pytest.approx(float(expected), rel=1e-5)
+    assert plan.crop_length < 24  # a real crop was drawn for this seed
+    model = ContrastiveModel(**SMALL, objective="autotcl", objective_options={**AUG, "context_crop": True})
+    model.fit(_data(), n_iters=3)
+    assert all(np.isfinite(model.progress.losses))
+
+
 def test_options_are_validated() -> None:
     assert "autotcl" in list_objectives()
     for bad in ({"loss": "ntxent"}, {"ratio_step": 0}, {"gumbel_bias": 0.6}, {"aug_objective": "x"},
@@ -271,11 +296,12 @@ def test_cli_flags_reach_the_run(tmp_path, capsys: pytest.CaptureFixture[str]) -
     run = tmp_path / "cli"
     args = ["pretrain", "--objective", "autotcl", "--iters", "2", "--repr-dims", "8", "--hidden-dims", "8",
             "--depth", "1", "--device", "cpu", "--run-dir", str(run), "--aug-dims", "4", "--aug-hidden-dims", "8",
-            "--reg-weight", "0.2", "--soft-mask", "--loss", "dcl", "--json"]  # fmt: skip
+            "--reg-weight", "0.2", "--soft-mask", "--loss", "dcl", "--context-crop", "--json"]  # fmt: skip
     main(args)
     assert json.loads(capsys.readouterr().out)["steps"] == 2
     text = (run / "config.toml").read_text()
     assert "reg_weight = 0.2" in text and "hard_mask = false" in text and 'loss = "dcl"' in text
+    assert "context_crop = true" in text
     with pytest.raises(SystemExit) as exit_info:
         main(["pretrain", "--preset", "nope", "--run-dir", str(tmp_path / "x")])
     assert exit_info.value.code == 1 and "autotcl-etth1-univariate" in capsys.readouterr().err

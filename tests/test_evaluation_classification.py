@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, label_binarize
 from sklearn.svm import SVC
@@ -37,28 +37,22 @@ def _blobs(n: int, n_classes: int, seed: int, d: int = 4) -> tuple[np.ndarray, n
     return (centres[y] + rng.normal(size=(n, d))).astype(np.float32), y.astype(np.int64)
 
 
-class SpyGridSearch:
-    """Records GridSearchCV use while delegating to the real class."""
-
-    calls: list[dict[str, Any]] = []
-
-    def __init__(self, estimator: Any, param_grid: dict[str, list[float]], **kwargs: Any) -> None:
-        self.inner = GridSearchCV(estimator, param_grid, **kwargs)
-        self.param_grid = param_grid
-        self.kwargs = kwargs
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> SpyGridSearch:
-        SpyGridSearch.calls.append({"grid": self.param_grid, "n": len(y), "y": y, **self.kwargs})
-        self.inner.fit(X, y)
-        self.best_estimator_ = self.inner.best_estimator_
-        return self
+def _reference_svm(X: np.ndarray, y: np.ndarray, seed: int = 0, max_samples: int = 10_000) -> Any:
+    """The protocol written with scikit-learn's own RBF SVC and GridSearchCV (the slow reference)."""
+    svm = SVC(C=np.inf, gamma="scale", max_iter=10_000_000, random_state=seed)
+    if not heads.svm_uses_grid_search(len(y), len(np.unique(y))):
+        return svm.fit(X, y)
+    if len(y) > max_samples:
+        X, _, y, _ = train_test_split(X, y, train_size=max_samples, random_state=seed, stratify=y)
+    return GridSearchCV(svm, {"C": list(heads.SVM_C_GRID)}, cv=5).fit(X, y)
 
 
-@pytest.fixture
-def spy(monkeypatch: pytest.MonkeyPatch) -> type[SpyGridSearch]:
-    SpyGridSearch.calls = []
-    monkeypatch.setattr(heads, "GridSearchCV", SpyGridSearch)
-    return SpyGridSearch
+def _overlapping(n: int, n_classes: int, seed: int, d: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Classes that overlap, so that the grid's C values score differently."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % n_classes
+    X = 0.6 * rng.normal(size=(n_classes, d))[y] + rng.normal(size=(n, d)) * rng.uniform(0.5, 2.0, size=d)
+    return X.astype(np.float32), y.astype(np.int64)
 
 
 def test_sklearn_accepts_infinite_c() -> None:
@@ -67,28 +61,41 @@ def test_sklearn_accepts_infinite_c() -> None:
 
 
 @pytest.mark.parametrize(("n", "n_classes"), [(20, 2), (49, 2), (60, 15)])
-def test_svm_uses_infinite_c_on_tiny_training_sets(spy: type[SpyGridSearch], n: int, n_classes: int) -> None:
+def test_svm_uses_infinite_c_on_tiny_training_sets(n: int, n_classes: int) -> None:
     X, y = _blobs(n, n_classes, seed=1)
+    X_test, _ = _blobs(30, n_classes, seed=11)
     model = fit_svm_protocol(X, y)
-    assert spy.calls == []
-    assert model.C == np.inf and model.gamma == "scale" and model.kernel == "rbf"
+    assert model.C == np.inf and model.kernel == "rbf" and model.cv_accuracy is None
+    reference = _reference_svm(X, y)
+    assert model.gamma == pytest.approx(reference._gamma, rel=1e-12)
+    np.testing.assert_allclose(model.decision_function(X_test), reference.decision_function(X_test), atol=1e-6)
 
 
-def test_svm_grid_searches_c_otherwise(spy: type[SpyGridSearch]) -> None:
-    X, y = _blobs(60, 3, seed=2)
+@pytest.mark.parametrize(("n", "n_classes", "seed"), [(60, 3, 2), (80, 2, 3), (120, 4, 4), (75, 3, 5)])
+def test_svm_grid_search_equals_scikit_learns(n: int, n_classes: int, seed: int) -> None:
+    X, y = _overlapping(n, n_classes, seed)
+    X_test, _ = _overlapping(50, n_classes, seed + 100)
     model = fit_svm_protocol(X, y)
-    assert len(spy.calls) == 1
-    call = spy.calls[0]
-    assert call["grid"] == {"C": [1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000, 10000, np.inf]}
-    assert call["cv"] == 5 and call["n"] == 60
-    assert model.C in call["grid"]["C"]
+    reference = _reference_svm(X, y)
+    means = reference.cv_results_["mean_test_score"]
+    assert len(set(np.round(means, 6))) > 2  # the grid's C values do score differently here
+    assert model.C == reference.best_params_["C"]
+    assert model.cv_accuracy == pytest.approx(reference.best_score_, abs=1e-12)
+    np.testing.assert_allclose(
+        model.decision_function(X_test), reference.decision_function(X_test), atol=1e-5, rtol=1e-5
+    )
+    assert np.array_equal(model.predict(X_test), reference.predict(X_test))
 
 
-def test_svm_grid_search_runs_on_a_stratified_subsample(spy: type[SpyGridSearch]) -> None:
-    X, y = _blobs(90, 3, seed=3)
-    fit_svm_protocol(X, y, max_samples=60)
-    assert spy.calls[0]["n"] == 60
-    assert np.bincount(spy.calls[0]["y"]).tolist() == [20, 20, 20]
+def test_svm_grid_search_runs_on_a_stratified_subsample() -> None:
+    X, y = _overlapping(90, 3, seed=3)
+    model = fit_svm_protocol(X, y, max_samples=60)
+    reference = _reference_svm(X, y, max_samples=60)
+    assert model.C == reference.best_params_["C"]
+    assert model.cv_accuracy == pytest.approx(reference.best_score_, abs=1e-12)
+    X_sub, _, y_sub, _ = train_test_split(X, y, train_size=60, random_state=0, stratify=y)
+    assert np.bincount(y_sub).tolist() == [20, 20, 20]
+    assert model._train is not None and np.array_equal(model._train, X_sub.astype(np.float64))
 
 
 def test_class_count_uses_classes_present_in_training() -> None:

@@ -80,6 +80,17 @@ def test_crop_views_overlap_on_the_same_timestamps() -> None:
         assert (v1 >= 0).all() and (v2 <= 49).all()
 
 
+def test_crop_views_cut_the_second_view_from_a_time_aligned_series() -> None:
+    gen = torch.Generator().manual_seed(1)
+    x = torch.arange(40, dtype=torch.float32).reshape(1, 40, 1).repeat(3, 1, 1)
+    for _ in range(20):
+        plan = draw_crop(3, 40, 0, gen)
+        v1, v2 = crop_views(x, plan, second=-x)
+        w1, w2 = crop_views(x, plan)
+        assert torch.equal(v1, w1) and torch.equal(v2, -w2)
+        assert torch.equal(v1[:, -plan.crop_length :], -v2[:, : plan.crop_length])
+
+
 def test_long_series_are_sectioned_and_variable_length_centred() -> None:
     X = np.ones((2, 7000, 1), dtype=np.float32)
     out = prepare_training_array(X, max_train_length=3000)

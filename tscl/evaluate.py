@@ -136,7 +136,7 @@ def metric_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
                 rows.append({"model": name, "horizon": horizon, **{k: values.get(k) for k in
                              ("mse", "mae", "mse_raw", "mae_raw", "valid_mse", "valid_mae")}})  # fmt: skip
         else:
-            rows.append({"model": name, "accuracy": result["accuracy"], "auprc": result["auprc"]})
+            rows.append({"model": name, **{k: result.get(k) for k in ("accuracy", "auprc", "cv_accuracy")}})
     return rows
 
 

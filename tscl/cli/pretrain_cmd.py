@@ -105,6 +105,14 @@ HardMaskOpt = Annotated[
 ]
 MaxScaleOpt = Annotated[Num, _autotcl("The transformation g lies in [1/s, s] (2).")]
 NoiseStdOpt = Annotated[Num, _autotcl("Std of the view's additive noise (0.05; 0 disables).")]
+ContextCropOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--context-crop/--whole-views",
+        help="Encoder step on TS2Vec's overlapping crops, one from x, one from its view (default whole).",
+        rich_help_panel=_AUTOTCL,
+    ),
+]
 
 
 @app.command()
@@ -154,6 +162,7 @@ def pretrain(
     hard_mask: HardMaskOpt = None,
     max_scale: MaxScaleOpt = None,
     noise_std: NoiseStdOpt = None,
+    context_crop: ContextCropOpt = None,
     run_dir: Annotated[Path | None, typer.Option(help="Write the run here (default: runs/<stamp>-...).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config (e.g. a run's config.toml).")] = None,
@@ -185,7 +194,7 @@ def pretrain(
                     aug_objective=aug_objective, ratio_step=ratio_step, reg_weight=reg_weight,
                     regular_weight=regular_weight, aug_hidden_dims=aug_hidden_dims, aug_dims=aug_dims,
                     mask_temperature=mask_temperature, gamma_zeta=gamma_zeta, gumbel_bias=gumbel_bias,
-                    hard_mask=hard_mask, max_scale=max_scale, noise_std=noise_std,
+                    hard_mask=hard_mask, max_scale=max_scale, noise_std=noise_std, context_crop=context_crop,
                 )  # fmt: skip
                 result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
     except Interrupted as exc:

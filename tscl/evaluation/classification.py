@@ -124,6 +124,7 @@ def run_classification_protocol(
         "task": "classification",
         "accuracy": float(np.mean(predictions == y_test)),
         "auprc": None if math.isnan(area) else area,
+        "cv_accuracy": getattr(classifier, "cv_accuracy", None),
         "head": head,
     }
     confusion = confusion_matrix(y_test, predictions, labels=np.arange(n_classes))

@@ -121,5 +121,9 @@ def classification_table(
         values = [columns[name].get(key) for name in columns]
         competing = _cells(values[: len(results)], digits, lower_is_better=False)
         table.add_row(label, *competing, *[format_metric(v, digits) for v in values[len(results) :]])
+    cv_values = [columns[name].get("cv_accuracy") for name in results]
+    if any(v is not None for v in cv_values):
+        table.add_row("CV accuracy (train)", *_cells(cv_values, digits, lower_is_better=False),
+                      *[_MISSING] * (len(columns) - len(results)))  # fmt: skip
     table.add_row("head", *[str(columns[name].get("head", _MISSING)) for name in columns])
     return table

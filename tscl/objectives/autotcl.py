@@ -16,6 +16,8 @@ Zheng et al., "Parametric Augmentation for Time Series Contrastive Learning", IC
    (the default: v is time-aligned with x) the TS2Vec hierarchical loss between f(x) and f(v) replaces both
    terms. The default was chosen on validation data only (ETTh1's validation split, GunPoint's training
    set by cross-validation): the paper's max-pooled InfoNCE lost most of GunPoint's class information.
+   With ``context_crop``, the encoder step contrasts TS2Vec's two overlapping random crops, the first cut
+   from x and the second from v, on their overlap: the learned view on top of TS2Vec's contextual views.
 
 Per-step diagnostics (mask keep-rate, RMS distance between view and input, losses) are in ``diagnostics``.
 """
@@ -33,6 +35,7 @@ from tscl.augment.windows import random_windows
 from tscl.losses.contrastive import LOSSES, LocalInfoNCELoss, contrast, create_loss, max_pool_time, mmd_loss
 from tscl.objectives import register_objective
 from tscl.objectives.options import check_choice, check_int, check_number, check_optional_int
+from tscl.training.views import crop_views, draw_crop, encode_overlap
 
 AUG_OBJECTIVES = ("fidelity", "adversarial")
 AUG_OPTIMIZERS = ("adam", "adamw")
@@ -62,6 +65,8 @@ class AutoTCLObjective:
         max_scale: The transformation g lies in [1 / max_scale, max_scale].
         noise_std: Standard deviation of the view's additive noise.
         n_covariates: Leading (calendar) channels that are never augmented.
+        context_crop: Encoder step on TS2Vec's two overlapping random crops, the first cut from x and the
+            second from its view v, contrasted on their overlap (False: x and v whole).
         alpha, temporal_unit: Settings of the hierarchical loss.
         siglip_bias, learnable_temperature: Settings of the siglip loss.
         device: Where the augmentation network lives.
@@ -94,6 +99,7 @@ class AutoTCLObjective:
         max_scale: float = 2.0,
         noise_std: float = 0.05,
         n_covariates: int = 0,
+        context_crop: bool = False,
         alpha: float = 0.5,
         temporal_unit: int = 0,
         siglip_bias: float = -2.0,
@@ -110,6 +116,8 @@ class AutoTCLObjective:
         self.ratio_step = check_int("ratio_step", ratio_step)
         self.reg_weight = check_number("reg_weight", reg_weight, low=0.0)
         self.regular_weight = check_number("regular_weight", regular_weight, low=0.0)
+        self.context_crop = bool(context_crop)
+        self.temporal_unit = check_int("temporal_unit", temporal_unit, low=0)
         self.loss = create_loss(
             loss, temperature=check_number("temperature", temperature, low=0.0, open_low=True), alpha=alpha,
             temporal_unit=temporal_unit, siglip_bias=siglip_bias, learnable_temperature=learnable_temperature,
@@ -181,8 +189,12 @@ class AutoTCLObjective:
         with torch.no_grad():
             view = self.augmenter(x, generator=generator)
         self.optimizer.zero_grad()
-        zx = self.encoder(x, generator=generator)
-        zv = self.encoder(view.values, generator=generator)
+        if self.context_crop:
+            plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)
+            crop_x, crop_v = crop_views(x, plan, second=view.values)
+            zx, zv = encode_overlap(self.encoder, crop_x, crop_v, plan.crop_length, generator)
+        else:
+            zx, zv = encode_overlap(self.encoder, x, view.values, x.size(1), generator)
         loss = self.encoder_loss(zx, zv)
         loss.backward()
         self.optimizer.step()

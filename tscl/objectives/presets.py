@@ -28,7 +28,7 @@ OBJECTIVE_OPTIONS: dict[str, tuple[str, ...]] = {
     "autotcl": _LOSS_OPTIONS + _WINDOW_OPTIONS + (
         "local_weight", "n_segments", "aug_lr", "aug_optimizer", "aug_objective", "ratio_step", "reg_weight",
         "regular_weight", "aug_hidden_dims", "aug_dims", "mask_temperature", "gamma_zeta", "gumbel_bias",
-        "hard_mask", "max_scale", "noise_std",
+        "hard_mask", "max_scale", "noise_std", "context_crop",
     ),
     "augment": _LOSS_OPTIONS + _WINDOW_OPTIONS + ("augmentations",),
 }  # fmt: skip

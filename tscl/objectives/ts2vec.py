@@ -10,7 +10,7 @@ from torch import nn
 from tscl.losses.hierarchical import hierarchical_contrastive_loss
 from tscl.objectives import register_objective
 from tscl.training.optim import adamw
-from tscl.training.views import crop_views, draw_crop
+from tscl.training.views import crop_views, draw_crop, encode_overlap
 
 
 class TS2VecObjective:
@@ -28,14 +28,7 @@ class TS2VecObjective:
         plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)
         view1, view2 = crop_views(x, plan)
         self.optimizer.zero_grad()
-        length = plan.crop_length
-        forward_views = getattr(self.encoder, "forward_views", None)
-        if forward_views is not None:  # the same values, less work (see TSEncoder.forward_views)
-            spans = [(view1.size(1) - length, view1.size(1)), (0, length)]
-            out1, out2 = forward_views([view1, view2], spans, generator=generator)
-        else:
-            out1 = self.encoder(view1, generator=generator)[:, -length:]
-            out2 = self.encoder(view2, generator=generator)[:, :length]
+        out1, out2 = encode_overlap(self.encoder, view1, view2, plan.crop_length, generator)
         loss = hierarchical_contrastive_loss(out1, out2, alpha=self.alpha, temporal_unit=self.temporal_unit)
         loss.backward()
         self.optimizer.step()

@@ -74,6 +74,7 @@ class PretrainConfig:
     hard_mask: bool | None = None
     max_scale: float | None = None
     noise_std: float | None = None
+    context_crop: bool | None = None
     siglip_bias: float | None = None
     learnable_temperature: bool | None = None
 

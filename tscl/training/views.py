@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from tscl.errors import DataError
 
@@ -88,8 +89,32 @@ def take_per_row(x: torch.Tensor, starts: torch.Tensor, width: int) -> torch.Ten
     return x[torch.arange(x.size(0), device=x.device).unsqueeze(1), index]
 
 
-def crop_views(x: torch.Tensor, plan: CropPlan) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two overlapping views of ``x``: [o+eleft, o+right) and [o+left, o+eright)."""
+def crop_views(
+    x: torch.Tensor, plan: CropPlan, second: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two overlapping views of ``x``: [o+eleft, o+right) and [o+left, o+eright).
+
+    With ``second`` (time-aligned with ``x``, e.g. a learned augmentation of it), the second view is cut
+    from ``second`` instead.
+    """
     view1 = take_per_row(x, plan.offsets + plan.ext_left, plan.right - plan.ext_left)
-    view2 = take_per_row(x, plan.offsets + plan.left, plan.ext_right - plan.left)
+    view2 = take_per_row(x if second is None else second, plan.offsets + plan.left, plan.ext_right - plan.left)
     return view1, view2
+
+
+def encode_overlap(
+    encoder: nn.Module, view1: torch.Tensor, view2: torch.Tensor, crop_length: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Encode the two crop views and return their outputs on the shared ``crop_length`` steps.
+
+    The overlap is the last ``crop_length`` steps of ``view1`` and the first of ``view2``. Encoders with
+    ``forward_views`` (TSEncoder) encode both at once and skip work outside the overlap: same values.
+    """
+    forward_views = getattr(encoder, "forward_views", None)
+    if forward_views is not None:
+        spans = [(view1.size(1) - crop_length, view1.size(1)), (0, crop_length)]
+        out1, out2 = forward_views([view1, view2], spans, generator=generator)
+        return out1, out2
+    out1 = encoder(view1, generator=generator)[:, -crop_length:]
+    out2 = encoder(view2, generator=generator)[:, :crop_length]
+    return out1, out2
