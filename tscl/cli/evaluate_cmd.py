@@ -67,7 +67,8 @@ def evaluate(
         print_json(metrics)
         return
     render_metrics(metrics)
-    console.print(f"wrote {run / 'metrics.json'}, {run / 'metrics.csv'} and plots in {run / 'plots'}")
+    plots = "" if no_plots else f" and plots in {run / 'plots'}"
+    console.print(f"wrote {run / 'metrics.json'} and {run / 'metrics.csv'}{plots}")
 
 
 class _null:
