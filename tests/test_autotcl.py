@@ -264,6 +264,22 @@ def test_resumed_run_continues_the_diagnostics(tmp_path) -> None:
     assert steps == ["1", "2", "3", "4", "5"]
 
 
+def test_context_crop_defaults_to_on_for_classification_only(tmp_path) -> None:
+    from tscl.pretraining import objective_options, pretrain, task_defaults
+    from tscl.training.config import load_config
+
+    assert task_defaults(_config(), "classification").context_crop is True
+    assert task_defaults(_config(), "forecasting").context_crop is None  # the objective's default: whole
+    assert task_defaults(_config(context_crop=False), "classification").context_crop is False  # --whole-views
+    ts2vec = _config(objective="ts2vec", aug_hidden_dims=None, aug_dims=None)
+    assert task_defaults(ts2vec, "classification").context_crop is None
+    assert "context_crop" not in objective_options(_config())
+    run = pretrain(_config(iters=1), run_dir=tmp_path / "run").run_dir  # the offline default: classification
+    assert "context_crop = true" in (run / "config.toml").read_text()
+    resumed = load_config(run / "config.toml")
+    assert resumed.context_crop is True and objective_options(resumed)["context_crop"] is True
+
+
 def test_objective_options_are_checked_against_the_objective() -> None:
     from tscl.pretraining import objective_options
 

@@ -85,6 +85,18 @@ def load_training_data(config: PretrainConfig) -> tuple[Any, np.ndarray]:
     return dataset, dataset.pretrain_array()
 
 
+def task_defaults(config: PretrainConfig, task: str) -> PretrainConfig:
+    """``config`` with the defaults that depend on the dataset's task filled in (written to config.toml).
+
+    AutoTCL's ``context_crop`` defaults to True on classification data and stays False (the objective's own
+    default) on forecasting data. Both were chosen on validation data: held-out parts of the UCR training
+    splits (``experiments/autotcl_crop_holdout_ucr.toml``) and ETTh1's validation split (README, AutoTCL).
+    """
+    if config.objective == "autotcl" and config.context_crop is None and task == "classification":
+        return config.replace(context_crop=True)
+    return config
+
+
 def objective_options(config: PretrainConfig, n_covariates: int = 0) -> dict[str, Any]:
     """The config's objective hyper-parameters that are set, checked against what the objective takes.
 
@@ -159,6 +171,7 @@ def pretrain(
         torch.set_num_threads(config.threads)
     resolve_device(config.device)
     dataset, X = load_training_data(config)
+    config = task_defaults(config, dataset.task)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
     _check_training_data(config, X, model)  # unusable training data fails before the run exists

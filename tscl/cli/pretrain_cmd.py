@@ -109,7 +109,8 @@ ContextCropOpt = Annotated[
     bool | None,
     typer.Option(
         "--context-crop/--whole-views",
-        help="Encoder step on TS2Vec's overlapping crops, one from x, one from its view (default whole).",
+        help="Encoder step on TS2Vec's overlapping crops, one from x, one from its view (default: on for "
+        "classification data, whole views for forecasting data).",
         rich_help_panel=_AUTOTCL,
     ),
 ]

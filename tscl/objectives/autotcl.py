@@ -66,7 +66,8 @@ class AutoTCLObjective:
         noise_std: Standard deviation of the view's additive noise.
         n_covariates: Leading (calendar) channels that are never augmented.
         context_crop: Encoder step on TS2Vec's two overlapping random crops, the first cut from x and the
-            second from its view v, contrasted on their overlap (False: x and v whole).
+            second from its view v, contrasted on their overlap (False: x and v whole). ``tscl pretrain``
+            turns it on for classification data (see `tscl.pretraining.task_defaults`).
         alpha, temporal_unit: Settings of the hierarchical loss.
         siglip_bias, learnable_temperature: Settings of the siglip loss.
         device: Where the augmentation network lives.
