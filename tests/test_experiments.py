@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,11 +14,12 @@ from tscl.sweep import load_grid
 EXPERIMENTS = Path(__file__).parents[1] / "experiments"
 
 
+@functools.cache
 def _holdout_module():  # type: ignore[no-untyped-def]
+    """``experiments/ucr_holdout.py`` as a module (loaded once)."""
     spec = importlib.util.spec_from_file_location("ucr_holdout", EXPERIMENTS / "ucr_holdout.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["ucr_holdout"] = module
     spec.loader.exec_module(module)
     return module
 
