@@ -88,6 +88,26 @@ def test_encode_and_evaluate_and_report(gunpoint_run: Path, tmp_path: Path, caps
     assert code == 0 and any(r["run_dir"] == str(gunpoint_run) for r in json.loads(stdout))
 
 
+def test_evaluate_without_baselines_keeps_the_encoders_numbers(
+    gunpoint_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, err = run_cli(["evaluate", str(gunpoint_run), "--json", "--no-plots"], capsys)
+    assert code == 0, err
+    full = json.loads(stdout)
+    code, stdout, err = run_cli(["evaluate", str(gunpoint_run), "--json", "--no-plots", "--no-baselines"], capsys)
+    assert code == 0, err
+    alone = json.loads(stdout)
+    assert alone["baselines"] == {} and "baseline_s" not in alone["timings"]
+    assert "baseline_s" in full["timings"]
+    for key in ("accuracy", "auprc", "cv_accuracy", "paper"):
+        assert alone.get(key) == full.get(key), key
+    rows = (gunpoint_run / "metrics.csv").read_text().strip().splitlines()
+    assert len(rows) == 2 and rows[1].startswith("tscl,")
+    code, stdout, err = run_cli(["report", str(gunpoint_run)], capsys)
+    assert code == 0, err
+    assert f"{alone['accuracy']:.3f}" in stdout and "random init" not in stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

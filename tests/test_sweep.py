@@ -73,6 +73,7 @@ def _dead_pid() -> int:
         ({"base": {"iters": 0}}, "base.iters"),
         ({"base": {"head": "forest"}}, "base.head must be one of"),
         ({"base": {"plots": "no"}}, "base.plots must be bool"),
+        ({"base": {"baselines": 0}}, "base.baselines must be bool"),
         ({"base": {"seed": 3}}, "base.seed cannot be set per trial"),
         ({"settings": [{"lr": 0.1}, {"lr": 0.1}]}, "twice"),
         ({"settings": {"lr": 0.1}}, "settings must be a list of tables"),
@@ -190,6 +191,25 @@ def test_a_trial_locked_by_a_live_process_is_left_alone(tmp_path: Path, isolated
 
 
 # -- running -------------------------------------------------------------------------------------------------
+
+
+def test_baselines_false_skips_the_baselines_of_every_trial(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "grid.toml"
+    path.write_text(f"""
+datasets = ["GunPoint"]
+seeds = [0]
+output = "{(tmp_path / "out").as_posix()}"
+[base]
+{TINY_TOML}
+baselines = false
+""")
+    code, _, err = _cli(["sweep", str(path)], capsys)
+    assert code == 0, err
+    (metrics_path,) = (tmp_path / "out").rglob("metrics.json")
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["baselines"] == {} and 0.0 <= metrics["accuracy"] <= 1.0
 
 
 def test_a_failing_trial_fails_alone_with_its_error_in_the_summary(

@@ -46,6 +46,14 @@ def evaluate(
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip writing PNG plots.")] = False,
+    no_baselines: Annotated[
+        bool,
+        typer.Option(
+            "--no-baselines",
+            help="Skip the random-init and raw-input baselines (each costs about as much as the encoder's own "
+            "protocol; the encoder's numbers are unchanged).",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
@@ -62,7 +70,9 @@ def evaluate(
             raise ConfigError(f"threads must be a positive integer but got {threads}")
         torch.set_num_threads(threads)
     with console.status("evaluating...") if not json_out and console.is_terminal else _null():
-        metrics = evaluate_run(run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots)
+        metrics = evaluate_run(
+            run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots, baselines=not no_baselines
+        )
     if json_out:
         print_json(metrics)
         return

@@ -20,7 +20,8 @@ A grid is a TOML file (or the same mapping in Python)::
     lr = [1e-3, 1e-4]
 
 Settings are the keys of ``PretrainConfig`` (except ``dataset``, ``objective``, ``seed`` and ``data_dir``,
-which the lists above set) and the evaluation keys ``head``, ``task``, ``eval_seed`` and ``plots``.
+which the lists above set) and the evaluation keys ``head``, ``task``, ``eval_seed``, ``plots`` and
+``baselines`` (false: skip the random-init and raw-input baselines).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class EvaluateSettings:
     task: str | None = None
     eval_seed: int = 0
     plots: bool = True
+    baselines: bool = True
 
 
 @dataclass(frozen=True)

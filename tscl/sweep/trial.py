@@ -154,6 +154,7 @@ def _execute(trial: Trial, run_dir: Path, action: str) -> None:
     evaluate_run(
         run_dir, data_dir=Path(trial.config.data_dir) if trial.config.data_dir else None, task=settings.task,
         head=settings.head, seed=settings.eval_seed, device=trial.config.device, plots=settings.plots,
+        baselines=settings.baselines,
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from tscl.errors import ConfigError
 from tscl.training.config import PretrainConfig, config_from_mapping
 
 TOP_KEYS = ("name", "output", "data_dir", "datasets", "objectives", "seeds", "base", "settings", "grid")
-EVALUATE_KEYS: dict[str, type] = {"head": str, "task": str, "eval_seed": int, "plots": bool}
+EVALUATE_KEYS: dict[str, type] = {"head": str, "task": str, "eval_seed": int, "plots": bool, "baselines": bool}
 AXIS_KEYS = {"dataset": "datasets", "objective": "objectives", "seed": "seeds", "data_dir": "data_dir"}
 PRETRAIN_KEYS = tuple(f.name for f in fields(PretrainConfig) if f.name not in AXIS_KEYS)
 SETTING_KEYS = PRETRAIN_KEYS + tuple(EVALUATE_KEYS)
