@@ -131,6 +131,13 @@ def _encode(data_dir: str | None, baseline: bool) -> dict:
     return result
 
 
+def _threads() -> int:
+    """Parallel fits of the SVM grid searches: as many as torch threads, as ``tscl evaluate`` does."""
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _classify(data_dir: str | None) -> dict:
     from tscl.data import load_dataset
     from tscl.evaluation import run_classification_protocol
@@ -142,7 +149,7 @@ def _classify(data_dir: str | None) -> dict:
     began = time.perf_counter()
     train, test = model.encode(data.X_train), model.encode(data.X_test)
     encoded = time.perf_counter() - began
-    run_classification_protocol(train, data.y_train, test, data.y_test, len(data.class_names))
+    run_classification_protocol(train, data.y_train, test, data.y_test, len(data.class_names), n_jobs=_threads())
     return {"tscl_s": time.perf_counter() - began, "encode_s": encoded}
 
 
@@ -158,12 +165,12 @@ def _svm_grid(data_dir: str | None, baseline: bool) -> dict:
     data = load_dataset("FordA", data_dir)
     features = ContrastiveModel(device="cpu", seed=42, input_dims=data.X_train.shape[-1]).encode(data.X_train)
     began = time.perf_counter()
-    model = fit_svm_protocol(features, data.y_train)
-    result: dict = {"tscl_s": time.perf_counter() - began, "C": model.C}
+    model = fit_svm_protocol(features, data.y_train, n_jobs=_threads())
+    result: dict = {"tscl_s": time.perf_counter() - began, "C": model.C, "jobs": _threads()}
     if baseline:
         began = time.perf_counter()
         svc = SVC(C=np.inf, gamma="scale", max_iter=10_000_000, random_state=0)
-        search = GridSearchCV(svc, {"C": list(SVM_C_GRID)}, cv=5).fit(features, data.y_train)
+        search = GridSearchCV(svc, {"C": list(SVM_C_GRID)}, cv=5, n_jobs=_threads()).fit(features, data.y_train)
         result["baseline_s"] = time.perf_counter() - began
         test = ContrastiveModel(device="cpu", seed=42, input_dims=data.X_train.shape[-1]).encode(data.X_test)
         result["same_c"] = bool(search.best_params_["C"] == model.C)

@@ -87,6 +87,20 @@ def test_svm_grid_search_equals_scikit_learns(n: int, n_classes: int, seed: int)
     assert np.array_equal(model.predict(X_test), reference.predict(X_test))
 
 
+def test_svm_grid_search_in_parallel_threads_gives_the_same_model() -> None:
+    X, y = _overlapping(120, 4, seed=4)
+    X_test, _ = _overlapping(50, 4, seed=104)
+    serial, parallel = fit_svm_protocol(X, y, n_jobs=1), fit_svm_protocol(X, y, n_jobs=3)
+    assert parallel.C == serial.C and parallel.cv_accuracy == serial.cv_accuracy
+    np.testing.assert_array_equal(parallel.decision_function(X_test), serial.decision_function(X_test))
+    head = heads.create_head("svm", seed=0, n_jobs=3)
+    assert isinstance(head, heads.SVMHead) and head.n_jobs == 3
+    assert isinstance(heads.create_head("knn", n_jobs=3), heads.NearestNeighbourHead)  # ignores n_jobs
+    one = run_classification_protocol(X, y, X_test, _overlapping(50, 4, seed=104)[1], 4, n_jobs=1).metrics
+    three = run_classification_protocol(X, y, X_test, _overlapping(50, 4, seed=104)[1], 4, n_jobs=3).metrics
+    assert one == three
+
+
 def test_svm_grid_search_runs_on_a_stratified_subsample() -> None:
     X, y = _overlapping(90, 3, seed=3)
     model = fit_svm_protocol(X, y, max_samples=60)

@@ -104,14 +104,17 @@ def _classification(
 
     if data.y_train is None or data.y_test is None:
         raise ConfigError(f"dataset {data.name} has no labels, so it cannot be evaluated by classification")
+    import torch
+
     n_classes = len(data.class_names)
+    n_jobs = torch.get_num_threads()  # --threads: the SVM grid search's folds run in parallel
     train = _timed(timings, "encode_s", model.encode, data.X_train)
     test = _timed(timings, "encode_s", model.encode, data.X_test)
     ours = _timed(timings, "head_s", run_classification_protocol, train, data.y_train, test, data.y_test,
-                  n_classes, head, seed)  # fmt: skip
+                  n_classes, head, seed, n_jobs)  # fmt: skip
 
     def baseline(tr: np.ndarray, te: np.ndarray) -> dict[str, Any]:
-        return run_classification_protocol(tr, data.y_train, te, data.y_test, n_classes, head, seed).metrics
+        return run_classification_protocol(tr, data.y_train, te, data.y_test, n_classes, head, seed, n_jobs).metrics
 
     metrics = dict(ours.metrics)
     metrics["baselines"] = {}

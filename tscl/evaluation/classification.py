@@ -92,6 +92,7 @@ def run_classification_protocol(
     n_classes: int,
     head: str = "svm",
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> ClassificationEvaluation:
     """Fit a head on the training representations and score it on the test ones.
 
@@ -103,6 +104,7 @@ def run_classification_protocol(
         n_classes: Number of classes K of the dataset (some may be absent from a split).
         head: Registered head name (see :func:`list_heads`).
         seed: Seed of the head's random choices.
+        n_jobs: Threads the head may use (the SVM's grid search); the result does not depend on it.
 
     Returns:
         The evaluation; ``metrics["auprc"]`` is None when undefined (see :func:`auprc`).
@@ -116,7 +118,7 @@ def run_classification_protocol(
         )
     if len(np.unique(y_train)) < 2:
         raise DataError(f"`y_train` must contain at least 2 classes but got {np.unique(y_train).tolist()}")
-    classifier = create_head(head, seed=seed).fit(train_repr, y_train)
+    classifier = create_head(head, seed=seed, n_jobs=n_jobs).fit(train_repr, y_train)
     predictions = np.asarray(classifier.predict(test_repr))
     scores = classifier.class_scores(test_repr, n_classes)
     area = auprc(y_test, scores, n_classes)
@@ -139,9 +141,10 @@ def evaluate_classification(
     n_classes: int,
     head: str = "svm",
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> dict[str, Any]:
     """The classification protocol's metrics dict (see :func:`run_classification_protocol`)."""
-    return run_classification_protocol(train_repr, y_train, test_repr, y_test, n_classes, head, seed).metrics
+    return run_classification_protocol(train_repr, y_train, test_repr, y_test, n_classes, head, seed, n_jobs).metrics
 
 
 def _check_split(split: str, repr_: np.ndarray, y: np.ndarray, n_classes: int) -> None:

@@ -7,6 +7,7 @@ Every head exposes per-class scores ``[M, n_classes]`` for AUPRC, whatever class
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Protocol
 
@@ -171,7 +172,10 @@ def _scatter(scores: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndar
 
 
 class SVMHead:
-    """The protocol SVM; scores are ``decision_function`` (one-vs-rest shape)."""
+    """The protocol SVM; scores are ``decision_function`` (one-vs-rest shape).
+
+    ``n_jobs``: threads for the grid search's five folds (libsvm releases the GIL); same result for any value.
+    """
 
     def __init__(self, seed: int = 0, n_jobs: int = 1) -> None:
         self.seed = seed
@@ -268,8 +272,11 @@ def list_heads() -> list[str]:
     return sorted(HEADS)
 
 
-def create_head(name: str, seed: int = 0) -> ClassifierHead:
+def create_head(name: str, seed: int = 0, n_jobs: int = 1) -> ClassifierHead:
     """Build a classifier head by registry name.
+
+    ``n_jobs`` threads go to heads that can use them (the SVM's grid search fits its folds in parallel; the
+    result does not depend on it); the others ignore it.
 
     Raises:
         ConfigError: If ``name`` is not registered; the message lists the valid names.
@@ -279,4 +286,7 @@ def create_head(name: str, seed: int = 0) -> ClassifierHead:
             f"`head` must be one of {', '.join(list_heads())} but got {name!r}",
             hint=f"choose a registered head: {', '.join(list_heads())}",
         )
-    return HEADS[name](seed=seed)
+    factory = HEADS[name]
+    if "n_jobs" in inspect.signature(factory).parameters:
+        return factory(seed=seed, n_jobs=n_jobs)
+    return factory(seed=seed)
