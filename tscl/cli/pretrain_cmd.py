@@ -52,6 +52,13 @@ ObjectiveOpt = Annotated[
         "augment (tsaug views)."
     ),
 ]
+EncoderOpt = Annotated[
+    Text,
+    typer.Option(
+        help="Encoder: ts2vec (dilated convolutions, the default) or cost (the same trunk + CoST's trend and "
+        "season layers: the backbone of AutoTCL's published forecasting numbers)."
+    ),
+]
 LossOpt = Annotated[
     Text,
     _views("infonce, dcl, siglip (instance level) or hierarchical (time-aligned views). Default: autotcl "
@@ -121,6 +128,7 @@ def pretrain(
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
     objective: ObjectiveOpt = None,
+    encoder: EncoderOpt = None,
     preset: Annotated[Text, typer.Option(help=_preset_help())] = None,
     iters: Annotated[PosInt, typer.Option(help="Total iterations (default: 200, or 600 for >100k values).")] = None,
     epochs: Annotated[PosInt, typer.Option(help="Total epochs (instead of iterations).")] = None,
@@ -183,7 +191,7 @@ def pretrain(
                 file_values = load_config_values(config) if config is not None else None
                 resolved = resolve_config(
                     dataset=dataset, data_dir=str(data_dir) if data_dir else None, objective=objective,
-                    iters=iters, epochs=epochs, batch_size=batch_size, lr=lr, repr_dims=repr_dims,
+                    encoder=encoder, iters=iters, epochs=epochs, batch_size=batch_size, lr=lr, repr_dims=repr_dims,
                     hidden_dims=hidden_dims, depth=depth, max_train_length=max_train_length,
                     temporal_unit=temporal_unit, univariate=univariate, time_col=time_col, target=target,
                     seed=seed, device=device, threads=threads, checkpoint_every=checkpoint_every,

@@ -8,9 +8,10 @@ from typing import Any
 from torch import nn
 
 from tscl.errors import ConfigError
+from tscl.models.cost import CoSTEncoder
 from tscl.models.encoder import MASK_MODES, TSEncoder
 
-_ENCODERS: dict[str, Callable[..., nn.Module]] = {"ts2vec": TSEncoder}
+_ENCODERS: dict[str, Callable[..., nn.Module]] = {"ts2vec": TSEncoder, "cost": CoSTEncoder}
 
 
 def register_encoder(name: str, factory: Callable[..., nn.Module]) -> None:
@@ -33,4 +34,4 @@ def create_encoder(name: str, **kwargs: Any) -> nn.Module:
     return _ENCODERS[name](**kwargs)
 
 
-__all__ = ["TSEncoder", "MASK_MODES", "create_encoder", "list_encoders", "register_encoder"]
+__all__ = ["CoSTEncoder", "TSEncoder", "MASK_MODES", "create_encoder", "list_encoders", "register_encoder"]

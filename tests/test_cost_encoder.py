@@ -1,0 +1,153 @@
+"""The CoST encoder: its fast trend layer against CoST's direct form, the season layer's frequency grid, and
+the cached inference response against a fresh computation after the weights change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+from tscl.errors import ConfigError
+from tscl.models import create_encoder
+from tscl.models.cost import CoSTEncoder, SeasonLayer, TrendLayer, _fft_size
+from tscl.training.optim import adamw, update_average
+
+
+@pytest.mark.parametrize(
+    ("length", "kernels"), [(1, (1, 2, 4)), (5, (1, 2, 4, 8)), (300, (1, 2, 4, 8, 16, 32, 64, 128))]
+)
+def test_trend_layer_equals_the_mean_of_causal_convolutions(length: int, kernels: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    layer = TrendLayer(6, 4, kernels).double()
+    h = torch.randn(3, length, 6, dtype=torch.float64, requires_grad=True)
+    fast, slow = layer(h), layer.reference(h)
+    torch.testing.assert_close(fast, slow, atol=1e-10, rtol=1e-10)
+    weights = torch.randn_like(slow)
+    grads_fast = torch.autograd.grad((fast * weights).sum(), [h, *layer.parameters()])
+    grads_slow = torch.autograd.grad((slow * weights).sum(), [h, *layer.parameters()])
+    for fast_grad, slow_grad in zip(grads_fast, grads_slow, strict=True):
+        torch.testing.assert_close(fast_grad, slow_grad, atol=1e-9, rtol=1e-9)
+
+
+def test_trend_is_causal() -> None:
+    torch.manual_seed(0)
+    layer = TrendLayer(3, 2)
+    h = torch.randn(1, 50, 3)
+    changed = h.clone()
+    changed[0, 30:] += 1.0
+    torch.testing.assert_close(layer(h)[:, :30], layer(changed)[:, :30], atol=1e-5, rtol=0)
+    assert not torch.allclose(layer(h)[:, 30:], layer(changed)[:, 30:])
+
+
+def test_season_layer_at_its_grid_length_is_a_per_frequency_linear_map() -> None:
+    torch.manual_seed(0)
+    layer = SeasonLayer(3, 2, grid_length=9).double()
+    h = torch.randn(2, 9, 3, dtype=torch.float64)
+    weight = torch.view_as_complex(layer.weight.detach())  # [5, 3, 2]
+    bias = torch.view_as_complex(layer.bias.detach())  # [5, 2]
+    # The slow way: DFT matrices written out, every output step summed over every frequency.
+    t = torch.arange(9, dtype=torch.float64)
+    f = torch.arange(5, dtype=torch.float64)
+    dft = torch.exp(-2j * torch.pi * f[:, None] * t[None, :] / 9)  # [5, 9]
+    spectrum = torch.einsum("ft,btc->bfc", dft, h.to(torch.complex128))
+    out_spectrum = torch.einsum("bfc,fcd->bfd", spectrum, weight) + bias
+    expected = torch.zeros(2, 9, 2, dtype=torch.float64)
+    for k in range(5):
+        scale = 1.0 if k == 0 else 2.0  # 9 is odd: every non-zero bin has a mirror image
+        phase = torch.exp(2j * torch.pi * k * t / 9)
+        expected += scale * (out_spectrum[:, k, None, :] * phase[None, :, None]).real / 9
+    torch.testing.assert_close(layer(h), expected, atol=1e-10, rtol=1e-10)
+
+
+def test_season_layer_filters_the_same_frequency_the_same_way_at_any_length() -> None:
+    torch.manual_seed(0)
+    layer = SeasonLayer(4, 3, grid_length=12).double()
+    with torch.no_grad():
+        layer.bias.zero_()  # the bias adds a fixed spectrum at every bin: not a filter of the input
+    period = torch.randn(2, 12, 4, dtype=torch.float64)
+    # A signal with period 12, tiled three times, has non-zero bins only at multiples of 3, and bin 3g sits
+    # exactly on grid bin g: the output is the one-period output, tiled.
+    tiled = period.repeat(1, 3, 1)
+    torch.testing.assert_close(layer(tiled), layer(period).repeat(1, 3, 1), atol=1e-10, rtol=1e-10)
+
+
+def test_season_interpolates_between_grid_bins() -> None:
+    layer = SeasonLayer(2, 2, grid_length=11)
+    w11, _ = layer.response(11)
+    w22, _ = layer.response(22)  # bin f of 22 steps sits at grid position f / 2
+    torch.testing.assert_close(w22[4], w11[2])
+    torch.testing.assert_close(w22[3], (w11[1] + w11[2]) / 2)
+    w5, _ = layer.response(5)  # bins 0, 1, 2 at positions 0, 2.2, 4.4
+    torch.testing.assert_close(w5[1], 0.8 * w11[2] + 0.2 * w11[3])
+
+
+def test_cost_encoder_shapes_split_and_errors() -> None:
+    torch.manual_seed(0)
+    encoder = create_encoder("cost", input_dims=3, output_dims=9, hidden_dims=8, depth=2).eval()
+    assert isinstance(encoder, CoSTEncoder)
+    x = torch.randn(2, 40, 3)
+    out = encoder(x)
+    assert out.shape == (2, 40, 9)
+    h = encoder.trunk(x)
+    torch.testing.assert_close(out[..., :4], encoder.trend(h))
+    torch.testing.assert_close(out[..., 4:], encoder.season(h))
+    with pytest.raises(ConfigError, match="output_dims >= 2"):
+        CoSTEncoder(3, output_dims=1)
+    with pytest.raises(ConfigError, match="kernel sizes"):
+        TrendLayer(3, 2, (0, 2))
+
+
+def test_inference_response_cache_follows_weight_updates() -> None:
+    torch.manual_seed(0)
+    net = CoSTEncoder(2, output_dims=8, hidden_dims=8, depth=2)
+    averaged = AveragedModel(net)
+    averaged.update_parameters(net)
+    optimizer = adamw(net.parameters(), lr=1e-2)
+    x = torch.randn(3, 30, 2)
+    for _ in range(2):
+        with torch.no_grad():
+            cached = averaged.module.eval()(x)
+            again = averaged.module(x)  # from the cache
+        torch.testing.assert_close(again, cached)
+        loss = net.train()(x).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            cached_net = net.eval()(x)
+            net.trend._cache = None
+            torch.testing.assert_close(net(x), cached_net)
+        update_average(averaged, net)
+        with torch.no_grad():
+            after = averaged.module(x)
+            averaged.module.trend._cache = None
+            torch.testing.assert_close(averaged.module(x), after)
+        assert not torch.allclose(after, cached)
+
+
+def test_fft_sizes_are_smooth_and_large_enough() -> None:
+    for n in [1, 2, 7, 128, 129, 383, 1000, 3127]:
+        size = _fft_size(n)
+        assert size >= n
+        rest = size
+        for p in (2, 3, 5):
+            while rest % p == 0:
+                rest //= p
+        assert rest == 1
+        assert size < 2 * n or n == 1
+
+
+def test_cost_model_encodes_causal_windows_like_one_window_at_a_time() -> None:
+    from tscl.model import ContrastiveModel
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1, 60, 2)).astype(np.float32)
+    model = ContrastiveModel(encoder="cost", repr_dims=8, hidden_dims=8, depth=2, device="cpu", seed=0)
+    model.fit(X, n_iters=2)
+    fast = model.encode(X, mode="timestamp", causal_window=16)
+    net = model.averaged.module.eval()
+    padded = np.concatenate([np.full((15, 2), np.nan, dtype=np.float32), X[0]])
+    with torch.no_grad():
+        slow = np.stack([net(torch.from_numpy(padded[t : t + 16][None]))[0, -1].numpy() for t in range(60)])
+    assert np.abs(fast[0] - slow).max() <= 1e-5
