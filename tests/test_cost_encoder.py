@@ -15,9 +15,11 @@ from tscl.training.optim import adamw, update_average
 
 
 @pytest.mark.parametrize(
-    ("length", "kernels"), [(1, (1, 2, 4)), (5, (1, 2, 4, 8)), (300, (1, 2, 4, 8, 16, 32, 64, 128))]
+    ("length", "kernels"),
+    [(1, (1, 2, 4)), (5, (1, 2, 4, 8)), (300, (1, 2, 4, 8, 16, 32, 64, 128)), (1000, (1, 2, 4, 8, 16, 32, 64, 128))],
 )
 def test_trend_layer_equals_the_mean_of_causal_convolutions(length: int, kernels: tuple[int, ...]) -> None:
+    # 1000 steps take three overlap-save blocks.
     torch.manual_seed(0)
     layer = TrendLayer(6, 4, kernels).double()
     h = torch.randn(3, length, 6, dtype=torch.float64, requires_grad=True)
