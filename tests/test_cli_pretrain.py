@@ -108,6 +108,19 @@ def test_evaluate_without_baselines_keeps_the_encoders_numbers(
     assert f"{alone['accuracy']:.3f}" in stdout and "random init" not in stdout
 
 
+def test_cost_encoder_end_to_end(tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "cost"
+    code, _, err = run_cli(["pretrain", "--encoder", "cost", "--iters", "2", *TINY, "--run-dir", str(run)], capsys)
+    assert code == 0, err
+    assert 'encoder = "cost"' in (run / "config.toml").read_text()
+    code, stdout, err = run_cli(["evaluate", str(run), "--json", "--no-plots"], capsys)
+    assert code == 0, err
+    metrics = json.loads(stdout)
+    assert 0.0 <= metrics["accuracy"] <= 1.0 and set(metrics["baselines"]) == {"random init", "raw input"}
+    state = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert any(k.startswith("season.") for k in state["net"]) and any(k.startswith("trend.") for k in state["net"])
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -120,6 +133,7 @@ def test_evaluate_without_baselines_keeps_the_encoders_numbers(
         (["--dataset", "./missing.csv"], "missing.csv"),
         (["--device", "cuda:7"], "cuda"),
         (["--objective", "nope"], "objective must be one of"),
+        (["--encoder", "resnet"], "encoder must be one of"),
     ],
 )
 def test_bad_input_is_one_line_and_leaves_nothing(
