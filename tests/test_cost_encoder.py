@@ -153,3 +153,30 @@ def test_cost_model_encodes_causal_windows_like_one_window_at_a_time() -> None:
     with torch.no_grad():
         slow = np.stack([net(torch.from_numpy(padded[t : t + 16][None]))[0, -1].numpy() for t in range(60)])
     assert np.abs(fast[0] - slow).max() <= 1e-5
+
+
+def test_forward_views_equal_separate_forwards_and_spans() -> None:
+    torch.manual_seed(0)
+    net = CoSTEncoder(2, output_dims=8, hidden_dims=8, depth=2).eval()
+    a, b, c = torch.randn(3, 30, 2), torch.randn(2, 30, 2), torch.randn(1, 17, 2)
+    outs = net.forward_views([a, b, c], [(0, 30), (5, 25), (2, 12)])
+    torch.testing.assert_close(outs[0], net(a), atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(outs[1], net(b)[:, 5:25], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(outs[2], net(c)[:, 2:12], atol=1e-6, rtol=1e-5)
+
+
+def test_frozen_weights_reuse_the_response_and_gradients_still_reach_the_input() -> None:
+    torch.manual_seed(0)
+    net = CoSTEncoder(2, output_dims=8, hidden_dims=8, depth=2).eval()
+    x = torch.randn(2, 40, 2, requires_grad=True)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    first = net(x)
+    assert net.trend._cache is not None and net.season._cache is not None  # kept while frozen
+    (grad,) = torch.autograd.grad(net(x).square().sum(), x)
+    for p in net.parameters():
+        p.requires_grad_(True)
+    (expected,) = torch.autograd.grad(net(x).square().sum(), x)  # formed afresh, with the weights' graph
+    torch.testing.assert_close(grad, expected)
+    torch.testing.assert_close(first, net(x))
+    assert net.trend._cache is None

@@ -30,6 +30,7 @@ the forecasting protocol encodes windows that end at the forecast origin, so no 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import cast
 
 import torch
@@ -86,12 +87,13 @@ class TrendLayer(nn.Module):
 
         The DFT of the taps is one matrix product of a constant basis with all convolutions' weights side by
         side as stored (no flipped or permuted copies), which also sums the kernels, in the layout the
-        batched products need. Without autograd (inference) it is kept until the weights change:
-        encoding many batches of windows then pays for it once.
+        batched products need. When no gradient reaches the weights (inference, or a frozen encoder) it is
+        kept until they change: encoding many batches of windows then pays for it once.
         """
         params = list(self.parameters())
-        key = (n, tuple(p._version for p in params), tuple(p.data_ptr() for p in params))
-        if not torch.is_grad_enabled() and self._cache is not None and self._cache[0] == key:
+        cacheable = _frozen(params)
+        key = (n, _weights_key(params))
+        if cacheable and self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         bins = n // 2 + 1
         convs = self._layers()
@@ -102,7 +104,7 @@ class TrendLayer(nn.Module):
         parts = (response / len(convs)).view(2, bins, out_channels, in_channels).transpose(2, 3)
         bias = torch.stack([cast(torch.Tensor, conv.bias) for conv in convs]).mean(0)
         result = (parts[0].contiguous(), parts[1].contiguous(), bias)
-        self._cache = None if torch.is_grad_enabled() else (key, result)
+        self._cache = (key, result) if cacheable else None
         return result
 
     def _basis(self, n: int, like: torch.Tensor) -> torch.Tensor:
@@ -134,6 +136,7 @@ class SeasonLayer(nn.Module):
         # Real and imaginary parts in the last dimension (real parameters: every optimizer handles them).
         self.weight = nn.Parameter(torch.empty(bins, in_channels, out_channels, 2))
         self.bias = nn.Parameter(torch.empty(bins, out_channels, 2))
+        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -144,16 +147,26 @@ class SeasonLayer(nn.Module):
         nn.init.uniform_(self.bias, -bound, bound)
 
     def response(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Complex weight ``[length//2+1, C, D]`` and bias ``[length//2+1, D]`` for inputs of ``length``."""
+        """Complex weight ``[length//2+1, C, D]`` and bias ``[length//2+1, D]`` for inputs of ``length``.
+
+        Kept, like the trend layer's, while no gradient reaches the weights and they do not change.
+        """
         weight: torch.Tensor = self.weight
         bias: torch.Tensor = self.bias
+        params = [weight, bias]
+        cacheable = _frozen(params)
+        key = (length, _weights_key(params))
+        if cacheable and self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
         if length != self.grid_length:
             # Linear interpolation along the grid as one matrix product (cheaper to differentiate than a gather).
             grid = self.weight.size(0)
             blend = _interpolation_matrix(length // 2 + 1, grid, self.grid_length / length, weight)
             weight = (blend @ weight.reshape(grid, -1)).view(-1, *weight.shape[1:])
             bias = (blend @ bias.reshape(grid, -1)).view(-1, *bias.shape[1:])
-        return torch.view_as_complex(weight.contiguous()), torch.view_as_complex(bias.contiguous())
+        result = (torch.view_as_complex(weight.contiguous()), torch.view_as_complex(bias.contiguous()))
+        self._cache = (key, result) if cacheable else None
+        return result
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         length = h.size(1)
@@ -202,8 +215,39 @@ class CoSTEncoder(nn.Module):
         self, x: torch.Tensor, mask: str | None = None, generator: torch.Generator | None = None
     ) -> torch.Tensor:
         """Encode ``x`` [B, T, C] into [B, T, D]; ``mask`` overrides the trunk's mode (default: train-only)."""
-        h = self.trunk(x, mask=mask, generator=generator)
-        return torch.cat([self.trend(h), self.season_dropout(self.season(h))], dim=-1)
+        return self.forward_views([x], [(0, x.size(1))], mask=mask, generator=generator)[0]
+
+    def forward_views(
+        self,
+        views: list[torch.Tensor],
+        spans: list[tuple[int, int]],
+        mask: str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> list[torch.Tensor]:
+        """Encode several batches ``views[i]`` [B_i, T_i, C] and keep steps ``spans[i]`` of each.
+
+        The trunk encodes each view in turn (its masks are drawn in that order); views of equal length then
+        go through the trend and season layers as one batch, so their frequency responses are formed once.
+        """
+        trunks = [self.trunk(x, mask=mask, generator=generator) for x in views]
+        outputs: list[torch.Tensor | None] = [None] * len(views)
+        for length in dict.fromkeys(h.size(1) for h in trunks):
+            members = [i for i, h in enumerate(trunks) if h.size(1) == length]
+            h = torch.cat([trunks[i] for i in members]) if len(members) > 1 else trunks[members[0]]
+            out = torch.cat([self.trend(h), self.season_dropout(self.season(h))], dim=-1)
+            for i, part in zip(members, out.split([trunks[i].size(0) for i in members]), strict=True):
+                outputs[i] = part
+        return [cast(torch.Tensor, out)[:, a:b] for out, (a, b) in zip(outputs, spans, strict=True)]
+
+
+def _frozen(params: Sequence[torch.Tensor]) -> bool:
+    """True when no gradient will reach ``params``: a response formed from them may be reused."""
+    return not torch.is_grad_enabled() or not any(p.requires_grad for p in params)
+
+
+def _weights_key(params: Sequence[torch.Tensor]) -> tuple:
+    """Changes whenever any of ``params`` is modified in place or replaced."""
+    return tuple((p.data_ptr(), p._version) for p in params)
 
 
 def _interpolation_matrix(bins: int, grid: int, step: float, like: torch.Tensor) -> torch.Tensor:
