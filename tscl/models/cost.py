@@ -101,20 +101,22 @@ class TrendLayer(nn.Module):
         out_channels, in_channels = first.shape[:2]
         weights = torch.cat([conv.weight.reshape(out_channels * in_channels, -1) for conv in convs], dim=1)
         response = self._basis(n, first) @ weights.t()  # [2F, D*C]
-        parts = (response / len(convs)).view(2, bins, out_channels, in_channels).transpose(2, 3)
+        # [2, F, C, D] as a transposed view: the batched products take it without a copy.
+        parts = response.view(2, bins, out_channels, in_channels).transpose(2, 3)
         bias = torch.stack([cast(torch.Tensor, conv.bias) for conv in convs]).mean(0)
-        result = (parts[0].contiguous(), parts[1].contiguous(), bias)
+        result = (parts[0], parts[1], bias)
         self._cache = (key, result) if cacheable else None
         return result
 
     def _basis(self, n: int, like: torch.Tensor) -> torch.Tensor:
         """``[2F, sum(kernels)]``: cos and -sin rows of the DFT at each stored tap's lag (tap i of a size-k
-        kernel weighs the input k - 1 - i steps back)."""
+        kernel weighs the input k - 1 - i steps back), divided by the number of kernels (their mean)."""
         key = (n, like.dtype, like.device)
         if key not in self._bases:
             lag = torch.cat([torch.arange(k - 1, -1, -1, dtype=torch.float64) for k in self.kernels])
             angle = 2 * math.pi * torch.arange(n // 2 + 1, dtype=torch.float64)[:, None] * lag[None, :] / n
-            self._bases[key] = torch.cat([torch.cos(angle), -torch.sin(angle)]).to(like.dtype).to(like.device)
+            basis = torch.cat([torch.cos(angle), -torch.sin(angle)]) / len(self.kernels)  # the mean's 1/K too
+            self._bases[key] = basis.to(like.dtype).to(like.device)
         return self._bases[key]
 
     def reference(self, h: torch.Tensor) -> torch.Tensor:
