@@ -276,8 +276,20 @@ def test_context_crop_defaults_to_on_for_classification_only(tmp_path) -> None:
     assert "context_crop" not in objective_options(_config())
     run = pretrain(_config(iters=1), run_dir=tmp_path / "run").run_dir  # the offline default: classification
     assert "context_crop = true" in (run / "config.toml").read_text()
+    assert 'encoder = "ts2vec"' in (run / "config.toml").read_text()
     resumed = load_config(run / "config.toml")
     assert resumed.context_crop is True and objective_options(resumed)["context_crop"] is True
+
+
+def test_encoder_defaults_to_cost_for_autotcl_on_forecasting_only() -> None:
+    from tscl.pretraining import task_defaults
+
+    assert task_defaults(_config(), "forecasting").encoder == "cost"
+    assert task_defaults(_config(), "classification").encoder == "ts2vec"
+    assert task_defaults(_config(encoder="ts2vec"), "forecasting").encoder == "ts2vec"  # --encoder wins
+    ts2vec = _config(objective="ts2vec", aug_hidden_dims=None, aug_dims=None)
+    assert task_defaults(ts2vec, "forecasting").encoder == "ts2vec"
+    assert task_defaults(ts2vec.replace(encoder="cost"), "classification").encoder == "cost"
 
 
 def test_objective_options_are_checked_against_the_objective() -> None:

@@ -91,9 +91,13 @@ def task_defaults(config: PretrainConfig, task: str) -> PretrainConfig:
     AutoTCL's ``context_crop`` defaults to True on classification data and stays False (the objective's own
     default) on forecasting data. Both were chosen on validation data: held-out parts of the UCR training
     splits (``experiments/autotcl_crop_holdout_ucr.toml``) and ETTh1's validation split (README, AutoTCL).
+    The encoder defaults to ``cost`` for AutoTCL on forecasting data (the paper's forecasting backbone; it
+    also won on ETTh1's validation split) and to ``ts2vec`` everywhere else.
     """
     if config.objective == "autotcl" and config.context_crop is None and task == "classification":
-        return config.replace(context_crop=True)
+        config = config.replace(context_crop=True)
+    if config.encoder is None:
+        config = config.replace(encoder="cost" if config.objective == "autotcl" and task == "forecasting" else "ts2vec")
     return config
 
 
@@ -126,7 +130,7 @@ def objective_options(config: PretrainConfig, n_covariates: int = 0) -> dict[str
 
 def build_model(config: PretrainConfig, input_dims: int, n_covariates: int = 0) -> ContrastiveModel:
     return ContrastiveModel(
-        input_dims, objective=config.objective, encoder=config.encoder, repr_dims=config.repr_dims,
+        input_dims, objective=config.objective, encoder=config.encoder or "ts2vec", repr_dims=config.repr_dims,
         hidden_dims=config.hidden_dims, depth=config.depth, mask_mode=config.mask_mode, lr=config.lr,
         batch_size=config.batch_size, max_train_length=config.max_train_length,
         temporal_unit=config.temporal_unit, alpha=config.alpha, seed=config.seed, device=config.device,

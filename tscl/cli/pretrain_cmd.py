@@ -55,8 +55,9 @@ ObjectiveOpt = Annotated[
 EncoderOpt = Annotated[
     Text,
     typer.Option(
-        help="Encoder: ts2vec (dilated convolutions, the default) or cost (the same trunk + CoST's trend and "
-        "season layers: the backbone of AutoTCL's published forecasting numbers)."
+        help="Encoder: ts2vec (dilated convolutions) or cost (the same trunk + CoST's trend and season layers: "
+        "the backbone of AutoTCL's published forecasting numbers). Default: cost for autotcl on forecasting "
+        "data, ts2vec otherwise."
     ),
 ]
 LossOpt = Annotated[

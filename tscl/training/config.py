@@ -35,7 +35,7 @@ class PretrainConfig:
     time_col: str | None = None
     target: str | None = None
     objective: str = "ts2vec"
-    encoder: str = "ts2vec"
+    encoder: str | None = None  # None: per task and objective (see tscl.pretraining.task_defaults)
     iters: int | None = None
     epochs: int | None = None
     batch_size: int = 8
