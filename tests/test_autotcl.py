@@ -281,11 +281,14 @@ def test_context_crop_defaults_to_on_for_classification_only(tmp_path) -> None:
     assert resumed.context_crop is True and objective_options(resumed)["context_crop"] is True
 
 
-def test_encoder_defaults_to_cost_for_autotcl_on_forecasting_only() -> None:
+def test_autotcl_defaults_to_cost_and_infonce_on_forecasting_only() -> None:
     from tscl.pretraining import task_defaults
 
     assert task_defaults(_config(), "forecasting").encoder == "cost"
+    assert task_defaults(_config(), "forecasting").loss == "infonce"
+    assert task_defaults(_config(loss="dcl"), "forecasting").loss == "dcl"  # --loss wins
     assert task_defaults(_config(), "classification").encoder == "ts2vec"
+    assert task_defaults(_config(), "classification").loss is None  # the objective's own: hierarchical
     assert task_defaults(_config(encoder="ts2vec"), "forecasting").encoder == "ts2vec"  # --encoder wins
     ts2vec = _config(objective="ts2vec", aug_hidden_dims=None, aug_dims=None)
     assert task_defaults(ts2vec, "forecasting").encoder == "ts2vec"

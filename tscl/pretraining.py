@@ -91,13 +91,17 @@ def task_defaults(config: PretrainConfig, task: str) -> PretrainConfig:
     AutoTCL's ``context_crop`` defaults to True on classification data and stays False (the objective's own
     default) on forecasting data. Both were chosen on validation data: held-out parts of the UCR training
     splits (``experiments/autotcl_crop_holdout_ucr.toml``) and ETTh1's validation split (README, AutoTCL).
-    The encoder defaults to ``cost`` for AutoTCL on forecasting data (the paper's forecasting backbone; it
-    also won on ETTh1's validation split) and to ``ts2vec`` everywhere else.
+    AutoTCL on forecasting data defaults to the paper's forecasting setting, the ``cost`` encoder with the
+    ``infonce`` loss (global + local InfoNCE); both won on ETTh1's validation split. Elsewhere the encoder
+    defaults to ``ts2vec`` and AutoTCL's loss to its own default (hierarchical).
     """
-    if config.objective == "autotcl" and config.context_crop is None and task == "classification":
+    autotcl = config.objective == "autotcl"
+    if autotcl and config.context_crop is None and task == "classification":
         config = config.replace(context_crop=True)
+    if autotcl and config.loss is None and task == "forecasting":
+        config = config.replace(loss="infonce")
     if config.encoder is None:
-        config = config.replace(encoder="cost" if config.objective == "autotcl" and task == "forecasting" else "ts2vec")
+        config = config.replace(encoder="cost" if autotcl and task == "forecasting" else "ts2vec")
     return config
 
 

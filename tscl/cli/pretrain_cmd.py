@@ -63,7 +63,7 @@ EncoderOpt = Annotated[
 LossOpt = Annotated[
     Text,
     _views("infonce, dcl, siglip (instance level) or hierarchical (time-aligned views). Default: autotcl "
-           "hierarchical (the paper: infonce), augment infonce."),
+           "infonce (the paper's) on forecasting data and hierarchical on classification data; augment infonce."),
 ]
 TemperatureOpt = Annotated[Num, _views("Temperature of infonce, dcl, local loss; siglip's initial (0.1).")]
 AugmentationsOpt = Annotated[

@@ -16,6 +16,8 @@ Zheng et al., "Parametric Augmentation for Time Series Contrastive Learning", IC
    (the default: v is time-aligned with x) the TS2Vec hierarchical loss between f(x) and f(v) replaces both
    terms. The default was chosen on validation data only (ETTh1's validation split, GunPoint's training
    set by cross-validation): the paper's max-pooled InfoNCE lost most of GunPoint's class information.
+   ``tscl pretrain`` uses ``infonce`` on forecasting data instead, with the ``cost`` encoder (the paper's
+   forecasting setting, which won on ETTh1's validation split; see `tscl.pretraining.task_defaults`).
    With ``context_crop``, the encoder step contrasts TS2Vec's two overlapping random crops, the first cut
    from x and the second from v, on their overlap: the learned view on top of TS2Vec's contextual views.
 
