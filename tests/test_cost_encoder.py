@@ -180,3 +180,15 @@ def test_frozen_weights_reuse_the_response_and_gradients_still_reach_the_input()
     torch.testing.assert_close(grad, expected)
     torch.testing.assert_close(first, net(x))
     assert net.trend._cache is None
+
+
+def test_a_response_cached_in_inference_mode_is_not_reused_under_autograd() -> None:
+    torch.manual_seed(0)
+    net = CoSTEncoder(2, output_dims=8, hidden_dims=8, depth=2).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    x = torch.randn(2, 30, 2, requires_grad=True)
+    with torch.inference_mode():
+        net(x.detach())
+    (grad,) = torch.autograd.grad(net(x).sum(), x)  # would fail on a response made in inference mode
+    assert torch.isfinite(grad).all()

@@ -248,8 +248,9 @@ def _frozen(params: Sequence[torch.Tensor]) -> bool:
 
 
 def _weights_key(params: Sequence[torch.Tensor]) -> tuple:
-    """Changes whenever any of ``params`` is modified in place or replaced."""
-    return tuple((p.data_ptr(), p._version) for p in params)
+    """Changes whenever any of ``params`` is modified in place or replaced (and between inference mode and
+    normal mode, whose tensors autograd cannot mix)."""
+    return (torch.is_inference_mode_enabled(), *((p.data_ptr(), p._version) for p in params))
 
 
 def _interpolation_matrix(bins: int, grid: int, step: float, like: torch.Tensor) -> torch.Tensor:
