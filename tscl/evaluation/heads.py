@@ -7,7 +7,6 @@ Every head exposes per-class scores ``[M, n_classes]`` for AUPRC, whatever class
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Protocol
 
@@ -210,7 +209,8 @@ class SVMHead:
 class LogisticHead:
     """Standardised features + logistic regression (lbfgs, multinomial); scores are probabilities."""
 
-    def __init__(self, seed: int = 0, max_iter: int = 100_000) -> None:
+    def __init__(self, seed: int = 0, max_iter: int = 100_000, n_jobs: int = 1) -> None:
+        del n_jobs  # one lbfgs fit: nothing to run in parallel; accepted for a uniform factory signature
         self.pipeline: Pipeline = make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=max_iter, random_state=seed)
         )
@@ -233,8 +233,8 @@ class NearestNeighbourHead:
     scores rank exactly as the classifier decides (a one-hot score would make AUPRC ignore confidence).
     """
 
-    def __init__(self, seed: int = 0) -> None:
-        del seed  # deterministic; accepted for a uniform factory signature
+    def __init__(self, seed: int = 0, n_jobs: int = 1) -> None:
+        del seed, n_jobs  # deterministic, one distance pass; accepted for a uniform factory signature
         self.X: np.ndarray | None = None
         self.y: np.ndarray | None = None
 
@@ -286,7 +286,4 @@ def create_head(name: str, seed: int = 0, n_jobs: int = 1) -> ClassifierHead:
             f"`head` must be one of {', '.join(list_heads())} but got {name!r}",
             hint=f"choose a registered head: {', '.join(list_heads())}",
         )
-    factory = HEADS[name]
-    if "n_jobs" in inspect.signature(factory).parameters:
-        return factory(seed=seed, n_jobs=n_jobs)
-    return factory(seed=seed)
+    return HEADS[name](seed=seed, n_jobs=n_jobs)
