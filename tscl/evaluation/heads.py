@@ -260,6 +260,7 @@ class NearestNeighbourHead:
         return np.stack(columns, axis=1)
 
 
+# Name -> factory called as ``factory(seed=..., n_jobs=...)``.
 HEADS: dict[str, Callable[..., ClassifierHead]] = {
     "svm": SVMHead,
     "logistic": LogisticHead,
