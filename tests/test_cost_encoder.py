@@ -118,12 +118,12 @@ def test_inference_response_cache_follows_weight_updates() -> None:
         optimizer.step()
         with torch.no_grad():
             cached_net = net.eval()(x)
-            net.trend._cache = None
+            net.trend._cache.entry = None
             torch.testing.assert_close(net(x), cached_net)
         update_average(averaged, net)
         with torch.no_grad():
             after = averaged.module(x)
-            averaged.module.trend._cache = None
+            averaged.module.trend._cache.entry = None
             torch.testing.assert_close(averaged.module(x), after)
         assert not torch.allclose(after, cached)
 
@@ -172,14 +172,14 @@ def test_frozen_weights_reuse_the_response_and_gradients_still_reach_the_input()
     for p in net.parameters():
         p.requires_grad_(False)
     first = net(x)
-    assert net.trend._cache is not None and net.season._cache is not None  # kept while frozen
+    assert net.trend._cache.entry is not None and net.season._cache.entry is not None  # kept while frozen
     (grad,) = torch.autograd.grad(net(x).square().sum(), x)
     for p in net.parameters():
         p.requires_grad_(True)
     (expected,) = torch.autograd.grad(net(x).square().sum(), x)  # formed afresh, with the weights' graph
     torch.testing.assert_close(grad, expected)
     torch.testing.assert_close(first, net(x))
-    assert net.trend._cache is None
+    assert net.trend._cache.entry is None
 
 
 def test_a_response_cached_in_inference_mode_is_not_reused_under_autograd() -> None:

@@ -30,20 +30,22 @@ the forecasting protocol encodes windows that end at the forecast origin, so no 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tscl.errors import ConfigError
-from tscl.models.encoder import TSEncoder
+from tscl.models.encoder import TSEncoder, ViewEncoder
 
 DEFAULT_KERNELS = (1, 2, 4, 8, 16, 32, 64, 128)
 DEFAULT_GRID_LENGTH = 201
 # Trend outputs per FFT block (overlap-save): 384 + 127 steps of input fit an FFT of 512.
 _BLOCK = 385
+
+T = TypeVar("T")
 
 
 class TrendLayer(nn.Module):
@@ -55,7 +57,7 @@ class TrendLayer(nn.Module):
             raise ConfigError(f"trend kernel sizes must be positive integers but got {kernels}")
         self.kernels = tuple(kernels)
         self.convs = nn.ModuleList([nn.Conv1d(in_channels, out_channels, k) for k in self.kernels])
-        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
+        self._cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = _ResponseCache()
         self._bases: dict[tuple, torch.Tensor] = {}
 
     def _layers(self) -> list[nn.Conv1d]:
@@ -90,11 +92,9 @@ class TrendLayer(nn.Module):
         batched products need. When no gradient reaches the weights (inference, or a frozen encoder) it is
         kept until they change: encoding many batches of windows then pays for it once.
         """
-        params = list(self.parameters())
-        cacheable = _frozen(params)
-        key = (n, _weights_key(params))
-        if cacheable and self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
+        return self._cache.get(n, list(self.parameters()), lambda: self._build_response(n))
+
+    def _build_response(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         bins = n // 2 + 1
         convs = self._layers()
         first = convs[0].weight
@@ -104,9 +104,7 @@ class TrendLayer(nn.Module):
         # [2, F, C, D] as a transposed view: the batched products take it without a copy.
         parts = response.view(2, bins, out_channels, in_channels).transpose(2, 3)
         bias = torch.stack([cast(torch.Tensor, conv.bias) for conv in convs]).mean(0)
-        result = (parts[0], parts[1], bias)
-        self._cache = (key, result) if cacheable else None
-        return result
+        return parts[0], parts[1], bias
 
     def _basis(self, n: int, like: torch.Tensor) -> torch.Tensor:
         """``[2F, sum(kernels)]``: cos and -sin rows of the DFT at each stored tap's lag (tap i of a size-k
@@ -138,7 +136,7 @@ class SeasonLayer(nn.Module):
         # Real and imaginary parts in the last dimension (real parameters: every optimizer handles them).
         self.weight = nn.Parameter(torch.empty(bins, in_channels, out_channels, 2))
         self.bias = nn.Parameter(torch.empty(bins, out_channels, 2))
-        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -153,22 +151,18 @@ class SeasonLayer(nn.Module):
 
         Kept, like the trend layer's, while no gradient reaches the weights and they do not change.
         """
+        return self._cache.get(length, [self.weight, self.bias], lambda: self._build_response(length))
+
+    def _build_response(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         weight: torch.Tensor = self.weight
         bias: torch.Tensor = self.bias
-        params = [weight, bias]
-        cacheable = _frozen(params)
-        key = (length, _weights_key(params))
-        if cacheable and self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
         if length != self.grid_length:
             # Linear interpolation along the grid as one matrix product (cheaper to differentiate than a gather).
             grid = self.weight.size(0)
             blend = _interpolation_matrix(length // 2 + 1, grid, self.grid_length / length, weight)
             weight = (blend @ weight.reshape(grid, -1)).view(-1, *weight.shape[1:])
             bias = (blend @ bias.reshape(grid, -1)).view(-1, *bias.shape[1:])
-        result = (torch.view_as_complex(weight.contiguous()), torch.view_as_complex(bias.contiguous()))
-        self._cache = (key, result) if cacheable else None
-        return result
+        return torch.view_as_complex(weight.contiguous()), torch.view_as_complex(bias.contiguous())
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         length = h.size(1)
@@ -178,7 +172,7 @@ class SeasonLayer(nn.Module):
         return torch.fft.irfft(out, n=length, dim=1)
 
 
-class CoSTEncoder(nn.Module):
+class CoSTEncoder(ViewEncoder):
     """CoST encoder ``[B, T, C_in] -> [B, T, output_dims]`` (see the module docstring).
 
     Args:
@@ -213,12 +207,6 @@ class CoSTEncoder(nn.Module):
         self.season = SeasonLayer(output_dims, output_dims - output_dims // 2, grid_length)
         self.season_dropout = nn.Dropout(p=dropout)
 
-    def forward(
-        self, x: torch.Tensor, mask: str | None = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """Encode ``x`` [B, T, C] into [B, T, D]; ``mask`` overrides the trunk's mode (default: train-only)."""
-        return self.forward_views([x], [(0, x.size(1))], mask=mask, generator=generator)[0]
-
     def forward_views(
         self,
         views: list[torch.Tensor],
@@ -242,15 +230,23 @@ class CoSTEncoder(nn.Module):
         return [cast(torch.Tensor, out)[:, a:b] for out, (a, b) in zip(outputs, spans, strict=True)]
 
 
-def _frozen(params: Sequence[torch.Tensor]) -> bool:
-    """True when no gradient will reach ``params``: a response formed from them may be reused."""
-    return not torch.is_grad_enabled() or not any(p.requires_grad for p in params)
+class _ResponseCache(Generic[T]):
+    """One value derived from some weights, kept while no gradient reaches them and they do not change."""
 
+    def __init__(self) -> None:
+        self.entry: tuple[tuple, T] | None = None
 
-def _weights_key(params: Sequence[torch.Tensor]) -> tuple:
-    """Changes whenever any of ``params`` is modified in place or replaced (and between inference mode and
-    normal mode, whose tensors autograd cannot mix)."""
-    return (torch.is_inference_mode_enabled(), *((p.data_ptr(), p._version) for p in params))
+    def get(self, size: int, params: Sequence[torch.Tensor], build: Callable[[], T]) -> T:
+        """The value for inputs of ``size``: the kept one if still valid, else ``build()`` (kept if frozen)."""
+        frozen = not torch.is_grad_enabled() or not any(p.requires_grad for p in params)
+        # Any in-place change or replacement of a weight changes the key, and so does inference mode, whose
+        # tensors autograd cannot mix with others.
+        key = (size, torch.is_inference_mode_enabled(), *((p.data_ptr(), p._version) for p in params))
+        if frozen and self.entry is not None and self.entry[0] == key:
+            return self.entry[1]
+        value = build()
+        self.entry = (key, value) if frozen else None
+        return value
 
 
 def _interpolation_matrix(bins: int, grid: int, step: float, like: torch.Tensor) -> torch.Tensor:

@@ -189,7 +189,30 @@ def _padding_mask(views: list[torch.Tensor], length: int) -> torch.Tensor | None
     return torch.cat([(steps >= x.size(1)).expand(x.size(0), length) for x in views]).unsqueeze(-1)
 
 
-class TSEncoder(nn.Module):
+class ViewEncoder(nn.Module):
+    """An encoder ``[B, T, C] -> [B, T, D]`` that can encode several batches of views in one call.
+
+    Subclasses implement :meth:`forward_views`; :meth:`forward` is its one-view case.
+    """
+
+    def forward(
+        self, x: torch.Tensor, mask: str | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Encode ``x`` [B, T, C] into [B, T, D]; ``mask`` overrides the mode (default: train-only)."""
+        return self.forward_views([x], [(0, x.size(1))], mask=mask, generator=generator)[0]
+
+    def forward_views(
+        self,
+        views: list[torch.Tensor],
+        spans: list[tuple[int, int]],
+        mask: str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> list[torch.Tensor]:
+        """Encode batches ``views[i]`` [B_i, T_i, C] and keep steps ``spans[i]`` of each."""
+        raise NotImplementedError
+
+
+class TSEncoder(ViewEncoder):
     """TS2Vec encoder: ``[B, T, C] -> [B, T, D]``.
 
     Args:
@@ -223,12 +246,6 @@ class TSEncoder(nn.Module):
         self.input_fc = nn.Linear(input_dims, hidden_dims)
         self.feature_extractor = DilatedConvEncoder(hidden_dims, [hidden_dims] * depth + [output_dims], 3)
         self.repr_dropout = nn.Dropout(p=dropout)
-
-    def forward(
-        self, x: torch.Tensor, mask: str | None = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """Encode ``x`` [B, T, C] into [B, T, D]; ``mask`` overrides the mode (default: train-only)."""
-        return self.forward_views([x], [(0, x.size(1))], mask=mask, generator=generator)[0]
 
     def forward_views(
         self,
