@@ -72,8 +72,9 @@ def test_last_position_encoder_equals_full_forward(length: int, channels: int) -
 
 
 def _reference_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int) -> torch.Tensor:
+    """conv1d on sequence-first ``x`` [T, B, C] (tap_conv1d's layout)."""
     pad = dilation * (weight.size(2) // 2)
-    return torch.nn.functional.conv1d(x.mT, weight, bias, padding=pad, dilation=dilation).mT
+    return torch.nn.functional.conv1d(x.permute(1, 2, 0), weight, bias, padding=pad, dilation=dilation).permute(2, 0, 1)
 
 
 @pytest.mark.parametrize(
@@ -86,7 +87,7 @@ def test_tap_conv_equals_conv1d_values_and_gradients(
     batch: int, length: int, c_in: int, c_out: int, dilation: int, kernel: int, with_bias: bool
 ) -> None:
     torch.manual_seed(0)
-    x = torch.randn(batch, length, c_in, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(length, batch, c_in, dtype=torch.float64, requires_grad=True)
     weight = torch.randn(c_out, c_in, kernel, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True) if with_bias else None
     inputs = (x, weight) + ((bias,) if bias is not None else ())

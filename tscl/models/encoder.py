@@ -37,11 +37,22 @@ class SamePadConv(nn.Module):
         out = self.conv(x)
         return out[:, :, : -self.trim] if self.trim else out
 
-    def forward_time_major(self, x: torch.Tensor) -> torch.Tensor:
-        """The same convolution on ``x`` [B, T, C] -> [B, T, C_out], without layout changes (odd kernels)."""
+    def forward_seq_first(self, x: torch.Tensor) -> torch.Tensor:
+        """The same convolution on ``x`` [T, B, C] -> [T, B, C_out], without layout changes (odd kernels)."""
         if self.centre is None:
-            return self.forward(x.transpose(1, 2)).transpose(1, 2)
+            return self.forward(x.permute(1, 2, 0)).permute(2, 0, 1)
         return tap_conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
+
+
+# (first series, stop series, length): series first:stop of a batch end after ``length`` steps.
+Padding = list[tuple[int, int, int]]
+
+
+def _zero_padding(x: torch.Tensor, padding: Padding | None) -> torch.Tensor:
+    """Sequence-first ``x`` [T, B, C] with the steps beyond each series' end set to zero, in place."""
+    for first, stop, length in padding or ():
+        x[length:, first:stop] = 0.0
+    return x
 
 
 class ConvBlock(nn.Module):
@@ -61,21 +72,20 @@ class ConvBlock(nn.Module):
         x = self.conv2(F.gelu(self.conv1(F.gelu(x))))
         return x + residual
 
-    def forward_time_major(self, x: torch.Tensor, padding: torch.Tensor | None = None) -> torch.Tensor:
-        """:meth:`forward` on ``x`` [B, T, C] -> [B, T, C_out] (the encoder's fast path).
+    def forward_seq_first(self, x: torch.Tensor, padding: Padding | None = None) -> torch.Tensor:
+        """:meth:`forward` on sequence-first ``x`` [T, B, C] -> [T, B, C_out] (the encoder's fast path).
 
-        ``padding`` [B, T, 1] (True = beyond the end of that series): those steps are held at zero, so the
-        series ends exactly as with the convolutions' zero padding (several lengths in one batch).
+        ``padding``: (first, stop, length) triples, series ``first:stop`` end after ``length`` steps. Their
+        later steps are held at zero, so each series ends exactly as with the convolutions' zero padding
+        (several lengths in one batch).
         """
         if self.projector is None:
             residual = x
         else:
             residual = F.linear(x, self.projector.weight[:, :, 0], self.projector.bias)
-        mid = self.conv1.forward_time_major(F.gelu(x))
-        if padding is not None:
-            mid = mid.masked_fill(padding, 0.0)
-        out = self.conv2.forward_time_major(F.gelu(mid)).add_(residual)
-        return out if padding is None else out.masked_fill(padding, 0.0)
+        mid = _zero_padding(self.conv1.forward_seq_first(F.gelu(x)), padding)
+        out = self.conv2.forward_seq_first(F.gelu(mid)).add_(residual)
+        return _zero_padding(out, padding)
 
     def reads_single_step(self, length: int) -> bool:
         """True when, on series of ``length`` steps, every output step depends only on the same input step."""
@@ -107,31 +117,34 @@ class DilatedConvEncoder(nn.Module):
         self,
         x: torch.Tensor,
         spans: list[tuple[int, int]] | None = None,
-        padding: torch.Tensor | None = None,
+        padding: Padding | None = None,
     ) -> torch.Tensor:
         """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`.
 
-        ``spans``: one (start, stop) per row (all of equal width w): return only those steps, [B, w, C_out].
-        From the first block on which every later block reads a single step (dilation >= T), the rest of the
-        stack runs on the spans only; the values are the same. ``padding``: see `ConvBlock.forward_time_major`.
+        The blocks run sequence-first ([T, B, C], see `tscl.models.tapconv`); the result is a [B, T, C_out]
+        view of it. ``spans``: one (start, stop) per row (all of equal width w): return only those steps,
+        [B, w, C_out]. From the first block on which every later block reads a single step (dilation >= T),
+        the rest of the stack runs on the spans only; the values are the same. ``padding``: see
+        `ConvBlock.forward_seq_first`.
         """
         blocks = [block for block in self.blocks if isinstance(block, ConvBlock)]
         length = x.size(1)
+        x = x.transpose(0, 1).contiguous()
         for i, block in enumerate(blocks):
             if spans is not None and all(b.reads_single_step(length) for b in blocks[i:]):
                 x, spans, padding = _take_spans(x, spans), None, None
-            x = block.forward_time_major(x, padding)
-        return x if spans is None else _take_spans(x, spans)
+            x = block.forward_seq_first(x, padding)
+        return (x if spans is None else _take_spans(x, spans)).transpose(0, 1).contiguous()
 
 
 def _take_spans(x: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
-    """Rows of ``x`` [B, T, C], row b cut to ``spans[b]`` (equal widths) -> [B, w, C]."""
+    """Series of sequence-first ``x`` [T, B, C], series b cut to ``spans[b]`` (equal widths) -> [w, B, C]."""
     if all(span == spans[0] for span in spans):
-        return x[:, spans[0][0] : spans[0][1]]
+        return x[spans[0][0] : spans[0][1]]
     starts = torch.tensor([start for start, _ in spans], device=x.device)
     width = spans[0][1] - spans[0][0]
-    index = starts.unsqueeze(1) + torch.arange(width, device=x.device)
-    return x[torch.arange(x.size(0), device=x.device).unsqueeze(1), index]
+    index = starts.unsqueeze(0) + torch.arange(width, device=x.device).unsqueeze(1)  # [w, B]
+    return x[index, torch.arange(x.size(1), device=x.device)]
 
 
 def timestamp_mask(
@@ -181,12 +194,14 @@ def _pad_time(x: torch.Tensor, length: int) -> torch.Tensor:
     return torch.cat([x, pad], dim=1)
 
 
-def _padding_mask(views: list[torch.Tensor], length: int) -> torch.Tensor | None:
-    """[sum B_i, length, 1], True beyond each view's own length (None when all have ``length`` steps)."""
-    if all(x.size(1) == length for x in views):
-        return None
-    steps = torch.arange(length, device=views[0].device)
-    return torch.cat([(steps >= x.size(1)).expand(x.size(0), length) for x in views]).unsqueeze(-1)
+def _padding(views: list[torch.Tensor], length: int) -> Padding | None:
+    """The views stacked as one batch, padded to ``length`` steps: where each shorter view's rows end."""
+    padding, first = [], 0
+    for x in views:
+        if x.size(1) < length:
+            padding.append((first, first + x.size(0), x.size(1)))
+        first += x.size(0)
+    return padding or None
 
 
 class ViewEncoder(nn.Module):
@@ -274,7 +289,7 @@ class TSEncoder(ViewEncoder):
                 [_pad_time(h.masked_fill(~k.unsqueeze(-1), 0.0), length) for h, k in zip(hidden, keeps, strict=True)]
             )
             row_spans = [span for x, span in zip(views, spans, strict=True) for _ in range(x.size(0))]
-            groups = [(joint, row_spans, _padding_mask(views, length))]
+            groups = [(joint, row_spans, _padding(views, length))]
         else:
             groups = [
                 (h.masked_fill(~k.unsqueeze(-1), 0.0), [span] * h.size(0), None)
