@@ -192,3 +192,46 @@ def test_a_response_cached_in_inference_mode_is_not_reused_under_autograd() -> N
         net(x.detach())
     (grad,) = torch.autograd.grad(net(x).sum(), x)  # would fail on a response made in inference mode
     assert torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("length", [1, 2, 7, 64, 128, 129, 200, 201, 300])
+def test_last_position_equals_the_last_step_of_the_full_encoding(length: int) -> None:
+    torch.manual_seed(1)
+    net = CoSTEncoder(3, output_dims=10, hidden_dims=8, depth=3).double().eval()
+    x = torch.randn(4, length, 3, dtype=torch.float64)
+    x[0, : length // 2] = float("nan")  # left padding of the causal windows
+    with torch.no_grad():
+        torch.testing.assert_close(net.last_position(x), net(x)[:, -1], atol=1e-12, rtol=1e-12)
+
+
+def test_last_position_follows_weight_updates() -> None:
+    torch.manual_seed(2)
+    net = CoSTEncoder(2, output_dims=8, hidden_dims=8, depth=2)
+    optimizer = adamw(net.parameters(), lr=1e-2)
+    x = torch.randn(3, 40, 2)
+    for _ in range(2):
+        with torch.no_grad():
+            torch.testing.assert_close(net.eval().last_position(x), net(x)[:, -1], atol=1e-5, rtol=1e-5)
+        optimizer.zero_grad()
+        net.train()(x).square().mean().backward()
+        optimizer.step()
+
+
+def test_a_fused_optimizer_step_between_backward_and_inference_invalidates_the_response() -> None:
+    # Fused AdamW changes the weights in place without bumping their version counters.
+    torch.manual_seed(3)
+    net = CoSTEncoder(2, output_dims=8, hidden_dims=8, depth=2)
+    optimizer = adamw(net.parameters(), lr=1e-2)
+    x = torch.randn(3, 30, 2)
+    net.train()(x).square().mean().backward()
+    with torch.no_grad():
+        before = net.eval()(x)  # cached while frozen
+        net.last_position(x)
+    optimizer.step()
+    with torch.no_grad():
+        after, last = net(x), net.last_position(x)
+        net.trend._cache.entry = net.season._cache.entry = None
+        fresh = net(x)
+    assert not torch.allclose(after, before)
+    torch.testing.assert_close(after, fresh)
+    torch.testing.assert_close(last, fresh[:, -1], atol=1e-5, rtol=1e-5)

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tscl.models.cost import CoSTEncoder
 from tscl.models.encoder import TSEncoder
 from tscl.models.last_position import LastPositionEncoder
 
@@ -39,6 +40,8 @@ def _last_position_fn(net: nn.Module, window: int) -> Callable[[torch.Tensor], t
     """The cheapest exact way to get ``net(x)[:, -1]`` for windows of this length."""
     if isinstance(net, TSEncoder):
         return LastPositionEncoder(net, window)
+    if isinstance(net, CoSTEncoder):
+        return net.last_position
     return lambda x: net(x)[:, -1]
 
 

@@ -36,6 +36,7 @@ from typing import Generic, TypeVar, cast
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from tscl.errors import ConfigError
 from tscl.models.encoder import TSEncoder, ViewEncoder
@@ -58,6 +59,7 @@ class TrendLayer(nn.Module):
         self.kernels = tuple(kernels)
         self.convs = nn.ModuleList([nn.Conv1d(in_channels, out_channels, k) for k in self.kernels])
         self._cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = _ResponseCache()
+        self._last_cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
         self._bases: dict[tuple, torch.Tensor] = {}
 
     def _layers(self) -> list[nn.Conv1d]:
@@ -83,6 +85,28 @@ class TrendLayer(nn.Module):
         out = torch.fft.irfft(torch.complex(out_real, out_imag), n=n, dim=0)  # [n, B*blocks, D]
         out = out[reach : reach + block].view(block, batch, blocks, -1).permute(1, 2, 0, 3)
         return out.reshape(batch, blocks * block, -1)[:, :length] + bias
+
+    def last_position(self, h: torch.Tensor) -> torch.Tensor:
+        """``forward(h)[:, -1]`` [B, D] alone: the combined taps applied once, to the last ``max(kernels)`` steps.
+
+        Lag ``l``'s matrix is the mean over the kernels longer than ``l`` of their tap ``l`` steps back, so
+        the output is one product of the reversed tail of ``h`` with the stacked lags.
+        """
+        batch, length, channels = h.shape
+        taps, bias = self._last_cache.get(0, list(self.parameters()), self._build_last_taps)
+        reach = min(length, max(self.kernels))
+        tail = h[:, length - reach :].flip(1).reshape(batch, reach * channels)  # lag 0 first
+        return torch.addmm(bias, tail, taps[: reach * channels])
+
+    def _build_last_taps(self) -> tuple[torch.Tensor, torch.Tensor]:
+        convs = self._layers()
+        out_channels, in_channels = convs[0].weight.shape[:2]
+        lags = convs[0].weight.new_zeros(out_channels, in_channels, max(self.kernels))
+        for conv in convs:
+            lags[:, :, : conv.weight.size(2)] += conv.weight.flip(-1)  # flipped: index = steps back
+        taps = (lags / len(convs)).permute(2, 1, 0).reshape(-1, out_channels)  # [lags * C, D]
+        bias = torch.stack([cast(torch.Tensor, conv.bias) for conv in convs]).mean(0)
+        return taps, bias
 
     def _response(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Real and imaginary parts ``[n/2+1, C, D]`` of the combined taps' DFT, and the mean bias.
@@ -137,6 +161,7 @@ class SeasonLayer(nn.Module):
         self.weight = nn.Parameter(torch.empty(bins, in_channels, out_channels, 2))
         self.bias = nn.Parameter(torch.empty(bins, out_channels, 2))
         self._cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
+        self._last_cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -163,6 +188,35 @@ class SeasonLayer(nn.Module):
             weight = (blend @ weight.reshape(grid, -1)).view(-1, *weight.shape[1:])
             bias = (blend @ bias.reshape(grid, -1)).view(-1, *bias.shape[1:])
         return torch.view_as_complex(weight.contiguous()), torch.view_as_complex(bias.contiguous())
+
+    def last_position(self, h: torch.Tensor) -> torch.Tensor:
+        """``forward(h)[:, -1]`` [B, D] alone, without the inverse FFT of every step.
+
+        The inverse rFFT at the last step ``T - 1`` is the real part of ``sum_f a_f / T * exp(-2 pi i f / T)
+        * Y_f`` (``a_f`` = 1 at the zero and Nyquist bins, else 2), linear in the per-frequency output
+        ``Y = X W + b``. Folding that phase into ``W`` leaves one real product of ``[Re X, Im X]`` with a
+        ``[2 F C, D]`` matrix.
+        """
+        length = h.size(1)
+        matrix, const = self._last_cache.get(length, [self.weight, self.bias], lambda: self._build_last(length))
+        spectrum = torch.fft.rfft(h, dim=1)  # [B, F, C]
+        flat = torch.cat([spectrum.real, spectrum.imag], dim=1).reshape(h.size(0), -1)
+        return torch.addmm(const, flat, matrix)
+
+    def _build_last(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        weight, bias = self.response(length)
+        bins = weight.size(0)
+        freq = torch.arange(bins, dtype=torch.float64)
+        scale = torch.full((bins,), 2.0, dtype=torch.float64)
+        scale[0] = 1.0
+        if length % 2 == 0:
+            scale[-1] = 1.0
+        phase = torch.polar(scale / length, -2 * math.pi * freq / length).to(weight.dtype).to(weight.device)
+        folded = weight * phase[:, None, None]  # [F, C, D]
+        # Re(X V) = Re X Re V - Im X Im V
+        matrix = torch.cat([folded.real, -folded.imag]).reshape(-1, weight.size(2))
+        const = (bias * phase[:, None]).real.sum(0)
+        return matrix, const
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         length = h.size(1)
@@ -229,6 +283,28 @@ class CoSTEncoder(ViewEncoder):
                 outputs[i] = part
         return [cast(torch.Tensor, out)[:, a:b] for out, (a, b) in zip(outputs, spans, strict=True)]
 
+    def last_position(self, x: torch.Tensor) -> torch.Tensor:
+        """``self(x)[:, -1]`` in eval mode [B, D], skipping the trend and season outputs of earlier steps.
+
+        The trunk still encodes every step (the season layer reads the whole window); the trend and season
+        layers compute their last step only. This is the forecasting protocol's causal encoding.
+        """
+        h = self.trunk(x)
+        return torch.cat([self.trend.last_position(h), self.season_dropout(self.season.last_position(h))], dim=-1)
+
+
+# Optimizer steps taken in this process. Fused optimizers (the AdamW tscl uses) update weights in place without
+# bumping their version counters, so a cached response is also keyed on this count.
+_optimizer_steps = 0
+
+
+def _count_step(*_: object) -> None:
+    global _optimizer_steps
+    _optimizer_steps += 1
+
+
+register_optimizer_step_post_hook(_count_step)
+
 
 class _ResponseCache(Generic[T]):
     """One value derived from some weights, kept while no gradient reaches them and they do not change."""
@@ -239,9 +315,15 @@ class _ResponseCache(Generic[T]):
     def get(self, size: int, params: Sequence[torch.Tensor], build: Callable[[], T]) -> T:
         """The value for inputs of ``size``: the kept one if still valid, else ``build()`` (kept if frozen)."""
         frozen = not torch.is_grad_enabled() or not any(p.requires_grad for p in params)
-        # Any in-place change or replacement of a weight changes the key, and so does inference mode, whose
-        # tensors autograd cannot mix with others.
-        key = (size, torch.is_inference_mode_enabled(), *((p.data_ptr(), p._version) for p in params))
+        # Any in-place change or replacement of a weight changes the key (an optimizer step through the step
+        # count, other changes through the version counters), and so does inference mode, whose tensors
+        # autograd cannot mix with others.
+        key = (
+            size,
+            torch.is_inference_mode_enabled(),
+            _optimizer_steps,
+            *((p.data_ptr(), p._version) for p in params),
+        )
         if frozen and self.entry is not None and self.entry[0] == key:
             return self.entry[1]
         value = build()

@@ -101,7 +101,7 @@ class _TapConv1d(torch.autograd.Function):
 
 
 def tap_conv1d(x: Tensor, weight: Tensor, bias: Tensor | None, dilation: int) -> Tensor:
-    """"Same" dilated convolution of sequence-first ``x`` [T, B, C_in] with ``weight`` [C_out, C_in, K], K odd.
+    """A "same" dilated convolution of sequence-first ``x`` [T, B, C_in] with ``weight`` [C_out, C_in, K], K odd.
 
     Returns [T, B, C_out]; equal to ``conv1d`` with padding ``dilation * (K // 2)`` on ``x.permute(1, 2, 0)``,
     permuted back (see the module docstring).
