@@ -4,6 +4,7 @@ Workloads (each in its own subprocess, so peak memory is per workload):
   etth1-pretrain    ETTh1 univariate TS2Vec pretraining, default settings (200 iterations)
   gunpoint-pretrain UCR GunPoint TS2Vec pretraining (200 iterations, batch 8)
   etth1-encode      ETTh1 forecasting-protocol encoding (causal 201-step window per timestamp)
+  etth1-encode-cost the same with the cost encoder (autotcl's forecasting default; untrained weights)
   gunpoint-classify instance encoding of train+test and the SVM protocol
   forda-svm         the SVM protocol's grid search (5 folds x 10 C values) on FordA's 3601 training
                     representations (of an untrained encoder: the work is the same)
@@ -12,10 +13,11 @@ The baseline (``--baseline``) is the straightforward formulation, written out in
 bench_loss.py: for pretraining, each view encoded by the channel-major convolutions (``nn.Conv1d`` with its
 full kernel at every dilation) and the loss formed from the full [B, 2T, 2T] similarity matrices, on the same
 crops, masks and optimizer; for the causal encoding, every 201-step window encoded in full (256 at a time)
-keeping its last position; for the SVM grid search, scikit-learn's ``GridSearchCV(SVC(gamma="scale"))``,
-which evaluates the RBF kernel inside every fit. A pretraining baseline runs ``--baseline-iters``
-iterations (default 20) and tscl is timed on the same first iterations, so the two are compared on
-identical work; the max abs difference of the causal representations is reported.
+keeping its last position (for the cost encoder: the encoder's own forward on 64 windows at a time, whose
+trend and season layers compute every step); for the SVM grid search, scikit-learn's
+``GridSearchCV(SVC(gamma="scale"))``, which evaluates the RBF kernel inside every fit. A pretraining
+baseline runs ``--baseline-iters`` iterations (default 20) and tscl is timed on the same first
+iterations, so the two are compared on identical work; the max abs difference of the causal representations is reported.
 
 Usage:
   python benchmarks/bench_workloads.py --data-dir ../shared/datasets             # all workloads
@@ -35,7 +37,9 @@ import time
 from pathlib import Path
 
 REFERENCE_S = {"etth1-pretrain": 337.0, "gunpoint-pretrain": 32.0, "etth1-encode": 61.0}
-WORKLOADS = ("etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "gunpoint-classify", "forda-svm")
+WORKLOADS = (
+    "etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "etth1-encode-cost", "gunpoint-classify", "forda-svm",
+)  # fmt: skip
 
 
 def _peak_mb() -> float:
@@ -131,6 +135,32 @@ def _encode(data_dir: str | None, baseline: bool) -> dict:
     return result
 
 
+def _encode_cost(data_dir: str | None, baseline: bool) -> dict:
+    import numpy as np
+    import torch
+
+    from tscl.data import load_dataset
+    from tscl.model import ContrastiveModel
+
+    data = load_dataset("ETTh1", data_dir, univariate=True)
+    model = ContrastiveModel(device="cpu", seed=42, encoder="cost")
+    model.fit(data.pretrain_array(), n_iters=0)  # builds the model; the work does not depend on the weights
+    began = time.perf_counter()
+    fast = model.encode(data.data, mode="timestamp", causal_window=201)
+    result = {"tscl_s": time.perf_counter() - began, "peak_rss_mb": _peak_mb()}
+    if baseline:
+        net = model.averaged.module.eval()
+        series = torch.from_numpy(data.data[0])
+        padded = torch.cat([torch.full((200, series.shape[1]), float("nan")), series])
+        windows = padded.unfold(0, 201, 1).transpose(1, 2)
+        began = time.perf_counter()
+        with torch.no_grad():
+            slow = torch.cat([net(windows[s : s + 64])[:, -1] for s in range(0, len(windows), 64)]).numpy()
+        result["baseline_s"] = time.perf_counter() - began
+        result["max_abs_diff"] = float(np.abs(slow - fast[0]).max())
+    return result
+
+
 def _threads() -> int:
     """Parallel fits of the SVM grid searches: as many as torch threads, as ``tscl evaluate`` does."""
     import torch
@@ -188,6 +218,8 @@ def run_one(name: str, data_dir: str | None, baseline: bool, baseline_iters: int
         result = _pretrain(name, data_dir, baseline, baseline_iters)
     elif name == "etth1-encode":
         result = _encode(data_dir, baseline)
+    elif name == "etth1-encode-cost":
+        result = _encode_cost(data_dir, baseline)
     elif name == "forda-svm":
         result = _svm_grid(data_dir, baseline)
     else:
