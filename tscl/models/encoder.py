@@ -121,8 +121,8 @@ class DilatedConvEncoder(nn.Module):
     ) -> torch.Tensor:
         """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`.
 
-        The blocks run sequence-first ([T, B, C], see `tscl.models.tapconv`); the result is a [B, T, C_out]
-        view of it. ``spans``: one (start, stop) per row (all of equal width w): return only those steps,
+        The blocks run sequence-first ([T, B, C], see `tscl.models.tapconv`); the result is copied back to
+        [B, T, C_out]. ``spans``: one (start, stop) per row (all of equal width w): return only those steps,
         [B, w, C_out]. From the first block on which every later block reads a single step (dilation >= T),
         the rest of the stack runs on the spans only; the values are the same. ``padding``: see
         `ConvBlock.forward_seq_first`.
