@@ -56,15 +56,17 @@ def encode_causal(
     """
     n, length, channels = X.shape
     chunk = batch_size or DEFAULT_WINDOW_BATCH
-    result = np.empty((n, length, 0), dtype=np.float32)
-    outputs = []
     last = _last_position_fn(net, window)
+    # Each chunk's result is copied into one array made at the first chunk: small results kept alive
+    # between chunks would split the allocator's free blocks and grow the peak memory with every chunk.
+    result: torch.Tensor | None = None
     for i in range(n):
         series = torch.from_numpy(X[i])
         padded = torch.cat([torch.full((window - 1, channels), float("nan")), series])
         windows = padded.unfold(0, window, 1).transpose(1, 2)  # [T, window, C]
-        parts = [last(windows[s : s + chunk].to(device)).cpu() for s in range(0, length, chunk)]
-        outputs.append(torch.cat(parts))
-    if outputs:
-        result = torch.stack(outputs).numpy()
-    return result
+        for s in range(0, length, chunk):
+            part = last(windows[s : s + chunk].to(device))
+            if result is None:
+                result = torch.empty((n, length, part.size(-1)), dtype=part.dtype)
+            result[i, s : s + part.size(0)] = part
+    return np.empty((n, length, 0), dtype=np.float32) if result is None else result.numpy()
