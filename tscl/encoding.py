@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,24 +17,39 @@ DEFAULT_BATCH = 64
 DEFAULT_WINDOW_BATCH = 64  # windows per pass: small batches keep the activations in cache
 
 
+def _collect(parts: Iterable[tuple[Any, torch.Tensor]], leading: tuple[int, ...]) -> np.ndarray:
+    """Write each ``(index, part)`` into one array ``[*leading, *part.shape[1:]]``, made at the first part.
+
+    Results kept as a list of small tensors between the chunks' large temporaries would split the
+    allocator's free blocks, so the peak memory would grow with every chunk; copied at once, they do not.
+    """
+    result: torch.Tensor | None = None
+    for index, part in parts:
+        if result is None:
+            result = torch.empty((*leading, *part.shape[1:]), dtype=part.dtype)
+        result[index] = part
+    return np.empty((*leading, 0), dtype=np.float32) if result is None else result.numpy()
+
+
+def _batches(
+    net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """``(slice of series, net(x))`` for consecutive batches of the series in ``X``."""
+    size = batch_size or DEFAULT_BATCH
+    for start in range(0, X.shape[0], size):
+        yield slice(start, start + size), net(torch.from_numpy(X[start : start + size]).to(device))
+
+
 @torch.no_grad()
 def encode_instances(net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None) -> np.ndarray:
     """Max-pool over time of the full-series encoding: [N, T, C] -> [N, D]."""
-    out = []
-    for start in range(0, X.shape[0], batch_size or DEFAULT_BATCH):
-        x = torch.from_numpy(X[start : start + (batch_size or DEFAULT_BATCH)]).to(device)
-        out.append(net(x).amax(dim=1).cpu())
-    return torch.cat(out).numpy()
+    return _collect(((rows, out.amax(dim=1)) for rows, out in _batches(net, X, device, batch_size)), X.shape[:1])
 
 
 @torch.no_grad()
 def encode_timestamps(net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None) -> np.ndarray:
     """Non-causal per-timestamp encoding of the full series: [N, T, C] -> [N, T, D]."""
-    out = []
-    for start in range(0, X.shape[0], batch_size or DEFAULT_BATCH):
-        x = torch.from_numpy(X[start : start + (batch_size or DEFAULT_BATCH)]).to(device)
-        out.append(net(x).cpu())
-    return torch.cat(out).numpy()
+    return _collect(_batches(net, X, device, batch_size), X.shape[:1])
 
 
 def _last_position_fn(net: nn.Module, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -57,16 +73,14 @@ def encode_causal(
     n, length, channels = X.shape
     chunk = batch_size or DEFAULT_WINDOW_BATCH
     last = _last_position_fn(net, window)
-    # Each chunk's result is copied into one array made at the first chunk: small results kept alive
-    # between chunks would split the allocator's free blocks and grow the peak memory with every chunk.
-    result: torch.Tensor | None = None
-    for i in range(n):
-        series = torch.from_numpy(X[i])
-        padded = torch.cat([torch.full((window - 1, channels), float("nan")), series])
-        windows = padded.unfold(0, window, 1).transpose(1, 2)  # [T, window, C]
-        for s in range(0, length, chunk):
-            part = last(windows[s : s + chunk].to(device))
-            if result is None:
-                result = torch.empty((n, length, part.size(-1)), dtype=part.dtype)
-            result[i, s : s + part.size(0)] = part
-    return np.empty((n, length, 0), dtype=np.float32) if result is None else result.numpy()
+
+    def parts() -> Iterator[tuple[tuple[int, slice], torch.Tensor]]:
+        for i in range(n):
+            series = torch.from_numpy(X[i])
+            padded = torch.cat([torch.full((window - 1, channels), float("nan")), series])
+            windows = padded.unfold(0, window, 1).transpose(1, 2)  # [T, window, C]
+            for s in range(0, length, chunk):
+                part = last(windows[s : s + chunk].to(device))
+                yield (i, slice(s, s + part.size(0))), part
+
+    return _collect(parts(), (n, length))
