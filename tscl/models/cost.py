@@ -65,6 +65,9 @@ class TrendLayer(nn.Module):
     def _layers(self) -> list[nn.Conv1d]:
         return [cast(nn.Conv1d, conv) for conv in self.convs]
 
+    def _mean_bias(self) -> torch.Tensor:
+        return torch.stack([cast(torch.Tensor, conv.bias) for conv in self._layers()]).mean(0)
+
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         batch, length, channels = h.shape
         reach = max(self.kernels) - 1  # steps back the longest kernel reads
@@ -105,7 +108,7 @@ class TrendLayer(nn.Module):
         for conv in convs:
             lags[:, :, : conv.weight.size(2)] += conv.weight.flip(-1)  # flipped: index = steps back
         taps = (lags / len(convs)).permute(2, 1, 0).reshape(-1, out_channels)  # [lags * C, D]
-        bias = torch.stack([cast(torch.Tensor, conv.bias) for conv in convs]).mean(0)
+        bias = self._mean_bias()
         return taps, bias
 
     def _response(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -127,7 +130,7 @@ class TrendLayer(nn.Module):
         response = self._basis(n, first) @ weights.t()  # [2F, D*C]
         # [2, F, C, D] as a transposed view: the batched products take it without a copy.
         parts = response.view(2, bins, out_channels, in_channels).transpose(2, 3)
-        bias = torch.stack([cast(torch.Tensor, conv.bias) for conv in convs]).mean(0)
+        bias = self._mean_bias()
         return parts[0], parts[1], bias
 
     def _basis(self, n: int, like: torch.Tensor) -> torch.Tensor:
