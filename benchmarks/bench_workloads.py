@@ -23,6 +23,7 @@ Usage:
   python benchmarks/bench_workloads.py --data-dir ../shared/datasets             # all workloads
   python benchmarks/bench_workloads.py --data-dir ../shared/datasets --baseline  # with the baselines
   python benchmarks/bench_workloads.py --only etth1-encode --baseline --out encode.md
+  python benchmarks/bench_workloads.py --only etth1-pretrain --count-flops   # + matmul FLOPs and their bound
 The reference implementation's figures measured on this project's 2-core CPU are printed beside ours.
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -84,7 +86,25 @@ def _timed_fit(model, X, iters: int) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - began
 
 
-def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: int) -> dict:
+def _matmul_flops(model, X, iters: int) -> int:  # type: ignore[no-untyped-def]
+    """Matrix-product FLOPs (2 per multiply-add) of ``model.fit(X, n_iters=iters)``.
+
+    torch's counter knows mm, addmm, bmm and baddbmm; tscl's fast paths also accumulate in place (``addmm_``,
+    ``baddbmm_``), which it would miss, so those are counted with the same formulas.
+    """
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    def product(_out, left, right, *_, **__):  # type: ignore[no-untyped-def]  # [.., m, k] @ [.., k, n]
+        return 2 * math.prod(left) * right[-1]
+
+    aten = torch.ops.aten
+    with FlopCounterMode(display=False, custom_mapping={aten.addmm_: product, aten.baddbmm_: product}) as counter:
+        model.fit(X, n_iters=iters)
+    return int(counter.get_total_flops())
+
+
+def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: int, count_flops: bool) -> dict:
     from tscl.data import load_dataset
     from tscl.model import ContrastiveModel
 
@@ -93,6 +113,11 @@ def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: i
     model = ContrastiveModel(device="cpu", seed=42)
     seconds = _timed_fit(model, X, model.default_iters(X))
     result = {"tscl_s": seconds, "iters": model.progress.step, "peak_rss_mb": _peak_mb()}
+    if count_flops:  # the same run again (same seed: same crops), counted; then the machine's matmul peak
+        import bench_loss
+
+        result["matmul_flop"] = _matmul_flops(ContrastiveModel(device="cpu", seed=42), X, result["iters"])
+        result["peak_gflops"] = bench_loss.measure_peak_gflops()
     if baseline:
         import bench_loss  # the straightforward loss, written in bench_loss.py
 
@@ -189,14 +214,16 @@ def _svm_grid(data_dir: str | None, baseline: bool) -> dict:
     return result
 
 
-def run_one(name: str, data_dir: str | None, baseline: bool, baseline_iters: int, threads: int | None) -> dict:
+def run_one(
+    name: str, data_dir: str | None, baseline: bool, baseline_iters: int, threads: int | None, count_flops: bool
+) -> dict:
     import torch
 
     if threads:
         torch.set_num_threads(threads)
     sys.path.insert(0, str(Path(__file__).parent))
     if name.endswith("pretrain"):
-        result = _pretrain(name, data_dir, baseline, baseline_iters)
+        result = _pretrain(name, data_dir, baseline, baseline_iters, count_flops)
     elif name == "etth1-encode":
         result = _encode(data_dir, baseline)
     elif name == "etth1-encode-cost":
@@ -227,6 +254,10 @@ def _row(name: str, r: dict) -> str:
         note = f"{r['baseline_s'] / r['tscl_s']:.1f}x vs baseline, max abs diff {r['max_abs_diff']:.1e}"
     if "encode_s" in r:
         note = f"encoding {r['encode_s']:.2f} s of it"
+    if "matmul_flop" in r:
+        flop, peak = r["matmul_flop"], r["peak_gflops"] * 1e9
+        note += (f"{'; ' if note else ''}matmul {flop / 1e12:.2f} TFLOP: {flop / r['tscl_s'] / 1e9:.0f} GFLOP/s "
+                 f"achieved, {flop / peak:.1f} s at the measured {peak / 1e9:.0f} GFLOP/s peak")  # fmt: skip
     speed = f"{ref / r['tscl_s']:.1f}x" if ref else "-"
     cells = [name, f"{r['tscl_s']:.2f}", base, str(ref or "-"), speed, f"{r['peak_rss_mb']:.0f}", note]
     return "| " + " | ".join(cells) + " |"
@@ -240,10 +271,13 @@ def main() -> None:
     parser.add_argument("--baseline-iters", type=int, default=20, help="pretraining iterations of the baseline")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's, all cores)")
     parser.add_argument("--out", type=Path, help="also write the markdown table here")
+    parser.add_argument(
+        "--count-flops", action="store_true", help="pretraining: count the run's matmul FLOPs (runs it again)"
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        result = run_one(args.case, args.data_dir, args.baseline, args.baseline_iters, args.threads)
+        result = run_one(args.case, args.data_dir, args.baseline, args.baseline_iters, args.threads, args.count_flops)
         print(json.dumps(result))
         return
     rows = ["| workload | tscl (s) | baseline (s) | reference (s) | speed-up vs reference | peak RSS (MB) | note |",
@@ -253,6 +287,7 @@ def main() -> None:
         cmd += ["--data-dir", args.data_dir] if args.data_dir else []
         cmd += ["--baseline"] if args.baseline else []
         cmd += ["--threads", str(args.threads)] if args.threads else []
+        cmd += ["--count-flops"] if args.count_flops else []
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             rows.append(f"| {name} | failed | | | | | {out.stderr.strip().splitlines()[-1][:80]} |")
