@@ -95,7 +95,7 @@ def _matmul_flops(model, X, iters: int) -> int:  # type: ignore[no-untyped-def]
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    def product(_out, left, right, *_, **__):  # type: ignore[no-untyped-def]  # [.., m, k] @ [.., k, n]
+    def product(_accumulated, left, right, *_, **__):  # type: ignore[no-untyped-def]  # [.., m, k] @ [.., k, n]
         return 2 * math.prod(left) * right[-1]
 
     aten = torch.ops.aten
@@ -105,6 +105,8 @@ def _matmul_flops(model, X, iters: int) -> int:  # type: ignore[no-untyped-def]
 
 
 def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: int, count_flops: bool) -> dict:
+    import bench_loss  # the machine's matmul peak and the straightforward loss, written in bench_loss.py
+
     from tscl.data import load_dataset
     from tscl.model import ContrastiveModel
 
@@ -114,13 +116,9 @@ def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: i
     seconds = _timed_fit(model, X, model.default_iters(X))
     result = {"tscl_s": seconds, "iters": model.progress.step, "peak_rss_mb": _peak_mb()}
     if count_flops:  # the same run again (same seed: same crops), counted; then the machine's matmul peak
-        import bench_loss
-
         result["matmul_flop"] = _matmul_flops(ContrastiveModel(device="cpu", seed=42), X, result["iters"])
         result["peak_gflops"] = bench_loss.measure_peak_gflops()
     if baseline:
-        import bench_loss  # the straightforward loss, written in bench_loss.py
-
         import tscl.objectives.ts2vec as objective
 
         first = ContrastiveModel(device="cpu", seed=42)
