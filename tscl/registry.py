@@ -1,0 +1,230 @@
+"""One registry shape for every pluggable kind: encoders, objectives, losses, view makers, tasks, heads.
+
+A component is a factory (a class or a function) plus its **options class**: a pydantic model whose fields
+carry the default, the constraint and a one-line help of every hyper-parameter. The factory declares it as
+its ``Options`` attribute; a factory without one (a quick plug-in) gets an options class derived from its
+keyword parameters. Each kind has one :class:`Registry`:
+
+* ``register(name, factory)`` adds a component at run time;
+* ``names()`` lists the built-in, registered and installed ones;
+* ``create(name, *runtime, **options)`` validates ``options`` against the options class (a
+  :class:`~tscl.errors.ConfigError` names the bad key and lists the valid ones) and calls
+  ``factory(*runtime, **validated)``. ``runtime`` holds what comes from the data or the run, not from the
+  user (an encoder's input channels, an objective's :class:`~tscl.objectives.base.Setup`).
+
+Built-ins are named ``"module:attribute"`` and imported on first use, so listing names or showing
+``--help`` imports nothing heavy. Third-party components are found through Python entry points
+(``[project.entry-points."tscl.losses"] l2views = "my_pkg.loss:L2Views"``), in the group of each kind.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from tscl.errors import ConfigError
+
+__all__ = ["Entry", "Options", "Registry", "describe_options", "option_table"]
+
+T = TypeVar("T")
+
+
+class Options(BaseModel):
+    """Base of every options class: typed, strict (no silent ``"1"`` -> 1), unknown keys refused, frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
+
+
+class _OpenOptions(Options):
+    """Options of a plug-in factory that takes ``**kwargs``: its own parameters typed, anything else passed."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """A registered component: its name, factory, options class, one-line summary and where it came from."""
+
+    name: str
+    factory: Callable[..., T]
+    options: type[Options]
+    summary: str
+    origin: str
+
+    def validate(self, values: Mapping[str, Any], prefix: str) -> Options:
+        """``values`` checked against the options class; ConfigError naming ``prefix.key`` otherwise."""
+        unknown = sorted(set(values) - set(self.options.model_fields))
+        if unknown and self.options.model_config.get("extra") != "allow":
+            raise unknown_option_error(prefix, unknown[0], self.name, list(self.options.model_fields))
+        try:
+            return self.options(**values)
+        except ValidationError as exc:
+            raise _validation_error(exc, prefix, self.name) from None
+
+    def defaults(self) -> dict[str, Any]:
+        """Every option with its default value."""
+        return self.options().model_dump()
+
+
+class Registry(Generic[T]):
+    """Name -> component for one kind (see the module docstring).
+
+    Args:
+        kind: Singular noun used in messages ("objective", "loss", ...).
+        group: Entry-point group of third-party components ("tscl.objectives").
+        builtins: Built-in names -> ``"module:attribute"`` of their factory (imported on first use).
+        runtime: Names of the factory's leading parameters that are not options (skipped when an options
+            class is derived from a plug-in's signature).
+    """
+
+    def __init__(self, kind: str, group: str, builtins: Mapping[str, str], runtime: tuple[str, ...] = ()) -> None:
+        self.kind = kind
+        self.group = group
+        self._builtins = dict(builtins)
+        self._runtime = runtime
+        self._registered: dict[str, Entry[T]] = {}
+        self._loaded: dict[str, Entry[T]] = {}
+        self._installed: dict[str, Any] | None = None
+
+    # -- adding and listing -----------------------------------------------------------------------------
+    def register(
+        self, name: str, factory: Callable[..., T], options: type[Options] | None = None, *, replace: bool = False
+    ) -> None:
+        """Add ``factory`` as ``name`` (``options``: its options class, default ``factory.Options``)."""
+        if not replace and name in self.names():
+            raise ConfigError(f"{self.kind} {name!r} is already registered", hint="pass replace=True to override it")
+        self._loaded.pop(name, None)
+        self._registered[name] = self._entry(name, factory, options, "registered")
+
+    def names(self) -> list[str]:
+        """Every available name: built-in, registered and installed (entry points), sorted."""
+        return sorted({*self._builtins, *self._registered, *self._entry_points()})
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self.names()
+
+    def entry(self, name: str) -> Entry[T]:
+        """The component ``name``; ConfigError listing the valid names when there is none."""
+        if name in self._registered:
+            return self._registered[name]
+        if name not in self._loaded:
+            self._loaded[name] = self._load(name)
+        return self._loaded[name]
+
+    def entries(self) -> list[Entry[T]]:
+        return [self.entry(name) for name in self.names()]
+
+    def create(self, name: str, *runtime: Any, prefix: str | None = None, **options: Any) -> T:
+        """Build component ``name`` with validated ``options`` (``runtime``: its non-option arguments)."""
+        entry = self.entry(name)
+        validated = entry.validate(options, prefix or self.kind)
+        return entry.factory(*runtime, **dict(validated))
+
+    # -- internals --------------------------------------------------------------------------------------
+    def _entry_points(self) -> dict[str, Any]:
+        if self._installed is None:
+            found = entry_points(group=self.group)
+            self._installed = {ep.name: ep for ep in found if ep.name not in self._builtins}
+        return self._installed
+
+    def _load(self, name: str) -> Entry[T]:
+        if name in self._builtins:
+            module, _, attribute = self._builtins[name].partition(":")
+            factory = getattr(importlib.import_module(module), attribute)
+            return self._entry(name, factory, None, "built-in")
+        installed = self._entry_points().get(name)
+        if installed is None:
+            raise self.unknown(name)
+        try:
+            factory = installed.load()
+        except Exception as exc:  # a broken plug-in must not take the rest down
+            raise ConfigError(
+                f"{self.kind} {name!r} from entry point {installed.value} failed to load: {type(exc).__name__}: {exc}",
+                hint=f"reinstall the package that provides it, or pick another {self.kind}",
+            ) from None
+        origin = getattr(getattr(installed, "dist", None), "name", None) or installed.value
+        return self._entry(name, factory, None, f"plug-in ({origin})")
+
+    def unknown(self, name: str) -> ConfigError:
+        valid = self.names()
+        close = difflib.get_close_matches(name, valid, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"list them with `tscl {self.kind}s list`"
+        return ConfigError(f"{self.kind} must be one of {', '.join(valid)} but got {name!r}", hint=hint)
+
+    def _entry(self, name: str, factory: Callable[..., T], options: type[Options] | None, origin: str) -> Entry[T]:
+        options = options or getattr(factory, "Options", None) or _derived_options(factory, self._runtime)
+        doc = inspect.getdoc(factory) or ""
+        summary = getattr(factory, "summary", None) or (doc.splitlines()[0] if doc else name)
+        return Entry(name, factory, options, summary, origin)
+
+
+def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> type[Options]:
+    """An options class from a plug-in factory's keyword parameters (typed where annotated)."""
+    fields: dict[str, Any] = {}
+    open_ended = False
+    for parameter in inspect.signature(factory).parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            open_ended = True
+        elif parameter.name in runtime or parameter.kind is parameter.VAR_POSITIONAL:
+            continue
+        elif parameter.default is not parameter.empty:
+            annotation = parameter.annotation if parameter.annotation is not parameter.empty else Any
+            fields[parameter.name] = (Any if isinstance(annotation, str) else annotation, parameter.default)
+    base = _OpenOptions if open_ended else Options
+    name = f"{getattr(factory, '__name__', 'Plugin')}Options"
+    return create_model(name, __base__=base, **fields)
+
+
+def unknown_option_error(prefix: str, key: str, component: str, valid: Iterable[str]) -> ConfigError:
+    valid = list(valid)
+    close = difflib.get_close_matches(key, valid, n=1)
+    listing = ", ".join(valid) if valid else "none"
+    hint = f"did you mean {prefix}.{close[0]}? valid keys: {listing}" if close else f"valid keys: {listing}"
+    return ConfigError(f"{prefix}.{key} is not an option of {component}", hint=hint)
+
+
+def _validation_error(exc: ValidationError, prefix: str, component: str) -> ConfigError:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
+    if not message.startswith("must"):
+        message = f"is invalid: {message}"
+    return ConfigError(
+        f"{prefix}.{key} {message} but got {error.get('input')!r}",
+        hint=f"see `tscl {prefix.split('.')[0]}s show {component}` for every option",
+    )
+
+
+def describe_options(options: type[Options]) -> list[dict[str, Any]]:
+    """One row per option: name, type, default, constraint and help (for ``tscl objectives show``)."""
+    rows = []
+    for name, field in options.model_fields.items():
+        constraint = ", ".join(_constraint(meta) for meta in field.metadata if _constraint(meta))
+        annotation = field.annotation
+        kind = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        rows.append({
+            "name": name, "type": kind, "default": field.default, "constraint": constraint,
+            "help": field.description or "",
+        })  # fmt: skip
+    return rows
+
+
+def _constraint(meta: Any) -> str:
+    for attribute, symbol in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+        value = getattr(meta, attribute, None)
+        if value is not None and not (isinstance(value, float) and math.isinf(value)):
+            return f"{symbol} {value}"
+    return ""
+
+
+def option_table(entry: Entry[Any]) -> list[dict[str, Any]]:
+    """The rows of :func:`describe_options` for a registered component."""
+    return describe_options(entry.options)
