@@ -12,7 +12,6 @@ from tscl.objectives import register_objective
 from tscl.training.optim import adamw
 from tscl.training.views import crop_views, draw_crop, encode_overlap
 
-
 # Published results (Yue et al., AAAI 2022, as transcribed in spec/ts2vec.md), read by the evaluation tasks:
 # task -> key -> numbers. Forecasting: (dataset, univariate) -> {horizon: (mse, mae), "mean": (mse, mae)} on
 # the normalised scale ("mean" only where the paper states it; otherwise the tasks average the horizons).
