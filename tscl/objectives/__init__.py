@@ -51,5 +51,14 @@ def create_objective(name: str, encoder: nn.Module, **options: Any) -> Objective
     return _OBJECTIVES[name](encoder, **options)
 
 
+def get_objective_class(name: str) -> ObjectiveFactory:
+    """The factory (class) registered as ``name``: its attributes state what the objective needs and its
+    published numbers (``paper``)."""
+    _load_builtin()
+    if name not in _OBJECTIVES:
+        raise ConfigError(f"objective must be one of {', '.join(sorted(_OBJECTIVES))} but got {name!r}")
+    return _OBJECTIVES[name]
+
+
 def _load_builtin() -> None:
     from tscl.objectives import augment, autotcl, ts2vec  # noqa: F401
