@@ -7,7 +7,7 @@ counters, the position inside the current epoch's shuffle and the random generat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,17 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from tscl import encoding
+from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
+from tscl.config_migration import migrate_legacy, nest
+from tscl.encoders import create_encoder
 from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
-from tscl.models import create_encoder
+from tscl.losses import create_loss
 from tscl.objectives import create_objective
+from tscl.objectives.base import Setup
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.optim import update_average
-from tscl.training.views import prepare_training_array
+from tscl.views import create_views
+from tscl.views.crop import prepare_training_array
 
 StepCallback = Callable[["ContrastiveModel", float], None]
 
@@ -62,44 +67,46 @@ class TrainProgress:
 class ContrastiveModel:
     """Self-supervised encoder trained with a contrastive objective.
 
+    Components are given like the run configuration's sections: a registered name, or a mapping
+    ``{"name": ..., "options": {...}}``, or None for the objective's default. Flat keyword options (the
+    tscl 0.1 names: ``repr_dims``, ``depth``, ``alpha``, ``aug_lr``, ...) go to the section that takes them.
+
     Args:
         input_dims: Input channels C (inferred from the data at the first ``fit`` when None).
-        objective: Registered objective name ("ts2vec", ...).
-        encoder: Registered encoder name ("ts2vec").
-        repr_dims, hidden_dims, depth, mask_mode: Encoder size and masking.
-        lr, batch_size, max_train_length, temporal_unit, alpha: Training settings (TS2Vec defaults).
+        objective: Objective name or section (default "ts2vec").
+        encoder, loss, views: Encoder, loss and view-maker names or sections (None: the objective's default).
+        lr, batch_size, max_train_length: Training settings (TS2Vec defaults).
         seed: Seed of the generator every random choice draws from.
         device: "auto", "cpu", "cuda[:i]" or "mps".
-        objective_options: Extra keyword options for the objective.
+        n_covariates: Leading calendar channels of the data (never augmented).
+        task: Evaluation task of the data ("forecasting", ...): selects the objective's task defaults.
+        **options: Flat component options, e.g. ``repr_dims=320`` or ``aug_lr=0.01``.
     """
 
     def __init__(
         self,
         input_dims: int | None = None,
         *,
-        objective: str = "ts2vec",
-        encoder: str = "ts2vec",
-        repr_dims: int = 320,
-        hidden_dims: int = 64,
-        depth: int = 10,
-        mask_mode: str = "binomial",
+        objective: str | Mapping[str, Any] | None = None,
+        encoder: str | Mapping[str, Any] | None = None,
+        loss: str | Mapping[str, Any] | None = None,
+        views: str | Mapping[str, Any] | None = None,
         lr: float = 1e-3,
         batch_size: int = 8,
         max_train_length: int | None = 3000,
-        temporal_unit: int = 0,
-        alpha: float = 0.5,
         seed: int = 42,
         device: str = "auto",
-        objective_options: dict[str, Any] | None = None,
+        n_covariates: int = 0,
+        task: str | None = None,
+        **options: Any,
     ) -> None:
+        sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
+        layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
+        layer.update(lr=lr, batch_size=batch_size, seed=seed, device=device)
+        self.config = resolve_for_task(config_from_mapping(layer, source="model"), task or "")
         self.params: dict[str, Any] = {
-            "input_dims": input_dims, "objective": objective, "encoder": encoder, "repr_dims": repr_dims,
-            "hidden_dims": hidden_dims, "depth": depth, "mask_mode": mask_mode, "lr": lr,
-            "batch_size": batch_size, "max_train_length": max_train_length, "temporal_unit": temporal_unit,
-            "alpha": alpha, "seed": seed, "device": device, "objective_options": dict(objective_options or {}),
+            "input_dims": input_dims, "max_train_length": max_train_length, "n_covariates": n_covariates,
         }  # fmt: skip
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive integer but got {batch_size}")
         self.device = resolve_device(device)
         self.progress = TrainProgress()
         self.generator = torch.Generator().manual_seed(seed)
@@ -107,34 +114,37 @@ class ContrastiveModel:
         if input_dims is not None:
             self._build(input_dims)
 
+    @classmethod
+    def from_config(cls, config: RunConfig, input_dims: int | None, n_covariates: int = 0) -> ContrastiveModel:
+        """The model a (task-resolved) run configuration describes."""
+        values = config.to_dict()
+        sections = {name: values[name] for name in SECTIONS if values[name]["name"] is not None}
+        return cls(
+            input_dims, lr=config.lr, batch_size=config.batch_size, max_train_length=config.max_train_length,
+            seed=config.seed, device=config.device, n_covariates=n_covariates, **sections,
+        )  # fmt: skip
+
     # -- construction ---------------------------------------------------------------------------------
     def _build(self, input_dims: int) -> None:
-        p = self.params
-        p["input_dims"] = input_dims
+        c = self.config
+        self.params["input_dims"] = input_dims
         # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible.
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(p["seed"])
-            self.net = create_encoder(
-                p["encoder"], input_dims=input_dims, output_dims=p["repr_dims"], hidden_dims=p["hidden_dims"],
-                depth=p["depth"], mask_mode=p["mask_mode"],
-            ).to(self.device)  # fmt: skip
-            self.objective = create_objective(
-                p["objective"], self.net, lr=p["lr"], alpha=p["alpha"], temporal_unit=p["temporal_unit"],
-                input_dims=input_dims, device=self.device, **self._objective_options(),
+            torch.manual_seed(c.seed)
+            self.net = create_encoder(str(c.encoder.name), input_dims, **c.encoder.options).to(self.device)
+            loss = create_loss(str(c.loss.name), **c.loss.options).to(self.device)
+            views = None
+            if c.views.name is not None:
+                views = create_views(c.views.name, self.params["n_covariates"], **c.views.options)
+            setup = Setup(
+                self.net, loss, input_dims, lr=c.lr, batch_size=c.batch_size,
+                n_covariates=self.params["n_covariates"], views=views, device=self.device,
             )  # fmt: skip
+            self.objective = create_objective(str(c.objective.name), setup, **c.objective.options)
         # As in TS2Vec, the initial weights are the first sample of the equal-weight average.
         self.averaged = AveragedModel(self.net)
         self.averaged.update_parameters(self.net)
         self._built = True
-
-    def _objective_options(self) -> dict[str, Any]:
-        """The objective's options; window-sampling objectives draw ``batch_size`` windows unless told."""
-        from tscl.objectives.presets import OBJECTIVE_OPTIONS
-
-        options = dict(self.params["objective_options"])
-        if "window_batch" in OBJECTIVE_OPTIONS.get(self.params["objective"], ()):
-            options.setdefault("window_batch", self.params["batch_size"])
-        return options
 
     @property
     def input_dims(self) -> int | None:
@@ -179,7 +189,7 @@ class ContrastiveModel:
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
         train = torch.from_numpy(prepare_training_array(X, self.params["max_train_length"]))
-        batch_size = min(self.params["batch_size"], train.shape[0])
+        batch_size = min(self.config.batch_size, train.shape[0])
         n_batches = train.shape[0] // batch_size
         prog = self.progress
         self.net.train()
@@ -225,7 +235,7 @@ class ContrastiveModel:
         if not np.isfinite(loss):
             raise TrainingError(
                 f"the loss must stay finite but is {loss} at iteration {self.progress.step + 1}: training diverged",
-                hint=f"lower the learning rate (now {self.params['lr']:g}); the last checkpoint is left untouched",
+                hint=f"lower the learning rate (now {self.config.lr:g}); the last checkpoint is left untouched",
             )
         update_average(self.averaged, self.net)
         return loss
@@ -269,7 +279,7 @@ class ContrastiveModel:
             raise ConfigError("the model must be fitted before saving", hint="call fit(X) first")
         prog = self.progress
         return {
-            "params": {k: v for k, v in self.params.items() if k != "device"},
+            "params": {**self.params, "config": self.config.to_dict()},
             "net": self.net.state_dict(),
             "averaged": self.averaged.state_dict(),
             "objective": self.objective.state_dict(),
@@ -292,7 +302,7 @@ class ContrastiveModel:
         """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file."""
         state = load_checkpoint(Path(path))
         try:
-            model = cls(**state["params"], device=device)
+            model = cls._from_params(state["params"], device)
             model.net.load_state_dict(state["net"])
             model.averaged.load_state_dict(state["averaged"])
             model.objective.load_state_dict(state["objective"])
@@ -309,6 +319,24 @@ class ContrastiveModel:
             epoch_losses=prog["epoch_losses"].tolist(), train_seconds=float(prog["train_seconds"]),
         )  # fmt: skip
         return model
+
+
+    @classmethod
+    def _from_params(cls, params: Mapping[str, Any], device: str) -> ContrastiveModel:
+        """A model from a checkpoint's ``params``: this version's, or tscl 0.1's flat ones (migrated)."""
+        params = dict(params)
+        if "config" in params:
+            config = config_from_mapping({**params.pop("config"), "device": device}, source="checkpoint")
+            return cls.from_config(config, params["input_dims"], params.get("n_covariates", 0))
+        flat = {**params.pop("objective_options", {}), **params, "device": device}
+        n_covariates = int(flat.pop("n_covariates", 0))
+        input_dims = flat.pop("input_dims")
+        config = config_from_mapping(migrate_legacy(flat), source="checkpoint")
+        return cls.from_config(resolve_for_task(config, ""), input_dims, n_covariates)
+
+
+def _section(value: str | Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": value, "options": {}} if isinstance(value, str) else dict(value)
 
 
 class TS2Vec(ContrastiveModel):

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from tscl.errors import ConfigError
 
-__all__ = ["Entry", "Options", "Registry", "describe_options", "option_table"]
+__all__ = ["Entry", "Options", "Registry", "check_options", "describe_options", "option_table"]
 
 T = TypeVar("T")
 
@@ -41,6 +41,9 @@ class Options(BaseModel):
     """Base of every options class: typed, strict (no silent ``"1"`` -> 1), unknown keys refused, frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
+
+
+O = TypeVar("O", bound=Options)
 
 
 class _OpenOptions(Options):
@@ -58,16 +61,11 @@ class Entry(Generic[T]):
     options: type[Options]
     summary: str
     origin: str
+    command: str  # the CLI group that shows it: `tscl <command> show <name>`
 
     def validate(self, values: Mapping[str, Any], prefix: str) -> Options:
         """``values`` checked against the options class; ConfigError naming ``prefix.key`` otherwise."""
-        unknown = sorted(set(values) - set(self.options.model_fields))
-        if unknown and self.options.model_config.get("extra") != "allow":
-            raise unknown_option_error(prefix, unknown[0], self.name, list(self.options.model_fields))
-        try:
-            return self.options(**values)
-        except ValidationError as exc:
-            raise _validation_error(exc, prefix, self.name) from None
+        return check_options(self.options, values, prefix, self.name, f"tscl {self.command} show {self.name}")
 
     def defaults(self) -> dict[str, Any]:
         """Every option with its default value."""
@@ -83,10 +81,20 @@ class Registry(Generic[T]):
         builtins: Built-in names -> ``"module:attribute"`` of their factory (imported on first use).
         runtime: Names of the factory's leading parameters that are not options (skipped when an options
             class is derived from a plug-in's signature).
+        section: The run configuration's section naming this kind (default: ``kind``); messages name
+            options as ``section.key``.
     """
 
-    def __init__(self, kind: str, group: str, builtins: Mapping[str, str], runtime: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        kind: str,
+        group: str,
+        builtins: Mapping[str, str],
+        runtime: tuple[str, ...] = (),
+        section: str | None = None,
+    ) -> None:
         self.kind = kind
+        self.section = section or kind
         self.group = group
         self._builtins = dict(builtins)
         self._runtime = runtime
@@ -125,7 +133,7 @@ class Registry(Generic[T]):
     def create(self, name: str, *runtime: Any, prefix: str | None = None, **options: Any) -> T:
         """Build component ``name`` with validated ``options`` (``runtime``: its non-option arguments)."""
         entry = self.entry(name)
-        validated = entry.validate(options, prefix or self.kind)
+        validated = entry.validate(options, prefix or self.section)
         return entry.factory(*runtime, **dict(validated))
 
     # -- internals --------------------------------------------------------------------------------------
@@ -163,7 +171,7 @@ class Registry(Generic[T]):
         options = options or getattr(factory, "Options", None) or _derived_options(factory, self._runtime)
         doc = inspect.getdoc(factory) or ""
         summary = getattr(factory, "summary", None) or (doc.splitlines()[0] if doc else name)
-        return Entry(name, factory, options, summary, origin)
+        return Entry(name, factory, options, summary, origin, self.group.rpartition(".")[2])
 
 
 def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> type[Options]:
@@ -183,6 +191,22 @@ def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> t
     return create_model(name, __base__=base, **fields)
 
 
+def check_options(
+    options: type[O], values: Mapping[str, Any], prefix: str, component: str, shown_by: str | None = None
+) -> O:
+    """``options(**values)``, or a ConfigError naming ``prefix.key``, the expectation and the value.
+
+    Also what a component's ``__init__`` calls when it is built directly, without the registry.
+    """
+    unknown = sorted(set(values) - set(options.model_fields))
+    if unknown and options.model_config.get("extra") != "allow":
+        raise unknown_option_error(prefix, unknown[0], component, list(options.model_fields))
+    try:
+        return options(**values)
+    except ValidationError as exc:
+        raise _validation_error(exc, prefix, shown_by) from None
+
+
 def unknown_option_error(prefix: str, key: str, component: str, valid: Iterable[str]) -> ConfigError:
     valid = list(valid)
     close = difflib.get_close_matches(key, valid, n=1)
@@ -191,7 +215,7 @@ def unknown_option_error(prefix: str, key: str, component: str, valid: Iterable[
     return ConfigError(f"{prefix}.{key} is not an option of {component}", hint=hint)
 
 
-def _validation_error(exc: ValidationError, prefix: str, component: str) -> ConfigError:
+def _validation_error(exc: ValidationError, prefix: str, shown_by: str | None) -> ConfigError:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
@@ -199,7 +223,7 @@ def _validation_error(exc: ValidationError, prefix: str, component: str) -> Conf
         message = f"is invalid: {message}"
     return ConfigError(
         f"{prefix}.{key} {message} but got {error.get('input')!r}",
-        hint=f"see `tscl {prefix.split('.')[0]}s show {component}` for every option",
+        hint=f"`{shown_by}` lists every option" if shown_by else None,
     )
 
 

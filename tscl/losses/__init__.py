@@ -1,15 +1,50 @@
-"""Contrastive losses: small typed pure functions, each with a thin ``nn.Module`` that checks its settings."""
+"""Contrastive losses between two views, created by name from one registry.
 
-from tscl.losses.hierarchical import (
-    HierarchicalContrastiveLoss,
-    hierarchical_contrastive_loss,
-    instance_contrastive_loss,
-    temporal_contrastive_loss,
+Contract of a loss (built-in or plug-in, entry-point group ``tscl.losses``): ``factory(**options)`` returns a
+``torch.nn.Module`` whose ``forward(z1, z2)`` maps two views of the same shape, ``[B, T, D]`` or ``[B, D]``,
+to a scalar tensor. A loss that needs time-aligned sequences sets the class attribute
+``aligned_views = True``. Options are declared once, on the factory's ``Options`` class (see
+:mod:`tscl.registry`). Importing this package imports no torch: modules load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tscl.registry import Registry
+
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["LOSSES", "create_loss", "list_losses", "register_loss"]
+
+LOSSES: Registry[nn.Module] = Registry(
+    "loss",
+    "tscl.losses",
+    {
+        "infonce": "tscl.losses.infonce:InfoNCELoss",
+        "dcl": "tscl.losses.dcl:DecoupledContrastiveLoss",
+        "siglip": "tscl.losses.siglip:SigmoidContrastiveLoss",
+        "hierarchical": "tscl.losses.hierarchical:HierarchicalContrastiveLoss",
+    },
 )
 
-__all__ = [
-    "HierarchicalContrastiveLoss",
-    "hierarchical_contrastive_loss",
-    "instance_contrastive_loss",
-    "temporal_contrastive_loss",
-]
+
+def register_loss(name: str, factory: Any, options: Any = None, *, replace: bool = False) -> None:
+    """Make ``factory(**options) -> nn.Module`` available as loss ``name``."""
+    LOSSES.register(name, factory, options, replace=replace)
+
+
+def list_losses() -> list[str]:
+    """Names accepted by :func:`create_loss` (built-in, registered, installed)."""
+    return LOSSES.names()
+
+
+def create_loss(name: str, **options: Any) -> nn.Module:
+    """The loss ``name`` built with validated ``options``."""
+    return LOSSES.create(name, **options)
+
+
+def needs_aligned_views(loss: Any) -> bool:
+    """Whether ``loss`` compares time-aligned ``[B, T, D]`` sequences (its ``aligned_views`` attribute)."""
+    return bool(getattr(loss, "aligned_views", False))

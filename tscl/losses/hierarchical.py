@@ -29,10 +29,12 @@ import numbers
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import Tensor, nn
 from torch.autograd.function import FunctionCtx
 
 from tscl.errors import ConfigError, TsclError
+from tscl.registry import Options, check_options
 
 __all__ = [
     "HierarchicalContrastiveLoss",
@@ -327,8 +329,13 @@ def hierarchical_contrastive_loss(z1: Tensor, z2: Tensor, alpha: float = 0.5, te
     return loss / scales
 
 
+class HierarchicalOptions(Options):
+    alpha: float = Field(0.5, ge=0, le=1, description="Weight of the instance loss against the temporal loss.")
+    temporal_unit: int = Field(0, ge=0, description="Finest scales without a temporal loss (TS2Vec: 0).")
+
+
 class HierarchicalContrastiveLoss(nn.Module):
-    """Module form of :func:`hierarchical_contrastive_loss` (TS2Vec, Yue et al., AAAI 2022).
+    """TS2Vec hierarchical loss between time-aligned views [B, T, D] (Yue et al., AAAI 2022).
 
     Args:
         alpha: Weight of the instance loss, in [0, 1].
@@ -338,11 +345,15 @@ class HierarchicalContrastiveLoss(nn.Module):
         ConfigError: ``alpha`` or ``temporal_unit`` out of range.
     """
 
+    Options = HierarchicalOptions
+    aligned_views = True
+
     def __init__(self, alpha: float = 0.5, temporal_unit: int = 0) -> None:
         super().__init__()
-        _check_hyper_parameters(alpha, temporal_unit)
-        self.alpha = float(alpha)
-        self.temporal_unit = int(temporal_unit)
+        values = {"alpha": alpha, "temporal_unit": temporal_unit}
+        options = check_options(self.Options, values, "loss", "hierarchical")
+        self.alpha = options.alpha
+        self.temporal_unit = options.temporal_unit
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two time-aligned views, each of shape [B, T, D]; returns a scalar."""

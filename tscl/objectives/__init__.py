@@ -1,64 +1,51 @@
-"""Pretraining objectives (view maker + loss), created by name from a registry.
+"""Pretraining objectives (view maker + loss + optimizer steps), created by name from one registry.
 
-An objective owns its optimizer(s) and performs one full training step on a batch; the model around it owns
-the encoder, the averaged encoder used for inference, the random generator and the iteration bookkeeping.
+Contract of an objective (built-in or plug-in, entry-point group ``tscl.objectives``): ``factory(setup,
+**options)`` with :class:`tscl.objectives.base.Setup` returns an object with ``training_step(x, generator)
+-> float``, ``state_dict()`` and ``load_state_dict(state)``; class attributes state what it needs (see
+:mod:`tscl.objectives.base`). The model around it owns the encoder, the averaged encoder used for
+inference, the random generator and the iteration bookkeeping.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
-import torch
-from torch import nn
+from tscl.registry import Registry
 
-from tscl.errors import ConfigError
+__all__ = ["DEFAULT_OBJECTIVE", "OBJECTIVES", "create_objective", "get_objective_class", "list_objectives", "register_objective"]
 
+DEFAULT_OBJECTIVE = "ts2vec"
 
-class Objective(Protocol):
-    """What the training loop needs from an objective."""
-
-    def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
-        """One optimisation step on batch ``x`` [B, T, C]; returns the loss value."""
-        ...
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state: dict[str, Any]) -> None: ...
-
-
-ObjectiveFactory = Callable[..., Objective]
-_OBJECTIVES: dict[str, ObjectiveFactory] = {}
+# The built-in list: the one place outside their modules where the objectives' names are spelled.
+OBJECTIVES: Registry[Any] = Registry(
+    "objective",
+    "tscl.objectives",
+    {
+        "ts2vec": "tscl.objectives.ts2vec:TS2VecObjective",
+        "autotcl": "tscl.objectives.autotcl:AutoTCLObjective",
+        "augment": "tscl.objectives.augment:AugmentObjective",
+    },
+    runtime=("setup",),
+)
 
 
-def register_objective(name: str, factory: ObjectiveFactory) -> None:
-    _OBJECTIVES[name] = factory
+def register_objective(name: str, factory: Any, options: Any = None, *, replace: bool = False) -> None:
+    """Make ``factory(setup, **options)`` available as objective ``name``."""
+    OBJECTIVES.register(name, factory, options, replace=replace)
 
 
 def list_objectives() -> list[str]:
-    _load_builtin()
-    return sorted(_OBJECTIVES)
+    """Names accepted by :func:`create_objective`."""
+    return OBJECTIVES.names()
 
 
-def create_objective(name: str, encoder: nn.Module, **options: Any) -> Objective:
-    """Build objective ``name`` training ``encoder`` with its keyword options."""
-    _load_builtin()
-    if name not in _OBJECTIVES:
-        raise ConfigError(
-            f"objective must be one of {', '.join(sorted(_OBJECTIVES))} but got {name!r}",
-            hint="see `tscl pretrain --help`",
-        )
-    return _OBJECTIVES[name](encoder, **options)
+def create_objective(name: str, setup: Any, **options: Any) -> Any:
+    """The objective ``name`` training ``setup.encoder``, built with validated ``options``."""
+    return OBJECTIVES.create(name, setup, **options)
 
 
-def get_objective_class(name: str) -> ObjectiveFactory:
+def get_objective_class(name: str) -> Any:
     """The factory (class) registered as ``name``: its attributes state what the objective needs and its
     published numbers (``paper``)."""
-    _load_builtin()
-    if name not in _OBJECTIVES:
-        raise ConfigError(f"objective must be one of {', '.join(sorted(_OBJECTIVES))} but got {name!r}")
-    return _OBJECTIVES[name]
-
-
-def _load_builtin() -> None:
-    from tscl.objectives import augment, autotcl, ts2vec  # noqa: F401
+    return OBJECTIVES.entry(name).factory

@@ -17,7 +17,7 @@ Zheng et al., "Parametric Augmentation for Time Series Contrastive Learning", IC
    terms. The default was chosen on validation data only (ETTh1's validation split, GunPoint's training
    set by cross-validation): the paper's max-pooled InfoNCE lost most of GunPoint's class information.
    ``tscl pretrain`` uses ``infonce`` on forecasting data instead, with the ``cost`` encoder (the paper's
-   forecasting setting, which won on ETTh1's validation split; see `tscl.pretraining.task_defaults`).
+   forecasting setting, which won on ETTh1's validation split; see ``task_defaults``).
    With ``context_crop``, the encoder step contrasts TS2Vec's two overlapping random crops, the first cut
    from x and the second from v, on their overlap: the learned view on top of TS2Vec's contextual views.
 
@@ -27,20 +27,22 @@ Per-step diagnostics (mask keep-rate, RMS distance between view and input, losse
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import torch
-from torch import Tensor, nn
+from pydantic import Field
+from torch import Tensor
 
-from tscl.augment.network import AugmentationNetwork, AugmentedView, temporal_consistency
-from tscl.augment.windows import random_windows
-from tscl.losses.contrastive import LOSSES, LocalInfoNCELoss, contrast, create_loss, max_pool_time, mmd_loss
-from tscl.objectives import register_objective
-from tscl.objectives.options import check_choice, check_int, check_number, check_optional_int
-from tscl.training.views import crop_views, draw_crop, encode_overlap
-
-AUG_OBJECTIVES = ("fidelity", "adversarial")
-AUG_OPTIMIZERS = ("adam", "adamw")
+from tscl.losses import needs_aligned_views
+from tscl.losses.base import max_pool_time
+from tscl.losses.local import LocalInfoNCELoss
+from tscl.losses.mmd import mmd_loss
+from tscl.objectives.autotcl_presets import PRESETS
+from tscl.objectives.base import Setup, WindowLength
+from tscl.registry import Options, check_options
+from tscl.views.augmenter import AugmentationNetwork, AugmentedView, temporal_consistency
+from tscl.views.crop import crop_views, draw_crop, encode_overlap
+from tscl.views.windows import random_windows
 
 
 # Published results (Zheng et al., ICLR 2024, as transcribed in spec/autotcl.md), read by the evaluation
@@ -56,108 +58,88 @@ PAPER: dict[str, dict[Any, dict[Any, Any]]] = {
 }  # fmt: skip
 
 
+class AutoTCLOptions(Options):
+    window: WindowLength = Field(256, ge=0, description="Length of the random training windows (0: whole series).")
+    window_batch: int | None = Field(None, ge=1, description="Windows per iteration (None: the run's batch size).")
+    local_weight: float = Field(0.1, ge=0, allow_inf_nan=False, description="Weight of the local InfoNCE term.")
+    n_segments: int = Field(16, ge=1, description="Segments of the local InfoNCE.")
+    local_temperature: float | None = Field(
+        None, gt=0, allow_inf_nan=False, description="Temperature of the local InfoNCE (None: the loss's, or 0.1)."
+    )
+    aug_lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="Augmentation network learning rate.")
+    aug_optimizer: Literal["adam", "adamw"] = Field("adam", description="Optimizer of the augmentation network.")
+    aug_objective: Literal["fidelity", "adversarial"] = Field(
+        "fidelity", description="fidelity (MMD + compression, the paper) or adversarial (maximise the encoder loss)."
+    )
+    ratio_step: int = Field(1, ge=1, description="An augmentation step every N iterations.")
+    reg_weight: float = Field(0.01, ge=0, allow_inf_nan=False, description="Weight of the mask keep-rate.")
+    regular_weight: float = Field(0.0, ge=0, allow_inf_nan=False, description="Weight of the mask's smoothness.")
+    aug_hidden_dims: int = Field(64, ge=1, description="Augmentation trunk width H.")
+    aug_dims: int = Field(16, ge=1, description="Augmentation trunk output width A.")
+    mask_temperature: float = Field(2 / 3, gt=0, allow_inf_nan=False, description="Hard-concrete temperature.")
+    gamma_zeta: float = Field(0.05, ge=0, le=1, description="Hard-concrete stretch gamma.")
+    gumbel_bias: float = Field(0.05, ge=0, le=0.49, description="Noise truncation b: u ~ U(b, 1 - b).")
+    hard_mask: bool = Field(True, description="Binarise the mask, straight-through gradient.")
+    max_scale: float = Field(2.0, ge=1, allow_inf_nan=False, description="The transformation g lies in [1/s, s].")
+    noise_std: float = Field(0.05, ge=0, allow_inf_nan=False, description="Std of the view's noise (0 disables).")
+    context_crop: bool = Field(
+        False, description="Encoder step on TS2Vec's overlapping crops, one of x, one of its view (else whole views)."
+    )
+
+
 class AutoTCLObjective:
-    """Parametric augmentation + contrastive encoder training (see the module docstring).
+    """Learned augmentation network v = g(m x) + dv, trained alternately with the encoder (AutoTCL, ICLR 2024).
 
     Args:
-        encoder: The encoder f, ``[B, T, C] -> [B, T, D]``.
-        input_dims: Input channels C.
-        lr: Encoder AdamW learning rate.
-        loss: Menu loss of the encoder step (hierarchical, or infonce as in the paper, dcl, siglip).
-        temperature: Temperature of the menu loss and of the local loss.
-        local_weight: Weight of the local InfoNCE term (ignored with ``hierarchical``).
-        n_segments: Segments K of the local loss.
-        window: Length of the training windows (None: whole series).
-        window_batch: Windows per iteration (None: the batch size).
-        aug_lr: Learning rate of the augmentation network.
-        aug_optimizer: "adam" or "adamw".
-        aug_objective: "fidelity" (the paper) or "adversarial".
-        ratio_step: An augmentation step every this many iterations.
-        reg_weight: Weight of the mask keep-rate (compression).
-        regular_weight: Weight of the mask's temporal consistency.
-        aug_hidden_dims, aug_dims: Widths H and A of the augmentation network.
-        mask_temperature, gamma_zeta, gumbel_bias, hard_mask: Hard-concrete mask settings.
-        max_scale: The transformation g lies in [1 / max_scale, max_scale].
-        noise_std: Standard deviation of the view's additive noise.
-        n_covariates: Leading (calendar) channels that are never augmented.
+        setup: The encoder, its loss (``[loss]``: hierarchical, or infonce as in the paper, dcl, siglip, ...),
+            input channels, learning rate, batch size, covariate channels and device.
+        window, window_batch: Random training windows (see the options class for every option's meaning).
+        local_weight, n_segments, local_temperature: The local InfoNCE term (with losses on instance vectors).
+        aug_lr, aug_optimizer, aug_objective, ratio_step: The augmentation step.
+        reg_weight, regular_weight: The mask's compression and smoothness terms.
+        aug_hidden_dims, aug_dims, mask_temperature, gamma_zeta, gumbel_bias, hard_mask, max_scale, noise_std:
+            The augmentation network.
         context_crop: Encoder step on TS2Vec's two overlapping random crops, the first cut from x and the
-            second from its view v, contrasted on their overlap (False: x and v whole). ``tscl pretrain``
-            turns it on for classification data (see `tscl.pretraining.task_defaults`).
-        alpha, temporal_unit: Settings of the hierarchical loss.
-        siglip_bias, learnable_temperature: Settings of the siglip loss.
-        device: Where the augmentation network lives.
+            second from its view v, contrasted on their overlap (False: x and v whole).
     """
 
+    Options = AutoTCLOptions
+    default_encoder = "ts2vec"
+    default_loss = "hierarchical"
+    default_views = None
+    # Chosen on validation data (README, AutoTCL): the paper's forecasting setting (the CoST encoder, global +
+    # local InfoNCE) on forecasting data, TS2Vec's overlapping crops on classification data.
+    task_defaults = {
+        "forecasting": {"encoder": {"name": "cost"}, "loss": {"name": "infonce"}},
+        "classification": {"objective": {"options": {"context_crop": True}}},
+    }
+    presets = PRESETS
     paper = PAPER
 
-    def __init__(
-        self,
-        encoder: nn.Module,
-        *,
-        input_dims: int,
-        lr: float = 1e-3,
-        loss: str = "hierarchical",
-        temperature: float = 0.1,
-        local_weight: float = 0.1,
-        n_segments: int = 16,
-        window: int | None = 256,
-        window_batch: int | None = None,
-        aug_lr: float = 1e-3,
-        aug_optimizer: str = "adam",
-        aug_objective: str = "fidelity",
-        ratio_step: int = 1,
-        reg_weight: float = 0.01,
-        regular_weight: float = 0.0,
-        aug_hidden_dims: int = 64,
-        aug_dims: int = 16,
-        mask_temperature: float = 2.0 / 3.0,
-        gamma_zeta: float = 0.05,
-        gumbel_bias: float = 0.05,
-        hard_mask: bool = True,
-        max_scale: float = 2.0,
-        noise_std: float = 0.05,
-        n_covariates: int = 0,
-        context_crop: bool = False,
-        alpha: float = 0.5,
-        temporal_unit: int = 0,
-        siglip_bias: float = -2.0,
-        learnable_temperature: bool = True,
-        device: torch.device | str = "cpu",
-        **_: Any,
-    ) -> None:
-        self.encoder = encoder
-        self.loss_name = check_choice("loss", loss, LOSSES)
-        self.local_weight = check_number("local_weight", local_weight, low=0.0)
-        self.window = check_optional_int("window", window, low=2)
-        self.window_batch = check_optional_int("window_batch", window_batch)
-        self.aug_objective = check_choice("aug_objective", aug_objective, AUG_OBJECTIVES)
-        self.ratio_step = check_int("ratio_step", ratio_step)
-        self.reg_weight = check_number("reg_weight", reg_weight, low=0.0)
-        self.regular_weight = check_number("regular_weight", regular_weight, low=0.0)
-        self.context_crop = bool(context_crop)
-        self.temporal_unit = check_int("temporal_unit", temporal_unit, low=0)
-        self.loss = create_loss(
-            loss, temperature=check_number("temperature", temperature, low=0.0, open_low=True), alpha=alpha,
-            temporal_unit=temporal_unit, siglip_bias=siglip_bias, learnable_temperature=learnable_temperature,
-        ).to(device)  # fmt: skip
-        self.local_loss = LocalInfoNCELoss(check_int("n_segments", n_segments), temperature)
+    def __init__(self, setup: Setup, **options: Any) -> None:
+        o = check_options(AutoTCLOptions, options, "objective", "autotcl")
+        self.encoder = setup.encoder
+        self.loss = setup.loss
+        self.local_weight = o.local_weight
+        self.window = o.window or None
+        self.window_batch = o.window_batch if o.window_batch is not None else setup.batch_size
+        self.aug_objective = o.aug_objective
+        self.ratio_step = o.ratio_step
+        self.reg_weight = o.reg_weight
+        self.regular_weight = o.regular_weight
+        self.context_crop = o.context_crop
+        self.temporal_unit = int(getattr(setup.loss, "temporal_unit", 0))
+        local_temperature = o.local_temperature or float(getattr(setup.loss, "temperature", 0.1))
+        self.local_loss = LocalInfoNCELoss(o.n_segments, local_temperature)
         self.augmenter = AugmentationNetwork(
-            input_dims, n_covariates=check_int("n_covariates", n_covariates, low=0),
-            hidden_dims=check_int("aug_hidden_dims", aug_hidden_dims),
-            aug_dims=check_int("aug_dims", aug_dims),
-            mask_temperature=check_number("mask_temperature", mask_temperature, low=0.0, open_low=True),
-            gamma_zeta=check_number("gamma_zeta", gamma_zeta, low=0.0, high=1.0),
-            gumbel_bias=check_number("gumbel_bias", gumbel_bias, low=0.0, high=0.49),
-            hard_mask=bool(hard_mask), max_scale=check_number("max_scale", max_scale, low=1.0),
-            noise_std=check_number("noise_std", noise_std, low=0.0),
-        ).to(device)  # fmt: skip
-        parameters = list(encoder.parameters()) + list(self.loss.parameters())
-        self.optimizer = torch.optim.AdamW(parameters, lr=check_number("lr", lr, low=0.0, open_low=True))
-        optimizer_class = torch.optim.Adam if aug_optimizer == "adam" else torch.optim.AdamW
-        check_choice("aug_optimizer", aug_optimizer, AUG_OPTIMIZERS)
-        self.aug_optimizer = optimizer_class(
-            self.augmenter.parameters(), lr=check_number("aug_lr", aug_lr, low=0.0, open_low=True)
-        )
+            setup.input_dims, n_covariates=setup.n_covariates, hidden_dims=o.aug_hidden_dims, aug_dims=o.aug_dims,
+            mask_temperature=o.mask_temperature, gamma_zeta=o.gamma_zeta, gumbel_bias=o.gumbel_bias,
+            hard_mask=o.hard_mask, max_scale=o.max_scale, noise_std=o.noise_std,
+        ).to(setup.device)  # fmt: skip
+        parameters = list(setup.encoder.parameters()) + list(setup.loss.parameters())
+        self.optimizer = torch.optim.AdamW(parameters, lr=setup.lr)
+        optimizer_class = torch.optim.Adam if o.aug_optimizer == "adam" else torch.optim.AdamW
+        self.aug_optimizer = optimizer_class(self.augmenter.parameters(), lr=o.aug_lr)
         self.iteration = 0
         self.diagnostics: dict[str, float] = {}
 
@@ -174,8 +156,8 @@ class AutoTCLObjective:
 
     def encoder_loss(self, zx: Tensor, zv: Tensor) -> Tensor:
         """L_enc of encoder outputs [B, T, D] of the input and of its view."""
-        loss = contrast(self.loss_name, self.loss, zx, zv)
-        if self.loss_name != "hierarchical" and self.local_weight > 0:
+        loss = self.loss(zx, zv)
+        if not needs_aligned_views(self.loss) and self.local_weight > 0:
             loss = loss + self.local_weight * self.local_loss(zx, zv)
         return loss
 
@@ -248,5 +230,3 @@ def _view_statistics(x: Tensor, view: AugmentedView) -> dict[str, float]:
         "scale": float(torch.where(observed, view.scale, 0.0).sum() / count),
     }
 
-
-register_objective("autotcl", AutoTCLObjective)

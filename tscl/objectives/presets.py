@@ -1,101 +1,45 @@
-"""Named settings (presets) and which configuration keys each objective takes.
-
-The AutoTCL presets carry the per-dataset settings the authors published (Zheng et al., ICLR 2024, public
-code). Beware: the authors chose them while watching the **test** split, so numbers obtained with them are
-optimistic; tscl's own defaults are not tuned on test data. Precedence when a preset is used:
-defaults < preset < config file < command-line flags.
-
-Epochs are converted to iterations: the authors cut the training split into non-overlapping windows and
-run batches of 32 of them, one iteration per epoch for ETTh1/ETTh2 (33 and 16 windows) and three for ETTm1
-(67 windows of 512 steps); here each iteration draws 32 random windows (``window_batch``).
-"""
+"""Named settings (presets) across objectives: each objective class lists its own in ``presets``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from tscl.config_migration import nest
 from tscl.errors import ConfigError
+from tscl.objectives import OBJECTIVES
+from tscl.objectives.base import Preset
 
-__all__ = ["OBJECTIVE_OPTIONS", "PRESETS", "Preset", "get_preset", "list_presets"]
-
-_LOSS_OPTIONS = ("loss", "temperature", "siglip_bias", "learnable_temperature")
-_WINDOW_OPTIONS = ("window", "window_batch")
-
-# Config keys passed to each objective as keyword options (besides lr, alpha, temporal_unit, input_dims).
-OBJECTIVE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "ts2vec": (),
-    "autotcl": _LOSS_OPTIONS + _WINDOW_OPTIONS + (
-        "local_weight", "n_segments", "aug_lr", "aug_optimizer", "aug_objective", "ratio_step", "reg_weight",
-        "regular_weight", "aug_hidden_dims", "aug_dims", "mask_temperature", "gamma_zeta", "gumbel_bias",
-        "hard_mask", "max_scale", "noise_std", "context_crop",
-    ),
-    "augment": _LOSS_OPTIONS + _WINDOW_OPTIONS + ("augmentations",),
-}  # fmt: skip
-# Objectives that take the number of leading calendar covariates of forecasting data.
-TAKES_COVARIATES = ("autotcl", "augment")
+__all__ = ["find_preset", "list_presets", "preset_layer"]
 
 
-@dataclass(frozen=True)
-class Preset:
-    """A named set of configuration values and where they come from."""
-
-    name: str
-    description: str
-    values: dict[str, Any] = field(default_factory=dict)
-
-
-def _autotcl(
-    dataset: str, univariate: bool, lr: float, aug_lr: float, window: int, iters: int, local_weight: float,
-    reg_weight: float, hidden: int, gamma: float, hard: bool,
-) -> dict[str, Any]:  # fmt: skip
-    return {
-        "dataset": dataset, "univariate": univariate, "objective": "autotcl", "loss": "infonce",
-        "batch_size": 32, "window_batch": 32, "lr": lr, "aug_lr": aug_lr, "window": window, "iters": iters,
-        "ratio_step": 1, "local_weight": local_weight, "reg_weight": reg_weight, "regular_weight": 0.0,
-        "aug_dims": 16, "aug_hidden_dims": hidden, "gamma_zeta": gamma, "gumbel_bias": 0.05,
-        "hard_mask": hard, "temperature": 1.0,
-    }  # fmt: skip
-
-
-_TUNED = "published by the AutoTCL authors, tuned on the test split"
-PRESETS: dict[str, Preset] = {
-    p.name: p
-    for p in (
-        Preset(
-            "autotcl-etth1-univariate",
-            f"AutoTCL on ETTh1, OT only ({_TUNED}; 115 epochs = 115 iterations)",
-            _autotcl("ETTh1", True, 3e-5, 0.01, 257, 115, 0.3, 0.003, 64, 0.05, True),
-        ),
-        Preset(
-            "autotcl-etth1-multivariate",
-            f"AutoTCL on ETTh1, all 7 variables ({_TUNED}; 35 epochs = 35 iterations)",
-            _autotcl("ETTh1", False, 1e-5, 0.012, 257, 35, 0.3, 0.2, 128, 0.05, True),
-        ),
-        Preset(
-            "autotcl-etth2-univariate",
-            f"AutoTCL on ETTh2, OT only ({_TUNED}; 80 epochs = 80 iterations)",
-            _autotcl("ETTh2", True, 1e-5, 0.01, 512, 80, 0.1, 0.1, 128, 0.02, False),
-        ),
-        Preset(
-            "autotcl-ettm1-univariate",
-            f"AutoTCL on ETTm1, OT only ({_TUNED}; 190 epochs = 570 iterations)",
-            _autotcl("ETTm1", True, 1e-5, 0.01, 512, 570, 0.1, 0.1, 128, 0.02, False),
-        ),
-    )
-}
+def _all() -> dict[str, tuple[str, Preset]]:
+    found: dict[str, tuple[str, Preset]] = {}
+    for name in OBJECTIVES.names():
+        for preset in getattr(OBJECTIVES.entry(name).factory, "presets", {}).values():
+            found[preset.name] = (name, preset)
+    return found
 
 
 def list_presets() -> list[str]:
     """Names accepted by ``--preset``."""
-    return sorted(PRESETS)
+    return sorted(_all())
 
 
-def get_preset(name: str) -> Preset:
-    """The preset ``name``, or ConfigError listing the valid names."""
-    if name not in PRESETS:
+def find_preset(name: str) -> tuple[str, Preset]:
+    """(objective name, preset) of preset ``name``, or ConfigError listing the valid names."""
+    found = _all()
+    if name not in found:
         raise ConfigError(
-            f"preset must be one of {', '.join(list_presets())} but got {name!r}",
-            hint="presets are listed in `tscl pretrain --help`",
+            f"preset must be one of {', '.join(sorted(found))} but got {name!r}",
+            hint="presets are listed by `tscl objectives show NAME`",
         )
-    return PRESETS[name]
+    return found[name]
+
+
+def preset_layer(name: str) -> dict[str, Any]:
+    """The configuration layer of preset ``name``: its values, in the section of its objective."""
+    objective, preset = find_preset(name)
+    values = nest(dict(preset.values))
+    spec = dict(values.get("objective") or {})
+    values["objective"] = {"name": objective, "options": dict(spec.get("options") or {})}
+    return values

@@ -1,16 +1,19 @@
-"""TS2Vec objective: two overlapping random crops with independent timestamp masks, hierarchical loss."""
+"""TS2Vec objective: two overlapping random crops with independent timestamp masks, hierarchical loss.
+
+Yue et al., "TS2Vec: Towards Universal Representation of Time Series", AAAI 2022. The crops' shortest length
+follows the loss's ``temporal_unit`` (the hierarchical loss needs 2^(u+1) steps for its temporal term).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
-from torch import nn
 
-from tscl.losses.hierarchical import hierarchical_contrastive_loss
-from tscl.objectives import register_objective
+from tscl.objectives.base import Setup
+from tscl.registry import Options
 from tscl.training.optim import adamw
-from tscl.training.views import crop_views, draw_crop, encode_overlap
+from tscl.views.crop import crop_views, draw_crop, encode_overlap
 
 # Published results (Yue et al., AAAI 2022, as transcribed in spec/ts2vec.md), read by the evaluation tasks:
 # task -> key -> numbers. Forecasting: (dataset, univariate) -> {horizon: (mse, mae), "mean": (mse, mae)} on
@@ -33,34 +36,38 @@ PAPER: dict[str, dict[Any, dict[Any, Any]]] = {
 PAPER_ARCHIVE_AVERAGES = {"UCR": (0.830, 125), "UEA": (0.712, 29)}
 
 
-class TS2VecObjective:
-    """Yue et al., AAAI 2022: cropping + masking views, hierarchical contrast, AdamW."""
+class TS2VecOptions(Options):
+    """TS2Vec has no options of its own: its loss (``[loss]``) and encoder (``[encoder]``) carry them."""
 
+
+class TS2VecObjective:
+    """Two overlapping random crops with timestamp masking, hierarchical contrast (TS2Vec, AAAI 2022)."""
+
+    Options = TS2VecOptions
+    default_encoder = "ts2vec"
+    default_loss = "hierarchical"
+    default_views = None
     paper = PAPER
 
-    def __init__(
-        self, encoder: nn.Module, *, lr: float = 1e-3, alpha: float = 0.5, temporal_unit: int = 0, **_: Any
-    ) -> None:
-        self.encoder = encoder
-        self.alpha = alpha
-        self.temporal_unit = temporal_unit
-        self.optimizer = adamw(encoder.parameters(), lr=lr)
+    def __init__(self, setup: Setup) -> None:
+        self.encoder = setup.encoder
+        self.loss = setup.loss
+        self.temporal_unit = int(getattr(setup.loss, "temporal_unit", 0))
+        self.optimizer = adamw(list(setup.encoder.parameters()) + list(setup.loss.parameters()), lr=setup.lr)
 
     def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
         plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)
         view1, view2 = crop_views(x, plan)
         self.optimizer.zero_grad()
         out1, out2 = encode_overlap(self.encoder, view1, view2, plan.crop_length, generator)
-        loss = hierarchical_contrastive_loss(out1, out2, alpha=self.alpha, temporal_unit=self.temporal_unit)
+        loss = self.loss(out1, out2)
         loss.backward()
         self.optimizer.step()
         return float(loss.item())
 
     def state_dict(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict()}
+        return {"optimizer": self.optimizer.state_dict(), "loss": self.loss.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
-
-
-register_objective("ts2vec", TS2VecObjective)
+        self.loss.load_state_dict(state.get("loss", {}))

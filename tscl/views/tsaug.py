@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+from pydantic import Field, field_validator
+from torch import Tensor
 
 from tscl.errors import ConfigError
+from tscl.registry import Options, check_options
 
-__all__ = ["TRANSFORMS", "ViewPipeline", "list_transforms", "parse_augmentations"]
+__all__ = ["TRANSFORMS", "TsaugViews", "ViewPipeline", "list_transforms", "parse_augmentations"]
 
 
 class _Scaling:
@@ -140,3 +144,52 @@ class ViewPipeline:
             else:
                 values[..., cov:] = augmenter.augment(values[..., cov:])
         return np.where(mask > 0, values, np.nan).astype(np.float32)
+
+
+DEFAULT_AUGMENTATIONS = "jitter,scaling,timewarp"
+
+
+class TsaugOptions(Options):
+    augmentations: str = Field(
+        DEFAULT_AUGMENTATIONS,
+        description="Comma-separated transforms applied in order: " + ", ".join(sorted(TRANSFORMS)) + ".",
+    )
+
+    @field_validator("augmentations")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        if not names or any(n not in TRANSFORMS for n in names):
+            raise ValueError(f"must be comma-separated names among {', '.join(sorted(TRANSFORMS))}")
+        return ",".join(names)
+
+
+class TsaugViews:
+    """Two independently augmented views from a tsaug pipeline (jitter, scaling, timewarp, ...).
+
+    A view maker: ``views(x, generator)`` returns two views of ``x`` [B, T, C]; ``time_aligned`` says
+    whether they stay aligned with ``x`` in time; ``min_length`` is the shortest series it works on.
+
+    Args:
+        n_covariates: Leading (calendar) channels that value transforms leave unchanged.
+        augmentations: Comma-separated transform names, applied in order.
+    """
+
+    Options = TsaugOptions
+    # tsaug's pooling, cropping and time warping need a few steps to work with.
+    min_length = 8
+
+    def __init__(self, n_covariates: int = 0, *, augmentations: str = DEFAULT_AUGMENTATIONS) -> None:
+        options = check_options(self.Options, {"augmentations": augmentations}, "views", "tsaug")
+        self.pipeline = ViewPipeline(options.augmentations, n_covariates=n_covariates)
+
+    @property
+    def time_aligned(self) -> bool:
+        return self.pipeline.time_aligned
+
+    def views(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Two independently augmented views of ``x`` [B, T, C], seeds drawn from ``generator``."""
+        array = x.detach().cpu().numpy()
+        seeds = torch.randint(0, 2**31 - 1, (2, len(self.pipeline.names)), generator=generator).tolist()
+        first, second = (torch.from_numpy(np.ascontiguousarray(self.pipeline(array, s))) for s in seeds)
+        return first.to(x.device), second.to(x.device)

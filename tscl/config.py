@@ -1,0 +1,306 @@
+"""The run configuration: run settings plus one ``{name, options}`` section per pluggable kind.
+
+A configuration file (and every run's ``config.toml``) reads::
+
+    dataset = "ETTh1"
+    univariate = true
+    iters = 200
+    [objective]
+    name = "autotcl"
+    [objective.options]
+    aug_lr = 0.01
+    [loss]
+    name = "infonce"
+    [loss.options]
+    temperature = 1.0
+
+Sections are ``encoder``, ``objective``, ``loss`` and ``views``; each section's options are validated by the
+options class of the component it names (:mod:`tscl.registry`), so a typo fails with the list of valid keys.
+A section without a name takes the objective's default for the dataset's task (see
+:mod:`tscl.objectives.base`), resolved by :func:`resolve_for_task` once the data is known; a run directory
+records the fully resolved configuration, every option included.
+
+Precedence: defaults < the objective's task defaults < preset < config file < flags (``--set`` last). When a
+higher layer names another component in a section, the lower layers' options of that section are dropped:
+they belonged to the component it replaces. Files written by tscl 0.1 (a flat ``[pretrain]`` table) are
+migrated on load (:mod:`tscl.config_migration`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tscl.config_migration import is_legacy, migrate_legacy
+from tscl.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "SECTIONS",
+    "RunConfig",
+    "Section",
+    "config_from_mapping",
+    "dump_config",
+    "load_config",
+    "load_config_values",
+    "merge_layers",
+    "parse_set",
+    "resolve_config",
+    "resolve_for_task",
+]
+
+SECTIONS = ("encoder", "objective", "loss", "views")
+
+
+class Section(BaseModel):
+    """One pluggable component of a run: its registered ``name`` (None: the default) and its ``options``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    name: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunConfig(BaseModel):
+    """Everything that determines a pretraining run (``None`` = the protocol's automatic choice)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
+
+    dataset: str = Field("GunPoint", description="Catalog name or path of the data.")
+    data_dir: str | None = Field(None, description="Folder searched for dataset files.")
+    univariate: bool = Field(False, description="Forecasting: the target column only.")
+    time_col: str | None = Field(None, description="Time column of a forecasting CSV.")
+    target: str | None = Field(None, description="Target column of a forecasting CSV.")
+    iters: int | None = Field(None, ge=1, description="Total iterations (None: 200, or 600 for >100k values).")
+    epochs: int | None = Field(None, ge=1, description="Total epochs, instead of iterations.")
+    batch_size: int = Field(8, ge=1, description="Series per iteration.")
+    lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="Learning rate of the encoder's optimizer.")
+    max_train_length: int = Field(3000, ge=1, description="Longer series are cut into sections of this length.")
+    seed: int = Field(42, description="Seed of every random choice.")
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's choice).")
+    checkpoint_every: int = Field(50, ge=1, description="Save a checkpoint every N iterations.")
+    preset: str | None = Field(None, description="Published settings applied below the file and the flags.")
+    encoder: Section = Field(default_factory=Section)
+    objective: Section = Field(default_factory=lambda: Section(name=_default_objective()))
+    loss: Section = Field(default_factory=Section)
+    views: Section = Field(default_factory=Section)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with top-level ``changes`` applied (``None`` values are ignored: they mean "not given")."""
+        values = {k: v for k, v in changes.items() if v is not None}
+        return config_from_mapping(merge_layers(self.to_dict(), values), source="config")
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def _default_objective() -> str:
+    from tscl.objectives import DEFAULT_OBJECTIVE
+
+    return DEFAULT_OBJECTIVE
+
+
+def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> RunConfig:
+    """A validated config from a (nested or tscl 0.1 flat) mapping; unknown keys fail by name."""
+    values = migrate_legacy(values) if is_legacy(values) else dict(values)
+    objective = values.get("objective")
+    if isinstance(objective, Mapping) and objective.get("name") is None:
+        from tscl.objectives import DEFAULT_OBJECTIVE
+
+        values["objective"] = {**objective, "name": DEFAULT_OBJECTIVE}
+    try:
+        config = RunConfig(**values)
+    except ValidationError as exc:
+        raise _config_error(exc, source) from None
+    check_sections(config)
+    return config
+
+
+def _config_error(exc: ValidationError, source: str) -> ConfigError:
+    from tscl.registry import unknown_option_error
+
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        valid = list(RunConfig.model_fields) if "." not in key else ["name", "options"]
+        prefix, _, name = key.rpartition(".")
+        unknown = unknown_option_error(prefix or source, name, "the run configuration", valid)
+        return ConfigError(f"{source}: unknown key {key!r}", hint=unknown.hint)
+    message = str(error["msg"]).replace("Input should be", "must be")
+    return ConfigError(f"{source}: {key} {message} but got {error.get('input')!r}", hint="fix the value")
+
+
+def check_sections(config: RunConfig) -> None:
+    """Validate each named section's options against its component (unnamed ones wait for the task)."""
+    from tscl.registry import Registry
+
+    for section in SECTIONS:
+        spec: Section = getattr(config, section)
+        if spec.name is not None:
+            registry: Registry[Any] = registry_of(section)
+            registry.entry(spec.name).validate(spec.options, section)
+
+
+_REGISTRIES = {
+    "encoder": "tscl.encoders:ENCODERS",
+    "objective": "tscl.objectives:OBJECTIVES",
+    "loss": "tscl.losses:LOSSES",
+    "views": "tscl.views:VIEWS",
+}
+
+
+def registry_of(section: str) -> Any:
+    """The registry of the components a section names."""
+    import importlib
+
+    module, _, attribute = _REGISTRIES[section].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+# -- layers -------------------------------------------------------------------------------------------------
+def merge_layers(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[str, Any]:
+    """``higher`` over ``lower``; a section naming another component drops the lower layer's options."""
+    merged = dict(lower)
+    for key, value in higher.items():
+        if key in SECTIONS and isinstance(value, Mapping):
+            below = dict(merged.get(key) or {})
+            if value.get("name") is not None and below.get("name") not in (None, value["name"]):
+                below = {}
+            options = {**(below.get("options") or {}), **(value.get("options") or {})}
+            name = value.get("name") if value.get("name") is not None else below.get("name")
+            merged[key] = {"name": name, "options": options}
+        else:
+            merged[key] = value
+    return merged
+
+
+def parse_set(items: Iterable[str]) -> dict[str, Any]:
+    """``--set`` items (``key=value``, ``section=name``, ``section.option=value``) as a nested layer.
+
+    Values are read as TOML values (``0.01``, ``true``, ``[1, 2]``, ``"text"``); anything else is a string,
+    so ``--set objective.aug_optimizer=adamw`` needs no quotes.
+    """
+    layer: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ConfigError(f"--set must be KEY=VALUE but got {item!r}", hint="e.g. --set objective.aug_lr=0.01")
+        value = _toml_value(text.strip())
+        section, dot, option = key.partition(".")
+        if section in SECTIONS and dot:
+            layer = merge_layers(layer, {section: {"options": {option: value}}})
+        elif section in SECTIONS:
+            layer = merge_layers(layer, {section: {"name": value}})
+        elif dot or key not in RunConfig.model_fields:
+            valid = [k for k in RunConfig.model_fields if k not in SECTIONS] + [f"{s}.OPTION" for s in SECTIONS]
+            raise ConfigError(f"--set {key}: unknown key {key!r}", hint=f"valid keys: {', '.join(valid)}")
+        else:
+            layer[key] = value
+    return layer
+
+
+def _toml_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def resolve_config(
+    preset: str | None = None,
+    file_values: Mapping[str, Any] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    sets: Iterable[str] = (),
+) -> RunConfig:
+    """Defaults < preset < config file < flags < ``--set`` (``None`` flags mean "not given").
+
+    The preset is the one named by ``preset`` or else by the file's ``preset`` key.
+    """
+    from tscl.objectives.presets import preset_layer
+
+    file_layer = dict(file_values or {})
+    name = preset if preset is not None else file_layer.get("preset")
+    layers = [preset_layer(name) if name is not None else {}, file_layer, dict(flags or {}), parse_set(sets)]
+    values: dict[str, Any] = {}
+    for layer in layers:
+        values = merge_layers(values, {k: v for k, v in layer.items() if v is not None})
+    if name is not None:
+        values["preset"] = name
+    return config_from_mapping(values, source="config")
+
+
+def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
+    """``config`` with every section named and every option set, for data of ``task``.
+
+    Names and options not given come from the objective's ``task_defaults`` for ``task``, then from its
+    ``default_encoder`` / ``default_loss`` / ``default_views``, then from each component's options class.
+    """
+    from tscl.objectives import get_objective_class
+
+    objective = get_objective_class(str(config.objective.name))
+    explicit = {section: getattr(config, section).model_dump() for section in SECTIONS}
+    if getattr(objective, "default_views", None) is None and (config.views.name or config.views.options):
+        raise ConfigError(
+            f"views must not be set for objective {config.objective.name} (it makes its own views)",
+            hint="drop the [views] section, or use an objective that takes a view maker",
+        )
+    defaults = {
+        "encoder": {"name": getattr(objective, "default_encoder", "ts2vec")},
+        "loss": {"name": getattr(objective, "default_loss", None)},
+        "views": {"name": getattr(objective, "default_views", None)},
+    }
+    layered = merge_layers(merge_layers(defaults, getattr(objective, "task_defaults", {}).get(task, {})), explicit)
+    resolved: dict[str, Any] = {}
+    for section in SECTIONS:
+        spec = layered.get(section) or {}
+        if spec.get("name") is None:
+            resolved[section] = {}
+            continue
+        entry = registry_of(section).entry(spec["name"])
+        resolved[section] = {"name": spec["name"], "options": entry.validate(spec["options"], section).model_dump()}
+    return config.model_copy(update={s: Section(**resolved[s]) for s in SECTIONS})
+
+
+# -- files --------------------------------------------------------------------------------------------------
+def load_config_values(path: Path) -> dict[str, Any]:
+    """The key/values of a TOML config file as a nested layer (a tscl 0.1 file is migrated)."""
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist", hint="pass the path of a .toml file")
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="check the file's syntax") from None
+    values = migrate_legacy(values) if is_legacy(values) else values
+    config_from_mapping(values, source=str(path))  # fail on a bad file now, naming it
+    return values
+
+
+def load_config(path: Path) -> RunConfig:
+    """Read a TOML config file (a run's ``config.toml`` or a hand-written one)."""
+    return config_from_mapping(load_config_values(path), source=str(path))
+
+
+def dump_config(config: RunConfig) -> str:
+    """TOML text of the config (``None`` values are left out: they mean automatic)."""
+    values: dict[str, Any] = {}
+    for key, value in config.to_dict().items():
+        if key in SECTIONS:
+            if value["name"] is not None:
+                values[key] = {"name": value["name"], "options": _without_none(value["options"])}
+        elif value is not None:
+            values[key] = value
+    return tomli_w.dumps(values)
+
+
+def _without_none(options: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items() if v is not None}

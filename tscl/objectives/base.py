@@ -1,0 +1,83 @@
+"""What an objective is given, what it must do, and how it states what it needs.
+
+An objective turns batches into optimisation steps: it makes views, encodes them, applies its loss and
+steps its optimizer(s). Its factory is ``factory(setup, **options)`` with the runtime pieces in
+:class:`Setup` and its own hyper-parameters validated by its ``Options`` class. What the rest of tscl needs to
+know about it is stated as class attributes, never by testing its name:
+
+* ``default_encoder`` / ``default_loss``: used when the run configuration names none;
+* ``default_views``: the view maker it takes from the ``[views]`` section (None: it makes its own views);
+* ``task_defaults``: per evaluation task, configuration values that replace the defaults (below presets,
+  config files and flags), e.g. ``{"forecasting": {"encoder": {"name": "cost"}}}``;
+* ``presets``: named published settings (:class:`Preset`);
+* ``paper``: published numbers, ``{task: {key: numbers}}`` (read by the evaluation tasks);
+* ``min_length`` (optional): the shortest series it can train on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol
+
+import torch
+from pydantic import AfterValidator
+from torch import nn
+
+__all__ = ["Objective", "Preset", "Setup", "WindowLength"]
+
+
+def _window_length(value: int) -> int:
+    if value == 1:
+        raise ValueError("must be 0 (whole series) or at least 2")
+    return value
+
+
+# Length of random training windows: 0 means whole series (TOML has no null), else at least 2 steps.
+WindowLength = Annotated[int, AfterValidator(_window_length)]
+
+
+@dataclass
+class Setup:
+    """The runtime pieces an objective is built from (not options: they come from the data and the run).
+
+    Attributes:
+        encoder: The encoder f being trained, ``[B, T, C] -> [B, T, D]``.
+        loss: The loss built from the ``[loss]`` section (see :mod:`tscl.losses` for the contract).
+        input_dims: Input channels C.
+        lr: Learning rate of the encoder's optimizer.
+        batch_size: Series per iteration (the default of objectives that draw windows).
+        n_covariates: Leading calendar channels of forecasting data (never augmented).
+        views: The view maker built from the ``[views]`` section, for objectives that take one.
+        device: Where the encoder lives.
+    """
+
+    encoder: nn.Module
+    loss: nn.Module
+    input_dims: int
+    lr: float = 1e-3
+    batch_size: int = 8
+    n_covariates: int = 0
+    views: Any | None = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+
+class Objective(Protocol):
+    """What the training loop needs from an objective."""
+
+    def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
+        """One optimisation step on batch ``x`` [B, T, C]; returns the loss value."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named set of run-configuration values (nested like a config file) and where they come from."""
+
+    name: str
+    description: str
+    values: Mapping[str, Any] = field(default_factory=dict)
