@@ -36,7 +36,7 @@ from typing import Any
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tscl.config_migration import is_legacy, migrate_legacy
+from tscl.config_migration import LEGACY_PATHS, is_legacy, migrate_legacy, nest
 from tscl.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -50,6 +50,8 @@ __all__ = [
     "Section",
     "config_from_mapping",
     "dump_config",
+    "is_setting_key",
+    "layer_from_keys",
     "load_config",
     "load_config_values",
     "merge_layers",
@@ -101,6 +103,17 @@ class RunConfig(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting under its ``--set`` key: run fields, ``section`` (the name), ``section.option``."""
+        flat: dict[str, Any] = {}
+        for key, value in self.to_dict().items():
+            if key in SECTIONS:
+                flat[key] = value["name"]
+                flat.update({f"{key}.{option}": v for option, v in value["options"].items()})
+            else:
+                flat[key] = value
+        return flat
 
 
 def _default_objective() -> str:
@@ -183,6 +196,33 @@ def merge_layers(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[st
     return merged
 
 
+def is_setting_key(key: str) -> bool:
+    """Whether ``key`` names a setting: a run field, ``section`` (its name), ``section.option``, or a
+    tscl 0.1 flat key (``aug_lr``)."""
+    section, dot, option = key.partition(".")
+    if section in SECTIONS:
+        return bool(option) or not dot
+    return not dot and (key in RunConfig.model_fields or key in LEGACY_PATHS)
+
+
+def layer_from_keys(values: Mapping[str, Any], where: str = "--set") -> dict[str, Any]:
+    """Settings keyed like ``--set`` (``lr``, ``loss``, ``loss.temperature``, tscl 0.1's ``aug_lr``) as a
+    nested layer; an unknown key fails with the valid forms."""
+    layer: dict[str, Any] = {}
+    for key, value in values.items():
+        key = key.strip().replace("-", "_")
+        if not is_setting_key(key):
+            valid = [k for k in RunConfig.model_fields if k not in SECTIONS] + [f"{s}.OPTION" for s in SECTIONS]
+            raise ConfigError(f"{where}: unknown key {key!r}", hint=f"valid keys: {', '.join(valid)}")
+        section, dot, option = key.partition(".")
+        if section in SECTIONS:
+            spec = {"options": {option: value}} if dot else {"name": value}
+            layer = merge_layers(layer, {section: spec})
+        else:
+            layer = merge_layers(layer, nest({key: value}))
+    return layer
+
+
 def parse_set(items: Iterable[str]) -> dict[str, Any]:
     """``--set`` items (``key=value``, ``section=name``, ``section.option=value``) as a nested layer.
 
@@ -192,20 +232,9 @@ def parse_set(items: Iterable[str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"--set must be KEY=VALUE but got {item!r}", hint="e.g. --set objective.aug_lr=0.01")
-        value = _toml_value(text.strip())
-        section, dot, option = key.partition(".")
-        if section in SECTIONS and dot:
-            layer = merge_layers(layer, {section: {"options": {option: value}}})
-        elif section in SECTIONS:
-            layer = merge_layers(layer, {section: {"name": value}})
-        elif dot or key not in RunConfig.model_fields:
-            valid = [k for k in RunConfig.model_fields if k not in SECTIONS] + [f"{s}.OPTION" for s in SECTIONS]
-            raise ConfigError(f"--set {key}: unknown key {key!r}", hint=f"valid keys: {', '.join(valid)}")
-        else:
-            layer[key] = value
+        layer = merge_layers(layer, layer_from_keys({key: _toml_value(text.strip())}, f"--set {key.strip()}"))
     return layer
 
 

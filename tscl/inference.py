@@ -10,10 +10,10 @@ import numpy as np
 from tscl.errors import ConfigError, DataError
 from tscl.model import ContrastiveModel
 from tscl.rundir import CHECKPOINT, check_run_dir
-from tscl.training.config import PretrainConfig, load_config
+from tscl.config import RunConfig, load_config
 
 
-def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, PretrainConfig]:
+def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig]:
     """The model of a run (from its last checkpoint) and its resolved config."""
     check_run_dir(run_dir)
     config = load_config(run_dir / "config.toml")
@@ -21,7 +21,7 @@ def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, Pre
 
 
 def load_run_dataset(
-    config: PretrainConfig,
+    config: RunConfig,
     dataset: str | None = None,
     data_dir: Path | None = None,
     univariate: bool | None = None,
@@ -43,7 +43,7 @@ def load_run_dataset(
     )
 
 
-def check_channels(data: Any, input_dims: int | None, config: PretrainConfig) -> None:
+def check_channels(data: Any, input_dims: int | None, config: RunConfig) -> None:
     """Refuse data whose channel count differs from the encoder's input, naming both datasets."""
     found = int(data.data.shape[-1] if data.task == "forecasting" else data.X_train.shape[2])
     if input_dims is None or found == input_dims:

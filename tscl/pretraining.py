@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tscl.errors import ConfigError, DataError, TsclError
+from tscl.errors import DataError, TsclError
 from tscl.model import ContrastiveModel, resolve_device
 from tscl.rundir import (
     CHECKPOINT,
@@ -33,14 +33,14 @@ from tscl.rundir import (
     write_losses,
 )
 from tscl.training.checkpoint import atomic_write_text
-from tscl.training.config import PretrainConfig, dump_config, load_config
+from tscl.config import RunConfig, dump_config, load_config, resolve_for_task
 from tscl.training.diagnostics import (
     plot_diagnostics,
     read_diagnostics,
     representation_report,
     write_diagnostics,
 )
-from tscl.training.views import prepare_training_array
+from tscl.views.crop import prepare_training_array
 
 DIAGNOSTICS = "diagnostics.csv"
 
@@ -75,7 +75,7 @@ class PretrainResult:
         }  # fmt: skip
 
 
-def load_training_data(config: PretrainConfig) -> tuple[Any, np.ndarray]:
+def load_training_data(config: RunConfig) -> tuple[Any, np.ndarray]:
     from tscl.data import load_dataset
 
     data_dir = Path(config.data_dir) if config.data_dir else None
@@ -85,65 +85,14 @@ def load_training_data(config: PretrainConfig) -> tuple[Any, np.ndarray]:
     return dataset, dataset.pretrain_array()
 
 
-def task_defaults(config: PretrainConfig, task: str) -> PretrainConfig:
-    """``config`` with the defaults that depend on the dataset's task filled in (written to config.toml).
-
-    AutoTCL's ``context_crop`` defaults to True on classification data and stays False (the objective's own
-    default) on forecasting data. Both were chosen on validation data: held-out parts of the UCR training
-    splits (``experiments/autotcl_crop_holdout_ucr.toml``) and ETTh1's validation split (README, AutoTCL).
-    AutoTCL on forecasting data defaults to the paper's forecasting setting, the ``cost`` encoder with the
-    ``infonce`` loss (global + local InfoNCE); both won on ETTh1's validation split. Elsewhere the encoder
-    defaults to ``ts2vec`` and AutoTCL's loss to its own default (hierarchical).
-    """
-    autotcl = config.objective == "autotcl"
-    if autotcl and config.context_crop is None and task == "classification":
-        config = config.replace(context_crop=True)
-    if autotcl and config.loss is None and task == "forecasting":
-        config = config.replace(loss="infonce")
-    if config.encoder is None:
-        config = config.replace(encoder="cost" if autotcl and task == "forecasting" else "ts2vec")
-    return config
-
-
-def objective_options(config: PretrainConfig, n_covariates: int = 0) -> dict[str, Any]:
-    """The config's objective hyper-parameters that are set, checked against what the objective takes.
-
-    ``window_batch`` defaults to ``batch_size``; ``n_covariates`` (leading calendar channels of forecasting
-    data) is passed to objectives that augment values.
-    """
-    from tscl.objectives.presets import OBJECTIVE_OPTIONS, TAKES_COVARIATES
-
-    accepted = OBJECTIVE_OPTIONS.get(config.objective)
-    every = {name for names in OBJECTIVE_OPTIONS.values() for name in names}
-    given = {name: getattr(config, name) for name in sorted(every) if getattr(config, name) is not None}
-    if accepted is None:  # an objective registered elsewhere: hand it everything that is set
-        return given
-    unused = sorted(set(given) - set(accepted))
-    if unused:
-        users = sorted(o for o, names in OBJECTIVE_OPTIONS.items() if set(unused) & set(names))
-        raise ConfigError(
-            f"{', '.join(unused)} must not be set for objective {config.objective} (it does not use them)",
-            hint=f"drop them, or use an objective that does: {', '.join(users)}",
-        )
-    if "window_batch" in accepted:
-        given.setdefault("window_batch", config.batch_size)
-    if config.objective in TAKES_COVARIATES and n_covariates:
-        given["n_covariates"] = n_covariates
-    return given
-
-
-def build_model(config: PretrainConfig, input_dims: int, n_covariates: int = 0) -> ContrastiveModel:
-    return ContrastiveModel(
-        input_dims, objective=config.objective, encoder=config.encoder or "ts2vec", repr_dims=config.repr_dims,
-        hidden_dims=config.hidden_dims, depth=config.depth, mask_mode=config.mask_mode, lr=config.lr,
-        batch_size=config.batch_size, max_train_length=config.max_train_length,
-        temporal_unit=config.temporal_unit, alpha=config.alpha, seed=config.seed, device=config.device,
-        objective_options=objective_options(config, n_covariates),
-    )  # fmt: skip
+def build_model(config: RunConfig, input_dims: int, n_covariates: int = 0) -> ContrastiveModel:
+    """The model of a task-resolved configuration (see :func:`tscl.config.resolve_for_task`)."""
+    return ContrastiveModel.from_config(config, input_dims, n_covariates)
 
 
 def _covariates(dataset: Any) -> int:
-    return int(getattr(dataset, "n_covariates", 0) or 0) if dataset.task == "forecasting" else 0
+    """Leading calendar channels of the data (forecasting data have them; others have none)."""
+    return int(getattr(dataset, "n_covariates", 0) or 0)
 
 
 @contextmanager
@@ -168,7 +117,7 @@ def _stop_on_signals() -> Iterator[dict[str, str | None]]:
 
 
 def pretrain(
-    config: PretrainConfig,
+    config: RunConfig,
     run_dir: Path | None = None,
     runs_root: Path | None = None,
     on_step: ProgressHook | None = None,
@@ -179,11 +128,11 @@ def pretrain(
         torch.set_num_threads(config.threads)
     resolve_device(config.device)
     dataset, X = load_training_data(config)
-    config = task_defaults(config, dataset.task)
+    config = resolve_for_task(config, dataset.task)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
     _check_training_data(config, X, model)  # unusable training data fails before the run exists
-    label = f"{Path(config.dataset).stem}-{config.objective}"
+    label = f"{Path(config.dataset).stem}-{config.objective.name}"
     directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
     atomic_write_text(directory / "config.toml", dump_config(config))
     meta = _new_meta(config, dataset, X, model, data_seconds)
@@ -191,25 +140,25 @@ def pretrain(
     return _train(model, dataset, X, directory, meta, config, on_step, started)
 
 
-def _check_training_data(config: PretrainConfig, X: np.ndarray, model: ContrastiveModel) -> None:
+def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel) -> None:
     prepare_training_array(X, config.max_train_length)
     minimum = int(getattr(model.objective, "min_length", 1))
     if X.shape[1] < minimum:
         raise DataError(
-            f"{config.dataset} must have series of at least {minimum} steps for objective {config.objective} "
+            f"{config.dataset} must have series of at least {minimum} steps for objective {config.objective.name} "
             f"but has {X.shape[1]}",
             hint="use longer series or another objective (ts2vec works on any length)",
         )
 
 
 def _new_meta(
-    config: PretrainConfig, dataset: Any, X: np.ndarray, model: ContrastiveModel, data_seconds: float
+    config: RunConfig, dataset: Any, X: np.ndarray, model: ContrastiveModel, data_seconds: float
 ) -> dict[str, Any]:
     target_iters = config.iters
     if config.iters is None and config.epochs is None:
         target_iters = model.default_iters(X)
     return {
-        "status": "running", "dataset": config.dataset, "task": dataset.task, "objective": config.objective,
+        "status": "running", "dataset": config.dataset, "task": dataset.task, "objective": config.objective.name,
         "seed": config.seed, "device": str(model.device), "threads": torch.get_num_threads(),
         "command": sys.argv, "versions": versions(), "input_dims": int(X.shape[2]),
         "train_shape": list(X.shape), "target_iters": target_iters, "target_epochs": config.epochs,
@@ -234,6 +183,7 @@ def resume(
     if config.threads:
         torch.set_num_threads(config.threads)
     dataset, X = load_training_data(config)
+    config = resolve_for_task(config, dataset.task)  # a tscl 0.1 config.toml gets every option written out
     checkpoint = run_dir / CHECKPOINT
     if checkpoint.exists():
         model = ContrastiveModel.load(checkpoint, device=config.device)
@@ -276,7 +226,7 @@ def _train(
     X: np.ndarray,
     directory: Path,
     meta: dict[str, Any],
-    config: PretrainConfig,
+    config: RunConfig,
     on_step: ProgressHook | None,
     started: float,
 ) -> PretrainResult:
@@ -306,7 +256,7 @@ def _train(
         meta["representation"] = representation_report(model, dataset, seed=config.seed)
         meta["timings"]["representation_s"] = round(time.perf_counter() - began, 3)
     _save(model, directory, meta, "interrupted" if stopped else "finished", diagnostics)
-    title = f"{config.dataset} · {config.objective}"
+    title = f"{config.dataset} · {config.objective.name}"
     began = time.perf_counter()
     if model.progress.losses:
         plot_losses(directory / "plots" / "loss.png", model.progress.losses, title)

@@ -23,6 +23,8 @@ import difflib
 import importlib
 import inspect
 import math
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -232,13 +234,27 @@ def describe_options(options: type[Options]) -> list[dict[str, Any]]:
     rows = []
     for name, field in options.model_fields.items():
         constraint = ", ".join(_constraint(meta) for meta in field.metadata if _constraint(meta))
-        annotation = field.annotation
-        kind = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        kind = _type_name(field.annotation)
         rows.append({
             "name": name, "type": kind, "default": field.default, "constraint": constraint,
             "help": field.description or "",
         })  # fmt: skip
     return rows
+
+
+def _type_name(annotation: Any) -> str:
+    """``int``, ``float | None``, ``'adam' | 'adamw'``, ``tuple[int, ...]`` (a Literal lists its choices)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " | ".join(repr(choice) for choice in args)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(arg) for arg in args)
+    if origin is not None:
+        inner = ", ".join("..." if arg is Ellipsis else _type_name(arg) for arg in args)
+        return f"{getattr(origin, '__name__', origin)}[{inner}]"
+    return "None" if annotation is type(None) else str(getattr(annotation, "__name__", annotation))
 
 
 def _constraint(meta: Any) -> str:

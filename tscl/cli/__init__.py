@@ -45,7 +45,7 @@ app = typer.Typer(
 def _register() -> None:
     from tscl.cli import data_cmd  # noqa: F401  (commands register themselves on import)
 
-    for module in ("pretrain_cmd", "evaluate_cmd", "runs_cmd", "sweep_cmd"):
+    for module in ("pretrain_cmd", "evaluate_cmd", "runs_cmd", "sweep_cmd", "components_cmd"):
         try:
             __import__(f"tscl.cli.{module}")
         except ModuleNotFoundError as exc:
@@ -89,6 +89,11 @@ def _usage_error(exc: Exception) -> None:
         raise SystemExit(0)
     ctx = getattr(exc, "ctx", None)
     hint = f"see `{ctx.command_path} --help`" if ctx is not None else "run with --help to see the valid options"
+    option = getattr(exc, "option_name", None)
+    if option:  # a tscl 0.1 flag that became a setting: say how to write it now
+        from tscl.config_migration import legacy_flag_hint
+
+        hint = legacy_flag_hint(option) or hint
     fail(" ".join(message.split()), hint)
 
 

@@ -11,8 +11,6 @@ from rich.table import Table
 
 from tscl.cli import app
 from tscl.cli.options import DataDirOpt, JsonOpt, TargetOpt, TimeColOpt, UnivariateOpt
-from tscl.data import fetch, load_dataset
-from tscl.data.locate import catalog_status
 
 data = typer.Typer(
     help="List, inspect and download datasets (ETT, UCR, UEA, your own files).",
@@ -32,6 +30,8 @@ def _print_json(payload: Any) -> None:
 @data.command("list")
 def list_command(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> None:
     """List the catalog and where each dataset is found locally."""
+    from tscl.data.locate import catalog_status
+
     rows = catalog_status(data_dir)
     if json_output:
         _print_json(rows)
@@ -55,6 +55,8 @@ def info_command(
     json_output: JsonOpt = False,
 ) -> None:
     """Load a dataset as training would and summarise it."""
+    from tscl.data import load_dataset
+
     dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target)
     info = dataset.info()
     if json_output:
@@ -83,6 +85,8 @@ def fetch_command(
     name: NameArg, data_dir: DataDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
 ) -> None:
     """Download a catalog dataset (verified by sha256) into --data-dir or the cache."""
+    from tscl.data import fetch
+
     paths = fetch(name, data_dir, force=force)
     if json_output:
         _print_json({"name": name, "files": [str(p) for p in paths]})

@@ -64,12 +64,12 @@ def compare_runs(paths: list[Path]) -> Comparison:
 
 
 def _describe(run_dir: Path) -> dict[str, Any]:
-    from tscl.training.config import load_config
+    from tscl.config import load_config
 
     meta = _read(run_dir / "meta.json") or {}
     metrics = _read(run_dir / "metrics.json")
     try:
-        settings: dict[str, Any] = load_config(run_dir / "config.toml").to_dict()
+        settings: dict[str, Any] = load_config(run_dir / "config.toml").flat()
     except TsclError:
         settings = {}
     if metrics and metrics.get("head"):

@@ -19,15 +19,15 @@ A grid is a TOML file (or the same mapping in Python)::
     [grid]                               # ... times every combination of these per-key lists
     lr = [1e-3, 1e-4]
 
-Settings are the keys of ``PretrainConfig`` (except ``dataset``, ``objective``, ``seed`` and ``data_dir``,
-which the lists above set) and the evaluation keys ``head``, ``task``, ``eval_seed``, ``plots`` and
-``baselines`` (false: skip the random-init and raw-input baselines).
+Settings are the run configuration's keys as ``--set`` writes them: run fields (``iters``, ``lr``, ... except
+``dataset``, ``objective``, ``seed`` and ``data_dir``, which the lists above set), a component's name
+(``loss = "infonce"``) or option (``"loss.temperature" = 0.5``, ``"objective.aug_lr" = [1e-3, 1e-2]``; tscl
+0.1's flat names such as ``aug_lr`` are read too), and the evaluation keys ``head``, ``task``, ``eval_seed``,
+``plots`` and ``baselines`` (false: skip the random-init and raw-input baselines).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import itertools
 import json
@@ -55,7 +55,7 @@ from tscl.sweep.validate import (
     typed,
     unknown_key,
 )
-from tscl.training.config import PretrainConfig, config_from_mapping
+from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -86,7 +86,7 @@ class Trial:
     objective: str
     seed: int
     setting: str
-    config: PretrainConfig
+    config: RunConfig
     evaluate: EvaluateSettings
     overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -140,9 +140,9 @@ class Grid:
         if self.data_dir is not None:
             pretrain["data_dir"] = self.data_dir
         where = f"{self.name}: setting {label!r} on {dataset} with {objective}"
-        config = checked(where, lambda: _resolve(pretrain, where))
+        config = checked(where, lambda: resolve_config(file_values=layer_from_keys(pretrain, where)))
         scored = {k: v for k, v in values.items() if k in EVALUATE_KEYS}
-        identity = {k: getattr(config, k) for k in pretrain if k not in NOT_IDENTITY}
+        identity = {k: v for k, v in pretrain.items() if k not in NOT_IDENTITY}
         return Trial(trial_id(identity, scored, label), dataset, objective, seed, label, config,
                      EvaluateSettings(**scored), overrides)  # fmt: skip
 
@@ -174,29 +174,26 @@ def trial_id(identity: dict[str, Any], scored: dict[str, Any], label: str) -> st
     return "-".join(_slug(p) for p in parts)
 
 
-def _resolve(values: dict[str, Any], where: str) -> PretrainConfig:
-    """The trial's config: defaults < preset (when the grid names one) < the grid's values."""
-    from tscl.training import config as config_module
-
-    resolve = getattr(config_module, "resolve_config", None)
-    return resolve(file_values=values) if resolve is not None else config_from_mapping(values, source=where)
-
-
 def check_buildable(trials: list[Trial], name: str = "grid") -> None:
     """Build (on the CPU, for one input channel) the model of every distinct setting, so that what only a
-    model's constructor checks (encoder, objective options, loss and augmentations) fails up front."""
+    model's constructor checks (objective options against its loss and views) fails up front.
+
+    Components are resolved for the task of each catalog dataset (a file path: without task defaults).
+    """
+    from tscl.data.catalog import find_entry
     from tscl.pretraining import build_model
 
-    seen: set[PretrainConfig] = set()
+    seen: set[str] = set()
     for trial in trials:
-        key = dataclasses.replace(
-            trial.config, dataset=PretrainConfig.dataset, seed=0, data_dir=None, device="cpu", threads=None
-        )
+        entry = find_entry(Path(trial.dataset).stem) if not Path(trial.dataset).suffix else None
+        task = entry.task if entry is not None else ""
+        config = trial.config.model_copy(update={"seed": 0, "data_dir": None, "device": "cpu", "threads": None})
+        key = json.dumps([config.model_dump(exclude={"dataset"}), task], sort_keys=True, default=str)
         if key in seen:
             continue
         seen.add(key)
         where = f"{name}: setting {trial.setting!r} with {trial.objective}"
-        checked(where, functools.partial(build_model, key, 1))
+        checked(where, lambda config=config, task=task: build_model(resolve_for_task(config, task), 1))
 
 
 def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | None = None) -> Grid:
@@ -211,7 +208,7 @@ def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | Non
         raise unknown_key(where, unknown[0], TOP_KEYS)
     name = typed(where, "name", values.get("name", stem), str)
     datasets = name_list(where, values, "datasets", None)
-    objectives = name_list(where, values, "objectives", [PretrainConfig.objective])
+    objectives = name_list(where, values, "objectives", [str(RunConfig().objective.name)])
     seeds = seed_list(where, values)
     check_objectives(where, objectives)
     output = Path(typed(where, "output", values.get("output", str(Path("sweeps") / name)), str))

@@ -6,23 +6,23 @@ Messages name the grid file and where the value sits (``base.iters``, ``settings
 from __future__ import annotations
 
 import difflib
-from dataclasses import fields
 from typing import Any
 
+from tscl.config import SECTIONS, RunConfig, config_from_mapping, is_setting_key, layer_from_keys
 from tscl.errors import ConfigError
-from tscl.training.config import PretrainConfig, config_from_mapping
 
 TOP_KEYS = ("name", "output", "data_dir", "datasets", "objectives", "seeds", "base", "settings", "grid")
 EVALUATE_KEYS: dict[str, type] = {"head": str, "task": str, "eval_seed": int, "plots": bool, "baselines": bool}
 AXIS_KEYS = {"dataset": "datasets", "objective": "objectives", "seed": "seeds", "data_dir": "data_dir"}
-PRETRAIN_KEYS = tuple(f.name for f in fields(PretrainConfig) if f.name not in AXIS_KEYS)
-SETTING_KEYS = PRETRAIN_KEYS + tuple(EVALUATE_KEYS)
+# Run fields a setting may hold; components' options are written `section.option` (e.g. "loss.temperature").
+PRETRAIN_KEYS = tuple(k for k in RunConfig.model_fields if k not in AXIS_KEYS and k not in SECTIONS)
+SETTING_KEYS = PRETRAIN_KEYS + tuple(f"{s}.OPTION" for s in SECTIONS) + tuple(EVALUATE_KEYS)
 TASKS = ("forecasting", "classification")
 
 
 def unknown_key(where: str, key: str, valid: tuple[str, ...]) -> ConfigError:
     """The error for an unknown key, with the closest valid names (or where a misplaced setting goes)."""
-    if key.replace("-", "_") in SETTING_KEYS and valid == TOP_KEYS:
+    if is_setting_key(key.replace("-", "_")) and valid == TOP_KEYS:
         hint = f"settings go in [base], [[settings]] or [grid], e.g. [base] {key} = ..."
     else:
         close = difflib.get_close_matches(key.replace("-", "_"), valid, n=3)
@@ -60,7 +60,7 @@ def name_list(where: str, values: dict[str, Any], key: str, default: list[str] |
 
 def seed_list(where: str, values: dict[str, Any]) -> tuple[int, ...]:
     """The distinct non-negative integer seeds (default: the config's default seed)."""
-    seeds = values.get("seeds", [PretrainConfig.seed])
+    seeds = values.get("seeds", [RunConfig.model_fields["seed"].default])
     if not isinstance(seeds, list) or not seeds:
         raise ConfigError(f"{where}: seeds must be a non-empty list of integers but got {seeds!r}",
                           hint="e.g. seeds = [0, 1, 2]")  # fmt: skip
@@ -143,28 +143,26 @@ def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
     if name in AXIS_KEYS:
         raise ConfigError(f"{where}: {location} cannot be set per trial",
                           hint=f"list it at the top of the grid: {AXIS_KEYS[name]} = ...")  # fmt: skip
-    if name not in SETTING_KEYS:
-        raise unknown_key(f"{where}: {location.rsplit('.', 1)[0]}", name, SETTING_KEYS)
     if name in EVALUATE_KEYS:
         typed(where, location, value, EVALUATE_KEYS[name])
-    else:
+    elif not is_setting_key(name):
+        raise unknown_key(f"{where}: {location.rsplit('.', 1)[0]}", name, SETTING_KEYS)
+    elif name in RunConfig.model_fields:
         prefix = f"{where}: {location}"
         config = checked(prefix, lambda: config_from_mapping({name: value}, source=prefix))
         value = getattr(config, name)
+    else:  # a component or one of its options: checked with the whole trial, which names the component
+        checked(f"{where}: {location}", lambda: layer_from_keys({name: value}))
     _check_registered(where, location, name, value)
     return value
 
 
 def _check_registered(where: str, location: str, name: str, value: Any) -> None:
     valid: list[str] | tuple[str, ...] | None = None
-    if name == "encoder":
-        from tscl.models import list_encoders
+    if name in SECTIONS:
+        from tscl.config import registry_of
 
-        valid = list_encoders()
-    elif name == "mask_mode":
-        from tscl.models import MASK_MODES
-
-        valid = MASK_MODES
+        valid = registry_of(name).names()
     elif name == "head":
         from tscl.evaluation.heads import list_heads
 
