@@ -112,7 +112,7 @@ def test_cost_encoder_end_to_end(tmp_path: Path, isolated_data_env: Path, capsys
     run = tmp_path / "cost"
     code, _, err = run_cli(["pretrain", "--encoder", "cost", "--iters", "2", *TINY, "--run-dir", str(run)], capsys)
     assert code == 0, err
-    assert 'encoder = "cost"' in (run / "config.toml").read_text()
+    assert '[encoder]\nname = "cost"' in (run / "config.toml").read_text()
     code, stdout, err = run_cli(["evaluate", str(run), "--json", "--no-plots"], capsys)
     assert code == 0, err
     metrics = json.loads(stdout)
@@ -124,11 +124,11 @@ def test_cost_encoder_end_to_end(tmp_path: Path, isolated_data_env: Path, capsys
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--iters", "0"], "iters must be a positive integer"),
-        (["--iters", "-3"], "iters must be a positive integer"),
-        (["--batch-size", "0"], "batch_size must be a positive integer"),
-        (["--lr", "0"], "lr must be a finite number > 0"),
-        (["--lr", "-1e-3"], "lr must be a finite number > 0"),
+        (["--iters", "0"], "iters must be greater than or equal to 1"),
+        (["--iters", "-3"], "iters must be greater than or equal to 1"),
+        (["--batch-size", "0"], "batch_size must be greater than or equal to 1"),
+        (["--lr", "0"], "lr must be greater than 0"),
+        (["--lr", "-1e-3"], "lr must be greater than 0"),
         (["--dataset", "GunPointt"], "GunPoint"),
         (["--dataset", "./missing.csv"], "missing.csv"),
         (["--device", "cuda:7"], "cuda"),

@@ -69,7 +69,7 @@ def _dead_pid() -> int:
         ({"objectives": ["ts2vec", "simclr"]}, "objectives[1] must be one of"),
         ({"seeds": [0, "1"]}, "seeds[1] must be an integer"),
         ({"base": {"lrr": 0.1}}, "unknown key 'lrr'"),
-        ({"base": {"iters": "ten"}}, "base.iters: iters must be int"),
+        ({"base": {"iters": "ten"}}, "base.iters: iters must be a valid integer"),
         ({"base": {"iters": 0}}, "base.iters"),
         ({"base": {"head": "forest"}}, "base.head must be one of"),
         ({"base": {"plots": "no"}}, "base.plots must be bool"),
@@ -78,7 +78,9 @@ def _dead_pid() -> int:
         ({"settings": [{"lr": 0.1}, {"lr": 0.1}]}, "twice"),
         ({"settings": {"lr": 0.1}}, "settings must be a list of tables"),
         ({"grid": {"lr": 0.1}}, "grid.lr must be a non-empty list"),
-        ({"grid": {"mask_mode": ["binomial", "sometimes"]}}, "grid.mask_mode[1] must be one of"),
+        ({"grid": {"encoder.mask_mode": ["binomial", "sometimes"]}}, "encoder.mask_mode must be 'binomial'"),
+        ({"base": {"objective.nope": 1}}, "objective.nope is not an option of ts2vec"),
+        ({"base": {"encoder": "transformer"}}, "base.encoder must be one of cost, ts2vec"),
         ({"settings": [{"lr": 0.1}], "grid": {"lr": [0.2]}}, "lr is set both"),
     ],
 )
@@ -97,7 +99,7 @@ def test_bad_grids_are_rejected_before_anything_runs(tmp_path: Path, changes: di
 def test_unknown_keys_get_a_close_match_hint() -> None:
     with pytest.raises(ConfigError) as info:
         load_grid(_grid(base={"repr_dim": 8}))
-    assert info.value.hint is not None and "repr_dims" in info.value.hint
+    assert info.value.hint is not None and "encoder.repr_dims" in info.value.hint
     with pytest.raises(ConfigError) as info:
         load_grid(_grid(iters=3))
     assert info.value.hint is not None and "[base]" in info.value.hint
@@ -135,8 +137,9 @@ def test_settings_tables_times_grid_product_in_a_fixed_order(tmp_path: Path) -> 
     trials = grid.trials()
     assert len(trials) == 2 * 4 * 2
     assert [t.dataset for t in trials[:8]] == ["GunPoint"] * 8 and [t.seed for t in trials[:2]] == [1, 2]
-    assert trials[0].config.repr_dims == 8 and trials[0].config.lr == 0.001 and trials[0].config.univariate
-    assert trials[2].config.lr == 0.01 and trials[4].config.hidden_dims == 16
+    assert trials[0].config.encoder.options["repr_dims"] == 8 and trials[0].config.lr == 0.001
+    assert trials[0].config.univariate
+    assert trials[2].config.lr == 0.01 and trials[4].config.encoder.options["hidden_dims"] == 16
     assert len({t.id for t in trials}) == len(trials)
     assert trials[0].id.startswith("GunPoint-ts2vec-small,lr=0.001,univariate=true-seed1-")
 

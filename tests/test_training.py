@@ -8,7 +8,7 @@ import torch
 
 from tests.synthetic import random_walks
 from tscl.model import ContrastiveModel
-from tscl.training.views import crop_views, draw_crop, prepare_training_array
+from tscl.views.crop import crop_views, draw_crop, prepare_training_array
 
 
 def _data(n: int = 12, t: int = 40, c: int = 2, seed: int = 0) -> np.ndarray:

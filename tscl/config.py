@@ -85,7 +85,9 @@ class RunConfig(BaseModel):
     epochs: int | None = Field(None, ge=1, description="Total epochs, instead of iterations.")
     batch_size: int = Field(8, ge=1, description="Series per iteration.")
     lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="Learning rate of the encoder's optimizer.")
-    max_train_length: int = Field(3000, ge=1, description="Longer series are cut into sections of this length.")
+    max_train_length: int | None = Field(
+        3000, ge=1, description="Longer series are cut into sections of this length (None: never)."
+    )
     seed: int = Field(42, description="Seed of every random choice.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's choice).")
@@ -149,7 +151,10 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         unknown = unknown_option_error(prefix or source, name, "the run configuration", valid)
         return ConfigError(f"{source}: unknown key {key!r}", hint=unknown.hint)
     message = str(error["msg"]).replace("Input should be", "must be")
-    return ConfigError(f"{source}: {key} {message} but got {error.get('input')!r}", hint="fix the value")
+    where = "" if source == "config" else f"{source}: "
+    flag = key.split(".")[0].replace("_", "-")
+    hint = f"check --{flag} or `{key}` in the config file" if key in RunConfig.model_fields else "fix the value"
+    return ConfigError(f"{where}{key} {message} but got {error.get('input')!r}", hint=hint)
 
 
 def check_sections(config: RunConfig) -> None:

@@ -102,11 +102,9 @@ class ContrastiveModel:
     ) -> None:
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
         layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
-        layer.update(lr=lr, batch_size=batch_size, seed=seed, device=device)
+        layer.update(lr=lr, batch_size=batch_size, max_train_length=max_train_length, seed=seed, device=device)
         self.config = resolve_for_task(config_from_mapping(layer, source="model"), task or "")
-        self.params: dict[str, Any] = {
-            "input_dims": input_dims, "max_train_length": max_train_length, "n_covariates": n_covariates,
-        }  # fmt: skip
+        self.params: dict[str, Any] = {"input_dims": input_dims, "n_covariates": n_covariates}
         self.device = resolve_device(device)
         self.progress = TrainProgress()
         self.generator = torch.Generator().manual_seed(seed)
@@ -188,7 +186,7 @@ class ContrastiveModel:
             self._build(X.shape[2])
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
-        train = torch.from_numpy(prepare_training_array(X, self.params["max_train_length"]))
+        train = torch.from_numpy(prepare_training_array(X, self.config.max_train_length))
         batch_size = min(self.config.batch_size, train.shape[0])
         n_batches = train.shape[0] // batch_size
         prog = self.progress
@@ -221,7 +219,7 @@ class ContrastiveModel:
         return n_epochs is not None and self.progress.epoch >= n_epochs
 
     def _train_step(self, x: torch.Tensor) -> float:
-        max_len = self.params["max_train_length"]
+        max_len = self.config.max_train_length
         if max_len is not None and x.size(1) > max_len:
             offset = int(torch.randint(0, x.size(1) - max_len + 1, (1,), generator=self.generator))
             x = x[:, offset : offset + max_len]

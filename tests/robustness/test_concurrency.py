@@ -17,7 +17,7 @@ from tscl.errors import ConfigError
 from tscl.rundir import create_run_dir
 from tscl.sweep.lock import TrialLock, clear_stale
 from tscl.training.checkpoint import load_checkpoint
-from tscl.training.config import load_config
+from tscl.config import load_config
 
 
 def _race(worker: object, n: int) -> list[object]:

@@ -212,11 +212,11 @@ def test_ctrl_c_outside_training_exits_130(
     isolated_data_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Ctrl-C while loading data (no training loop to catch it): exit code 130 and one line, not 0."""
-    import tscl.cli.data_cmd as data_cmd
+    import tscl.data as data
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data_cmd, "load_dataset", interrupted)
+    monkeypatch.setattr(data, "load_dataset", interrupted)
     code, _, err = run_cli(["data", "info", "GunPoint"], capsys)
     assert code == 130 and err.strip() == "error: interrupted"

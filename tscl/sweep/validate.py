@@ -25,9 +25,21 @@ def unknown_key(where: str, key: str, valid: tuple[str, ...]) -> ConfigError:
     if is_setting_key(key.replace("-", "_")) and valid == TOP_KEYS:
         hint = f"settings go in [base], [[settings]] or [grid], e.g. [base] {key} = ..."
     else:
-        close = difflib.get_close_matches(key.replace("-", "_"), valid, n=3)
+        candidates = [*valid, *_option_keys()] if valid == SETTING_KEYS else list(valid)
+        close = difflib.get_close_matches(key.replace("-", "_"), candidates, n=3)
         hint = f"did you mean {', '.join(close)}?" if close else f"valid keys: {', '.join(valid)}"
     return ConfigError(f"{where}: unknown key {key!r}", hint=hint)
+
+
+def _option_keys() -> list[str]:
+    """``section.option`` of every option of every available component (for close-match hints)."""
+    from tscl.config import registry_of
+
+    keys = []
+    for section in SECTIONS:
+        registry = registry_of(section)
+        keys += [f"{section}.{o}" for name in registry.names() for o in registry.entry(name).options.model_fields]
+    return sorted(set(keys))
 
 
 def typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -147,7 +159,7 @@ def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
         typed(where, location, value, EVALUATE_KEYS[name])
     elif not is_setting_key(name):
         raise unknown_key(f"{where}: {location.rsplit('.', 1)[0]}", name, SETTING_KEYS)
-    elif name in RunConfig.model_fields:
+    elif name in RunConfig.model_fields and name not in SECTIONS:
         prefix = f"{where}: {location}"
         config = checked(prefix, lambda: config_from_mapping({name: value}, source=prefix))
         value = getattr(config, name)
