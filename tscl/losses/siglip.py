@@ -65,6 +65,7 @@ class SigmoidContrastiveLoss(nn.Module):
         super().__init__()
         values = {"temperature": temperature, "bias": bias, "learnable": learnable}
         options = check_options(self.Options, values, "loss", "siglip")
+        self.temperature = options.temperature  # the initial one (objectives reuse it for their own terms)
         log_scale = torch.tensor(-math.log(options.temperature))
         bias_value = torch.tensor(float(options.bias))
         if options.learnable:
