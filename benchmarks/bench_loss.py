@@ -95,7 +95,7 @@ def _peak_rss() -> int:
 
 def run_case(impl: str, batch: int, length: int, dim: int, reps: int, warmup: bool) -> dict[str, float]:
     """Median forward+backward seconds and peak extra resident bytes of one implementation."""
-    from tscl.losses import hierarchical_contrastive_loss
+    from tscl.losses.hierarchical import hierarchical_contrastive_loss
 
     loss_fn = hierarchical_contrastive_loss if impl == "tscl" else baseline_loss
     generator = torch.Generator().manual_seed(0)

@@ -12,8 +12,10 @@ keyword parameters. Each kind has one :class:`Registry`:
   ``factory(*runtime, **validated)``. ``runtime`` holds what comes from the data or the run, not from the
   user (an encoder's input channels, an objective's :class:`~tscl.objectives.base.Setup`).
 
-Built-ins are named ``"module:attribute"`` and imported on first use, so listing names or showing
-``--help`` imports nothing heavy. Third-party components are found through Python entry points
+Built-ins are named ``"module:attribute"``, or found in a package: each public module of it (no leading
+underscore) is one component of the same name, its factory the module's ``COMPONENT``, so a new built-in is
+one new module. Either way modules are imported on first use: listing names or ``--help`` imports nothing
+heavy. Third-party components are found through Python entry points
 (``[project.entry-points."tscl.losses"] l2views = "my_pkg.loss:L2Views"``), in the group of each kind.
 """
 
@@ -81,6 +83,8 @@ class Registry(Generic[T]):
         kind: Singular noun used in messages ("objective", "loss", ...).
         group: Entry-point group of third-party components ("tscl.objectives").
         builtins: Built-in names -> ``"module:attribute"`` of their factory (imported on first use).
+        package: A package whose public modules are built-in components (name = module name, factory =
+            its ``COMPONENT``), in addition to ``builtins``.
         runtime: Names of the factory's leading parameters that are not options (skipped when an options
             class is derived from a plug-in's signature).
         section: The run configuration's section naming this kind (default: ``kind``); messages name
@@ -91,14 +95,15 @@ class Registry(Generic[T]):
         self,
         kind: str,
         group: str,
-        builtins: Mapping[str, str],
+        builtins: Mapping[str, str] | None = None,
         runtime: tuple[str, ...] = (),
         section: str | None = None,
+        package: str | None = None,
     ) -> None:
         self.kind = kind
         self.section = section or kind
         self.group = group
-        self._builtins = dict(builtins)
+        self._builtins = {**_package_modules(package), **(builtins or {})}
         self._runtime = runtime
         self._registered: dict[str, Entry[T]] = {}
         self._loaded: dict[str, Entry[T]] = {}
@@ -174,6 +179,16 @@ class Registry(Generic[T]):
         doc = inspect.getdoc(factory) or ""
         summary = getattr(factory, "summary", None) or (doc.splitlines()[0] if doc else name)
         return Entry(name, factory, options, summary, origin, self.group.rpartition(".")[2])
+
+
+def _package_modules(package: str | None) -> dict[str, str]:
+    """``{module name: "package.module:COMPONENT"}`` of the package's public modules, found without importing them."""
+    if package is None:
+        return {}
+    import pkgutil
+
+    path = importlib.import_module(package).__path__
+    return {m.name: f"{package}.{m.name}:COMPONENT" for m in pkgutil.iter_modules(path) if not m.name.startswith("_")}
 
 
 def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> type[Options]:

@@ -4,7 +4,9 @@ Contract of a loss (built-in or plug-in, entry-point group ``tscl.losses``): ``f
 ``torch.nn.Module`` whose ``forward(z1, z2)`` maps two views of the same shape, ``[B, T, D]`` or ``[B, D]``,
 to a scalar tensor. A loss that needs time-aligned sequences sets the class attribute
 ``aligned_views = True``. Options are declared once, on the factory's ``Options`` class (see
-:mod:`tscl.registry`). Importing this package imports no torch: modules load on first use.
+:mod:`tscl.registry`). A built-in loss is one public module here whose ``COMPONENT`` is its factory; helpers
+shared by several losses live in modules with a leading underscore. Importing this package imports no
+torch: modules load on first use.
 """
 
 from __future__ import annotations
@@ -18,16 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LOSSES", "create_loss", "list_losses", "register_loss"]
 
-LOSSES: Registry[nn.Module] = Registry(
-    "loss",
-    "tscl.losses",
-    {
-        "infonce": "tscl.losses.infonce:InfoNCELoss",
-        "dcl": "tscl.losses.dcl:DecoupledContrastiveLoss",
-        "siglip": "tscl.losses.siglip:SigmoidContrastiveLoss",
-        "hierarchical": "tscl.losses.hierarchical:HierarchicalContrastiveLoss",
-    },
-)
+# Built-ins: every public module of this package is the loss of its name (its ``COMPONENT``).
+LOSSES: Registry[nn.Module] = Registry("loss", "tscl.losses", package=__name__)
 
 
 def register_loss(name: str, factory: Any, options: Any = None, *, replace: bool = False) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from tscl.losses.base import check_pair, instance_vectors
+from tscl.losses._base import check_pair, instance_vectors
 from tscl.losses.infonce import InfoNCEOptions, pair_similarities, partners
 from tscl.registry import check_options
 
@@ -51,3 +51,6 @@ class DecoupledContrastiveLoss(nn.Module):
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two views [B, T, D] (max-pooled over time) or [B, D]; returns a scalar."""
         return decoupled_contrastive_loss(*instance_vectors(z1, z2), self.temperature)
+
+
+COMPONENT = DecoupledContrastiveLoss

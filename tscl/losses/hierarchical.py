@@ -361,3 +361,6 @@ class HierarchicalContrastiveLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, temporal_unit={self.temporal_unit}"
+
+
+COMPONENT = HierarchicalContrastiveLoss

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from tscl.losses.base import check_pair, instance_vectors
+from tscl.losses._base import check_pair, instance_vectors
 from tscl.registry import Options, check_options
 
 __all__ = ["InfoNCELoss", "info_nce_loss", "pair_similarities", "partners"]
@@ -62,3 +62,6 @@ class InfoNCELoss(nn.Module):
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two views [B, T, D] (max-pooled over time) or [B, D]; returns a scalar."""
         return info_nce_loss(*instance_vectors(z1, z2), self.temperature)
+
+
+COMPONENT = InfoNCELoss

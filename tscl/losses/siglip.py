@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from tscl.losses.base import check_pair, instance_vectors
+from tscl.losses._base import check_pair, instance_vectors
 from tscl.registry import Options, check_options
 
 __all__ = ["SigmoidContrastiveLoss", "sigmoid_contrastive_loss"]
@@ -78,3 +78,6 @@ class SigmoidContrastiveLoss(nn.Module):
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two views [B, T, D] (max-pooled over time) or [B, D]; returns a scalar."""
         return sigmoid_contrastive_loss(*instance_vectors(z1, z2), self.log_scale.exp(), self.bias)
+
+
+COMPONENT = SigmoidContrastiveLoss

@@ -34,9 +34,9 @@ from pydantic import Field
 from torch import Tensor
 
 from tscl.losses import needs_aligned_views
-from tscl.losses.base import max_pool_time
-from tscl.losses.local import LocalInfoNCELoss
-from tscl.losses.mmd import mmd_loss
+from tscl.losses._base import max_pool_time
+from tscl.losses.local_infonce import LocalInfoNCELoss
+from tscl.losses._mmd import mmd_loss
 from tscl.objectives.autotcl_presets import PRESETS
 from tscl.objectives.base import Setup, WindowLength
 from tscl.registry import Options, check_options

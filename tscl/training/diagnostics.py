@@ -106,7 +106,7 @@ def held_out_windows(
 
 def representation_report(model: Any, dataset: Any, seed: int = 0) -> dict[str, Any] | None:
     """Alignment and uniformity of ``model.encode`` on held-out windows (None when there are fewer than 2)."""
-    from tscl.losses.diagnostics import jitter_pairs_diagnostics
+    from tscl.losses._alignment import jitter_pairs_diagnostics
 
     windows, skip, source = held_out_windows(dataset)
     if windows.shape[0] < 2:

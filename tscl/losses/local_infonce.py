@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from tscl.losses.base import check_pair
+from tscl.losses._base import check_pair
 from tscl.registry import Options, check_options
 
 __all__ = ["LocalInfoNCELoss", "local_info_nce_loss"]
@@ -69,3 +69,6 @@ class LocalInfoNCELoss(nn.Module):
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two time-aligned views [B, T, D]; returns a scalar."""
         return local_info_nce_loss(z1, z2, self.n_segments, self.temperature)
+
+
+COMPONENT = LocalInfoNCELoss
