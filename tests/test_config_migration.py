@@ -42,9 +42,10 @@ def test_a_tscl_01_run_resumes_exactly(name: str, tmp_path: Path, isolated_data_
     config = load_config(run / "config.toml")  # rewritten in the nested form, every option written out
     assert "[pretrain]" not in (run / "config.toml").read_text()
     assert config.encoder.name == "ts2vec" and config.encoder.options["repr_dims"] == 8
-    assert config.loss.name is not None and config.objective.name == json.loads((run / "meta.json").read_text())[
-        "objective"
-    ]
+    assert (
+        config.loss.name is not None
+        and config.objective.name == json.loads((run / "meta.json").read_text())["objective"]
+    )
 
 
 def test_a_tscl_01_checkpoint_loads_for_inference() -> None:
@@ -70,7 +71,9 @@ def test_flat_keys_move_to_their_sections_and_unused_loss_settings_drop() -> Non
         migrate_legacy({"pretrain": {}, "extra": 1})
 
 
-def test_a_tscl_01_config_file_runs(tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_tscl_01_config_file_runs(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.cli_helpers import run_cli
 
     run = tmp_path / "again"

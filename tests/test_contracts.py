@@ -68,7 +68,9 @@ def test_encoder_contract(name: str) -> None:
     assert all(p.grad is not None for p in encoder.parameters()), "every parameter gets a gradient"
     torch.manual_seed(0)
     twin = ENCODERS.create(name, 2, **TINY_ENCODER)
-    assert all(torch.equal(a, b) for a, b in zip(encoder.state_dict().values(), twin.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(encoder.state_dict().values(), twin.state_dict().values(), strict=True)
+    )
     torch.manual_seed(5)
     other = ENCODERS.create(name, 2, **TINY_ENCODER)
     other.load_state_dict(encoder.state_dict())

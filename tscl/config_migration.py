@@ -106,8 +106,8 @@ def legacy_flag_hint(flag: str) -> str | None:
     """For a tscl 0.1 flag that is gone (``--aug-lr``), how to say it now; None for other flags."""
     key = flag.lstrip("-").replace("-", "_")
     for prefix in ("no_", "soft_", "fixed_", "whole_"):
-        if key.startswith(prefix) and key[len(prefix):] in LEGACY_PATHS:
-            key = key[len(prefix):]
+        if key.startswith(prefix) and key[len(prefix) :] in LEGACY_PATHS:
+            key = key[len(prefix) :]
     aliases = {"soft_mask": "hard_mask", "fixed_temperature": "learnable_temperature", "whole_views": "context_crop"}
     key = aliases.get(key, key)
     if key not in LEGACY_PATHS:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from tscl.config import RunConfig, load_config
 from tscl.errors import ConfigError, DataError
 from tscl.model import ContrastiveModel
 from tscl.rundir import CHECKPOINT, check_run_dir
-from tscl.config import RunConfig, load_config
 
 
 def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig]:

@@ -318,7 +318,6 @@ class ContrastiveModel:
         )  # fmt: skip
         return model
 
-
     @classmethod
     def _from_params(cls, params: Mapping[str, Any], device: str) -> ContrastiveModel:
         """A model from a checkpoint's ``params``: this version's, or tscl 0.1's flat ones (migrated)."""

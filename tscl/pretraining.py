@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tscl.config import RunConfig, dump_config, load_config, resolve_for_task
 from tscl.errors import DataError, TsclError
 from tscl.model import ContrastiveModel, resolve_device
 from tscl.rundir import (
@@ -33,7 +34,6 @@ from tscl.rundir import (
     write_losses,
 )
 from tscl.training.checkpoint import atomic_write_text
-from tscl.config import RunConfig, dump_config, load_config, resolve_for_task
 from tscl.training.diagnostics import (
     plot_diagnostics,
     read_diagnostics,

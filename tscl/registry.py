@@ -47,7 +47,7 @@ class Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, validate_default=True)
 
 
-O = TypeVar("O", bound=Options)
+OptionsT = TypeVar("OptionsT", bound=Options)
 
 
 class _OpenOptions(Options):
@@ -209,8 +209,8 @@ def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> t
 
 
 def check_options(
-    options: type[O], values: Mapping[str, Any], prefix: str, component: str, shown_by: str | None = None
-) -> O:
+    options: type[OptionsT], values: Mapping[str, Any], prefix: str, component: str, shown_by: str | None = None
+) -> OptionsT:
     """``options(**values)``, or a ConfigError naming ``prefix.key``, the expectation and the value.
 
     Also what a component's ``__init__`` calls when it is built directly, without the registry.

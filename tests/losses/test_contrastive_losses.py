@@ -10,12 +10,12 @@ import torch.nn.functional as F
 
 from tscl.errors import ConfigError, TsclError
 from tscl.losses import create_loss, list_losses
+from tscl.losses._alignment import alignment, uniformity
+from tscl.losses._mmd import MMDLoss, mmd_loss
 from tscl.losses.dcl import DecoupledContrastiveLoss, decoupled_contrastive_loss
 from tscl.losses.infonce import InfoNCELoss, info_nce_loss
 from tscl.losses.local_infonce import LocalInfoNCELoss, local_info_nce_loss
-from tscl.losses._mmd import MMDLoss, mmd_loss
 from tscl.losses.siglip import SigmoidContrastiveLoss, sigmoid_contrastive_loss
-from tscl.losses._alignment import alignment, uniformity
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

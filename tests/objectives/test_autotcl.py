@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from tests.synthetic import random_walks as _data
-from tscl.errors import ConfigError
-from tscl.model import ContrastiveModel
 from tscl.encoders import create_encoder
+from tscl.errors import ConfigError
 from tscl.losses import create_loss
+from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective, list_objectives
-from tscl.objectives.base import Setup
 from tscl.objectives.autotcl import AutoTCLObjective
+from tscl.objectives.base import Setup
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

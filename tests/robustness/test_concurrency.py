@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.robustness.helpers import TINY, run_module, subprocess_env
+from tscl.config import load_config
 from tscl.errors import ConfigError
 from tscl.rundir import create_run_dir
 from tscl.sweep.lock import TrialLock, clear_stale
 from tscl.training.checkpoint import load_checkpoint
-from tscl.config import load_config
 
 
 def _race(worker: object, n: int) -> list[object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.synthetic import random_walks as _data
 from tscl.views.augmenter import AugmentationNetwork, hard_concrete_sample, temporal_consistency
 from tscl.views.windows import random_windows
 
@@ -78,5 +77,3 @@ def test_random_windows_stay_inside_observed_span() -> None:
     assert (short[:, :5] == 3.0).all() and torch.isnan(short[:, 5:]).all()
     assert random_windows(x, 200, 5, torch.Generator()) is x
     assert random_windows(x, None, 5, torch.Generator()) is x
-
-

@@ -97,5 +97,3 @@ def test_every_subset_of_transforms_gives_valid_views() -> None:
             assert np.isfinite(view[~np.isnan(view)]).all(), subset
             if pipeline.time_aligned:
                 np.testing.assert_array_equal(np.isnan(view), np.isnan(x), err_msg=str(subset))
-
-

@@ -25,13 +25,17 @@ Text = str | None
 
 ObjectiveOpt = Annotated[
     Text,
-    typer.Option(help="Pretraining objective (`tscl objectives list`; default ts2vec). Its options: "
-                 "`tscl objectives show NAME`, set with --set objective.OPTION=VALUE."),
+    typer.Option(
+        help="Pretraining objective (`tscl objectives list`; default ts2vec). Its options: "
+        "`tscl objectives show NAME`, set with --set objective.OPTION=VALUE."
+    ),
 ]
 EncoderOpt = Annotated[
     Text,
-    typer.Option(help="Encoder (`tscl encoders list`). Default: the objective's for the dataset's task "
-                 "(cost for autotcl on forecasting data, ts2vec otherwise)."),
+    typer.Option(
+        help="Encoder (`tscl encoders list`). Default: the objective's for the dataset's task "
+        "(cost for autotcl on forecasting data, ts2vec otherwise)."
+    ),
 ]
 LossOpt = Annotated[
     Text,
@@ -47,8 +51,10 @@ SetOpt = Annotated[
 ]
 PresetOpt = Annotated[
     Text,
-    typer.Option(help="Published settings of an objective (listed by `tscl objectives show NAME`), applied as "
-                 "defaults < preset < --config < flags. Beware: AutoTCL's were tuned on the test split (README)."),
+    typer.Option(
+        help="Published settings of an objective (listed by `tscl objectives show NAME`), applied as "
+        "defaults < preset < --config < flags. Beware: AutoTCL's were tuned on the test split (README)."
+    ),
 ]
 
 

@@ -13,7 +13,14 @@ from typing import Any
 
 from tscl.registry import Registry
 
-__all__ = ["DEFAULT_OBJECTIVE", "OBJECTIVES", "create_objective", "get_objective_class", "list_objectives", "register_objective"]
+__all__ = [
+    "DEFAULT_OBJECTIVE",
+    "OBJECTIVES",
+    "create_objective",
+    "get_objective_class",
+    "list_objectives",
+    "register_objective",
+]
 
 DEFAULT_OBJECTIVE = "ts2vec"
 

@@ -35,15 +35,14 @@ from torch import Tensor
 
 from tscl.losses import needs_aligned_views
 from tscl.losses._base import max_pool_time
-from tscl.losses.local_infonce import LocalInfoNCELoss
 from tscl.losses._mmd import mmd_loss
+from tscl.losses.local_infonce import LocalInfoNCELoss
 from tscl.objectives.autotcl_presets import PRESETS
 from tscl.objectives.base import Setup, WindowLength
 from tscl.registry import Options, check_options
 from tscl.views.augmenter import AugmentationNetwork, AugmentedView, temporal_consistency
 from tscl.views.crop import crop_views, draw_crop, encode_overlap
 from tscl.views.windows import random_windows
-
 
 # Published results (Zheng et al., ICLR 2024, as transcribed in spec/autotcl.md), read by the evaluation
 # tasks: task -> (dataset, univariate) -> {horizon: (mse, mae), "mean": (mse, mae)}, normalised scale.
@@ -229,4 +228,3 @@ def _view_statistics(x: Tensor, view: AugmentedView) -> dict[str, float]:
         "view_distance": float((difference.square().sum() / count).sqrt()),
         "scale": float(torch.where(observed, view.scale, 0.0).sum() / count),
     }
-

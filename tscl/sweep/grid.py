@@ -40,6 +40,7 @@ from typing import Any
 
 import tomli_w
 
+from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
 from tscl.errors import ConfigError
 from tscl.sweep.validate import (
     EVALUATE_KEYS,
@@ -55,7 +56,6 @@ from tscl.sweep.validate import (
     typed,
     unknown_key,
 )
-from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,10 +108,7 @@ class Grid:
     def variants(self) -> list[tuple[str, dict[str, Any]]]:
         """(label, overrides) of every setting: each ``[[settings]]`` table times each ``[grid]`` product."""
         tables = list(self.settings) or [{}]
-        combos = [
-            dict(zip(self.product, values, strict=True))
-            for values in itertools.product(*self.product.values())
-        ]
+        combos = [dict(zip(self.product, values, strict=True)) for values in itertools.product(*self.product.values())]
         out: list[tuple[str, dict[str, Any]]] = []
         for table in tables:
             for combo in combos:

@@ -65,9 +65,7 @@ class TrialRecord:
 
     @classmethod
     def of(cls, trial: Trial, layout: Layout) -> TrialRecord:
-        return cls(
-            trial.id, trial.dataset, trial.objective, trial.setting, trial.seed, str(layout.run_dir(trial.id))
-        )
+        return cls(trial.id, trial.dataset, trial.objective, trial.setting, trial.seed, str(layout.run_dir(trial.id)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,9 +99,7 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(text).split()) or type(exc).__name__
 
 
-def run_trial(
-    trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], None] | None = None
-) -> TrialRecord:
+def run_trial(trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], None] | None = None) -> TrialRecord:
     """Bring ``trial`` to finished (pretrain or resume, then evaluate); errors are recorded, never raised.
 
     A KeyboardInterrupt (or the pretraining's own SIGINT/SIGTERM handling) ends the trial as "interrupted"

@@ -47,18 +47,14 @@ def typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> An
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         expected = " or ".join(k.__name__ for k in kinds if k.__module__ == "builtins")
-        raise ConfigError(
-            f"{where}: {key} must be {expected} but got {value!r}", hint="fix the value in the grid file"
-        )
+        raise ConfigError(f"{where}: {key} must be {expected} but got {value!r}", hint="fix the value in the grid file")
     return value
 
 
 def name_list(where: str, values: dict[str, Any], key: str, default: list[str] | None) -> tuple[str, ...]:
     """The non-empty list of distinct names under ``key`` (required when ``default`` is None)."""
     if key not in values and default is None:
-        raise ConfigError(
-            f"{where}: {key} is missing", hint=f'add a list, e.g. {key} = ["GunPoint", "BasicMotions"]'
-        )
+        raise ConfigError(f"{where}: {key} is missing", hint=f'add a list, e.g. {key} = ["GunPoint", "BasicMotions"]')
     items = values.get(key, default)
     if not isinstance(items, list) or not items:
         raise ConfigError(f"{where}: {key} must be a non-empty list of names but got {items!r}",
@@ -90,9 +86,7 @@ def check_unique(items: list[Any], where: str, key: str = "settings") -> None:
         labels = key == "settings"
         raise ConfigError(
             f"{where}: {key} has the {'setting label' if labels else 'entry'} {seen[0]!r} twice",
-            hint="give the [[settings]] tables different names or values"
-            if labels
-            else "remove the duplicate",
+            hint="give the [[settings]] tables different names or values" if labels else "remove the duplicate",
         )
 
 
@@ -133,9 +127,7 @@ def settings_tables(where: str, tables: Any) -> tuple[dict[str, Any], ...]:
 def product_table(where: str, table: Any, settings: tuple[dict[str, Any], ...]) -> dict[str, list[Any]]:
     """The ``[grid]`` table: per-key non-empty lists of distinct values, keys not also in ``[[settings]]``."""
     if not isinstance(table, dict):
-        raise ConfigError(
-            f"{where}: grid must be a table of lists but got {table!r}", hint="e.g. [grid] lr = [1e-3]"
-        )
+        raise ConfigError(f"{where}: grid must be a table of lists but got {table!r}", hint="e.g. [grid] lr = [1e-3]")
     product: dict[str, list[Any]] = {}
     for key, values in table.items():
         name = key.replace("-", "_")
