@@ -1,0 +1,10 @@
+"""Fast exact kernels, each beside the plain reference its exactness test compares it with.
+
+A kernel computes a fixed piece of arithmetic faster than its straightforward form, with the same values up
+to floating-point summation order. Kernels know no method: they take tensors (weights, biases, sizes)
+explicitly, and import nothing from tscl outside this package but `tscl.errors`. The methods (losses,
+encoder layers) call them.
+
+Modules:
+    row_contrast: the row-contrast loss of TS2Vec's instance and temporal terms, with its gradient.
+"""
