@@ -7,4 +7,6 @@ encoder layers) call them.
 
 Modules:
     row_contrast: the row-contrast loss of TS2Vec's instance and temporal terms, with its gradient.
+    tap_conv: dilated "same" convolution on sequence-first activations.
+    last_position: the last output step of a stack of dilated residual blocks, without the other steps.
 """

@@ -295,6 +295,10 @@ class CoSTEncoder(ViewEncoder):
         h = self.trunk(x)
         return torch.cat([self.trend.last_position(h), self.season_dropout(self.season.last_position(h))], dim=-1)
 
+    def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`ViewEncoder.last_position_fn`: :meth:`last_position`, for windows of any length."""
+        return self.last_position
+
 
 # Optimizer steps taken in this process. Fused optimizers (the AdamW tscl uses) update weights in place without
 # bumping their version counters, so a cached response is also keyed on this count.
