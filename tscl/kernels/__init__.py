@@ -9,4 +9,7 @@ Modules:
     row_contrast: the row-contrast loss of TS2Vec's instance and temporal terms, with its gradient.
     tap_conv: dilated "same" convolution on sequence-first activations.
     last_position: the last output step of a stack of dilated residual blocks, without the other steps.
+    fft_trend: the mean of causal convolutions, by overlap-save FFT, and its last output step.
+    fft_season: the last step of a per-frequency linear map of the rFFT, without the inverse FFT.
+    weight_cache: a value derived from weights, kept while they are frozen and unchanged.
 """
