@@ -1,15 +1,20 @@
-"""Contract tests over every registered encoder, and exactness of the TS2Vec encoder's shortcuts."""
+"""Contract tests over every registered encoder, and exactness of the TS2Vec encoder's shortcuts.
+
+The kernels under them are tested against their references in tests/kernels/.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from torch import nn
 
+from tscl.encoding import encode_causal
 from tscl.errors import ConfigError
-from tscl.models import create_encoder, list_encoders
-from tscl.models.encoder import SamePadConv, TSEncoder
-from tscl.models.last_position import LastPositionEncoder
-from tscl.models.tapconv import tap_conv1d
+from tscl.kernels.last_position import LastPositionEncoder
+from tscl.models import CoSTEncoder, create_encoder, list_encoders
+from tscl.models.encoder import SamePadConv, TSEncoder, ViewEncoder
 
 
 @pytest.mark.parametrize("name", list_encoders())
@@ -58,53 +63,58 @@ def test_centre_tap_shortcut_is_exact(dilation: int) -> None:
     torch.testing.assert_close(g_fast, g_full, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize(("length", "channels"), [(1, 1), (2, 3), (17, 2), (201, 1), (201, 7)])
-def test_last_position_encoder_equals_full_forward(length: int, channels: int) -> None:
+@pytest.mark.parametrize("name", list_encoders())
+@pytest.mark.parametrize(("length", "channels"), [(1, 1), (2, 3), (17, 2), (201, 7)])
+def test_last_position_fn_equals_the_last_step_of_the_full_encoding(name: str, length: int, channels: int) -> None:
     torch.manual_seed(1)
-    encoder = TSEncoder(channels).eval()
+    encoder = create_encoder(name, input_dims=channels, output_dims=12, hidden_dims=8).eval()
     x = torch.randn(6, length, channels)
     x[0, : length // 2] = float("nan")  # left padding of an early window
     x[1, -1, 0] = float("nan")
     with torch.no_grad():
         full = encoder(x)[:, -1]
-    fast = LastPositionEncoder(encoder, length)(x)
-    assert (fast - full).abs().max().item() <= 1e-4
+        fast = encoder.last_position_fn(length)(x)
+    torch.testing.assert_close(fast, full, atol=1e-5, rtol=1e-4)
 
 
-def _reference_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, dilation: int) -> torch.Tensor:
-    """conv1d on sequence-first ``x`` [T, B, C] (tap_conv1d's layout)."""
-    pad = dilation * (weight.size(2) // 2)
-    return torch.nn.functional.conv1d(x.permute(1, 2, 0), weight, bias, padding=pad, dilation=dilation).permute(2, 0, 1)
+def test_the_builtin_encoders_take_their_last_position_shortcuts() -> None:
+    assert isinstance(TSEncoder(2, output_dims=4, hidden_dims=4, depth=1).last_position_fn(9), LastPositionEncoder)
+    cost = CoSTEncoder(2, output_dims=4, hidden_dims=4, depth=1)
+    assert cost.last_position_fn(9) == cost.last_position
 
 
-@pytest.mark.parametrize(
-    ("batch", "length", "c_in", "c_out", "dilation", "kernel"),
-    [(1, 1, 2, 3, 1, 3), (2, 7, 3, 5, 1, 3), (3, 10, 4, 4, 4, 3), (2, 9, 3, 3, 16, 3), (2, 20, 3, 4, 3, 5),
-     (2, 8, 2, 2, 7, 3), (2, 8, 2, 2, 8, 3), (1, 30, 5, 2, 2, 1)],
-)  # fmt: skip
-@pytest.mark.parametrize("with_bias", [True, False])
-def test_tap_conv_equals_conv1d_values_and_gradients(
-    batch: int, length: int, c_in: int, c_out: int, dilation: int, kernel: int, with_bias: bool
-) -> None:
-    torch.manual_seed(0)
-    x = torch.randn(length, batch, c_in, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(c_out, c_in, kernel, dtype=torch.float64, requires_grad=True)
-    bias = torch.randn(c_out, dtype=torch.float64, requires_grad=True) if with_bias else None
-    inputs = (x, weight) + ((bias,) if bias is not None else ())
-    out = tap_conv1d(x, weight, bias, dilation)
-    ref = _reference_conv(x, weight, bias, dilation)
-    torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-12)
-    upstream = torch.randn_like(out)
-    for got, want in zip(
-        torch.autograd.grad(out, inputs, upstream), torch.autograd.grad(ref, inputs, upstream), strict=True
-    ):
-        torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-12)
-    assert torch.autograd.gradcheck(lambda *a: tap_conv1d(a[0], a[1], a[2] if with_bias else None, dilation), inputs)
+def _cumulative_sum(x: torch.Tensor) -> torch.Tensor:
+    """``[B, T, C] -> [B, T, C]``: running sums, NaN as 0."""
+    return torch.nan_to_num(x).cumsum(1)
 
 
-def test_tap_conv_rejects_even_kernels() -> None:
-    with pytest.raises(ValueError, match="odd"):
-        tap_conv1d(torch.zeros(1, 4, 2), torch.zeros(2, 2, 2), None, 1)
+class _PlainModule(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _cumulative_sum(x)
+
+
+class _DefaultHook(ViewEncoder):
+    def forward_views(self, views, spans, mask=None, generator=None):
+        return [_cumulative_sum(x)[:, a:b] for x, (a, b) in zip(views, spans, strict=True)]
+
+
+class _OwnHook(_DefaultHook):
+    def last_position_fn(self, window: int):
+        return lambda x: torch.full((x.size(0), x.size(2)), float(window))
+
+
+@pytest.mark.parametrize("net", [_PlainModule(), _DefaultHook()])
+def test_causal_encoding_without_a_shortcut_encodes_every_window(net: nn.Module) -> None:
+    X = np.random.default_rng(0).normal(size=(2, 10, 3)).astype(np.float32)
+    got = encode_causal(net, X, window=4, device=torch.device("cpu"), batch_size=3)
+    padded = np.concatenate([np.zeros((2, 3, 3), dtype=np.float32), X], axis=1)
+    want = np.stack([padded[:, t : t + 4].sum(1) for t in range(10)], axis=1)  # the last 4 steps' sum
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_causal_encoding_uses_the_encoders_last_position_fn() -> None:
+    X = np.random.default_rng(0).normal(size=(2, 10, 3)).astype(np.float32)
+    assert (encode_causal(_OwnHook(), X, window=4, device=torch.device("cpu")) == 4.0).all()
 
 
 @pytest.mark.parametrize("length", [1, 5, 40, 300])

@@ -1,10 +1,18 @@
-"""The fast optimizer and weight-average helpers compute what torch's reference versions compute."""
+"""The fast optimizer and weight-average helpers compute what torch's reference versions compute, and
+their in-place updates are seen by what is derived from the weights."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import torch
+from torch import nn
+from torch.optim import optimizer as torch_optimizer
 from torch.optim.swa_utils import AveragedModel
 
+import tscl
+from tscl.kernels.weight_cache import WeightCache
 from tscl.models.encoder import TSEncoder
 from tscl.training.optim import adamw, update_average
 
@@ -44,3 +52,36 @@ def test_adamw_matches_the_reference_update() -> None:
             optimizer.step()
     for a, b in zip(fast_model.parameters(), slow_model.parameters(), strict=True):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_a_step_marks_the_weights_it_updated_as_changed() -> None:
+    # Fused kernels (used here where torch has them) do not bump version counters themselves.
+    updated, untouched = nn.Parameter(torch.randn(4)), nn.Parameter(torch.randn(4))
+    optimizer = adamw([updated, untouched], lr=1e-2)
+    updated.grad = torch.ones(4)
+    before = updated._version, untouched._version
+    optimizer.step()
+    assert updated._version > before[0] and untouched._version == before[1]
+
+
+def test_a_weight_cache_sees_every_step() -> None:
+    weight = nn.Parameter(torch.randn(4))
+    optimizer = adamw([weight], lr=0.1)
+    cache: WeightCache[torch.Tensor] = WeightCache()
+    for _ in range(3):
+        weight.grad = torch.ones(4)
+        with torch.no_grad():
+            cache.get(0, [weight], weight.clone)  # kept: gradients are off
+        optimizer.step()
+        with torch.no_grad():
+            assert torch.equal(cache.get(0, [weight], weight.clone), weight)
+
+
+def test_importing_tscl_registers_no_global_hooks() -> None:
+    for module in pkgutil.walk_packages(tscl.__path__, "tscl."):
+        if module.name != "tscl.__main__":  # runs the CLI
+            importlib.import_module(module.name)
+    assert not torch_optimizer._global_optimizer_pre_hooks
+    assert not torch_optimizer._global_optimizer_post_hooks
+    assert not nn.modules.module._global_forward_hooks
+    assert not nn.modules.module._global_backward_hooks

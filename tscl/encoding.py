@@ -9,10 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from tscl.models.cost import CoSTEncoder
-from tscl.models.encoder import TSEncoder
-from tscl.models.last_position import LastPositionEncoder
-
 DEFAULT_BATCH = 64
 DEFAULT_WINDOW_BATCH = 64  # windows per pass: small batches keep the activations in cache
 
@@ -53,11 +49,11 @@ def encode_timestamps(net: nn.Module, X: np.ndarray, device: torch.device, batch
 
 
 def _last_position_fn(net: nn.Module, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The cheapest exact way to get ``net(x)[:, -1]`` for windows of this length."""
-    if isinstance(net, TSEncoder):
-        return LastPositionEncoder(net, window)
-    if isinstance(net, CoSTEncoder):
-        return net.last_position
+    """The cheapest exact way to get ``net(x)[:, -1]`` for windows of this length: the encoder's own
+    ``last_position_fn`` (see `tscl.models.encoder.ViewEncoder`), or the full encoding for other modules."""
+    hook = getattr(net, "last_position_fn", None)
+    if hook is not None:
+        return hook(window)  # type: ignore[no-any-return]
     return lambda x: net(x)[:, -1]
 
 

@@ -9,15 +9,12 @@ those numbers are compared like for like. Only the architecture is taken from Co
 Layers, on the trunk's output ``h`` [B, T, C] (C = ``output_dims``):
 
 * **Trend** (``D_t = output_dims // 2`` channels): causal convolutions of ``h`` with kernel sizes
-  ``kernels`` (1, 2, 4, ..., 128), each C -> D_t, averaged. An average of causal convolutions is one causal
-  convolution whose taps are the averages of the right-aligned kernels. It is applied in the frequency
-  domain, by overlap-save blocks of at most 385 steps with enough context that nothing wraps around (so
-  memory stays flat on long series): one matrix product with a constant DFT basis
-  gives the taps' spectrum straight from the stored weights, and each frequency is a C x D_t product. Same
-  values as the eight direct convolutions (tested), at a fraction of their work (directly, a 128-tap
-  320 -> 160 convolution costs 13 MFLOP per step).
+  ``kernels`` (1, 2, 4, ..., 128), each C -> D_t, averaged. Computed as one causal convolution in the
+  frequency domain, by overlap-save blocks (`tscl.kernels.fft_trend`): same values as the eight direct
+  convolutions, at a fraction of their work.
 * **Season** (``D_s = output_dims - D_t`` channels): a learnable complex linear map C -> D_s per frequency of
-  ``rfft(h)`` along time, back with the inverse rFFT, then dropout (0.1).
+  ``rfft(h)`` along time, back with the inverse rFFT, then dropout (0.1). Its last step alone (the
+  forecasting protocol's causal encoding) skips the inverse FFT (`tscl.kernels.fft_season`).
 * The representation is ``[trend, season]`` -> ``output_dims``.
 
 Lengths: CoST's frequency layer has one weight per rFFT bin of its fixed training length (201 steps for the
@@ -30,23 +27,20 @@ the forecasting protocol encodes windows that end at the forecast origin, so no 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable
+from typing import cast
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from tscl.errors import ConfigError
+from tscl.kernels.fft_season import LastStepOperator, season_last_operator, season_last_position
+from tscl.kernels.fft_trend import causal_conv_mean, causal_conv_mean_last
+from tscl.kernels.weight_cache import WeightCache
 from tscl.models.encoder import TSEncoder, ViewEncoder
 
 DEFAULT_KERNELS = (1, 2, 4, 8, 16, 32, 64, 128)
 DEFAULT_GRID_LENGTH = 201
-# Trend outputs per FFT block (overlap-save): 384 + 127 steps of input fit an FFT of 512.
-_BLOCK = 385
-
-T = TypeVar("T")
 
 
 class TrendLayer(nn.Module):
@@ -58,97 +52,21 @@ class TrendLayer(nn.Module):
             raise ConfigError(f"trend kernel sizes must be positive integers but got {kernels}")
         self.kernels = tuple(kernels)
         self.convs = nn.ModuleList([nn.Conv1d(in_channels, out_channels, k) for k in self.kernels])
-        self._cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = _ResponseCache()
-        self._last_cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
-        self._bases: dict[tuple, torch.Tensor] = {}
+        # The taps' spectrum and the combined taps, kept while the weights are frozen (inference).
+        self._cache: WeightCache[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = WeightCache()
+        self._last_cache: WeightCache[tuple[torch.Tensor, torch.Tensor]] = WeightCache()
 
-    def _layers(self) -> list[nn.Conv1d]:
-        return [cast(nn.Conv1d, conv) for conv in self.convs]
-
-    def _mean_bias(self) -> torch.Tensor:
-        return torch.stack([cast(torch.Tensor, conv.bias) for conv in self._layers()]).mean(0)
+    def _weights_and_biases(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        convs = [cast(nn.Conv1d, conv) for conv in self.convs]
+        return [conv.weight for conv in convs], [cast(torch.Tensor, conv.bias) for conv in convs]
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        batch, length, channels = h.shape
-        reach = max(self.kernels) - 1  # steps back the longest kernel reads
-        # Overlap-save: blocks of `block` outputs, each computed from its own `reach` + `block` input steps
-        # with one FFT of size n >= reach + block (so nothing wraps around). One block for short inputs;
-        # long ones keep n, and with it the frequency response, small.
-        block = min(length, _BLOCK)
-        n = _fft_size(block + reach)
-        blocks = -(-length // block)
-        padded = F.pad(h, (0, 0, reach, blocks * block - length))  # zeros before the start and after the end
-        pieces = padded.unfold(1, block + reach, block)  # [B, blocks, C, block + reach]
-        real, imag, bias = self._response(n)  # [F, C, D] each
-        spectrum = torch.fft.rfft(pieces, n=n, dim=-1)  # [B, blocks, C, F]
-        spectrum = spectrum.permute(3, 0, 1, 2).reshape(n // 2 + 1, batch * blocks, channels)  # [F, B*blocks, C]
-        x_real, x_imag = spectrum.real.contiguous(), spectrum.imag.contiguous()
-        out_real = torch.baddbmm(torch.bmm(x_real, real), x_imag, imag, alpha=-1.0)
-        out_imag = torch.baddbmm(torch.bmm(x_real, imag), x_imag, real)
-        out = torch.fft.irfft(torch.complex(out_real, out_imag), n=n, dim=0)  # [n, B*blocks, D]
-        out = out[reach : reach + block].view(block, batch, blocks, -1).permute(1, 2, 0, 3)
-        return out.reshape(batch, blocks * block, -1)[:, :length] + bias
+        """The trend of ``h`` [B, T, C] -> [B, T, D], by `causal_conv_mean` (overlap-save FFT)."""
+        return causal_conv_mean(h, *self._weights_and_biases(), cache=self._cache)
 
     def last_position(self, h: torch.Tensor) -> torch.Tensor:
-        """``forward(h)[:, -1]`` [B, D] alone: the combined taps applied once, to the last ``max(kernels)`` steps.
-
-        Lag ``l``'s matrix is the mean over the kernels longer than ``l`` of their tap ``l`` steps back, so
-        the output is one product of the reversed tail of ``h`` with the stacked lags.
-        """
-        batch, length, channels = h.shape
-        taps, bias = self._last_cache.get(0, list(self.parameters()), self._build_last_taps)
-        reach = min(length, max(self.kernels))
-        tail = h[:, length - reach :].flip(1).reshape(batch, reach * channels)  # lag 0 first
-        return torch.addmm(bias, tail, taps[: reach * channels])
-
-    def _build_last_taps(self) -> tuple[torch.Tensor, torch.Tensor]:
-        convs = self._layers()
-        out_channels, in_channels = convs[0].weight.shape[:2]
-        lags = convs[0].weight.new_zeros(out_channels, in_channels, max(self.kernels))
-        for conv in convs:
-            lags[:, :, : conv.weight.size(2)] += conv.weight.flip(-1)  # flipped: index = steps back
-        taps = (lags / len(convs)).permute(2, 1, 0).reshape(-1, out_channels)  # [lags * C, D]
-        bias = self._mean_bias()
-        return taps, bias
-
-    def _response(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Real and imaginary parts ``[n/2+1, C, D]`` of the combined taps' DFT, and the mean bias.
-
-        The DFT of the taps is one matrix product of a constant basis with all convolutions' weights side by
-        side as stored (no flipped or permuted copies), which also sums the kernels, in the layout the
-        batched products need. When no gradient reaches the weights (inference, or a frozen encoder) it is
-        kept until they change: encoding many batches of windows then pays for it once.
-        """
-        return self._cache.get(n, list(self.parameters()), lambda: self._build_response(n))
-
-    def _build_response(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        bins = n // 2 + 1
-        convs = self._layers()
-        first = convs[0].weight
-        out_channels, in_channels = first.shape[:2]
-        weights = torch.cat([conv.weight.reshape(out_channels * in_channels, -1) for conv in convs], dim=1)
-        response = self._basis(n, first) @ weights.t()  # [2F, D*C]
-        # [2, F, C, D] as a transposed view: the batched products take it without a copy.
-        parts = response.view(2, bins, out_channels, in_channels).transpose(2, 3)
-        bias = self._mean_bias()
-        return parts[0], parts[1], bias
-
-    def _basis(self, n: int, like: torch.Tensor) -> torch.Tensor:
-        """``[2F, sum(kernels)]``: cos and -sin rows of the DFT at each stored tap's lag (tap i of a size-k
-        kernel weighs the input k - 1 - i steps back), divided by the number of kernels (their mean)."""
-        key = (n, like.dtype, like.device)
-        if key not in self._bases:
-            lag = torch.cat([torch.arange(k - 1, -1, -1, dtype=torch.float64) for k in self.kernels])
-            angle = 2 * math.pi * torch.arange(n // 2 + 1, dtype=torch.float64)[:, None] * lag[None, :] / n
-            basis = torch.cat([torch.cos(angle), -torch.sin(angle)]) / len(self.kernels)  # the mean's 1/K too
-            self._bases[key] = basis.to(like.dtype).to(like.device)
-        return self._bases[key]
-
-    def reference(self, h: torch.Tensor) -> torch.Tensor:
-        """The direct form (CoST's): each causal convolution, trimmed, then the mean. Slow; for tests."""
-        x = h.transpose(1, 2)
-        outs = [conv(F.pad(x, (conv.weight.size(2) - 1, 0))) for conv in self._layers()]
-        return torch.stack(outs).mean(0).transpose(1, 2)
+        """``forward(h)[:, -1]`` [B, D] alone, by `causal_conv_mean_last` (the combined taps, once)."""
+        return causal_conv_mean_last(h, *self._weights_and_biases(), cache=self._last_cache)
 
 
 class SeasonLayer(nn.Module):
@@ -163,8 +81,9 @@ class SeasonLayer(nn.Module):
         # Real and imaginary parts in the last dimension (real parameters: every optimizer handles them).
         self.weight = nn.Parameter(torch.empty(bins, in_channels, out_channels, 2))
         self.bias = nn.Parameter(torch.empty(bins, out_channels, 2))
-        self._cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
-        self._last_cache: _ResponseCache[tuple[torch.Tensor, torch.Tensor]] = _ResponseCache()
+        # The weights at one length's bins, and their last-step fold, kept while frozen (inference).
+        self._cache: WeightCache[tuple[torch.Tensor, torch.Tensor]] = WeightCache()
+        self._last_cache: WeightCache[LastStepOperator] = WeightCache()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -193,33 +112,12 @@ class SeasonLayer(nn.Module):
         return torch.view_as_complex(weight.contiguous()), torch.view_as_complex(bias.contiguous())
 
     def last_position(self, h: torch.Tensor) -> torch.Tensor:
-        """``forward(h)[:, -1]`` [B, D] alone, without the inverse FFT of every step.
-
-        The inverse rFFT at the last step ``T - 1`` is the real part of ``sum_f a_f / T * exp(-2 pi i f / T)
-        * Y_f`` (``a_f`` = 1 at the zero and Nyquist bins, else 2), linear in the per-frequency output
-        ``Y = X W + b``. Folding that phase into ``W`` leaves one real product of ``[Re X, Im X]`` with a
-        ``[2 F C, D]`` matrix.
-        """
+        """``forward(h)[:, -1]`` [B, D] alone, without the inverse FFT of every step (`season_last_position`)."""
         length = h.size(1)
-        matrix, const = self._last_cache.get(length, [self.weight, self.bias], lambda: self._build_last(length))
-        spectrum = torch.fft.rfft(h, dim=1)  # [B, F, C]
-        flat = torch.cat([spectrum.real, spectrum.imag], dim=1).reshape(h.size(0), -1)
-        return torch.addmm(const, flat, matrix)
-
-    def _build_last(self, length: int) -> tuple[torch.Tensor, torch.Tensor]:
-        weight, bias = self.response(length)
-        bins = weight.size(0)
-        freq = torch.arange(bins, dtype=torch.float64)
-        scale = torch.full((bins,), 2.0, dtype=torch.float64)
-        scale[0] = 1.0
-        if length % 2 == 0:
-            scale[-1] = 1.0
-        phase = torch.polar(scale / length, -2 * math.pi * freq / length).to(weight.dtype).to(weight.device)
-        folded = weight * phase[:, None, None]  # [F, C, D]
-        # Re(X V) = Re X Re V - Im X Im V
-        matrix = torch.cat([folded.real, -folded.imag]).reshape(-1, weight.size(2))
-        const = (bias * phase[:, None]).real.sum(0)
-        return matrix, const
+        operator = self._last_cache.get(
+            length, [self.weight, self.bias], lambda: season_last_operator(*self.response(length), length)
+        )
+        return season_last_position(h, operator)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         length = h.size(1)
@@ -295,43 +193,9 @@ class CoSTEncoder(ViewEncoder):
         h = self.trunk(x)
         return torch.cat([self.trend.last_position(h), self.season_dropout(self.season.last_position(h))], dim=-1)
 
-
-# Optimizer steps taken in this process. Fused optimizers (the AdamW tscl uses) update weights in place without
-# bumping their version counters, so a cached response is also keyed on this count.
-_optimizer_steps = 0
-
-
-def _count_step(*_: object) -> None:
-    global _optimizer_steps
-    _optimizer_steps += 1
-
-
-register_optimizer_step_post_hook(_count_step)
-
-
-class _ResponseCache(Generic[T]):
-    """One value derived from some weights, kept while no gradient reaches them and they do not change."""
-
-    def __init__(self) -> None:
-        self.entry: tuple[tuple, T] | None = None
-
-    def get(self, size: int, params: Sequence[torch.Tensor], build: Callable[[], T]) -> T:
-        """The value for inputs of ``size``: the kept one if still valid, else ``build()`` (kept if frozen)."""
-        frozen = not torch.is_grad_enabled() or not any(p.requires_grad for p in params)
-        # Any in-place change or replacement of a weight changes the key (an optimizer step through the step
-        # count, other changes through the version counters), and so does inference mode, whose tensors
-        # autograd cannot mix with others.
-        key = (
-            size,
-            torch.is_inference_mode_enabled(),
-            _optimizer_steps,
-            *((p.data_ptr(), p._version) for p in params),
-        )
-        if frozen and self.entry is not None and self.entry[0] == key:
-            return self.entry[1]
-        value = build()
-        self.entry = (key, value) if frozen else None
-        return value
+    def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`ViewEncoder.last_position_fn`: :meth:`last_position`, for windows of any length."""
+        return self.last_position
 
 
 def _interpolation_matrix(bins: int, grid: int, step: float, like: torch.Tensor) -> torch.Tensor:
@@ -345,19 +209,3 @@ def _interpolation_matrix(bins: int, grid: int, step: float, like: torch.Tensor)
     blend.index_put_((rows, low), 1.0 - frac, accumulate=True)
     blend.index_put_((rows, high), frac, accumulate=True)
     return blend.to(dtype=like.dtype, device=like.device)
-
-
-def _fft_size(n: int) -> int:
-    """The smallest 2^a 3^b 5^c >= n (fast FFT sizes)."""
-    best = 1 << max(n - 1, 0).bit_length()
-    power5 = 1
-    while power5 < best:
-        power3 = power5
-        while power3 < best:
-            size = power3
-            while size < n:
-                size *= 2
-            best = min(best, size)
-            power3 *= 3
-        power5 *= 5
-    return best

@@ -7,12 +7,16 @@ representation dropout. NaN-aware: a timestamp with any NaN channel is zeroed (b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from tscl.errors import ConfigError
-from tscl.models.tapconv import tap_conv1d
+from tscl.kernels.last_position import DilatedConv, DilatedStack, LastPositionEncoder, ResidualBlock
+from tscl.kernels.tap_conv import tap_conv1d
 
 MASK_MODES = ("binomial", "continuous", "all_true", "all_false", "mask_last")
 
@@ -121,7 +125,7 @@ class DilatedConvEncoder(nn.Module):
     ) -> torch.Tensor:
         """The stack on ``x`` [B, T, C] -> [B, T, channels[-1]], convolutions by `tap_conv1d`.
 
-        The blocks run sequence-first ([T, B, C], see `tscl.models.tapconv`); the result is copied back to
+        The blocks run sequence-first ([T, B, C], see `tscl.kernels.tap_conv`); the result is copied back to
         [B, T, C_out]. ``spans``: one (start, stop) per row (all of equal width w): return only those steps,
         [B, w, C_out]. From the first block on which every later block reads a single step (dilation >= T),
         the rest of the stack runs on the spans only; the values are the same. ``padding``: see
@@ -226,6 +230,14 @@ class ViewEncoder(nn.Module):
         """Encode batches ``views[i]`` [B_i, T_i, C] and keep steps ``spans[i]`` of each."""
         raise NotImplementedError
 
+    def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The cheapest exact way to get ``self(x)[:, -1]`` [N, D] for windows ``x`` [N, window, C].
+
+        The forecasting protocol's causal encoding represents each step by its window's last output.
+        Encoders with a shortcut return it; this default encodes every step.
+        """
+        return lambda x: self(x)[:, -1]
+
 
 class TSEncoder(ViewEncoder):
     """TS2Vec encoder: ``[B, T, C] -> [B, T, D]``.
@@ -298,3 +310,16 @@ class TSEncoder(ViewEncoder):
         outputs = [self.feature_extractor.forward_time_major(h, row_spans, pad) for h, row_spans, pad in groups]
         out = self.repr_dropout(torch.cat(outputs) if len(outputs) > 1 else outputs[0])
         return list(out.split([x.size(0) for x in views]))
+
+    def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`ViewEncoder.last_position_fn` in eval mode (no masking, no dropout), by `LastPositionEncoder`.
+
+        The kernel copies the convolution weights when called here: call again after the weights change.
+        """
+        blocks = []
+        for module in self.feature_extractor.blocks:
+            block = cast(ConvBlock, module)
+            convs = [DilatedConv(c.conv.weight, c.conv.bias, c.conv.dilation[0]) for c in (block.conv1, block.conv2)]
+            projector = None if block.projector is None else (block.projector.weight[:, :, 0], block.projector.bias)
+            blocks.append(ResidualBlock(convs[0], convs[1], projector))
+        return LastPositionEncoder(DilatedStack(self.input_fc.weight, self.input_fc.bias, blocks), window)

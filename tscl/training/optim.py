@@ -11,17 +11,36 @@ from torch.optim.swa_utils import AveragedModel
 __all__ = ["adamw", "update_average"]
 
 
+def _bump_versions(optimizer: torch.optim.Optimizer, *_: object) -> None:
+    """Step post-hook: mark the weights the step updated as changed in place, as a non-fused step would.
+
+    Fused kernels write the weights without bumping their autograd version counters, so anything keyed on
+    them (`tscl.kernels.weight_cache.WeightCache`, autograd's own check on tensors saved for backward)
+    would not see the update.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is not None:  # the parameters the step skipped are unchanged
+                torch.autograd.graph.increment_version(p)
+
+
 def adamw(parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.AdamW:
     """AdamW (torch defaults besides ``lr``), fused into one kernel where torch supports it (CPU: 2.4+).
 
     The fused kernel applies the same update as the per-parameter loop, ~4x faster for the encoder's
-    few dozen small tensors; with older torch versions, or devices without it, the loop is used.
+    few dozen small tensors; with older torch versions, or devices without it, the loop is used. After a
+    fused step the updated weights' version counters are bumped (see `_bump_versions`); a torch without
+    ``torch.autograd.graph.increment_version`` gets the loop, whose in-place updates bump them.
     """
     parameters = list(parameters)
+    if not hasattr(torch.autograd.graph, "increment_version"):
+        return torch.optim.AdamW(parameters, lr=lr)
     try:
-        return torch.optim.AdamW(parameters, lr=lr, fused=True)
+        optimizer = torch.optim.AdamW(parameters, lr=lr, fused=True)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.AdamW(parameters, lr=lr)
+    optimizer.register_step_post_hook(_bump_versions)
+    return optimizer
 
 
 def update_average(averaged: AveragedModel, model: nn.Module) -> None:

@@ -11,7 +11,7 @@ outside the series (``|shift| >= T``) contributes nothing and is skipped, so a d
 is exactly a 1x1 convolution. (With batch-first rows a shifted tap crosses series boundaries, and batched
 products of small matrices run as one small product per series.)
 
-The result equals ``conv1d(x.permute(1, 2, 0), weight, bias, padding=d * (K // 2), dilation=d).permute(2, 0, 1)``
+The result equals `tap_conv1d_reference`, ``conv1d`` on the channel-major input with padding ``d * (K // 2)``,
 up to floating-point summation order; forward and backward are both written out (no autograd graph inside),
 and every product accumulates in place into its output.
 """
@@ -19,10 +19,11 @@ and every product accumulates in place into its output.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-__all__ = ["tap_conv1d"]
+__all__ = ["tap_conv1d", "tap_conv1d_reference"]
 
 
 def _taps(kernel_size: int, dilation: int, length: int) -> list[tuple[int, int]]:
@@ -101,11 +102,36 @@ class _TapConv1d(torch.autograd.Function):
 
 
 def tap_conv1d(x: Tensor, weight: Tensor, bias: Tensor | None, dilation: int) -> Tensor:
-    """A "same" dilated convolution of sequence-first ``x`` [T, B, C_in] with ``weight`` [C_out, C_in, K], K odd.
+    """A "same" dilated convolution of sequence-first activations, tap by tap (see the module docstring).
 
-    Returns [T, B, C_out]; equal to ``conv1d`` with padding ``dilation * (K // 2)`` on ``x.permute(1, 2, 0)``,
-    permuted back (see the module docstring).
+    Args:
+        x: Input [T, B, C_in].
+        weight: Kernel [C_out, C_in, K], K odd.
+        bias: [C_out] or None.
+        dilation: Spacing of the taps, >= 1.
+
+    Returns:
+        [T, B, C_out], equal to `tap_conv1d_reference`; differentiable once in every argument.
+
+    Raises:
+        ValueError: K is even (a "same" convolution needs a centre tap).
     """
     if weight.size(2) % 2 == 0:
         raise ValueError(f"tap_conv1d needs an odd kernel size but got {weight.size(2)}")
     return _TapConv1d.apply(x, weight, bias, dilation)  # type: ignore[no-any-return]
+
+
+def tap_conv1d_reference(x: Tensor, weight: Tensor, bias: Tensor | None, dilation: int) -> Tensor:
+    """`tap_conv1d` as defined, for tests: ``conv1d`` on the channel-major input, permuted back.
+
+    Args:
+        x: Input [T, B, C_in].
+        weight: Kernel [C_out, C_in, K], K odd.
+        bias: [C_out] or None.
+        dilation: Spacing of the taps, >= 1.
+
+    Returns:
+        [T, B, C_out]: the convolution with zero padding ``dilation * (K // 2)`` at both ends.
+    """
+    pad = dilation * (weight.size(2) // 2)
+    return F.conv1d(x.permute(1, 2, 0), weight, bias, padding=pad, dilation=dilation).permute(2, 0, 1)
