@@ -55,7 +55,7 @@ def _straightforward_encoder(net):  # type: ignore[no-untyped-def]
     import torch.nn.functional as F
     from torch import nn
 
-    from tscl.models.encoder import timestamp_mask
+    from tscl.encoders.layers import timestamp_mask
 
     class Straightforward(nn.Module):
         def __init__(self) -> None:

@@ -50,7 +50,7 @@ def encode_timestamps(net: nn.Module, X: np.ndarray, device: torch.device, batch
 
 def _last_position_fn(net: nn.Module, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """The cheapest exact way to get ``net(x)[:, -1]`` for windows of this length: the encoder's own
-    ``last_position_fn`` (see `tscl.models.encoder.ViewEncoder`), or the full encoding for other modules."""
+    ``last_position_fn`` (see `tscl.encoders.layers.ViewEncoder`), or the full encoding for other modules."""
     hook = getattr(net, "last_position_fn", None)
     if hook is not None:
         return hook(window)  # type: ignore[no-any-return]

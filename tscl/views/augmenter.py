@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from tscl.errors import ConfigError
-from tscl.models.encoder import DilatedConvEncoder
+from tscl.encoders.layers import DilatedConvEncoder
 
 __all__ = ["AugmentationNetwork", "AugmentedView", "hard_concrete_sample", "temporal_consistency"]
 

@@ -10,18 +10,20 @@ import pytest
 import torch
 from torch import nn
 
+from tscl.encoders import create_encoder, list_encoders
+from tscl.encoders.cost import CoSTEncoder
+from tscl.encoders.layers import SamePadConv, ViewEncoder
+from tscl.encoders.ts2vec import TSEncoder
 from tscl.encoding import encode_causal
 from tscl.errors import ConfigError
 from tscl.kernels.last_position import LastPositionEncoder
-from tscl.models import CoSTEncoder, create_encoder, list_encoders
-from tscl.models.encoder import SamePadConv, TSEncoder, ViewEncoder
 
 
 @pytest.mark.parametrize("name", list_encoders())
 @pytest.mark.parametrize(("batch", "length", "channels"), [(1, 1, 1), (3, 17, 2), (2, 64, 5)])
 def test_contract_shapes_nan_and_gradients(name: str, batch: int, length: int, channels: int) -> None:
     torch.manual_seed(0)
-    encoder = create_encoder(name, input_dims=channels, output_dims=12, hidden_dims=8, depth=3)
+    encoder = create_encoder(name, channels, repr_dims=12, hidden_dims=8, depth=3)
     x = torch.randn(batch, length, channels)
     x[0, 0, 0] = float("nan")
     out = encoder(x)
@@ -34,7 +36,7 @@ def test_contract_shapes_nan_and_gradients(name: str, batch: int, length: int, c
 
 def test_unknown_encoder_lists_valid_names() -> None:
     with pytest.raises(ConfigError, match="ts2vec"):
-        create_encoder("resnet", input_dims=1)
+        create_encoder("resnet", 1)
 
 
 def test_nan_timestamps_are_treated_as_missing() -> None:
@@ -67,7 +69,7 @@ def test_centre_tap_shortcut_is_exact(dilation: int) -> None:
 @pytest.mark.parametrize(("length", "channels"), [(1, 1), (2, 3), (17, 2), (201, 7)])
 def test_last_position_fn_equals_the_last_step_of_the_full_encoding(name: str, length: int, channels: int) -> None:
     torch.manual_seed(1)
-    encoder = create_encoder(name, input_dims=channels, output_dims=12, hidden_dims=8).eval()
+    encoder = create_encoder(name, channels, repr_dims=12, hidden_dims=8).eval()
     x = torch.randn(6, length, channels)
     x[0, : length // 2] = float("nan")  # left padding of an early window
     x[1, -1, 0] = float("nan")

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from tscl.errors import ConfigError, TsclError
 from tscl.kernels.row_contrast import contrast_rows_reference
-from tscl.losses import (
+from tscl.losses.hierarchical import (
     HierarchicalContrastiveLoss,
     hierarchical_contrastive_loss,
     instance_contrastive_loss,
@@ -167,13 +167,13 @@ def test_loss_goes_down_with_a_linear_encoder() -> None:
 
 @pytest.mark.parametrize("alpha", [-0.1, 1.5, float("nan"), "0.5", True])
 def test_module_rejects_bad_alpha(alpha) -> None:
-    with pytest.raises(ConfigError, match="`alpha` must be"):
+    with pytest.raises(ConfigError, match=r"loss\.alpha must be"):
         HierarchicalContrastiveLoss(alpha=alpha)
 
 
 @pytest.mark.parametrize("temporal_unit", [-1, 1.5, True, None])
 def test_module_rejects_bad_temporal_unit(temporal_unit) -> None:
-    with pytest.raises(ConfigError, match="`temporal_unit` must be"):
+    with pytest.raises(ConfigError, match=r"loss\.temporal_unit must be"):
         HierarchicalContrastiveLoss(temporal_unit=temporal_unit)
 
 

@@ -12,9 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
+from tscl.encoders import create_encoder
+from tscl.encoders.cost import CoSTEncoder, SeasonLayer, TrendLayer
 from tscl.errors import ConfigError
-from tscl.models import create_encoder
-from tscl.models.cost import CoSTEncoder, SeasonLayer, TrendLayer
 from tscl.training.optim import adamw, update_average
 
 
@@ -72,7 +72,7 @@ def test_season_interpolates_between_grid_bins() -> None:
 
 def test_cost_encoder_shapes_split_and_errors() -> None:
     torch.manual_seed(0)
-    encoder = create_encoder("cost", input_dims=3, output_dims=9, hidden_dims=8, depth=2).eval()
+    encoder = create_encoder("cost", 3, repr_dims=9, hidden_dims=8, depth=2).eval()
     assert isinstance(encoder, CoSTEncoder)
     x = torch.randn(2, 40, 3)
     out = encoder(x)

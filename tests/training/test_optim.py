@@ -12,8 +12,8 @@ from torch.optim import optimizer as torch_optimizer
 from torch.optim.swa_utils import AveragedModel
 
 import tscl
+from tscl.encoders.ts2vec import TSEncoder
 from tscl.kernels.weight_cache import WeightCache
-from tscl.models.encoder import TSEncoder
 from tscl.training.optim import adamw, update_average
 
 
