@@ -55,9 +55,7 @@ def collect_runs(root: Path) -> list[dict[str, Any]]:
 @runs_app.callback()
 def runs(
     ctx: typer.Context,
-    runs_dir: Annotated[
-        Path | None, typer.Option(help="Folder holding run directories (default ./runs).")
-    ] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="Folder holding run directories (default ./runs).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List runs with their dataset, objective, status and headline metric."""

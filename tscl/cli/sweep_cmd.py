@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def sweep(
-    grid: Annotated[
-        Path, typer.Argument(help="Grid file (.toml): datasets x objectives x seeds x settings.")
-    ],
+    grid: Annotated[Path, typer.Argument(help="Grid file (.toml): datasets x objectives x seeds x settings.")],
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Trials at once, each in its own process; CPUs are split.")
     ] = 1,
@@ -31,9 +29,7 @@ def sweep(
         Path | None,
         typer.Option("--data-dir", help="Where to look for dataset files (overrides the grid's)."),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Output folder (overrides the grid's).")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (overrides the grid's).")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the trials and what each needs; run nothing.")
     ] = False,

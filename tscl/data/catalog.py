@@ -58,9 +58,7 @@ class CatalogEntry:
     homepage: str = ""
 
 
-def _forecasting_entry(
-    name: str, folder: str, url: str | None, shape: str, columns: list[str]
-) -> CatalogEntry:
+def _forecasting_entry(name: str, folder: str, url: str | None, shape: str, columns: list[str]) -> CatalogEntry:
     file = f"{folder}/{name}.csv"
     if name.startswith("ETT"):
         unit = 720 * (4 if name.startswith("ETTm") else 1)

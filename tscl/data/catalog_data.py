@@ -145,6 +145,4 @@ cb7cd8cb995775d30dacbfd5c2a9cb3a80dfbd186fd444294bae70c9162dead1  UWaveGestureLi
 6ce1759b1a18e3328421d5d75fadcb316c449fcd7cec32820c8dafda71986c9e  ETTm1.csv
 d55e7aa2641009814a18ba3279431b13f6d413b0eab195b9ff21988d8cf94e97  exchange_rate.csv
 """
-SHA256: dict[str, str] = {
-    name: digest for digest, name in (line.split() for line in _SHA256_SUMS.split("\n") if line)
-}
+SHA256: dict[str, str] = {name: digest for digest, name in (line.split() for line in _SHA256_SUMS.split("\n") if line)}

@@ -125,9 +125,7 @@ class ForecastingData:
     @property
     def variables_as_instances(self) -> bool:
         """True when each target variable is a separate instance (multivariate electricity)."""
-        return (
-            self.data.shape[-1] - self.n_covariates == 1 and len(self.target_names) == self.data.shape[0] > 1
-        )
+        return self.data.shape[-1] - self.n_covariates == 1 and len(self.target_names) == self.data.shape[0] > 1
 
     def pretrain_array(self) -> np.ndarray:
         """The array self-supervised pre-training sees: ``data[:, train_slice]``."""

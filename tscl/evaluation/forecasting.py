@@ -193,12 +193,8 @@ def run_forecasting_protocol(
         }  # fmt: skip
         if n_examples > 0:
             test_reprs, test_targets = reprs[0, data.test_slice], targets[0, data.test_slice]
-            examples[horizon] = _examples(
-                model, test_reprs, test_targets, (mean[0], std[0]), horizon, n_examples
-            )
-    average = {
-        name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS + _VALID_METRICS
-    }
+            examples[horizon] = _examples(model, test_reprs, test_targets, (mean[0], std[0]), horizon, n_examples)
+    average = {name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS + _VALID_METRICS}
     return ForecastingEvaluation({"task": "forecasting", "horizons": per_horizon, "mean": average}, examples)
 
 
@@ -210,9 +206,7 @@ def evaluate_forecasting(reprs: np.ndarray, data: ForecastingDataLike, padding: 
 def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
     """Validate shapes and finiteness; return the target channels ``[N_inst, T, K]``."""
     if reprs.ndim != 3 or reprs.shape[:2] != data.data.shape[:2]:
-        raise DataError(
-            f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}"
-        )
+        raise DataError(f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}")
     targets = data.data[..., data.n_covariates :]
     for name, array in (("reprs", reprs), ("targets", targets)):
         if not np.isfinite(array).all():
@@ -241,9 +235,7 @@ def _target_scaler(data: ForecastingDataLike, n_inst: int, k: int) -> tuple[np.n
     )
 
 
-def _test_metrics(
-    model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int
-) -> dict[str, float]:
+def _test_metrics(model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int) -> dict[str, float]:
     """MSE and MAE on the normalised and the raw scale, computed in row chunks to bound memory.
 
     Rows of ``X``/``Y`` are instance-major (see :func:`horizon_samples`); ``std`` is ``[N_inst, K]``.

@@ -79,9 +79,7 @@ def fit_svm_protocol(
     if len(y) > max_samples:
         # A class with one member cannot be stratified; sklearn would raise, so fall back to a plain split.
         stratify = y if counts.min() >= 2 else None
-        features, _, y, _ = train_test_split(
-            features, y, train_size=max_samples, random_state=seed, stratify=stratify
-        )
+        features, _, y, _ = train_test_split(features, y, train_size=max_samples, random_state=seed, stratify=stratify)
     distances = euclidean_distances(features, squared=True)
     folds = list(StratifiedKFold(n_splits=5).split(features, y))
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from tscl.errors import ConfigError
 from tscl.encoders.layers import DilatedConvEncoder
+from tscl.errors import ConfigError
 
 __all__ = ["AugmentationNetwork", "AugmentedView", "hard_concrete_sample", "temporal_consistency"]
 
