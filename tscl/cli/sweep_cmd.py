@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def sweep(
-    grid: Annotated[
-        Path, typer.Argument(help="Grid file (.toml): datasets x objectives x seeds x settings.")
-    ],
+    grid: Annotated[Path, typer.Argument(help="Grid file (.toml): datasets x objectives x seeds x settings.")],
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="Trials at once, each in its own process; CPUs are split.")
     ] = 1,
@@ -31,9 +29,7 @@ def sweep(
         Path | None,
         typer.Option("--data-dir", help="Where to look for dataset files (overrides the grid's)."),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Output folder (overrides the grid's).")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output folder (overrides the grid's).")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the trials and what each needs; run nothing.")
     ] = False,
@@ -122,12 +118,13 @@ def render_plan(result: SweepResult) -> None:
 
 def render_result(result: SweepResult) -> None:
     """Mean ± std tables (one per task), the unfinished trials with their errors, and the files written."""
-    from tscl.sweep.summary import HEADLINE, STD_NOTE
+    from tscl.sweep.summary import STD_NOTE
+    from tscl.tasks import create_task, list_tasks
 
-    for task, names in HEADLINE.items():
+    for task in list_tasks():
         rows = [row for row in result.rows if row["task"] == task]
         if rows:
-            console.print(summary_table(f"{result.name} · {task}", rows, names))
+            console.print(summary_table(f"{result.name} · {task}", rows, create_task(task).headline_names))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")

@@ -2,7 +2,8 @@
 
 The representation of timestamp t (computed causally elsewhere) predicts the next H target values; one ridge
 regression per horizon, penalty chosen on the validation split, metrics on the test split. Everything here
-works on precomputed numpy arrays, so it is independent of the encoder.
+works on precomputed numpy arrays, so it is independent of the encoder. The registered task that runs it on
+a model, with its baselines and reports, is :class:`tscl.tasks.forecasting.ForecastingTask`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tscl.errors import ConfigError, DataError
-from tscl.evaluation.paper import PAPER_FORECASTING, PAPER_FORECASTING_AUTOTCL, paper_forecasting
-from tscl.evaluation.ridge import DEFAULT_ALPHAS, RidgeModel, fit_ridge_validated
+from tscl.tasks.ridge import DEFAULT_ALPHAS, RidgeModel, fit_ridge_validated
 
 __all__ = [
-    "PAPER_FORECASTING",
-    "PAPER_FORECASTING_AUTOTCL",
     "ForecastExamples",
     "ForecastingDataLike",
     "ForecastingEvaluation",
@@ -28,7 +26,6 @@ __all__ = [
     "fit_ridge_validated",
     "horizon_samples",
     "lag_features",
-    "paper_forecasting",
     "run_forecasting_protocol",
 ]
 
@@ -193,12 +190,8 @@ def run_forecasting_protocol(
         }  # fmt: skip
         if n_examples > 0:
             test_reprs, test_targets = reprs[0, data.test_slice], targets[0, data.test_slice]
-            examples[horizon] = _examples(
-                model, test_reprs, test_targets, (mean[0], std[0]), horizon, n_examples
-            )
-    average = {
-        name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS + _VALID_METRICS
-    }
+            examples[horizon] = _examples(model, test_reprs, test_targets, (mean[0], std[0]), horizon, n_examples)
+    average = {name: float(np.mean([m[name] for m in per_horizon.values()])) for name in _METRICS + _VALID_METRICS}
     return ForecastingEvaluation({"task": "forecasting", "horizons": per_horizon, "mean": average}, examples)
 
 
@@ -210,9 +203,7 @@ def evaluate_forecasting(reprs: np.ndarray, data: ForecastingDataLike, padding: 
 def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
     """Validate shapes and finiteness; return the target channels ``[N_inst, T, K]``."""
     if reprs.ndim != 3 or reprs.shape[:2] != data.data.shape[:2]:
-        raise DataError(
-            f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}"
-        )
+        raise DataError(f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}")
     targets = data.data[..., data.n_covariates :]
     for name, array in (("reprs", reprs), ("targets", targets)):
         if not np.isfinite(array).all():
@@ -241,9 +232,7 @@ def _target_scaler(data: ForecastingDataLike, n_inst: int, k: int) -> tuple[np.n
     )
 
 
-def _test_metrics(
-    model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int
-) -> dict[str, float]:
+def _test_metrics(model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int) -> dict[str, float]:
     """MSE and MAE on the normalised and the raw scale, computed in row chunks to bound memory.
 
     Rows of ``X``/``Y`` are instance-major (see :func:`horizon_samples`); ``std`` is ``[N_inst, K]``.
