@@ -22,7 +22,8 @@ __all__ = ["SVM_C_GRID", "PrecomputedRBFSVM", "SVMHead", "fit_svm_protocol", "sc
 SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000, 10000, np.inf)
 # libsvm never stops on non-separable data with C = inf; the reference caps the iterations at this value.
 _SVM_MAX_ITER = 10_000_000
-# Below 50 training rows the protocol uses C = inf without a search, so a smaller cap would never search.
+# The protocol searches C only with 50 training rows or more; the row cap may not go below that (its 5
+# stratified folds would get too few rows per class).
 _GRID_MIN_ROWS = 50
 
 
