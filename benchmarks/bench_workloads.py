@@ -174,8 +174,8 @@ def _threads() -> int:
 
 def _classify(data_dir: str | None) -> dict:
     from tscl.data import load_dataset
-    from tscl.evaluation import run_classification_protocol
     from tscl.model import ContrastiveModel
+    from tscl.tasks.classification_protocol import run_classification_protocol
 
     data = load_dataset("GunPoint", data_dir)
     model = ContrastiveModel(device="cpu", seed=42)
@@ -193,8 +193,8 @@ def _svm_grid(data_dir: str | None, baseline: bool) -> dict:
     from sklearn.svm import SVC
 
     from tscl.data import load_dataset
-    from tscl.evaluation.heads import SVM_C_GRID, fit_svm_protocol
     from tscl.model import ContrastiveModel
+    from tscl.tasks.heads.svm import SVM_C_GRID, fit_svm_protocol
 
     data = load_dataset("FordA", data_dir)
     features = ContrastiveModel(device="cpu", seed=42, input_dims=data.X_train.shape[-1]).encode(data.X_train)

@@ -2,17 +2,20 @@
 
 A configuration file (and every run's ``config.toml``) reads::
 
-    dataset = "ETTh1"
-    univariate = true
+    dataset = "BasicMotions"
     iters = 200
     [objective]
-    name = "autotcl"
+    name = "augment"
     [objective.options]
-    aug_lr = 0.01
+    window = 64
+    [views]
+    name = "tsaug"
+    [views.options]
+    augmentations = "jitter,drift"
     [loss]
-    name = "infonce"
+    name = "dcl"
     [loss.options]
-    temperature = 1.0
+    temperature = 0.2
 
 Sections are ``encoder``, ``objective``, ``loss`` and ``views``; each section's options are validated by the
 options class of the component it names (:mod:`tscl.registry`), so a typo fails with the list of valid keys.

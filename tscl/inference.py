@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from tscl.config import RunConfig, load_config
-from tscl.errors import ConfigError, DataError
+from tscl.errors import ConfigError
 from tscl.model import ContrastiveModel
 from tscl.rundir import CHECKPOINT, check_run_dir
+from tscl.tasks import task_for
 
 
 def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig]:
@@ -43,37 +44,6 @@ def load_run_dataset(
     )
 
 
-def check_channels(data: Any, input_dims: int | None, config: RunConfig) -> None:
-    """Refuse data whose channel count differs from the encoder's input, naming both datasets."""
-    found = int(data.data.shape[-1] if data.task == "forecasting" else data.X_train.shape[2])
-    if input_dims is None or found == input_dims:
-        return
-    setting = " and the same --univariate/--multivariate setting" if data.task == "forecasting" else ""
-    raise DataError(
-        f"{data.name} must have {input_dims} channels like {config.dataset}, the run's pretraining data, "
-        f"but got {found}",
-        f"use data with the same variables{setting} as the run, or pretrain a run on {data.name}",
-    )
-
-
-def dataset_split(data: Any, split: str) -> np.ndarray:
-    """Array of a classification split (train/test/all) or a forecasting dataset's whole series."""
-    if data.task == "forecasting":
-        return data.data
-    if split == "train":
-        return data.X_train
-    if split == "test":
-        return data.X_test
-    if split == "all":
-        if data.X_test is None:
-            return data.X_train
-        length = max(data.X_train.shape[1], data.X_test.shape[1])
-        parts = [np.pad(x, ((0, 0), (0, length - x.shape[1]), (0, 0)), constant_values=np.nan)
-                 for x in (data.X_train, data.X_test)]  # fmt: skip
-        return np.concatenate(parts)
-    raise ConfigError(f"split must be train, test or all but got {split!r}")
-
-
 def encode_dataset(
     run_dir: Path,
     dataset: str | None = None,
@@ -93,5 +63,6 @@ def encode_dataset(
         raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
     model, config = load_run(run_dir, device)
     data = load_run_dataset(config, dataset, data_dir, univariate, time_col, target)
-    check_channels(data, model.input_dims, config)
-    return model.encode(dataset_split(data, split), mode=mode, causal_window=causal_window)
+    task = task_for(data)
+    task.check_channels(data, model.input_dims, config.dataset)
+    return model.encode(task.split_array(data, split), mode=mode, causal_window=causal_window)

@@ -10,26 +10,16 @@ import typer
 from tscl.cli import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
 from tscl.cli.render import console, print_json
+from tscl.tasks import list_tasks, task_named
+from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
 
 RunArg = Annotated[Path, typer.Argument(help="Run directory made by tscl pretrain.")]
 
 
 def render_metrics(metrics: dict[str, Any]) -> None:
-    """Print the report tables of a metrics dict (as stored in metrics.json)."""
-    from tscl.evaluate import MODEL
-    from tscl.evaluation.report import classification_table, forecasting_table
-
-    columns = {MODEL: metrics, **metrics.get("baselines", {})}
-    name = f"{metrics.get('dataset', '?')} · {metrics.get('objective', '?')}"
-    if metrics["task"] == "forecasting":
-        setting = "univariate" if metrics.get("univariate") else "multivariate"
-        console.print(forecasting_table(columns, metrics.get("paper"), title=f"{name} · {setting} (normalised)"))
-        console.print(forecasting_table(columns, None, raw=True, title=f"{name} · {setting} (raw scale)"))
-        if "valid_mse" in metrics.get("mean", {}):  # metrics.json written before validation errors existed
-            title = f"{name} · {setting} (validation split, normalised)"
-            console.print(forecasting_table(columns, None, valid=True, title=title))
-    else:
-        console.print(classification_table(columns, metrics.get("paper"), title=name))
+    """Print the report tables of a metrics dict (as stored in metrics.json), as its task lays them out."""
+    for table in task_named(str(metrics.get("task"))).tables(metrics):
+        console.print(table)
     timings = metrics.get("timings")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")
@@ -40,8 +30,10 @@ def evaluate(
     run: RunArg,
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
-    task: Annotated[str | None, typer.Option(help="forecasting or classification (default: the dataset's).")] = None,
-    head: Annotated[str, typer.Option(help="Classification head: svm, logistic or knn.")] = "svm",
+    task: Annotated[
+        str | None, typer.Option(help=f"Evaluation task: {' or '.join(list_tasks())} (default: the dataset's).")
+    ] = None,
+    head: Annotated[str, typer.Option(help=f"Classification head: {', '.join(list_heads())}.")] = DEFAULT_HEAD,
     seed: Annotated[int, typer.Option(help="Seed of the head's random choices.")] = 0,
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
@@ -61,10 +53,9 @@ def evaluate(
 
     from tscl.errors import ConfigError
     from tscl.evaluate import evaluate_run
-    from tscl.evaluation.heads import list_heads
 
-    if head not in list_heads():
-        raise ConfigError(f"head must be one of {', '.join(list_heads())} but got {head!r}")
+    if head not in HEADS:
+        raise HEADS.unknown(head)
     if threads is not None:
         if threads < 1:
             raise ConfigError(f"threads must be a positive integer but got {threads}")

@@ -11,6 +11,7 @@ from rich.table import Table
 from tscl.cli import app
 from tscl.cli.options import JsonOpt
 from tscl.cli.render import console, print_json
+from tscl.tasks import task_of
 
 if TYPE_CHECKING:
     from tscl.sweep import Comparison
@@ -22,12 +23,9 @@ app.add_typer(runs_app, name="runs")
 
 
 def headline(metrics: dict[str, Any] | None) -> str:
-    if not metrics:
-        return "-"
-    if metrics.get("task") == "forecasting":
-        mean = metrics.get("mean", {})
-        return f"MSE {mean.get('mse', float('nan')):.3f} / MAE {mean.get('mae', float('nan')):.3f}"
-    return f"acc {metrics.get('accuracy', float('nan')):.3f}"
+    """The headline of a run's metrics as its task writes it ("-" before evaluation)."""
+    task = task_of(metrics)
+    return "-" if task is None or metrics is None else task.headline_text(metrics)
 
 
 def collect_runs(root: Path) -> list[dict[str, Any]]:

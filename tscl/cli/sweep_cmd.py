@@ -118,12 +118,13 @@ def render_plan(result: SweepResult) -> None:
 
 def render_result(result: SweepResult) -> None:
     """Mean ± std tables (one per task), the unfinished trials with their errors, and the files written."""
-    from tscl.sweep.summary import HEADLINE, STD_NOTE
+    from tscl.sweep.summary import STD_NOTE
+    from tscl.tasks import create_task, list_tasks
 
-    for task, names in HEADLINE.items():
+    for task in list_tasks():
         rows = [row for row in result.rows if row["task"] == task]
         if rows:
-            console.print(summary_table(f"{result.name} · {task}", rows, names))
+            console.print(summary_table(f"{result.name} · {task}", rows, create_task(task).headline_names))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")

@@ -8,8 +8,9 @@ Typical use::
 """
 
 from tscl.data.catalog import CatalogEntry, get_entry, list_entries
-from tscl.data.dataset import ClassificationData, ForecastingData, load_dataset
+from tscl.data.dataset import ClassificationData, ForecastingData
 from tscl.data.fetch import fetch
+from tscl.data.load import load_dataset
 from tscl.data.locate import OFFLINE_DEFAULT, cache_dir, resolve_roots
 
 __all__ = [

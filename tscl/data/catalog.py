@@ -19,6 +19,7 @@ from tscl.data.catalog_data import (
     UEA_DATASETS,
     UPSTREAM_ARCHIVE,
 )
+from tscl.data.dataset import ClassificationData, ForecastingData
 from tscl.data.protocols import default_target, forecasting_horizons
 from tscl.errors import DataError
 
@@ -29,7 +30,7 @@ class CatalogEntry:
 
     Attributes:
         name: canonical name (``ETTh1``, ``GunPoint``).
-        task: ``"forecasting"`` or ``"classification"``.
+        task: the kind of dataset, ``ForecastingData.task`` or ``ClassificationData.task`` (its evaluation task).
         format: file format: ``"csv"``, ``"tsv"`` or ``"ts"``.
         collection: ``"ETT"``, ``"UCR"``, ``"UEA"`` or ``"forecasting"``.
         files: file paths relative to a data root, in the layout ``tscl data fetch`` writes.
@@ -67,7 +68,7 @@ def _forecasting_entry(name: str, folder: str, url: str | None, shape: str, colu
         splits = "60/20/20 of rows: int(0.6 n), int(0.8 n)"
     return CatalogEntry(
         name=name,
-        task="forecasting",
+        task=ForecastingData.task,
         format="csv",
         collection="ETT" if folder == "ETT" else "forecasting",
         files=(file,),
@@ -85,7 +86,7 @@ def _classification_entry(name: str, collection: str, fmt: str, shape: str) -> C
     files = tuple(f"{collection}/{name}/{name}_{part}.{fmt}" for part in ("TRAIN", "TEST"))
     return CatalogEntry(
         name=name,
-        task="classification",
+        task=ClassificationData.task,
         format=fmt,
         collection=collection,
         files=files,
@@ -119,9 +120,10 @@ def list_entries(task: str | None = None) -> list[CatalogEntry]:
     return sorted(entries, key=lambda e: (order.get(e.collection, 9), e.name.lower()))
 
 
-def find_entry(name: str) -> CatalogEntry | None:
-    """The entry called ``name`` (case-insensitive), or None."""
-    return _ENTRIES.get(name.lower())
+def find_entry(name: str, task: str | None = None) -> CatalogEntry | None:
+    """The entry called ``name`` (case-insensitive), or None; with ``task``, only an entry of that task."""
+    entry = _ENTRIES.get(name.lower())
+    return entry if entry is not None and task in (None, entry.task) else None
 
 
 def get_entry(name: str) -> CatalogEntry:

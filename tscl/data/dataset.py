@@ -1,14 +1,14 @@
-"""Dataset objects handed to training and evaluation, and the by-name loader :func:`load_dataset`.
+"""Dataset objects handed to training and evaluation (the by-name loader is :func:`tscl.data.load.load_dataset`).
 
 Contract (other packages code against it): ``X`` arrays are float32 ``[N, T, C]`` normalised per protocol,
-NaN for missing values and trailing NaN padding; labels are int64 in ``0..K-1``.
+NaN for missing values and trailing NaN padding; labels are int64 in ``0..K-1``. Each kind of dataset names
+its evaluation task in ``task`` (a class attribute); ``tscl.tasks.task_for`` looks the task object up.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class ClassificationData:
     y_test: np.ndarray | None
     class_names: list[str]
     source: str
-    task: str = "classification"
+    task: ClassVar[str] = "classification"
 
     def pretrain_array(self) -> np.ndarray:
         """The array self-supervised pre-training sees: ``X_train``."""
@@ -119,7 +119,7 @@ class ForecastingData:
     timestamps: np.ndarray
     univariate: bool
     source: str
-    task: str = "forecasting"
+    task: ClassVar[str] = "forecasting"
     variables: int | None = None
 
     @property
@@ -170,35 +170,3 @@ class ForecastingData:
             "missing": int(np.isnan(self.data[..., self.n_covariates :]).sum()),
             "source": self.source,
         }
-
-
-def load_dataset(
-    name_or_path: str | Path,
-    data_dir: Path | None = None,
-    *,
-    univariate: bool = False,
-    time_col: str | None = None,
-    target: str | None = None,
-) -> ClassificationData | ForecastingData:
-    """Load a dataset by catalog name, by a name found in a data directory, or from a file path.
-
-    Args:
-        name_or_path: ``ETTh1``, ``GunPoint``, ``BasicMotions``, ... or a ``.csv`` (forecasting),
-            ``.tsv``/``.ts``/``.arff`` (classification; the ``_TEST`` partner of a ``_TRAIN`` file is used),
-            ``.npy``/``.npz`` (classification when labels are present, else unlabelled) file.
-        data_dir: first root to search (then ``$TSCL_DATA_DIR``, ``./datasets``, the cache).
-        univariate: forecasting: keep only the target column.
-        time_col: forecasting CSV time column (default ``date`` or the first column of dates).
-        target: forecasting univariate target column (default ``OT``/``MT_001``/the last column).
-
-    Raises:
-        DataError: unknown name, missing or malformed files (message names file and line/case, plus a hint).
-    """
-    from tscl.data.load import load_located  # local: load imports this module for the dataclasses
-    from tscl.data.locate import locate, locate_path, looks_like_path
-
-    if looks_like_path(name_or_path):
-        located = locate_path(Path(name_or_path))
-    else:
-        located = locate(str(name_or_path), data_dir)
-    return load_located(located, univariate=univariate, time_col=time_col, target=target)

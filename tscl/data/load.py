@@ -1,7 +1,8 @@
-"""Turning located files into :class:`ClassificationData` / :class:`ForecastingData` per the protocol."""
+"""The by-name loader :func:`load_dataset`: locate the files, read them, apply the dataset kind's protocol."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from tscl.data import protocols
 from tscl.data.csv_reader import TimeTable, read_forecast_csv
 from tscl.data.dataset import ClassificationData, ForecastingData
-from tscl.data.locate import Located
+from tscl.data.locate import Located, locate, locate_path, looks_like_path
 from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, read_ucr_tsv
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import DataError
@@ -17,13 +18,40 @@ from tscl.errors import DataError
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
 
 
+def load_dataset(
+    name_or_path: str | Path,
+    data_dir: Path | None = None,
+    *,
+    univariate: bool = False,
+    time_col: str | None = None,
+    target: str | None = None,
+) -> ClassificationData | ForecastingData:
+    """Load a dataset by catalog name, by a name found in a data directory, or from a file path.
+
+    Args:
+        name_or_path: ``ETTh1``, ``GunPoint``, ``BasicMotions``, ... or a ``.csv`` (forecasting),
+            ``.tsv``/``.ts``/``.arff`` (classification; the ``_TEST`` partner of a ``_TRAIN`` file is used),
+            ``.npy``/``.npz`` (classification when labels are present, else unlabelled) file.
+        data_dir: first root to search (then ``$TSCL_DATA_DIR``, ``./datasets``, the cache).
+        univariate: forecasting: keep only the target column.
+        time_col: forecasting CSV time column (default ``date`` or the first column of dates).
+        target: forecasting univariate target column (default ``OT``/``MT_001``/the last column).
+
+    Raises:
+        DataError: unknown name, missing or malformed files (message names file and line/case, plus a hint).
+    """
+    if looks_like_path(name_or_path):
+        located = locate_path(Path(name_or_path))
+    else:
+        located = locate(str(name_or_path), data_dir)
+    return load_located(located, univariate=univariate, time_col=time_col, target=target)
+
+
 def load_located(
     located: Located, *, univariate: bool = False, time_col: str | None = None, target: str | None = None
 ) -> ClassificationData | ForecastingData:
-    """Read and preprocess the files of a located dataset."""
-    if located.task == "forecasting":
-        return load_forecasting(located, univariate=univariate, time_col=time_col, target=target)
-    return load_classification(located)
+    """Read and preprocess the files of a located dataset with the loader of its kind."""
+    return _LOADERS[located.task](located, univariate=univariate, time_col=time_col, target=target)
 
 
 def read_pair(located: Located) -> tuple[LabeledSeries, LabeledSeries | None]:
@@ -38,8 +66,15 @@ def read_pair(located: Located) -> tuple[LabeledSeries, LabeledSeries | None]:
     return reader(first), reader(located.paths[1])
 
 
-def load_classification(located: Located) -> ClassificationData:
-    """Read, check, label-encode and normalise a classification dataset."""
+def load_classification(
+    located: Located, *, univariate: bool = False, time_col: str | None = None, target: str | None = None
+) -> ClassificationData:
+    """Read, check, label-encode and normalise a classification dataset.
+
+    ``univariate``, ``time_col`` and ``target`` are forecasting settings: every channel of a classification
+    dataset is kept and it has no time column, so they are accepted (one loader signature) and unused.
+    """
+    del univariate, time_col, target
     train, test = read_pair(located)
     train_path, test_path = located.paths[0], located.paths[-1]
     X_train, X_test = _common_length(train.X, test.X if test is not None else None, train_path, test_path)
@@ -147,3 +182,10 @@ def _select_targets(
         return list(table.columns), table.values
     name = target or protocols.default_target(located.name, table.columns)
     return [name], table.values[:, [table.columns.index(name)]]
+
+
+# Dataset kind (``Located.task``) -> its loader.
+_LOADERS: dict[str, Callable[..., ClassificationData | ForecastingData]] = {
+    ForecastingData.task: load_forecasting,
+    ClassificationData.task: load_classification,
+}

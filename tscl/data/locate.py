@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import platformdirs
 
 from tscl.data.catalog import CatalogEntry, find_entry, list_entries, unknown_name_error
 from tscl.data.catalog_data import AEON_BUNDLED
+from tscl.data.dataset import ClassificationData, ForecastingData
 from tscl.errors import DataError
 
 OFFLINE_DEFAULT = "GunPoint"
@@ -31,7 +33,7 @@ class Located:
 
     Attributes:
         name: dataset name (catalog spelling when known, else the file stem).
-        task: ``"forecasting"`` or ``"classification"``.
+        task: the kind of dataset: ``ForecastingData.task`` or ``ClassificationData.task``.
         paths: ``(csv,)``, ``(train, test)`` or ``(array_file,)``.
         collection: ``"UCR"``, ``"UEA"``, ``"ETT"``, ``"forecasting"`` or None when unknown.
         source: human-readable origin (file paths or ``"aeon (bundled)"``).
@@ -95,7 +97,8 @@ def locate(name: str, data_dir: str | Path | None = None) -> Located:
     bundled = bundled_dir(canonical)
     if bundled is not None:
         paths = (bundled / f"{canonical}_TRAIN.ts", bundled / f"{canonical}_TEST.ts")
-        return Located(canonical, "classification", paths, entry.collection if entry else None, BUNDLED_SOURCE)
+        collection = entry.collection if entry else None
+        return Located(canonical, ClassificationData.task, paths, collection, BUNDLED_SOURCE)
     if entry is None:
         raise unknown_name_error(name, local_names(roots))
     searched = ", ".join(str(root) for root in resolve_roots(data_dir))
@@ -108,15 +111,20 @@ def locate(name: str, data_dir: str | Path | None = None) -> Located:
 
 
 def find_in_root(name: str, root: Path, entry: CatalogEntry | None = None) -> Located | None:
-    """Look for ``name`` in one root in every supported layout; None when absent."""
-    if entry is None or entry.task == "forecasting":
-        csv = _find_csv(name, root, entry)
-        if csv is not None:
-            collection = entry.collection if entry else None
-            return Located(name, "forecasting", (csv,), collection, str(csv))
-    if entry is None or entry.task == "classification":
-        return _find_series_pair(name, root, entry)
+    """Look for ``name`` in one root in every supported layout (of the entry's kind, when known); None when absent."""
+    kinds = (entry.task,) if entry is not None else tuple(_FINDERS)
+    for kind in kinds:
+        found = _FINDERS[kind](name, root, entry)
+        if found is not None:
+            return found
     return None
+
+
+def _find_forecasting(name: str, root: Path, entry: CatalogEntry | None) -> Located | None:
+    csv = _find_csv(name, root, entry)
+    if csv is None:
+        return None
+    return Located(name, ForecastingData.task, (csv,), entry.collection if entry else None, str(csv))
 
 
 def _find_csv(name: str, root: Path, entry: CatalogEntry | None) -> Path | None:
@@ -159,8 +167,16 @@ def _find_series_pair(name: str, root: Path, entry: CatalogEntry | None) -> Loca
                     "put both the _TRAIN and the _TEST file in the same folder",
                 )
             kind = (entry.collection if entry else None) or collection
-            return Located(entry.name if entry else stem, "classification", (train, test), kind, f"{train}, {test}")
+            located_name = entry.name if entry else stem
+            return Located(located_name, ClassificationData.task, (train, test), kind, f"{train}, {test}")
     return None
+
+
+# Dataset kind -> how its files are found in one root (forecasting first: a name matching both is a CSV).
+_FINDERS: dict[str, Callable[[str, Path, CatalogEntry | None], Located | None]] = {
+    ForecastingData.task: _find_forecasting,
+    ClassificationData.task: _find_series_pair,
+}
 
 
 def local_names(roots: list[Path]) -> list[str]:
@@ -221,17 +237,17 @@ def locate_path(path: Path) -> Located:
         raise DataError(f"file {path} must exist but it was not found", "check the path, or give a dataset name")
     collection = path.parent.parent.name if path.parent.parent.name in ("UCR", "UEA") else None
     if suffix == ".csv":
-        entry = find_entry(path.stem)
-        name = entry.name if entry and entry.task == "forecasting" else path.stem
-        return Located(name, "forecasting", (path,), entry.collection if entry else None, str(path))
+        entry = find_entry(path.stem, ForecastingData.task)
+        name = entry.name if entry else path.stem
+        return Located(name, ForecastingData.task, (path,), entry.collection if entry else None, str(path))
     if suffix in ARRAY_SUFFIXES:
-        return Located(path.stem, "classification", (path,), collection, str(path))
+        return Located(path.stem, ClassificationData.task, (path,), collection, str(path))
     train, test = _series_partners(path)
     name = train.stem[: -len("_TRAIN")]
-    entry = find_entry(name)
-    if entry is not None and entry.task == "classification":
+    entry = find_entry(name, ClassificationData.task)
+    if entry is not None:
         name, collection = entry.name, entry.collection
-    return Located(name, "classification", (train, test), collection, f"{train}, {test}")
+    return Located(name, ClassificationData.task, (train, test), collection, f"{train}, {test}")
 
 
 def _series_partners(path: Path) -> tuple[Path, Path]:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import CheckpointError, TsclError
-from tscl.sweep.summary import ALL_METRICS, headline_metrics
+from tscl.sweep.summary import headline_metrics
+from tscl.tasks import headline_names
 
 SHOWN_APART = ("dataset", "objective")  # columns of their own, not settings
 
@@ -23,7 +24,7 @@ class Comparison:
     @property
     def metric_names(self) -> list[str]:
         present = {name for run in self.runs for name in run["metrics"]}
-        return [name for name in ALL_METRICS if name in present]
+        return [name for name in headline_names() if name in present]
 
     def to_dict(self) -> dict[str, Any]:
         return {"differing": self.differing, "metrics": self.metric_names, "runs": self.runs}

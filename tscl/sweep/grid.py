@@ -56,6 +56,7 @@ from tscl.sweep.validate import (
     typed,
     unknown_key,
 )
+from tscl.tasks.heads import DEFAULT_HEAD
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +71,7 @@ NOT_IDENTITY = ("data_dir", "device", "threads", "checkpoint_every")
 class EvaluateSettings:
     """How a trial is evaluated once pretrained (the arguments of ``evaluate_run``)."""
 
-    head: str = "svm"
+    head: str = DEFAULT_HEAD
     task: str | None = None
     eval_seed: int = 0
     plots: bool = True

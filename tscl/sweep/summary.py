@@ -1,9 +1,9 @@
 """Sweep summaries: mean ± std over seeds of the headline metrics per (dataset, objective, setting).
 
-Headline metrics are the normalised mean-over-horizons MSE and MAE for forecasting, and accuracy and AUPRC for
-classification, read from each trial's ``metrics.json``. The std is the sample standard deviation over the
-finished seeds (``ddof=1``), and 0 when only one seed finished. Published numbers (``tscl.evaluation.paper``)
-are set beside: forecasting per objective, classification (TS2Vec, SVM head) for the ts2vec objective only.
+Headline metrics are each task's (``Task.headline``: the normalised mean-over-horizons MSE and MAE for
+forecasting, accuracy and AUPRC for classification), read from each trial's ``metrics.json``. The std is the
+sample standard deviation over the finished seeds (``ddof=1``), and 0 when only one seed finished. The
+published numbers the task compares with (``Task.published``, from the objective's paper) are set beside.
 """
 
 from __future__ import annotations
@@ -19,33 +19,29 @@ from typing import Any
 from tscl.rundir import write_json
 from tscl.sweep.grid import Trial
 from tscl.sweep.trial import Layout, TrialRecord
+from tscl.tasks import headline_names, list_tasks, task_named, task_of
 from tscl.training.checkpoint import atomic_write_text
 
-HEADLINE = {"forecasting": ("mse", "mae"), "classification": ("accuracy", "auprc")}
-ALL_METRICS = ("mse", "mae", "accuracy", "auprc")
 STD_NOTE = "std is the sample standard deviation over finished seeds (ddof=1); 0 when one seed finished"
 
 
 def headline_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
     """The headline numbers of a ``metrics.json`` dict (empty when unknown)."""
-    if not metrics:
-        return {}
-    source = metrics.get("mean", {}) if metrics.get("task") == "forecasting" else metrics
-    names = HEADLINE.get(str(metrics.get("task")), ())
-    return {name: float(source[name]) for name in names if isinstance(source.get(name), (int, float))}
+    task = task_of(metrics)
+    return {} if task is None or metrics is None else task.headline(metrics)
 
 
 def paper_headline(trial: Trial, task: str | None) -> dict[str, float] | None:
-    """Published headline numbers for a trial's dataset and objective, where the paper lists them."""
-    from tscl.evaluation.paper import paper_classification, paper_forecasting
+    """Published headline numbers for a trial's dataset and objective, where the paper lists them.
 
+    ``task`` is the task of the trials' metrics; when None (no trial finished), every task is asked.
+    """
     name = Path(trial.dataset).stem
-    if task in (None, "forecasting"):
-        published = paper_forecasting(name, trial.config.univariate, trial.objective)
+    for candidate in [t for t in list_tasks() if task in (None, t)]:
+        evaluation = task_named(candidate, head=trial.evaluate.head)
+        published = evaluation.published(trial.objective, name, trial.config.univariate)
         if published is not None:
-            return dict(published["mean"])
-    if task in (None, "classification") and trial.objective == "ts2vec" and trial.evaluate.head == "svm":
-        return paper_classification(name)
+            return evaluation.headline(published)
     return None
 
 
@@ -110,8 +106,9 @@ def write_summary(
 
 
 def summary_csv(rows: list[dict[str, Any]]) -> str:
+    metrics = headline_names()
     columns = ["dataset", "objective", "setting", "task", "n", "unfinished"]
-    for metric in ALL_METRICS:
+    for metric in metrics:
         columns += [f"{metric}_mean", f"{metric}_std", f"paper_{metric}"]
     columns.append("errors")
     buffer = io.StringIO()
@@ -119,7 +116,7 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     for row in rows:
         line: dict[str, Any] = {key: row[key] for key in columns[:6]}
-        for metric in ALL_METRICS:
+        for metric in metrics:
             stats = row["metrics"].get(metric)
             line[f"{metric}_mean"] = "" if stats is None else repr(stats["mean"])
             line[f"{metric}_std"] = "" if stats is None else repr(stats["std"])

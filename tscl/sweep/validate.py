@@ -17,7 +17,6 @@ AXIS_KEYS = {"dataset": "datasets", "objective": "objectives", "seed": "seeds", 
 # Run fields a setting may hold; components' options are written `section.option` (e.g. "loss.temperature").
 PRETRAIN_KEYS = tuple(k for k in RunConfig.model_fields if k not in AXIS_KEYS and k not in SECTIONS)
 SETTING_KEYS = PRETRAIN_KEYS + tuple(f"{s}.OPTION" for s in SECTIONS) + tuple(EVALUATE_KEYS)
-TASKS = ("forecasting", "classification")
 
 
 def unknown_key(where: str, key: str, valid: tuple[str, ...]) -> ConfigError:
@@ -168,11 +167,13 @@ def _check_registered(where: str, location: str, name: str, value: Any) -> None:
 
         valid = registry_of(name).names()
     elif name == "head":
-        from tscl.evaluation.heads import list_heads
+        from tscl.tasks.heads import list_heads
 
         valid = list_heads()
     elif name == "task":
-        valid = TASKS
+        from tscl.tasks import list_tasks
+
+        valid = list_tasks()
     elif name == "device":
         from tscl.model import resolve_device
 

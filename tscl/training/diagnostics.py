@@ -2,8 +2,8 @@
 
 Objectives may expose a ``diagnostics`` dict (e.g. AutoTCL's mask keep-rate and view-to-input distance) that
 is read after every step. At the end of a run, alignment and uniformity (Wang & Isola, ICML 2020) of the
-averaged encoder's embeddings are measured on held-out windows: the validation split of forecasting data,
-the test split of classification data (no labels are used).
+averaged encoder's embeddings are measured on held-out windows, which the dataset's evaluation task picks
+(no labels are used).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tscl.tasks import task_for
 from tscl.training.checkpoint import atomic_write_bytes, atomic_write_text
 
 __all__ = [
@@ -89,19 +90,14 @@ def held_out_windows(
 ) -> tuple[np.ndarray, int, str]:
     """Held-out data for diagnostics: ``(windows [N, T, C], covariate channels, description)``.
 
-    Forecasting: non-overlapping ``length``-step windows of the validation split. Classification: the test
-    series. At most ``limit``, evenly spaced; N may be 0 (nothing held out).
+    The dataset's task picks them (forecasting: ``length``-step windows of the validation split;
+    classification: the test series); at most ``limit`` are kept, evenly spaced; N may be 0 (nothing held out).
     """
-    if dataset.task == "forecasting":
-        series = dataset.data[:, dataset.valid_slice]
-        count = series.shape[1] // length
-        windows = series[:, : count * length].reshape(series.shape[0] * count, length, series.shape[2])
-        skip, source = dataset.n_covariates, f"validation split, {length}-step windows"
-    else:
-        windows, skip, source = dataset.X_test, 0, "test split (labels unused)"
+    task = task_for(dataset)
+    windows, source = task.held_out_windows(dataset, length)
     if windows.shape[0] > limit:
         windows = windows[np.linspace(0, windows.shape[0] - 1, limit).round().astype(int)]
-    return np.ascontiguousarray(windows, dtype=np.float32), skip, source
+    return np.ascontiguousarray(windows, dtype=np.float32), task.covariate_channels(dataset), source
 
 
 def representation_report(model: Any, dataset: Any, seed: int = 0) -> dict[str, Any] | None:

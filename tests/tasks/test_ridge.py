@@ -8,7 +8,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import train_test_split
 
 from tscl.errors import ConfigError
-from tscl.evaluation.ridge import DEFAULT_ALPHAS, RidgePath, fit_ridge_validated
+from tscl.tasks.ridge import DEFAULT_ALPHAS, RidgePath, fit_ridge_validated
 
 
 def _regression(rng: np.random.Generator, n: int, d: int, p: int) -> tuple[np.ndarray, np.ndarray]:

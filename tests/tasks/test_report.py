@@ -5,8 +5,10 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from tscl.evaluation.paper import paper_forecasting
-from tscl.evaluation.report import classification_table, forecasting_table, format_metric
+from tscl.tasks import create_task
+from tscl.tasks.classification import classification_table
+from tscl.tasks.forecasting import forecasting_table
+from tscl.tasks.report import best_cells, format_metric
 
 
 def _text(table: Table) -> str:
@@ -23,7 +25,8 @@ def _forecast(mse: float, mae: float) -> dict:
 
 def test_forecasting_table_renders_every_number_and_the_paper_column() -> None:
     results = {"tscl": _forecast(0.0412, 0.1556), "raw input": _forecast(0.0873, 0.2211)}
-    text = _text(forecasting_table(results, paper=paper_forecasting("ETTh1", univariate=True)))
+    paper = create_task("forecasting").published("ts2vec", "ETTh1", univariate=True)
+    text = _text(forecasting_table(results, paper=paper))
     for number in ("0.041", "0.156", "0.087", "0.221", "0.039", "0.152", "0.110", "0.252"):
         assert number in text
     assert "tscl MSE" in text and "paper MAE" in text and "mean" in text
@@ -56,3 +59,9 @@ def test_format_metric() -> None:
     assert format_metric(None) == "—"
     assert format_metric(float("nan")) == "—"
     assert format_metric(0.12345, digits=2) == "0.12"
+
+
+def test_best_cells_bold_the_best_of_two_or_more_finite_values() -> None:
+    assert best_cells([0.2, 0.1, None], 2, lower_is_better=True) == ["0.20", "[bold]0.10[/bold]", "—"]
+    assert best_cells([0.2, 0.1], 1, lower_is_better=False) == ["[bold]0.2[/bold]", "0.1"]
+    assert best_cells([0.2, float("nan")], 2, lower_is_better=True) == ["0.20", "—"]  # nothing competes

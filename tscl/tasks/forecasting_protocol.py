@@ -2,7 +2,8 @@
 
 The representation of timestamp t (computed causally elsewhere) predicts the next H target values; one ridge
 regression per horizon, penalty chosen on the validation split, metrics on the test split. Everything here
-works on precomputed numpy arrays, so it is independent of the encoder.
+works on precomputed numpy arrays, so it is independent of the encoder. The registered task that runs it on
+a model, with its baselines and reports, is :class:`tscl.tasks.forecasting.ForecastingTask`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from tscl.errors import ConfigError, DataError
-from tscl.evaluation.paper import PAPER_FORECASTING, PAPER_FORECASTING_AUTOTCL, paper_forecasting
-from tscl.evaluation.ridge import DEFAULT_ALPHAS, RidgeModel, fit_ridge_validated
+from tscl.tasks.ridge import DEFAULT_ALPHAS, RidgeModel, fit_ridge_validated
 
 __all__ = [
-    "PAPER_FORECASTING",
-    "PAPER_FORECASTING_AUTOTCL",
     "ForecastExamples",
     "ForecastingDataLike",
     "ForecastingEvaluation",
@@ -28,7 +26,6 @@ __all__ = [
     "fit_ridge_validated",
     "horizon_samples",
     "lag_features",
-    "paper_forecasting",
     "run_forecasting_protocol",
 ]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tscl.errors import DataError
-from tscl.evaluation.plots import (
+from tscl.tasks.plots import (
     plot_confusion_matrix,
     plot_embedding,
     plot_forecasts,

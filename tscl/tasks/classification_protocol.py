@@ -1,12 +1,14 @@
 """Classification protocol of TS2Vec (Yue et al., AAAI 2022): a head on frozen instance representations.
 
 Instance representations (max-pooled over time, computed elsewhere) train a classifier head (RBF-SVM by
-default, see :mod:`tscl.evaluation.heads`); accuracy and AUPRC are reported on the test split.
+default, see :mod:`tscl.tasks.heads`); accuracy and AUPRC are reported on the test split. The registered task
+that runs it on a model, with its baselines and reports, is :class:`tscl.tasks.classification.ClassificationTask`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,23 +17,14 @@ from sklearn.metrics import average_precision_score, confusion_matrix
 from sklearn.preprocessing import label_binarize
 
 from tscl.errors import DataError
-from tscl.evaluation.heads import HEADS, create_head, fit_svm_protocol, list_heads, svm_uses_grid_search
-from tscl.evaluation.paper import PAPER_CLASSIFICATION, PAPER_CLASSIFICATION_AVERAGES, paper_classification
+from tscl.tasks.heads import DEFAULT_HEAD, create_head
 
 __all__ = [
-    "HEADS",
-    "PAPER_CLASSIFICATION",
-    "PAPER_CLASSIFICATION_AVERAGES",
     "ClassificationEvaluation",
     "auprc",
-    "create_head",
     "evaluate_classification",
-    "fit_svm_protocol",
     "flatten_features",
-    "list_heads",
-    "paper_classification",
     "run_classification_protocol",
-    "svm_uses_grid_search",
 ]
 
 
@@ -90,9 +83,10 @@ def run_classification_protocol(
     test_repr: np.ndarray,
     y_test: np.ndarray,
     n_classes: int,
-    head: str = "svm",
+    head: str = DEFAULT_HEAD,
     seed: int = 0,
     n_jobs: int = 1,
+    head_options: Mapping[str, Any] | None = None,
 ) -> ClassificationEvaluation:
     """Fit a head on the training representations and score it on the test ones.
 
@@ -102,9 +96,10 @@ def run_classification_protocol(
         test_repr: Test instance representations ``[M, D]``.
         y_test: Test labels ``[M]``.
         n_classes: Number of classes K of the dataset (some may be absent from a split).
-        head: Registered head name (see :func:`list_heads`).
+        head: Registered head name (see :func:`tscl.tasks.heads.list_heads`).
         seed: Seed of the head's random choices.
         n_jobs: Threads the head may use (the SVM's grid search); the result does not depend on it.
+        head_options: Options of the head (see its options class); its defaults when None.
 
     Returns:
         The evaluation; ``metrics["auprc"]`` is None when undefined (see :func:`auprc`).
@@ -118,7 +113,7 @@ def run_classification_protocol(
         )
     if len(np.unique(y_train)) < 2:
         raise DataError(f"`y_train` must contain at least 2 classes but got {np.unique(y_train).tolist()}")
-    classifier = create_head(head, seed=seed, n_jobs=n_jobs).fit(train_repr, y_train)
+    classifier = create_head(head, seed=seed, n_jobs=n_jobs, **(head_options or {})).fit(train_repr, y_train)
     predictions = np.asarray(classifier.predict(test_repr))
     scores = classifier.class_scores(test_repr, n_classes)
     area = auprc(y_test, scores, n_classes)
@@ -139,12 +134,16 @@ def evaluate_classification(
     test_repr: np.ndarray,
     y_test: np.ndarray,
     n_classes: int,
-    head: str = "svm",
+    head: str = DEFAULT_HEAD,
     seed: int = 0,
     n_jobs: int = 1,
+    head_options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The classification protocol's metrics dict (see :func:`run_classification_protocol`)."""
-    return run_classification_protocol(train_repr, y_train, test_repr, y_test, n_classes, head, seed, n_jobs).metrics
+    evaluation = run_classification_protocol(
+        train_repr, y_train, test_repr, y_test, n_classes, head, seed, n_jobs, head_options
+    )
+    return evaluation.metrics
 
 
 def _check_split(split: str, repr_: np.ndarray, y: np.ndarray, n_classes: int) -> None:

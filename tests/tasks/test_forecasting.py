@@ -1,23 +1,27 @@
-"""Tests of the forecasting protocol on small synthetic arrays (unit tests, not benchmarks)."""
+"""Tests of the forecasting task on small synthetic arrays (unit tests, not benchmarks): its protocol, its dataset
+hooks, baselines, CSV rows, report tables and headline."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from tscl.errors import ConfigError, DataError
-from tscl.evaluation.forecasting import (
+from tscl.tasks import create_task
+from tscl.tasks.forecasting_protocol import (
     evaluate_forecasting,
     fit_ridge_validated,
     horizon_samples,
     lag_features,
     run_forecasting_protocol,
 )
-from tscl.evaluation.paper import PAPER_FORECASTING, paper_forecasting
 
 
 @dataclass
@@ -183,19 +187,6 @@ def test_inputs_are_validated() -> None:
         evaluate_forecasting(reprs, data, padding=239)
 
 
-def test_paper_numbers_lookup() -> None:
-    published = paper_forecasting("etth1", univariate=True)
-    assert published is not None
-    assert published["horizons"]["24"] == {"mse": 0.039, "mae": 0.152}
-    assert published["mean"] == {"mse": 0.110, "mae": 0.252}
-    assert PAPER_FORECASTING[("ETTm1", True)][672] == (0.156, 0.307)
-    autotcl = paper_forecasting("ETTh2", univariate=True, objective="autotcl")
-    assert autotcl == {"horizons": {}, "mean": {"mse": 0.158, "mae": 0.299}}
-    assert paper_forecasting("ETTh2", univariate=False) is None
-    ettm1 = paper_forecasting("ETTm1", univariate=True)
-    assert ettm1 is not None and ettm1["mean"]["mse"] == pytest.approx(0.069, abs=1e-3)
-
-
 def test_variables_as_instances_use_a_per_instance_scaler() -> None:
     reprs, data = _synthetic()
     # Multivariate electricity layout: one target variable per instance, one scaler entry per instance.
@@ -216,3 +207,116 @@ def test_variables_as_instances_use_a_per_instance_scaler() -> None:
         assert entry["mae_raw"] == pytest.approx(np.mean(np.abs(raw_error)), rel=1e-6)
     with pytest.raises(DataError, match="per instance"):
         evaluate_forecasting(both, dataclasses.replace(per_instance, target_std=np.ones(3)), padding=10)
+
+
+class StoredEncoder:
+    """Stand-in encoder returning fixed per-timestamp representations (plus an offset)."""
+
+    def __init__(self, reprs: np.ndarray, offset: float = 0.0) -> None:
+        self.reprs, self.offset = reprs, offset
+        self.calls: list[tuple[str, int | None]] = []
+
+    def encode(self, X: np.ndarray, mode: str = "instance", causal_window: int | None = None) -> np.ndarray:
+        self.calls.append((mode, causal_window))
+        return self.reprs + self.offset
+
+
+def test_the_task_evaluates_causal_representations_beside_both_baselines() -> None:
+    reprs, data = _synthetic(seed=7)
+    model, random = StoredEncoder(reprs), StoredEncoder(reprs, offset=1.0)
+    timings: dict[str, float] = {}
+    metrics, extras = create_task("forecasting").evaluate(
+        model, data, baseline=random, objective="ts2vec", seed=3, timings=timings
+    )
+    assert model.calls == random.calls == [("timestamp", 201)]  # step t sees x[t-200 .. t] only
+    expected = run_forecasting_protocol(reprs, data)
+    assert list(metrics) == ["task", "horizons", "mean", "univariate", "baselines", "paper"]
+    assert {k: metrics[k] for k in expected.metrics} == expected.metrics
+    assert metrics["univariate"] is False and metrics["paper"] is None
+    assert metrics["baselines"] == {
+        "random init": evaluate_forecasting(reprs + 1.0, data),
+        "raw input": evaluate_forecasting(lag_features(data), data),
+    }
+    assert set(timings) == {"encode_s", "head_s", "baseline_s"}
+    assert sorted(extras["examples"]) == [2, 5]
+    json.dumps(metrics)
+
+
+def test_without_a_baseline_encoder_the_baselines_are_empty_and_untimed() -> None:
+    reprs, data = _synthetic()
+    timings: dict[str, float] = {}
+    metrics, _ = create_task("forecasting").evaluate(
+        StoredEncoder(reprs), data, baseline=None, objective="ts2vec", seed=0, timings=timings
+    )
+    assert metrics["baselines"] == {} and "baseline_s" not in timings
+
+
+def test_published_numbers_of_the_runs_objective_go_into_the_metrics() -> None:
+    reprs, data = _synthetic()
+    etth1 = dataclasses.replace(data, name="etth1", univariate=True)
+    task = create_task("forecasting")
+    metrics, _ = task.evaluate(StoredEncoder(reprs), etth1, baseline=None, objective="autotcl", seed=0, timings={})
+    assert metrics["univariate"] is True
+    assert metrics["paper"] == task.published("autotcl", "ETTh1", univariate=True)
+    assert metrics["paper"]["mean"] == {"mse": 0.076, "mae": 0.207}
+
+
+def test_dataset_hooks() -> None:
+    _, data = _synthetic()
+    task = create_task("forecasting")
+    assert task.channels(data) == 4 and task.covariate_channels(data) == 2
+    for split in ("train", "test", "all"):
+        assert task.split_array(data, split) is data.data  # the whole series: the protocol splits by time
+    windows, source = task.held_out_windows(data, 30)
+    assert windows.shape == (2, 30, 4) and "validation split" in source
+    np.testing.assert_array_equal(windows[1], data.data[0, 270:300])
+    task.check_channels(data, 4, "ETTh1")
+    with pytest.raises(DataError, match="synthetic must have 2 channels like ETTh1") as raised:
+        task.check_channels(data, 2, "ETTh1")
+    assert raised.value.hint is not None and "same --univariate/--multivariate setting" in raised.value.hint
+
+
+def _stored() -> dict[str, Any]:
+    def result(mse: float, mae: float) -> dict[str, Any]:
+        entry = {"mse": mse, "mae": mae, "mse_raw": mse * 10, "mae_raw": mae * 10, "valid_mse": mse / 2,
+                 "valid_mae": mae / 2, "alpha": 1.0}  # fmt: skip
+        return {"task": "forecasting", "horizons": {"24": entry, "48": entry}, "mean": entry}
+
+    return {**result(0.0412, 0.1556), "univariate": True, "baselines": {"raw input": result(0.0873, 0.2211)},
+            "paper": {"horizons": {"24": {"mse": 0.039, "mae": 0.152}}, "mean": {"mse": 0.11, "mae": 0.252}},
+            "dataset": "ETTh1", "objective": "ts2vec"}  # fmt: skip
+
+
+def test_metric_rows_hold_every_horizon_and_the_mean_of_each_model() -> None:
+    rows = create_task("forecasting").metric_rows(_stored())
+    assert [(r["model"], r["horizon"]) for r in rows] == [
+        ("tscl", "24"), ("tscl", "48"), ("tscl", "mean"), ("raw input", "24"), ("raw input", "48"),
+        ("raw input", "mean"),
+    ]  # fmt: skip
+    assert list(rows[0]) == ["model", "horizon", "mse", "mae", "mse_raw", "mae_raw", "valid_mse", "valid_mae"]
+    assert rows[2]["mse"] == 0.0412 and rows[5]["valid_mae"] == pytest.approx(0.11055)
+
+
+def test_tables_and_headline_of_stored_metrics() -> None:
+    task, metrics = create_task("forecasting"), _stored()
+    titles = [str(table.title) for table in task.tables(metrics)]
+    assert titles == [
+        "ETTh1 · ts2vec · univariate (normalised)", "ETTh1 · ts2vec · univariate (raw scale)",
+        "ETTh1 · ts2vec · univariate (validation split, normalised)",
+    ]  # fmt: skip
+    console = Console(record=True, width=200)
+    console.print(task.tables(metrics)[0])
+    text = console.export_text()
+    assert "paper MSE" in text and "0.252" in text
+    old = {**metrics, "mean": {"mse": 0.0412, "mae": 0.1556}, "univariate": False}  # before validation errors
+    assert [str(t.title) for t in task.tables(old)][-1] == "ETTh1 · ts2vec · multivariate (raw scale)"
+    assert task.headline(metrics) == {"mse": 0.0412, "mae": 0.1556}
+    assert task.headline_text(metrics) == "MSE 0.041 / MAE 0.156"
+
+
+def test_plots_are_the_forecasts_and_the_error_by_horizon(tmp_path: Path) -> None:
+    reprs, data = _synthetic()
+    task = create_task("forecasting")
+    metrics, extras = task.evaluate(StoredEncoder(reprs), data, baseline=None, objective="ts2vec", seed=0, timings={})
+    task.plots(tmp_path / "plots", metrics, extras, data)
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["forecasts.png", "mse_by_horizon.png"]

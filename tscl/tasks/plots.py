@@ -1,4 +1,4 @@
-"""PNG plots of evaluation outcomes (matplotlib Agg, no pyplot global state).
+"""PNG plots of evaluation outcomes (matplotlib Agg, no pyplot global state); each task picks the ones it draws.
 
 Every function takes plain arrays / dicts and an output path, writes the PNG atomically (temporary file in the
 same directory, then ``os.replace``) and returns the path.
@@ -102,7 +102,7 @@ def plot_metric_by_horizon(
     """Grouped bars of one metric per horizon (groups) for several models / baselines (bars).
 
     Args:
-        results: Column name -> ``evaluate_forecasting`` dict (or ``paper_forecasting`` dict); entries
+        results: Column name -> ``evaluate_forecasting`` dict (or published numbers of that shape); entries
             missing a horizon or the metric are left blank.
         path: Output PNG path.
         metric: Key inside each horizon entry (``"mse"``, ``"mae"``, ``"mse_raw"``, ``"mae_raw"``).

@@ -1,51 +1,35 @@
-"""Classifier heads on frozen instance representations, behind a name -> factory registry.
+"""The ``svm`` head: the TS2Vec classification protocol (Yue et al., AAAI 2022).
 
-``svm`` is the TS2Vec protocol (Yue et al., AAAI 2022): an RBF SVM whose C is either infinite (tiny training
-sets) or chosen by 5-fold grid search. ``logistic`` and ``knn`` are the alternatives the paper also offers.
-Every head exposes per-class scores ``[M, n_classes]`` for AUPRC, whatever classes its training set held.
+An RBF SVM (``gamma="scale"``) whose C is infinite on tiny training sets and otherwise chosen by 5-fold grid
+search, computed as scikit-learn's ``GridSearchCV(SVC(gamma="scale"))`` would but from precomputed kernels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Protocol
-
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import pairwise_distances_argmin_min
+from pydantic import Field
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.model_selection import StratifiedKFold, train_test_split
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from tscl.errors import ConfigError
+from tscl.registry import Options
+from tscl.tasks.heads.base import scatter_scores
+
+__all__ = ["SVM_C_GRID", "PrecomputedRBFSVM", "SVMHead", "fit_svm_protocol", "scale_gamma", "svm_uses_grid_search"]
 
 SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000, 10000, np.inf)
 # libsvm never stops on non-separable data with C = inf; the reference caps the iterations at this value.
 _SVM_MAX_ITER = 10_000_000
-
-
-class ClassifierHead(Protocol):
-    """What ``evaluate_classification`` needs from a head."""
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> ClassifierHead:
-        """Fit on features ``[N, D]`` and labels ``[N]``; return self."""
-        ...
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted labels ``[M]``."""
-        ...
-
-    def class_scores(self, X: np.ndarray, n_classes: int) -> np.ndarray:
-        """Scores ``[M, n_classes]``, higher = more likely; columns of unseen classes hold the minimum."""
-        ...
+# The protocol searches C only with 50 training rows or more; the row cap may not go below that (its 5
+# stratified folds would get too few rows per class).
+_GRID_MIN_ROWS = 50
 
 
 def svm_uses_grid_search(n_train: int, n_classes: int) -> bool:
     """Whether the SVM protocol grid-searches C (False: C = inf), given the classes present in training."""
-    return not (n_train // n_classes < 5 or n_train < 50)
+    return not (n_train // n_classes < 5 or n_train < _GRID_MIN_ROWS)
 
 
 def fit_svm_protocol(
@@ -161,26 +145,35 @@ class PrecomputedRBFSVM:
         return self._svc
 
 
-def _scatter(scores: np.ndarray, classes: np.ndarray, n_classes: int) -> np.ndarray:
-    """Place per-seen-class score columns into ``[M, n_classes]``; unseen classes get the minimum score."""
-    full = np.full((scores.shape[0], n_classes), scores.min() if scores.size else 0.0, dtype=np.float64)
-    full[:, classes.astype(int)] = scores
-    return full
+class SVMOptions(Options):
+    """Options of the ``svm`` head."""
+
+    max_samples: int = Field(
+        10_000,
+        ge=_GRID_MIN_ROWS,
+        description="Training rows kept (stratified subsample) for the grid search of C and the final fit.",
+    )
 
 
 class SVMHead:
     """The protocol SVM; scores are ``decision_function`` (one-vs-rest shape).
 
-    ``n_jobs``: threads for the grid search's five folds (libsvm releases the GIL); same result for any value.
+    Args:
+        seed: ``random_state`` of the subsample split and of the SVC.
+        n_jobs: Threads for the grid search's five folds (libsvm releases the GIL); same result for any value.
+        max_samples: See :class:`SVMOptions`.
     """
 
-    def __init__(self, seed: int = 0, n_jobs: int = 1) -> None:
+    Options = SVMOptions
+
+    def __init__(self, seed: int = 0, n_jobs: int = 1, *, max_samples: int = 10_000) -> None:
         self.seed = seed
         self.n_jobs = n_jobs
+        self.max_samples = max_samples
         self.model: PrecomputedRBFSVM | None = None
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> SVMHead:
-        self.model = fit_svm_protocol(X, y, seed=self.seed, n_jobs=self.n_jobs)
+        self.model = fit_svm_protocol(X, y, seed=self.seed, max_samples=self.max_samples, n_jobs=self.n_jobs)
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -191,7 +184,7 @@ class SVMHead:
         decision = model.decision_function(X)
         if decision.ndim == 1:  # binary: positive values favour classes_[1]
             decision = np.stack([-decision, decision], axis=1)
-        return _scatter(decision, model.classes_, n_classes)
+        return scatter_scores(decision, model.classes_, n_classes)
 
     @property
     def cv_accuracy(self) -> float | None:
@@ -202,87 +195,3 @@ class SVMHead:
         if self.model is None:
             raise ConfigError("the SVM head must be fitted before use but `fit` was not called")
         return self.model
-
-
-class LogisticHead:
-    """Standardised features + logistic regression (lbfgs, multinomial); scores are probabilities."""
-
-    def __init__(self, seed: int = 0, max_iter: int = 100_000, n_jobs: int = 1) -> None:
-        del n_jobs  # one lbfgs fit: nothing to run in parallel; accepted for a uniform factory signature
-        self.pipeline: Pipeline = make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=max_iter, random_state=seed)
-        )
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> LogisticHead:
-        self.pipeline.fit(X, y)
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.pipeline.predict(X)
-
-    def class_scores(self, X: np.ndarray, n_classes: int) -> np.ndarray:
-        return _scatter(self.pipeline.predict_proba(X), self.pipeline.classes_, n_classes)
-
-
-class NearestNeighbourHead:
-    """1-NN with Euclidean distance; the score of class k is minus the distance to its nearest member.
-
-    The prediction is the class of the nearest training example, i.e. the arg-max of the scores, so the
-    scores rank exactly as the classifier decides (a one-hot score would make AUPRC ignore confidence).
-    """
-
-    def __init__(self, seed: int = 0, n_jobs: int = 1) -> None:
-        del seed, n_jobs  # deterministic, one distance pass; accepted for a uniform factory signature
-        self.X: np.ndarray | None = None
-        self.y: np.ndarray | None = None
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> NearestNeighbourHead:
-        self.X, self.y = np.asarray(X), np.asarray(y)
-        return self
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        if self.y is None:
-            raise ConfigError("the knn head must be fitted before use but `fit` was not called")
-        classes = np.unique(self.y)
-        return classes[np.argmax(self._seen_scores(X, classes), axis=1)]
-
-    def class_scores(self, X: np.ndarray, n_classes: int) -> np.ndarray:
-        if self.y is None:
-            raise ConfigError("the knn head must be fitted before use but `fit` was not called")
-        classes = np.unique(self.y)
-        return _scatter(self._seen_scores(X, classes), classes, n_classes)
-
-    def _seen_scores(self, X: np.ndarray, classes: np.ndarray) -> np.ndarray:
-        assert self.X is not None and self.y is not None
-        columns = [-pairwise_distances_argmin_min(X, self.X[self.y == c])[1] for c in classes]
-        return np.stack(columns, axis=1)
-
-
-# Name -> factory called as ``factory(seed=..., n_jobs=...)``.
-HEADS: dict[str, Callable[..., ClassifierHead]] = {
-    "svm": SVMHead,
-    "logistic": LogisticHead,
-    "knn": NearestNeighbourHead,
-}
-
-
-def list_heads() -> list[str]:
-    """Names of the registered classifier heads."""
-    return sorted(HEADS)
-
-
-def create_head(name: str, seed: int = 0, n_jobs: int = 1) -> ClassifierHead:
-    """Build a classifier head by registry name.
-
-    ``n_jobs`` threads go to heads that can use them (the SVM's grid search fits its folds in parallel; the
-    result does not depend on it); the others ignore it.
-
-    Raises:
-        ConfigError: If ``name`` is not registered; the message lists the valid names.
-    """
-    if name not in HEADS:
-        raise ConfigError(
-            f"`head` must be one of {', '.join(list_heads())} but got {name!r}",
-            hint=f"choose a registered head: {', '.join(list_heads())}",
-        )
-    return HEADS[name](seed=seed, n_jobs=n_jobs)

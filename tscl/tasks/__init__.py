@@ -1,0 +1,90 @@
+"""Evaluation tasks as registered objects: forecasting, classification, and any installed plug-in.
+
+A task owns everything that depends on what a dataset is evaluated by: its protocol and baselines, its
+metrics and CSV rows, its report tables and headline numbers, its plots, the published numbers it compares
+with, and the dataset hooks the rest of the code needs (channels, covariates, the array ``tscl encode``
+reads, held-out windows). Nothing outside a task's own modules spells its name: callers look the task up —
+by a loaded dataset's ``task`` attribute (:func:`task_for`) or by the ``"task"`` entry of a stored metrics
+dict (:func:`task_of`) — and ask it.
+
+Third-party tasks are found through the ``tscl.tasks`` entry-point group (see :mod:`tscl.registry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tscl.registry import Options, Registry
+from tscl.tasks.base import Task
+
+__all__ = [
+    "TASKS",
+    "Task",
+    "create_task",
+    "headline_names",
+    "list_tasks",
+    "register_task",
+    "task_for",
+    "task_named",
+    "task_of",
+]
+
+TASKS: Registry[Task] = Registry(
+    "task",
+    "tscl.tasks",
+    {
+        "forecasting": "tscl.tasks.forecasting:ForecastingTask",
+        "classification": "tscl.tasks.classification:ClassificationTask",
+    },
+)
+
+
+def register_task(
+    name: str, factory: Callable[..., Task], options: type[Options] | None = None, *, replace: bool = False
+) -> None:
+    """Add a task at run time (``options``: its options class, default ``factory.Options``)."""
+    TASKS.register(name, factory, options, replace=replace)
+
+
+def list_tasks() -> list[str]:
+    """Names of every available task (built-in, registered, installed), sorted."""
+    return TASKS.names()
+
+
+def create_task(name: str, **options: Any) -> Task:
+    """Task ``name`` with validated ``options``; ConfigError on an unknown name (listing the valid ones)
+    or a bad option (naming it)."""
+    return TASKS.create(name, **options)
+
+
+def task_named(name: str, **settings: Any) -> Task:
+    """Task ``name`` configured with those evaluation ``settings`` its options class declares.
+
+    Evaluation settings are shared by every task (``evaluate_run(head=...)``, a sweep's ``head``); each
+    task takes the ones it has an option for and leaves the others (a head means nothing to forecasting).
+    """
+    declared = TASKS.entry(name).options.model_fields
+    return create_task(name, **{key: value for key, value in settings.items() if key in declared})
+
+
+def task_for(dataset: Any, **settings: Any) -> Task:
+    """The task that evaluates a loaded dataset: its ``task`` attribute looked up in :data:`TASKS`.
+
+    Args:
+        dataset: A dataset from :func:`tscl.data.load_dataset` (or anything with a ``task`` name).
+        settings: Evaluation settings, as in :func:`task_named`.
+    """
+    return task_named(dataset.task, **settings)
+
+
+def task_of(metrics: Mapping[str, Any] | None) -> Task | None:
+    """The task that wrote a metrics dict (its ``"task"`` entry), or None when it names no available task."""
+    name = (metrics or {}).get("task")
+    return create_task(name) if isinstance(name, str) and name in TASKS else None
+
+
+def headline_names() -> list[str]:
+    """The headline metric names of every task, in task-name order (the columns of summaries)."""
+    names = [metric for name in list_tasks() for metric in create_task(name).headline_names]
+    return list(dict.fromkeys(names))

@@ -1,0 +1,172 @@
+"""What every evaluation task provides, and the pieces tasks share (column names, timing, published numbers).
+
+A task is a registered object (see :mod:`tscl.tasks`); ``tscl evaluate`` runs ``task.evaluate`` and then
+writes ``task.metric_rows`` and ``task.plots``; ``tscl report`` prints ``task.tables``; run lists and sweep
+summaries show ``task.headline``; pretraining asks ``task.covariate_channels`` and ``task.held_out_windows``;
+``tscl encode`` reads ``task.split_array``. Methods take the dataset (or the stored metrics dict) they work on,
+so one task object serves any number of datasets.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from tscl.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+__all__ = ["MODEL", "RANDOM", "RAW", "Encoder", "Task", "report_columns", "report_title", "timed"]
+
+# Column names of the encoder under evaluation and of its two baselines (metrics.json, CSV, tables, plots).
+MODEL, RANDOM, RAW = "tscl", "random init", "raw input"
+
+
+class Encoder(Protocol):
+    """What a task needs from a model: representations of ``X`` ``[N, T, C]`` (``tscl.model.ContrastiveModel``)."""
+
+    def encode(self, X: np.ndarray, mode: str = "instance", causal_window: int | None = None) -> np.ndarray: ...
+
+
+class Task(ABC):
+    """An evaluation task (see the module docstring).
+
+    Attributes:
+        name: The registry name; stored as ``"task"`` in metrics.json.
+        headline_names: Metric names shown in run lists and sweep summaries, in column order.
+        same_setting: What else than the variables must match the run's data (the channel-count hint).
+    """
+
+    name: ClassVar[str]
+    headline_names: ClassVar[tuple[str, ...]]
+    same_setting: ClassVar[str] = ""
+
+    # -- the dataset hooks ----------------------------------------------------------------------------------
+    @abstractmethod
+    def channels(self, data: Any) -> int:
+        """Channels of the dataset's series, as the encoder sees them."""
+
+    @abstractmethod
+    def covariate_channels(self, data: Any) -> int:
+        """Leading channels that are covariates, not values to model (objectives that augment values skip them)."""
+
+    @abstractmethod
+    def split_array(self, data: Any, split: str) -> np.ndarray:
+        """The array ``tscl encode --split SPLIT`` represents, ``[N, T, C]``."""
+
+    @abstractmethod
+    def held_out_windows(self, data: Any, length: int) -> tuple[np.ndarray, str]:
+        """Held-out series for diagnostics, ``[N, T, C]`` (labels unused), and where they come from."""
+
+    def check_channels(self, data: Any, input_dims: int | None, pretrained_on: str) -> None:
+        """Refuse data whose channel count differs from the encoder's input, naming both datasets.
+
+        Raises:
+            DataError: The counts differ (``input_dims`` None: the encoder takes any count).
+        """
+        found = self.channels(data)
+        if input_dims is None or found == input_dims:
+            return
+        raise DataError(
+            f"{data.name} must have {input_dims} channels like {pretrained_on}, the run's pretraining data, "
+            f"but got {found}",
+            f"use data with the same variables{self.same_setting} as the run, or pretrain a run on {data.name}",
+        )
+
+    # -- evaluating --------------------------------------------------------------------------------------
+    @abstractmethod
+    def evaluate(
+        self,
+        model: Encoder,
+        data: Any,
+        *,
+        baseline: Encoder | None,
+        objective: str,
+        seed: int,
+        timings: dict[str, float],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run the protocol on ``model`` and the baselines; return ``(metrics, extras)``.
+
+        Args:
+            model: The pretrained encoder.
+            data: The dataset.
+            baseline: A randomly initialised encoder of the same architecture, or None to skip the baselines
+                (``metrics["baselines"]`` is then empty).
+            objective: The run's objective, whose published numbers go into ``metrics["paper"]``.
+            seed: Seed of the head's random choices.
+            timings: Phase durations in seconds, added to in place (``encode_s``, ``head_s``, ``baseline_s``).
+
+        Returns:
+            The JSON-ready metrics (with ``"task"``, ``"baselines"`` and ``"paper"``) and the arrays
+            :meth:`plots` draws.
+        """
+
+    @abstractmethod
+    def metric_rows(self, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Flat rows of a metrics dict (the encoder's and each baseline's), for metrics.csv."""
+
+    @abstractmethod
+    def plots(self, folder: Path, metrics: Mapping[str, Any], extras: Mapping[str, Any], data: Any) -> None:
+        """Write the task's PNG plots into ``folder`` (``extras``: the second value of :meth:`evaluate`)."""
+
+    # -- reporting ---------------------------------------------------------------------------------------
+    @abstractmethod
+    def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
+        """The report tables of a stored metrics dict."""
+
+    def headline(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        """The :attr:`headline_names` numbers of a metrics dict (or of :meth:`published` numbers) found in it."""
+        source = self.headline_source(metrics)
+        return {name: float(source[name]) for name in self.headline_names if isinstance(source.get(name), (int, float))}
+
+    def headline_source(self, metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The part of a metrics dict that holds the headline numbers (the whole dict unless overridden)."""
+        return metrics
+
+    @abstractmethod
+    def headline_text(self, metrics: Mapping[str, Any]) -> str:
+        """The headline of a metrics dict as one short text (``tscl runs``)."""
+
+    @abstractmethod
+    def published(self, objective: str, dataset: str, univariate: bool = False) -> dict[str, Any] | None:
+        """The published numbers comparable with this task's result, shaped like its metrics, or None.
+
+        Args:
+            objective: The objective whose paper is read (``paper`` attribute of its class).
+            dataset: Dataset name, case-insensitive.
+            univariate: The forecasting setting (tasks without one ignore it).
+        """
+
+    def paper(self, objective: str) -> dict[Any, Any]:
+        """The numbers ``objective``'s paper publishes for this task (empty when none, or not installed)."""
+        from tscl.objectives import get_objective_class
+
+        try:
+            published = getattr(get_objective_class(objective), "paper", {})
+        except ConfigError:  # a run of an objective that is no longer installed
+            return {}
+        return dict(published.get(self.name, {}))
+
+
+def timed(timings: dict[str, float], name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, its duration added to ``timings[name]``."""
+    began = time.perf_counter()
+    out = fn(*args, **kwargs)
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - began
+    return out
+
+
+def report_columns(metrics: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The encoder's results and each baseline's, by column name."""
+    return {MODEL: metrics, **metrics.get("baselines", {})}
+
+
+def report_title(metrics: Mapping[str, Any]) -> str:
+    """``"<dataset> · <objective>"`` of a stored metrics dict."""
+    return f"{metrics.get('dataset', '?')} · {metrics.get('objective', '?')}"
