@@ -11,7 +11,7 @@ import pytest
 
 from tscl.sweep import load_grid
 
-EXPERIMENTS = Path(__file__).parents[1] / "experiments"
+EXPERIMENTS = Path(__file__).parents[2] / "experiments"
 
 
 @functools.cache

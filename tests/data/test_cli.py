@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli_helpers import run_cli as _run
 
-REPO = Path(__file__).parents[1]
+REPO = Path(__file__).parents[2]
 
 
 def test_info_json_etth1(shared_datasets: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
