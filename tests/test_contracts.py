@@ -2,7 +2,8 @@
 
 Each is built from its defaults, refuses an unknown option and a value outside a declared constraint with a
 ConfigError naming ``section.option``, takes a training (or fitting) step on tiny data, survives a
-``state_dict`` round trip, and gives the same result for the same seed.
+``state_dict`` round trip where it has trainable state (encoders, losses, objectives; heads and tasks hold
+none between fits), and gives the same result for the same seed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from tscl.errors import ConfigError
 from tscl.losses import LOSSES, needs_aligned_views
 from tscl.objectives import OBJECTIVES
 from tscl.registry import Entry, Registry
+from tscl.tasks import TASKS
+from tscl.tasks.heads import HEADS
 from tscl.views import VIEWS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -156,3 +159,55 @@ def test_objective_contract(name: str, tmp_path) -> None:
     first.save(tmp_path / "ckpt.pt")
     resumed = ContrastiveModel.load(tmp_path / "ckpt.pt", device="cpu").fit(_series(), n_iters=3)
     assert resumed.progress.losses == pytest.approx(straight.progress.losses, rel=1e-6)
+
+
+# -- classifier heads ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", _names(HEADS))
+def test_head_contract(name: str) -> None:
+    HEADS.create(name, 0, 1)
+    check_options_contract(HEADS, name, 0, 1)
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=4.0, size=(3, 5))
+    y = np.repeat(np.arange(3), 20)
+    X = centres[y] + rng.normal(size=(60, 5))
+    head = HEADS.create(name, 0, 1).fit(X, y)
+    predictions = head.predict(X)
+    scores = head.class_scores(X, 4)  # a fourth class absent from training still gets a column
+    assert predictions.shape == (60,) and np.mean(predictions == y) > 0.9
+    assert scores.shape == (60, 4) and np.isfinite(scores).all()
+    np.testing.assert_array_equal(HEADS.create(name, 0, 1).fit(X, y).predict(X), predictions)  # same seed
+
+
+# -- evaluation tasks ------------------------------------------------------------------------------------
+def _task_data(name: str, tmp_path: Any) -> Any:
+    """A small real dataset of each built-in task (None for a plug-in task: no data to give it here)."""
+    from tests.tasks.test_tasks import _toy_csv
+    from tscl.data import load_dataset
+
+    if name == "classification":
+        return load_dataset("GunPoint")
+    if name == "forecasting":
+        return load_dataset(_toy_csv(tmp_path / "toy.csv"), univariate=True)
+    return None
+
+
+@pytest.mark.parametrize("name", _names(TASKS))
+def test_task_contract(name: str, tmp_path: Any, isolated_data_env: Any) -> None:
+    from tscl.model import ContrastiveModel
+
+    TASKS.create(name)
+    check_options_contract(TASKS, name)
+    data = _task_data(name, tmp_path)
+    if data is None:
+        pytest.skip(f"no example data for task {name}")
+    task = TASKS.create(name)
+    train = task.split_array(data, "train")
+    model = ContrastiveModel(train.shape[2], encoder={"name": "ts2vec", "options": TINY_ENCODER}, device="cpu")
+    model.fit(train, n_iters=2)
+    metrics, _ = task.evaluate(model, data, baseline=None, objective="ts2vec", seed=0, timings={})
+    again, _ = task.evaluate(model, data, baseline=None, objective="ts2vec", seed=0, timings={})
+    assert metrics["task"] == name and metrics["baselines"] == {}
+    headline = task.headline(metrics)
+    assert headline and all(math.isfinite(v) for v in headline.values())
+    assert headline == task.headline(again)  # same seed, same result
+    assert task.metric_rows(metrics) and task.tables(metrics)

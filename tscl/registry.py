@@ -251,7 +251,8 @@ def describe_options(options: type[Options]) -> list[dict[str, Any]]:
         constraint = ", ".join(_constraint(meta) for meta in field.metadata if _constraint(meta))
         kind = _type_name(field.annotation)
         rows.append({
-            "name": name, "type": kind, "default": field.default, "constraint": constraint,
+            "name": name, "type": kind, "default": field.get_default(call_default_factory=True),
+            "constraint": constraint,
             "help": field.description or "",
         })  # fmt: skip
     return rows

@@ -1,4 +1,4 @@
-"""``tscl objectives|encoders|losses|views list`` and ``... show NAME``: the registered components and their
+"""``tscl objectives|encoders|losses|views|tasks|heads list`` and ``... show NAME``: the registered components and their
 options (type, default, constraint, help), from the one registry of each kind."""
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ KINDS = {
     "encoders": ("tscl.encoders:ENCODERS", "Encoders"),
     "losses": ("tscl.losses:LOSSES", "Losses between two views"),
     "views": ("tscl.views:VIEWS", "View makers"),
+    "tasks": ("tscl.tasks:TASKS", "Evaluation tasks"),
+    "heads": ("tscl.tasks.heads:HEADS", "Classifier heads of the classification task"),
 }
 
 
@@ -73,8 +75,11 @@ def _add_kind(kind: str) -> None:
         if json_out:
             print_json(info)
             return
+        from tscl.config import SECTIONS
+
         section = _registry(kind).section
-        caption = f"{info['origin']}; set with --set {section}.OPTION=VALUE"
+        how = f"set with --set {section}.OPTION=VALUE" if section in SECTIONS else "used by `tscl evaluate`"
+        caption = f"{info['origin']}; {how}"
         table = Table(title=f"{name}: {info['summary']}", caption=caption, expand=True)
         table.add_column("option", no_wrap=True)
         for column, width in (("type", 18), ("default", 14), ("constraint", 12)):
