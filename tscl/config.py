@@ -282,6 +282,7 @@ def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
     Names and options not given come from the objective's ``task_defaults`` for ``task``, then from its
     ``default_encoder`` / ``default_loss`` / ``default_views``, then from each component's options class.
     """
+    from tscl.encoders import DEFAULT_ENCODER
     from tscl.objectives import get_objective_class
 
     objective = get_objective_class(str(config.objective.name))
@@ -292,7 +293,7 @@ def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
             hint="drop the [views] section, or use an objective that takes a view maker",
         )
     defaults = {
-        "encoder": {"name": getattr(objective, "default_encoder", "ts2vec")},
+        "encoder": {"name": getattr(objective, "default_encoder", DEFAULT_ENCODER)},
         "loss": {"name": getattr(objective, "default_loss", None)},
         "views": {"name": getattr(objective, "default_views", None)},
     }

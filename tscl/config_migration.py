@@ -90,11 +90,11 @@ def migrate_legacy(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _taken_by_loss(loss: dict[str, Any], nested: Mapping[str, Any]) -> dict[str, Any]:
     from tscl.losses import LOSSES
-    from tscl.objectives import get_objective_class
+    from tscl.objectives import DEFAULT_OBJECTIVE, get_objective_class
 
     name = loss["name"]
     if name is None:
-        objective = (nested.get("objective") or {}).get("name") or "ts2vec"
+        objective = (nested.get("objective") or {}).get("name") or DEFAULT_OBJECTIVE
         name = getattr(get_objective_class(objective), "default_loss", None)
     if name is None or name not in LOSSES:
         return dict(loss["options"])

@@ -15,7 +15,9 @@ from tscl.registry import Registry
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["ENCODERS", "create_encoder", "list_encoders", "register_encoder"]
+__all__ = ["DEFAULT_ENCODER", "ENCODERS", "create_encoder", "list_encoders", "register_encoder"]
+
+DEFAULT_ENCODER = "ts2vec"  # for objectives that state no default_encoder
 
 ENCODERS: Registry[nn.Module] = Registry(
     "encoder",
