@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tscl.config_migration import nest
 from tscl.errors import ConfigError
 from tscl.objectives import OBJECTIVES
 from tscl.objectives.base import Preset
@@ -39,7 +38,7 @@ def find_preset(name: str) -> tuple[str, Preset]:
 def preset_layer(name: str) -> dict[str, Any]:
     """The configuration layer of preset ``name``: its values, in the section of its objective."""
     objective, preset = find_preset(name)
-    values = nest(dict(preset.values))
+    values = dict(preset.values)
     spec = dict(values.get("objective") or {})
     values["objective"] = {"name": objective, "options": dict(spec.get("options") or {})}
     return values
