@@ -16,7 +16,6 @@ from torch import nn
 
 from tscl.encoders.layers import (
     _JOINT_MAX_STEPS,
-    MASK_MODES,
     ConvBlock,
     DilatedConvEncoder,
     ViewEncoder,
@@ -26,7 +25,7 @@ from tscl.encoders.layers import (
 )
 from tscl.errors import ConfigError
 from tscl.kernels.last_position import DilatedConv, DilatedStack, LastPositionEncoder, ResidualBlock
-from tscl.registry import Options
+from tscl.registry import Options, check_options
 
 MaskMode = Literal["binomial", "continuous", "all_true", "all_false", "mask_last"]
 
@@ -52,13 +51,11 @@ class TSEncoder(ViewEncoder):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        for name, value in (("input_dims", input_dims), ("output_dims", output_dims), ("hidden_dims", hidden_dims)):
-            if value < 1:
-                raise ConfigError(f"{name} must be a positive integer but got {value}")
-        if depth < 0:
-            raise ConfigError(f"depth must be >= 0 but got {depth}")
-        if mask_mode not in MASK_MODES:
-            raise ConfigError(f"mask_mode must be one of {', '.join(MASK_MODES)} but got {mask_mode!r}")
+        if input_dims < 1:
+            raise ConfigError(f"input_dims must be a positive integer but got {input_dims}")
+        values = {"repr_dims": output_dims, "hidden_dims": hidden_dims, "depth": depth, "mask_mode": mask_mode,
+                  "dropout": dropout}  # fmt: skip
+        check_options(TS2VecEncoderOptions, values, "encoder", "ts2vec")
         self.input_dims = input_dims
         self.output_dims = output_dims
         self.mask_mode = mask_mode
