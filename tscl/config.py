@@ -292,6 +292,11 @@ def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
             f"views must not be set for objective {config.objective.name} (it makes its own views)",
             hint="drop the [views] section, or use an objective that takes a view maker",
         )
+    if getattr(objective, "default_loss", None) is None and (config.loss.name or config.loss.options):
+        raise ConfigError(
+            f"loss must not be set for objective {config.objective.name} (it has a loss of its own)",
+            hint="drop --loss and the [loss] section; the objective's options set its loss",
+        )
     defaults = {
         "encoder": {"name": getattr(objective, "default_encoder", DEFAULT_ENCODER)},
         "loss": {"name": getattr(objective, "default_loss", None)},

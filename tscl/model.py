@@ -130,7 +130,7 @@ class ContrastiveModel:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(c.seed)
             self.net = create_encoder(str(c.encoder.name), input_dims, **c.encoder.options).to(self.device)
-            loss = create_loss(str(c.loss.name), **c.loss.options).to(self.device)
+            loss = None if c.loss.name is None else create_loss(c.loss.name, **c.loss.options).to(self.device)
             views = None
             if c.views.name is not None:
                 views = create_views(c.views.name, self.params["n_covariates"], **c.views.options)

@@ -22,7 +22,11 @@ DEFAULT_ENCODER = "ts2vec"  # for objectives that state no default_encoder
 ENCODERS: Registry[nn.Module] = Registry(
     "encoder",
     "tscl.encoders",
-    {"ts2vec": "tscl.encoders.ts2vec:ts2vec_encoder", "cost": "tscl.encoders.cost:cost_encoder"},
+    {
+        "ts2vec": "tscl.encoders.ts2vec:ts2vec_encoder",
+        "cost": "tscl.encoders.cost:cost_encoder",
+        "transformer": "tscl.encoders.transformer:TransformerEncoder",
+    },
     runtime=("input_dims",),
 )
 

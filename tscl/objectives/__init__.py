@@ -32,6 +32,7 @@ OBJECTIVES: Registry[Any] = Registry(
         "ts2vec": "tscl.objectives.ts2vec:TS2VecObjective",
         "autotcl": "tscl.objectives.autotcl:AutoTCLObjective",
         "augment": "tscl.objectives.augment:AugmentObjective",
+        "timae": "tscl.objectives.timae:TiMAEObjective",
     },
     runtime=("setup",),
 )

@@ -40,19 +40,20 @@ class AugmentObjective:
     def __init__(self, setup: Setup, *, window: int = 0, window_batch: int | None = None) -> None:
         if setup.views is None:
             raise ConfigError("objective augment must be given a view maker but got none", hint="set [views] name")
-        if needs_aligned_views(setup.loss) and not getattr(setup.views, "time_aligned", True):
+        loss = setup.require_loss()
+        if needs_aligned_views(loss) and not getattr(setup.views, "time_aligned", True):
             raise ConfigError(
-                f"loss {type(setup.loss).__name__} needs time-aligned views but the views move in time "
+                f"loss {type(loss).__name__} needs time-aligned views but the views move in time "
                 "(timewarp or crop)",
                 hint="drop timewarp/crop from views.augmentations, or use an instance-level loss: infonce, dcl",
             )
         self.encoder = setup.encoder
         self.views = setup.views
-        self.loss = setup.loss
+        self.loss = loss
         self.window = window or None
         self.window_batch = window_batch if window_batch is not None else setup.batch_size
         self.min_length = int(getattr(setup.views, "min_length", 1))
-        self.optimizer = adamw(list(setup.encoder.parameters()) + list(setup.loss.parameters()), lr=setup.lr)
+        self.optimizer = adamw(list(setup.encoder.parameters()) + list(loss.parameters()), lr=setup.lr)
         self.iteration = 0
 
     def training_step(self, x: Tensor, generator: torch.Generator) -> float:

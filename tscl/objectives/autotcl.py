@@ -117,8 +117,9 @@ class AutoTCLObjective:
 
     def __init__(self, setup: Setup, **options: Any) -> None:
         o = check_options(AutoTCLOptions, options, "objective", "autotcl")
+        loss = setup.require_loss()
         self.encoder = setup.encoder
-        self.loss = setup.loss
+        self.loss = loss
         self.local_weight = o.local_weight
         self.window = o.window or None
         self.window_batch = o.window_batch if o.window_batch is not None else setup.batch_size
@@ -127,15 +128,15 @@ class AutoTCLObjective:
         self.reg_weight = o.reg_weight
         self.regular_weight = o.regular_weight
         self.context_crop = o.context_crop
-        self.temporal_unit = int(getattr(setup.loss, "temporal_unit", 0))
-        local_temperature = o.local_temperature or float(getattr(setup.loss, "temperature", 0.1))
+        self.temporal_unit = int(getattr(loss, "temporal_unit", 0))
+        local_temperature = o.local_temperature or float(getattr(loss, "temperature", 0.1))
         self.local_loss = LocalInfoNCELoss(o.n_segments, local_temperature)
         self.augmenter = AugmentationNetwork(
             setup.input_dims, n_covariates=setup.n_covariates, hidden_dims=o.aug_hidden_dims, aug_dims=o.aug_dims,
             mask_temperature=o.mask_temperature, gamma_zeta=o.gamma_zeta, gumbel_bias=o.gumbel_bias,
             hard_mask=o.hard_mask, max_scale=o.max_scale, noise_std=o.noise_std,
         ).to(setup.device)  # fmt: skip
-        parameters = list(setup.encoder.parameters()) + list(setup.loss.parameters())
+        parameters = list(setup.encoder.parameters()) + list(loss.parameters())
         self.optimizer = torch.optim.AdamW(parameters, lr=setup.lr)
         optimizer_class = torch.optim.Adam if o.aug_optimizer == "adam" else torch.optim.AdamW
         self.aug_optimizer = optimizer_class(self.augmenter.parameters(), lr=o.aug_lr)

@@ -5,7 +5,8 @@ steps its optimizer(s). Its factory is ``factory(setup, **options)`` with the ru
 :class:`Setup` and its own hyper-parameters validated by its ``Options`` class. What the rest of tscl needs to
 know about it is stated as class attributes, never by testing its name:
 
-* ``default_encoder`` / ``default_loss``: used when the run configuration names none;
+* ``default_encoder`` / ``default_loss``: used when the run configuration names none (``default_loss =
+  None``: the objective has a loss of its own and a ``[loss]`` section is refused);
 * ``default_views``: the view maker it takes from the ``[views]`` section (None: it makes its own views);
 * ``task_defaults``: per evaluation task, configuration values that replace the defaults (below presets,
   config files and flags), e.g. ``{"forecasting": {"encoder": {"name": "cost"}}}``;
@@ -23,6 +24,8 @@ from typing import Annotated, Any, Protocol
 import torch
 from pydantic import AfterValidator
 from torch import nn
+
+from tscl.errors import ConfigError
 
 __all__ = ["Objective", "Preset", "Setup", "WindowLength"]
 
@@ -43,7 +46,8 @@ class Setup:
 
     Attributes:
         encoder: The encoder f being trained, ``[B, T, C] -> [B, T, D]``.
-        loss: The loss built from the ``[loss]`` section (see :mod:`tscl.losses` for the contract).
+        loss: The loss built from the ``[loss]`` section (see :mod:`tscl.losses` for the contract); None for
+            objectives with a loss of their own (``default_loss = None``).
         input_dims: Input channels C.
         lr: Learning rate of the encoder's optimizer.
         batch_size: Series per iteration (the default of objectives that draw windows).
@@ -53,13 +57,19 @@ class Setup:
     """
 
     encoder: nn.Module
-    loss: nn.Module
+    loss: nn.Module | None
     input_dims: int
     lr: float = 1e-3
     batch_size: int = 8
     n_covariates: int = 0
     views: Any | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    def require_loss(self) -> nn.Module:
+        """The ``[loss]`` section's loss, for objectives built on one."""
+        if self.loss is None:
+            raise ConfigError("the objective must be given a loss but got none", hint="set --loss or [loss] name")
+        return self.loss
 
 
 class Objective(Protocol):

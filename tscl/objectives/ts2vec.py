@@ -50,10 +50,11 @@ class TS2VecObjective:
     paper = PAPER
 
     def __init__(self, setup: Setup) -> None:
+        loss = setup.require_loss()
         self.encoder = setup.encoder
-        self.loss = setup.loss
-        self.temporal_unit = int(getattr(setup.loss, "temporal_unit", 0))
-        self.optimizer = adamw(list(setup.encoder.parameters()) + list(setup.loss.parameters()), lr=setup.lr)
+        self.loss = loss
+        self.temporal_unit = int(getattr(loss, "temporal_unit", 0))
+        self.optimizer = adamw(list(setup.encoder.parameters()) + list(loss.parameters()), lr=setup.lr)
 
     def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
         plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)
