@@ -28,7 +28,7 @@ def _collect(parts: Iterable[tuple[Any, torch.Tensor]], leading: tuple[int, ...]
 
 
 def _batches(
-    net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None
+    net: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, device: torch.device, batch_size: int | None
 ) -> Iterator[tuple[slice, torch.Tensor]]:
     """``(slice of series, net(x))`` for consecutive batches of the series in ``X``."""
     size = batch_size or DEFAULT_BATCH
@@ -38,7 +38,11 @@ def _batches(
 
 @torch.no_grad()
 def encode_instances(net: nn.Module, X: np.ndarray, device: torch.device, batch_size: int | None = None) -> np.ndarray:
-    """Max-pool over time of the full-series encoding: [N, T, C] -> [N, D]."""
+    """The encoder's ``encode_instance`` if it has one, else the max over time of the full-series encoding:
+    [N, T, C] -> [N, D]."""
+    instance = getattr(net, "encode_instance", None)
+    if callable(instance):
+        return _collect(_batches(instance, X, device, batch_size), X.shape[:1])
     return _collect(((rows, out.amax(dim=1)) for rows, out in _batches(net, X, device, batch_size)), X.shape[:1])
 
 

@@ -74,8 +74,8 @@ def _sines(n: int = 16, t: int = 64) -> np.ndarray:
 
 def test_it_learns_to_fill_in_and_resumes_exactly(tmp_path) -> None:
     def model() -> ContrastiveModel:
-        return ContrastiveModel(1, objective={"name": "timae", "options": {"window": 32, "mask_ratio": 0.5}}, lr=3e-3, batch_size=8,
-                                device="cpu", **SMALL)  # fmt: skip
+        objective = {"name": "timae", "options": {"window": 32, "mask_ratio": 0.5}}
+        return ContrastiveModel(1, objective=objective, lr=3e-3, batch_size=8, device="cpu", **SMALL)
 
     trained = model().fit(_sines(), n_iters=300)
     losses = trained.progress.losses

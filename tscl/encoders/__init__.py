@@ -3,7 +3,9 @@
 Contract of an encoder (built-in or plug-in, entry-point group ``tscl.encoders``):
 ``factory(input_dims, **options)`` returns a ``torch.nn.Module`` whose ``forward(x, mask=None,
 generator=None)`` maps ``[B, T, C]`` (NaN for missing values) to ``[B, T, D]``, drawing any random choice
-(timestamp masks) from ``generator``. Encoders with ``forward_views`` encode several views in one call.
+(timestamp masks) from ``generator``. Encoders with ``forward_views`` encode several views in one call;
+encoders with ``encode_instance(x) -> [B, D]`` give their own instance representation (else the maximum over
+time of ``forward``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ ENCODERS: Registry[nn.Module] = Registry(
         "ts2vec": "tscl.encoders.ts2vec:ts2vec_encoder",
         "cost": "tscl.encoders.cost:cost_encoder",
         "transformer": "tscl.encoders.transformer:TransformerEncoder",
+        "patch_transformer": "tscl.encoders.patch_transformer:PatchTransformer",
     },
     runtime=("input_dims",),
 )

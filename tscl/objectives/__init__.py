@@ -33,6 +33,7 @@ OBJECTIVES: Registry[Any] = Registry(
         "autotcl": "tscl.objectives.autotcl:AutoTCLObjective",
         "augment": "tscl.objectives.augment:AugmentObjective",
         "timae": "tscl.objectives.timae:TiMAEObjective",
+        "timedrl": "tscl.objectives.timedrl:TimeDRLObjective",
     },
     runtime=("setup",),
 )

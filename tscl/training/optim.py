@@ -24,8 +24,8 @@ def _bump_versions(optimizer: torch.optim.Optimizer, *_: object) -> None:
                 torch.autograd.graph.increment_version(p)
 
 
-def adamw(parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.AdamW:
-    """AdamW (torch defaults besides ``lr``), fused into one kernel where torch supports it (CPU: 2.4+).
+def adamw(parameters: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.01) -> torch.optim.AdamW:
+    """AdamW (torch defaults besides ``lr``, ``weight_decay``), fused into one kernel where torch has it (CPU 2.4+).
 
     The fused kernel applies the same update as the per-parameter loop, ~4x faster for the encoder's
     few dozen small tensors; with older torch versions, or devices without it, the loop is used. After a
@@ -34,11 +34,11 @@ def adamw(parameters: Iterable[nn.Parameter], lr: float) -> torch.optim.AdamW:
     """
     parameters = list(parameters)
     if not hasattr(torch.autograd.graph, "increment_version"):
-        return torch.optim.AdamW(parameters, lr=lr)
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
     try:
-        optimizer = torch.optim.AdamW(parameters, lr=lr, fused=True)
+        optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.AdamW(parameters, lr=lr)
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
     optimizer.register_step_post_hook(_bump_versions)
     return optimizer
 
