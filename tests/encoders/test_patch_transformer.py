@@ -23,14 +23,16 @@ def test_patches_are_normalised_and_aligned_to_the_end() -> None:
     x = torch.arange(10.0).reshape(1, 10, 1).repeat(1, 1, 2)
     x[0, :, 1] *= 3.0
     x[0, 2, 1] = float("nan")
-    patches = encoder.patches(x)  # 10 steps, patches of 4 -> 3 patches, 2 padded steps at the start
+    patches, scale = encoder.patches(x)  # 10 steps, patches of 4 -> 3 patches, 2 padded steps at the start
     assert patches.shape == (1, 3, 8)
+    observed = x[0, :, 1][~torch.isnan(x[0, :, 1])]
+    spread = [(x[0, :, 0].var(unbiased=False) + 1e-5).sqrt(), (observed.var(unbiased=False) + 1e-5).sqrt()]
+    torch.testing.assert_close(scale[0], torch.stack([x[0, :, 0].mean(), observed.mean(), *spread]))  # means, stds
     values = x[0, :, 0]
     expected = (values - values.mean()) / torch.sqrt(values.var(unbiased=False) + 1e-5)
     first = patches[0].reshape(3, 2, 4)[:, 0].reshape(-1)  # channel 0 of each patch (channel-major), in time order
     assert torch.isnan(first[:2]).all()
     torch.testing.assert_close(first[2:], expected)
-    observed = x[0, :, 1][~torch.isnan(x[0, :, 1])]
     second = patches[0].reshape(3, 2, 4)[:, 1].reshape(-1)[2:]
     assert torch.isnan(second[2])  # the missing value stays missing
     mask = ~torch.isnan(second)
@@ -40,16 +42,18 @@ def test_patches_are_normalised_and_aligned_to_the_end() -> None:
 
 def test_channel_independence_keeps_channels_apart() -> None:
     encoder = _encoder(channel_independent=True)
-    assert encoder.output_dims == 12
+    assert encoder.output_dims == 16  # 2 channels x (6 + mean and std)
     x = torch.randn(3, 12, 2, generator=torch.Generator().manual_seed(0))
-    assert encoder.patches(x).shape == (6, 3, 4)
+    assert encoder.patches(x)[0].shape == (6, 3, 4)
     with torch.no_grad():
         out = encoder(x)
         y = x.clone()
         y[:, :, 1] = torch.randn(3, 12, generator=torch.Generator().manual_seed(9))
         changed = encoder(y)
-    torch.testing.assert_close(out[..., :6], changed[..., :6])  # channel 0's part ignores channel 1
-    assert not torch.allclose(out[..., 6:], changed[..., 6:])
+    torch.testing.assert_close(out[..., :8], changed[..., :8])  # channel 0's part ignores channel 1
+    assert not torch.allclose(out[..., 8:], changed[..., 8:])
+    torch.testing.assert_close(out[:, 0, 6], x[:, :, 0].mean(1))  # channel 0's mean and std follow its tokens
+    torch.testing.assert_close(out[:, 0, 7], torch.sqrt(x[:, :, 0].var(1, unbiased=False) + 1e-5))
 
 
 @torch.no_grad()
@@ -62,7 +66,8 @@ def test_each_step_takes_the_last_patch_containing_it() -> None:
         padded = t + 1
         last = min(padded // 2, 3)
         assert last * 2 <= padded < last * 2 + 4
-        torch.testing.assert_close(out[:, t], tokens[:, last])
+        torch.testing.assert_close(out[:, t, :6], tokens[:, last])
+        assert out.shape[-1] == 10  # + mean and std of both channels
 
 
 @torch.no_grad()
@@ -73,7 +78,9 @@ def test_instance_pooling() -> None:
         tokens = encoder.encode_tokens(x)
         expected = {"cls": tokens.cls, "mean": tokens.patches.mean(1), "last": tokens.patches[:, -1],
                     "max": tokens.patches.amax(1)}[pooling]  # fmt: skip
-        torch.testing.assert_close(encoder.encode_instance(x), expected)
+        torch.testing.assert_close(encoder.encode_instance(x)[:, :6], expected)
+    bare = _encoder(keep_scale=False)
+    assert bare.output_dims == 6 and bare.encode_instance(x).shape == (3, 6) and bare(x).shape == (3, 16, 6)
 
 
 def test_model_uses_the_encoders_instance_pooling() -> None:

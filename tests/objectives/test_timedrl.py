@@ -27,7 +27,7 @@ def test_negative_cosine_against_a_loop_and_stops_the_targets_gradient() -> None
     a, b = p.detach(), z.detach()
     expected = -sum(float(a[i] @ b[i]) / (float(a[i].norm()) * float(b[i].norm())) for i in range(5)) / 5
     value = negative_cosine(p, z)
-    assert float(value) == pytest.approx(expected, rel=1e-5)
+    assert value.item() == pytest.approx(expected, rel=1e-5)
     value.backward()
     assert p.grad is not None and z.grad is None
 

@@ -2,8 +2,9 @@
 
 Contract of an encoder (built-in or plug-in, entry-point group ``tscl.encoders``):
 ``factory(input_dims, **options)`` returns a ``torch.nn.Module`` whose ``forward(x, mask=None,
-generator=None)`` maps ``[B, T, C]`` (NaN for missing values) to ``[B, T, D]``, drawing any random choice
-(timestamp masks) from ``generator``. Encoders with ``forward_views`` encode several views in one call;
+generator=None)`` maps ``[B, T, C]`` (NaN for missing values) to ``[B, T, D]`` (D: its ``output_dims``
+attribute where it has one, else ``repr_dims``), drawing any random choice (timestamp masks) from
+``generator``. Encoders with ``forward_views`` encode several views in one call;
 encoders with ``encode_instance(x) -> [B, D]`` give their own instance representation (else the maximum over
 time of ``forward``).
 """

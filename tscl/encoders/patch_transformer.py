@@ -5,7 +5,9 @@ parameters, as RevIN), cut into patches of ``patch_len`` steps every ``stride`` 
 end (the last patch ends at the last step, so a causal window's last position sees only the past; the start
 is padded), embedded linearly with sinusoidal positions, and a learnable [CLS] patch is prepended before the
 Transformer layers. With ``channel_independent`` each channel is its own sequence (TimeDRL's forecasting
-setting) and the channels' representations are concatenated: D = C x ``repr_dims``.
+setting) and the channels' representations are concatenated. With ``keep_scale`` (the default) each
+sequence's normalisation mean and standard deviation are appended to its representation: D = C x
+(``repr_dims`` + 2) with channel independence, else ``repr_dims`` + 2C.
 
 Per-timestamp output (the encoder contract, ``[B, T, C] -> [B, T, D]``): each step takes the representation
 of the last patch that contains it. Instance output (:meth:`PatchTransformer.encode_instance`, used for
@@ -45,6 +47,7 @@ class PatchTransformerOptions(Options):
     stride: int = Field(16, ge=1, description="Steps between patch starts (at most patch_len).")
     channel_independent: bool = Field(False, description="Encode each channel as its own sequence.")
     pooling: Pooling = Field("cls", description="Instance representation: cls, mean, last or max over patches.")
+    keep_scale: bool = Field(True, description="Append each sequence's mean and std to its representation.")
 
 
 @dataclass
@@ -56,11 +59,13 @@ class PatchTokens:
         patches: [B', N, D] the patch tokens' representations.
         targets: [B', N, P'] the normalised patches (P' = patch_len, x C without channel independence),
             NaN where a value is missing.
+        scale: [B', 2] (or [B, 2C]) the normalisation's means and standard deviations.
     """
 
     cls: Tensor
     patches: Tensor
     targets: Tensor
+    scale: Tensor | None = None
 
 
 class PatchTransformer(nn.Module):
@@ -81,13 +86,15 @@ class PatchTransformer(nn.Module):
         stride: int = 16,
         channel_independent: bool = False,
         pooling: str = "cls",
+        keep_scale: bool = True,
     ) -> None:
         super().__init__()
         if input_dims < 1:
             raise ConfigError(f"input_dims must be a positive integer but got {input_dims}")
         values = {"repr_dims": repr_dims, "hidden_dims": hidden_dims, "depth": depth, "heads": heads,
                   "ff_dims": ff_dims, "dropout": dropout, "patch_len": patch_len, "stride": stride,
-                  "channel_independent": channel_independent, "pooling": pooling}  # fmt: skip
+                  "channel_independent": channel_independent, "pooling": pooling,
+                  "keep_scale": keep_scale}  # fmt: skip
         check_options(PatchTransformerOptions, values, "encoder", "patch_transformer")
         if hidden_dims % heads:
             raise ConfigError(
@@ -104,7 +111,9 @@ class PatchTransformer(nn.Module):
         self.patch_len, self.stride, self.pooling = patch_len, stride, pooling
         self.hidden_dims = hidden_dims
         self.repr_dims = repr_dims
-        self.output_dims = repr_dims * (input_dims if channel_independent else 1)
+        self.keep_scale = keep_scale
+        per_sequence = repr_dims + (2 if channel_independent else 2 * input_dims) * keep_scale
+        self.output_dims = per_sequence * (input_dims if channel_independent else 1)
         self.patch_dims = patch_len * (1 if channel_independent else input_dims)
         self.cls_patch = nn.Parameter(torch.randn(self.patch_dims))
         self.embed = nn.Linear(self.patch_dims, hidden_dims)
@@ -117,30 +126,43 @@ class PatchTransformer(nn.Module):
     def n_patches(self, length: int) -> int:
         return max(1, math.ceil((length - self.patch_len) / self.stride) + 1)
 
-    def patches(self, x: Tensor) -> Tensor:
-        """Normalised, end-aligned patches ``[B', N, P']`` of ``x`` [B, T, C] (NaN where missing)."""
+    def patches(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Normalised, end-aligned patches ``[B', N, P']`` of ``x`` [B, T, C] (NaN where missing), and the
+        normalisation's means and standard deviations (``[B', 2]``, or ``[B, 2C]``)."""
         observed = ~torch.isnan(x)
         count = observed.sum(dim=1, keepdim=True).clamp_min(1)
         mean = x.nan_to_num().sum(dim=1, keepdim=True) / count
         var = ((x - mean).nan_to_num().square()).sum(dim=1, keepdim=True) / count
-        x = (x - mean) / torch.sqrt(var + EPS)
+        std = torch.sqrt(var + EPS)
+        x = (x - mean) / std
+        scale = torch.cat([mean, std], dim=1)  # [B, 2, C]
         length = x.size(1)
         pad = (self.n_patches(length) - 1) * self.stride + self.patch_len - length
         x = torch.cat([x.new_full((x.size(0), pad, x.size(2)), float("nan")), x], dim=1)
         windows = x.unfold(1, self.patch_len, self.stride)  # [B, N, C, P]
         if self.channel_independent:
-            return windows.permute(0, 2, 1, 3).reshape(-1, windows.size(1), self.patch_len)
-        return windows.reshape(windows.size(0), windows.size(1), -1)
+            patches = windows.permute(0, 2, 1, 3).reshape(-1, windows.size(1), self.patch_len)
+            return patches, scale.transpose(1, 2).reshape(-1, 2)
+        return windows.reshape(windows.size(0), windows.size(1), -1), scale.reshape(scale.size(0), -1)
 
     def encode_tokens(self, x: Tensor) -> PatchTokens:
         """The [CLS] and patch representations of ``x`` [B, T, C], and the normalised patches."""
-        targets = self.patches(x)
+        targets, scale = self.patches(x)
         missing = torch.isnan(targets).all(dim=-1)
         tokens = torch.cat([self.cls_patch.expand(targets.size(0), 1, -1), targets.nan_to_num()], dim=1)
         tokens = self.embed(tokens) + sinusoidal_positions(tokens.size(1), self.hidden_dims, x.device)
         hidden = torch.cat([missing.new_zeros(missing.size(0), 1), missing], dim=1)
         out = self.output_fc(self.norm(self.layers(self.embed_dropout(tokens), src_key_padding_mask=hidden)))
-        return PatchTokens(out[:, 0], out[:, 1:], targets)
+        return PatchTokens(out[:, 0], out[:, 1:], targets, scale)
+
+    def _with_scale(self, z: Tensor, tokens: PatchTokens) -> Tensor:
+        """``z`` [B', ..., D] with the normalisation's statistics appended (``keep_scale``): a linear head
+        on the representation then sees the level and spread that the normalisation removed, as RevIN's
+        de-normalisation gives them back to the model's output."""
+        if not self.keep_scale or tokens.scale is None:
+            return z
+        scale = tokens.scale.reshape(tokens.scale.size(0), *([1] * (z.dim() - 2)), -1)
+        return torch.cat([z, scale.expand(*z.shape[:-1], -1)], dim=-1)
 
     def _per_series(self, z: Tensor, batch: int) -> Tensor:
         """``[B', ..., D] -> [B, ..., C x D]`` with channel independence (channels concatenated)."""
@@ -164,16 +186,22 @@ class PatchTransformer(nn.Module):
         """``[B, T, C] -> [B, T, D]``: each step takes the last patch containing it (``mask``/``generator``
         are accepted for the encoder contract; dropout draws from torch's generator, seeded by the trainer)."""
         length = x.size(1)
-        patches = self.encode_tokens(x).patches
+        tokens = self.encode_tokens(x)
+        patches = tokens.patches
         pad = (patches.size(1) - 1) * self.stride + self.patch_len - length
         step = torch.arange(length, device=x.device) + pad
         index = torch.clamp(step // self.stride, max=patches.size(1) - 1)
-        return self._per_series(patches[:, index], x.size(0))
+        return self._per_series(self._with_scale(patches[:, index], tokens), x.size(0))
 
     def last_position_fn(self, window: int) -> Callable[[Tensor], Tensor]:
         """``x -> forward(x)[:, -1]`` for windows of any length: the last patch's tokens only."""
-        return lambda x: self._per_series(self.encode_tokens(x).patches[:, -1], x.size(0))
+        def last(x: Tensor) -> Tensor:
+            tokens = self.encode_tokens(x)
+            return self._per_series(self._with_scale(tokens.patches[:, -1], tokens), x.size(0))
+
+        return last
 
     def encode_instance(self, x: Tensor) -> Tensor:
         """``[B, T, C] -> [B, D]`` by ``pooling`` (the [CLS] token by default)."""
-        return self._per_series(self.pool(self.encode_tokens(x)), x.size(0))
+        tokens = self.encode_tokens(x)
+        return self._per_series(self._with_scale(self.pool(tokens), tokens), x.size(0))
