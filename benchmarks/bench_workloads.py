@@ -108,7 +108,7 @@ def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: i
     import bench_loss  # the machine's matmul peak and the straightforward loss, written in bench_loss.py
 
     from tscl.data import load_dataset
-    from tscl.model import ContrastiveModel
+    from tscl.training.model import ContrastiveModel
 
     data = load_dataset("ETTh1" if name.startswith("etth1") else "GunPoint", data_dir, univariate=True)
     X = data.pretrain_array()
@@ -142,7 +142,7 @@ def _encode(data_dir: str | None, baseline: bool, encoder: str = "ts2vec") -> di
     import torch
 
     from tscl.data import load_dataset
-    from tscl.model import ContrastiveModel
+    from tscl.training.model import ContrastiveModel
 
     data = load_dataset("ETTh1", data_dir, univariate=True)
     model = ContrastiveModel(device="cpu", seed=42, encoder=encoder)
@@ -174,8 +174,8 @@ def _threads() -> int:
 
 def _classify(data_dir: str | None) -> dict:
     from tscl.data import load_dataset
-    from tscl.model import ContrastiveModel
     from tscl.tasks.classification_protocol import run_classification_protocol
+    from tscl.training.model import ContrastiveModel
 
     data = load_dataset("GunPoint", data_dir)
     model = ContrastiveModel(device="cpu", seed=42)
@@ -193,8 +193,8 @@ def _svm_grid(data_dir: str | None, baseline: bool) -> dict:
     from sklearn.svm import SVC
 
     from tscl.data import load_dataset
-    from tscl.model import ContrastiveModel
     from tscl.tasks.heads.svm import SVM_C_GRID, fit_svm_protocol
+    from tscl.training.model import ContrastiveModel
 
     data = load_dataset("FordA", data_dir)
     features = ContrastiveModel(device="cpu", seed=42, input_dims=data.X_train.shape[-1]).encode(data.X_train)

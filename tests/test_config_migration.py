@@ -31,7 +31,7 @@ def _losses(run: Path) -> list[float]:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_tscl_01_run_resumes_exactly(name: str, tmp_path: Path, isolated_data_env: Path) -> None:
-    from tscl.pretraining import resume
+    from tscl.runs.pretraining import resume
 
     run = tmp_path / name
     shutil.copytree(LEGACY / name, run)
@@ -50,7 +50,7 @@ def test_a_tscl_01_run_resumes_exactly(name: str, tmp_path: Path, isolated_data_
 
 def test_a_tscl_01_checkpoint_loads_for_inference() -> None:
     from tscl.data import load_dataset
-    from tscl.model import ContrastiveModel
+    from tscl.training.model import ContrastiveModel
 
     model = ContrastiveModel.load(LEGACY / "autotcl_siglip" / "checkpoints" / "last.pt", device="cpu")
     assert model.config.loss.name == "siglip" and model.config.loss.options["temperature"] == 0.3

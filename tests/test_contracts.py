@@ -138,8 +138,8 @@ def _series() -> np.ndarray:
 
 @pytest.mark.parametrize("name", _names(OBJECTIVES))
 def test_objective_contract(name: str, tmp_path) -> None:
-    from tscl.model import ContrastiveModel
     from tscl.objectives.base import Setup
+    from tscl.training.model import ContrastiveModel
 
     def model() -> ContrastiveModel:
         return ContrastiveModel(2, objective=name, encoder={"name": "ts2vec", "options": TINY_ENCODER},
@@ -193,7 +193,7 @@ def _task_data(name: str, tmp_path: Any) -> Any:
 
 @pytest.mark.parametrize("name", _names(TASKS))
 def test_task_contract(name: str, tmp_path: Any, isolated_data_env: Any) -> None:
-    from tscl.model import ContrastiveModel
+    from tscl.training.model import ContrastiveModel
 
     TASKS.create(name)
     check_options_contract(TASKS, name)

@@ -115,7 +115,7 @@ def test_inference_response_cache_follows_weight_updates() -> None:
 
 
 def test_cost_model_encodes_causal_windows_like_one_window_at_a_time() -> None:
-    from tscl.model import ContrastiveModel
+    from tscl.training.model import ContrastiveModel
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1, 60, 2)).astype(np.float32)

@@ -84,7 +84,7 @@ def test_instance_pooling() -> None:
 
 
 def test_model_uses_the_encoders_instance_pooling() -> None:
-    from tscl.model import ContrastiveModel
+    from tscl.training.model import ContrastiveModel
 
     model = ContrastiveModel(2, objective="timedrl", encoder={"name": "patch_transformer", "options": {
         "repr_dims": 6, "hidden_dims": 8, "depth": 1, "heads": 2, "patch_len": 4, "stride": 4}}, device="cpu")

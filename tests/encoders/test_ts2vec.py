@@ -14,9 +14,9 @@ from tscl.encoders import create_encoder, list_encoders
 from tscl.encoders.cost import CoSTEncoder
 from tscl.encoders.layers import SamePadConv, ViewEncoder
 from tscl.encoders.ts2vec import TSEncoder
-from tscl.encoding import encode_causal
 from tscl.errors import ConfigError
 from tscl.kernels.last_position import LastPositionEncoder
+from tscl.training.encoding import encode_causal
 
 
 @pytest.mark.parametrize("name", list_encoders())

@@ -12,9 +12,9 @@ from tests.synthetic import random_walks as _data
 from tscl.encoders import create_encoder
 from tscl.errors import ConfigError
 from tscl.losses import create_loss
-from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective, list_objectives
 from tscl.objectives.base import Setup
+from tscl.training.model import ContrastiveModel
 from tscl.views import create_views
 from tscl.views.tsaug import list_transforms
 
@@ -85,7 +85,7 @@ def test_resume_equals_straight_run(tmp_path) -> None:
 
 def test_run_layer_passes_augmentations(tmp_path) -> None:
     from tscl.config import resolve_config
-    from tscl.pretraining import pretrain
+    from tscl.runs.pretraining import pretrain
 
     flags = {"dataset": "BasicMotions", "iters": 2, "device": "cpu"}
     sets = ["objective=augment", "views.augmentations=drift,quantize", "loss=dcl", "encoder.repr_dims=8",

@@ -13,10 +13,10 @@ from tests.synthetic import random_walks as _data
 from tscl.encoders import create_encoder
 from tscl.errors import ConfigError
 from tscl.losses import create_loss
-from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective, list_objectives
 from tscl.objectives.autotcl import AutoTCLObjective
 from tscl.objectives.base import Setup
+from tscl.training.model import ContrastiveModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -180,7 +180,7 @@ def _config(*sets: str, **changes: object):
 
 
 def test_run_writes_diagnostics_and_representation_quality(tmp_path) -> None:
-    from tscl.pretraining import pretrain
+    from tscl.runs.pretraining import pretrain
 
     result = pretrain(_config(), run_dir=tmp_path / "run")
     lines = (result.run_dir / "diagnostics.csv").read_text().splitlines()
@@ -194,7 +194,7 @@ def test_run_writes_diagnostics_and_representation_quality(tmp_path) -> None:
 
 
 def test_resumed_run_continues_the_diagnostics(tmp_path) -> None:
-    from tscl.pretraining import pretrain, resume
+    from tscl.runs.pretraining import pretrain, resume
 
     run = pretrain(_config(iters=3), run_dir=tmp_path / "run").run_dir
     resume(run, iters=5)
@@ -204,7 +204,7 @@ def test_resumed_run_continues_the_diagnostics(tmp_path) -> None:
 
 def test_context_crop_defaults_to_on_for_classification_only(tmp_path) -> None:
     from tscl.config import load_config, resolve_config, resolve_for_task
-    from tscl.pretraining import pretrain
+    from tscl.runs.pretraining import pretrain
 
     def crop(config, task: str) -> bool:
         return resolve_for_task(config, task).objective.options["context_crop"]

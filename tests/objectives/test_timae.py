@@ -9,10 +9,10 @@ import torch
 from tscl.config import RunConfig, resolve_for_task
 from tscl.encoders import create_encoder
 from tscl.errors import ConfigError
-from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.objectives.timae import draw_mask, masked_reconstruction_error
+from tscl.training.model import ContrastiveModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -9,11 +9,11 @@ import torch.nn.functional as F
 
 from tscl.config import RunConfig, resolve_for_task
 from tscl.encoders import create_encoder
-from tscl.model import ContrastiveModel
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.objectives.presets import preset_layer
 from tscl.objectives.timedrl import negative_cosine, predictive_error
+from tscl.training.model import ContrastiveModel
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

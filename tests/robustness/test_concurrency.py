@@ -15,7 +15,7 @@ import pytest
 from tests.robustness.helpers import TINY, run_module, subprocess_env
 from tscl.config import load_config
 from tscl.errors import ConfigError
-from tscl.rundir import create_run_dir
+from tscl.runs.claim import create_run_dir
 from tscl.sweep.lock import TrialLock, clear_stale
 from tscl.training.checkpoint import load_checkpoint
 

@@ -80,7 +80,7 @@ def _dead_pid() -> int:
         ({"grid": {"lr": 0.1}}, "grid.lr must be a non-empty list"),
         ({"grid": {"encoder.mask_mode": ["binomial", "sometimes"]}}, "encoder.mask_mode must be 'binomial'"),
         ({"base": {"objective.nope": 1}}, "objective.nope is not an option of ts2vec"),
-        ({"base": {"encoder": "transformer"}}, "base.encoder must be one of cost, ts2vec"),
+        ({"base": {"encoder": "resnet"}}, "base.encoder must be one of cost, patch_transformer, transformer, ts2vec"),
         ({"settings": [{"lr": 0.1}], "grid": {"lr": [0.2]}}, "lr is set both"),
     ],
 )
@@ -248,7 +248,7 @@ task = "forecasting"
 
 
 def test_an_interrupted_trial_resumes_from_its_checkpoint(tmp_path: Path, isolated_data_env: Path) -> None:
-    from tscl.pretraining import pretrain
+    from tscl.runs.pretraining import pretrain
 
     grid = _grid(output=str(tmp_path / "out"), base={**TINY, "iters": 4, "checkpoint_every": 1})
     trial = load_grid(grid).trials()[0]

@@ -16,7 +16,7 @@ import pytest
 from tests.cli_helpers import run_cli
 from tscl.data import load_dataset
 from tscl.errors import ConfigError
-from tscl.evaluate import evaluate_run
+from tscl.runs.evaluation import evaluate_run
 from tscl.tasks import (
     TASKS,
     create_task,

@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="tscl", standalone_mode=False)
     except TsclError as exc:
+        from tscl.runs.interrupt import Interrupted
+
+        if isinstance(exc, Interrupted):
+            _interrupted(exc.message, exc.hint)
         fail(exc.message, exc.hint)
     except _ABORTS:
         fail("interrupted")
@@ -97,6 +101,9 @@ def _usage_error(exc: Exception) -> None:
     fail(" ".join(message.split()), hint)
 
 
-def _interrupted() -> None:
-    print("error: interrupted", file=sys.stderr)
+def _interrupted(message: str = "interrupted", hint: str | None = None) -> None:
+    """Every long command stopped by a signal ends here: its message, how to continue, exit code 130."""
+    print(f"error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
     raise SystemExit(INTERRUPTED)

@@ -49,20 +49,14 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
-    import torch
-
-    from tscl.errors import ConfigError
-    from tscl.evaluate import evaluate_run
+    from tscl.runs.evaluation import evaluate_run
 
     if head not in HEADS:
         raise HEADS.unknown(head)
-    if threads is not None:
-        if threads < 1:
-            raise ConfigError(f"threads must be a positive integer but got {threads}")
-        torch.set_num_threads(threads)
     with console.status("evaluating...") if not json_out and console.is_terminal else _null():
         metrics = evaluate_run(
-            run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots, baselines=not no_baselines
+            run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
+            baselines=not no_baselines, threads=threads,
         )
     if json_out:
         print_json(metrics)
@@ -83,15 +77,9 @@ class _null:
 @app.command()
 def report(run: RunArg, json_out: JsonOpt = False) -> None:
     """Re-render a run's report from its stored metrics.json (nothing is recomputed)."""
-    from tscl.rundir import check_run_dir, read_json
+    from tscl.runs.evaluation import stored_metrics
 
-    check_run_dir(run)
-    path = run / "metrics.json"
-    if not path.exists():
-        from tscl.errors import CheckpointError
-
-        raise CheckpointError(f"{run} has no metrics.json yet", hint=f"run `tscl evaluate {run}` first")
-    metrics = read_json(path, "metrics")
+    metrics = stored_metrics(run)
     if json_out:
         print_json(metrics)
     else:

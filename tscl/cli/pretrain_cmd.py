@@ -92,9 +92,8 @@ def pretrain(
     """Pretrain an encoder and write a run directory (no arguments: TS2Vec on the offline default data)."""
     from tscl.config import load_config_values, resolve_config
     from tscl.config_migration import nest
-    from tscl.pretraining import Interrupted
-    from tscl.pretraining import pretrain as run_pretrain
-    from tscl.pretraining import resume as run_resume
+    from tscl.runs.pretraining import pretrain as run_pretrain
+    from tscl.runs.pretraining import resume as run_resume
 
     flags = nest({
         "dataset": dataset, "data_dir": str(data_dir) if data_dir else None, "objective": objective,
@@ -103,17 +102,13 @@ def pretrain(
         "univariate": univariate, "time_col": time_col, "target": target, "seed": seed, "device": device,
         "threads": threads, "checkpoint_every": checkpoint_every,
     })  # fmt: skip
-    try:
-        with step_progress("pretraining", enabled=not json_out) as hook:
-            if resume is not None:
-                result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
-            else:
-                file_values = load_config_values(config) if config is not None else None
-                resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
-                result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
-    except Interrupted as exc:
-        print(f"error: {exc.message}\nhint: {exc.hint}", file=__import__("sys").stderr)
-        raise SystemExit(130) from None
+    with step_progress("pretraining", enabled=not json_out) as hook:
+        if resume is not None:
+            result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
+        else:
+            file_values = load_config_values(config) if config is not None else None
+            resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
+            result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
     if json_out:
         print_json(result.to_dict())
         return
@@ -156,7 +151,7 @@ def encode(
     json_out: JsonOpt = False,
 ) -> None:
     """Write representations of a dataset (default: the run's own) as a .npy file."""
-    from tscl.inference import encode_dataset
+    from tscl.runs.inference import encode_dataset
 
     if out.suffix != ".npy":
         fail(f"--out must end in .npy but got {out}", "e.g. --out reprs.npy")

@@ -11,43 +11,14 @@ from rich.table import Table
 from tscl.cli import app
 from tscl.cli.options import JsonOpt
 from tscl.cli.render import console, print_json
-from tscl.tasks import task_of
 
 if TYPE_CHECKING:
-    from tscl.sweep import Comparison
+    from tscl.runs.comparison import Comparison
 
 runs_app = typer.Typer(
     help="List runs (with no command) or compare them.", invoke_without_command=True, no_args_is_help=False
 )
 app.add_typer(runs_app, name="runs")
-
-
-def headline(metrics: dict[str, Any] | None) -> str:
-    """The headline of a run's metrics as its task writes it ("-" before evaluation)."""
-    task = task_of(metrics)
-    return "-" if task is None or metrics is None else task.headline_text(metrics)
-
-
-def collect_runs(root: Path) -> list[dict[str, Any]]:
-    """Summaries of the run directories under ``root`` (newest first); unreadable ones are marked."""
-    import json
-
-    rows: list[dict[str, Any]] = []
-    for meta_path in sorted(root.glob("**/meta.json")):
-        run = meta_path.parent
-        try:
-            meta = json.loads(meta_path.read_text())
-            metrics_path = run / "metrics.json"
-            metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
-        except (OSError, ValueError):
-            rows.append({"run_dir": str(run), "status": "unreadable"})
-            continue
-        rows.append({
-            "run_dir": str(run), "dataset": meta.get("dataset"), "objective": meta.get("objective"),
-            "status": meta.get("status"), "step": meta.get("step"), "created": meta.get("created"),
-            "headline": headline(metrics), "metrics": metrics,
-        })  # fmt: skip
-    return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)
 
 
 @runs_app.callback()
@@ -59,10 +30,11 @@ def runs(
     """List runs with their dataset, objective, status and headline metric."""
     if ctx.invoked_subcommand is not None:
         return
-    from tscl.rundir import default_runs_root
+    from tscl.runs.layout import default_runs_root
+    from tscl.runs.listing import list_runs
 
     root = runs_dir or default_runs_root()
-    rows = collect_runs(root) if root.exists() else []
+    rows = list_runs(root)
     if json_out:
         print_json([{k: v for k, v in r.items() if k != "metrics"} for r in rows])
         return
@@ -84,7 +56,7 @@ def compare(
     json_out: JsonOpt = False,
 ) -> None:
     """Side by side: headline metrics and the settings (config keys) that differ between the runs."""
-    from tscl.sweep import compare_runs
+    from tscl.runs.comparison import compare_runs
 
     comparison = compare_runs(paths)
     if json_out:

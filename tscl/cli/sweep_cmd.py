@@ -36,15 +36,11 @@ def sweep(
     json_out: JsonOpt = False,
 ) -> None:
     """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
-    from tscl.sweep import SweepInterrupted, run_sweep
+    from tscl.sweep import run_sweep
 
-    try:
-        with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
-            result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
-                               on_event=None if dry_run else hook)  # fmt: skip
-    except SweepInterrupted as exc:
-        print(f"error: {exc.message}\nhint: {exc.hint}", file=sys.stderr)
-        raise SystemExit(130) from None
+    with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
+        result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
+                           on_event=None if dry_run else hook)  # fmt: skip
     if json_out:
         print_json(result.to_dict())
     elif dry_run:

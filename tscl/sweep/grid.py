@@ -179,7 +179,7 @@ def check_buildable(trials: list[Trial], name: str = "grid") -> None:
     Components are resolved for the task of each catalog dataset (a file path: without task defaults).
     """
     from tscl.data.catalog import find_entry
-    from tscl.pretraining import build_model
+    from tscl.runs.pretraining import build_model
 
     seen: set[str] = set()
     for trial in trials:

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import signal
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tscl.errors import ConfigError, TsclError
+from tscl.errors import ConfigError
+from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.sweep.grid import Grid, Trial, load_grid
 from tscl.sweep.lock import clear_stale
 from tscl.sweep.summary import summarise, write_summary
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
 from tscl.training.checkpoint import atomic_write_text
-
-
-class SweepInterrupted(TsclError):
-    """The sweep was stopped by a signal; finished trials are kept and interrupted ones have checkpoints."""
 
 
 @dataclass
@@ -88,7 +82,8 @@ def run_sweep(
 
     Raises:
         ConfigError: The grid is invalid (checked for every trial before any starts).
-        SweepInterrupted: SIGINT/SIGTERM; re-running the same sweep resumes it.
+        Interrupted: SIGINT/SIGTERM (finished trials are kept, interrupted ones have checkpoints); re-running
+            the same sweep resumes it.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1")
@@ -114,13 +109,13 @@ def run_sweep(
     todo = [t for t in trials if records[t.id].action != DONE]
     interrupted = False
     try:
-        with _signals_as_interrupt():
+        with signals_as_interrupt():
             _run(todo, layout, workers, records, on_event)
     except KeyboardInterrupt:
         interrupted = True
     result = _finish(grid, trials, records, layout)
     if interrupted or any(r.status == "interrupted" for r in result.trials):
-        raise SweepInterrupted(
+        raise Interrupted(
             f"sweep interrupted: {result.counts().get('finished', 0)} of {len(trials)} trials finished",
             hint="re-run the same command to resume the rest",
         )
@@ -187,20 +182,3 @@ def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], la
     rows = summarise(trials, records, layout)
     files = write_summary(layout, grid.name, rows, ordered)
     return SweepResult(grid.name, grid.output, ordered, rows, files=list(files))
-
-
-@contextmanager
-def _signals_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the sweep like Ctrl-C does (main thread only; elsewhere signals are left alone)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import time
 from pathlib import Path
 from typing import Any
 
-from tscl.rundir import write_json
+from tscl.runs.files import write_json
+from tscl.runs.metrics import headline_metrics, read_metrics
 from tscl.sweep.grid import Trial
 from tscl.sweep.trial import Layout, TrialRecord
-from tscl.tasks import headline_names, list_tasks, task_named, task_of
+from tscl.tasks import headline_names, list_tasks, task_named
 from tscl.training.checkpoint import atomic_write_text
 
 STD_NOTE = "std is the sample standard deviation over finished seeds (ddof=1); 0 when one seed finished"
-
-
-def headline_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
-    """The headline numbers of a ``metrics.json`` dict (empty when unknown)."""
-    task = task_of(metrics)
-    return {} if task is None or metrics is None else task.headline(metrics)
 
 
 def paper_headline(trial: Trial, task: str | None) -> dict[str, float] | None:
@@ -55,11 +49,7 @@ def mean_std(values: list[float]) -> dict[str, float]:
 
 
 def trial_metrics(layout: Layout, trial: Trial) -> dict[str, Any] | None:
-    try:
-        data = json.loads((layout.run_dir(trial.id) / "metrics.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_metrics(layout.run_dir(trial.id))
 
 
 def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layout) -> list[dict[str, Any]]:

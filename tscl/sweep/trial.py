@@ -14,7 +14,6 @@ finished), never from the state file alone, so a re-run skips exactly the finish
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -24,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import TsclError
-from tscl.rundir import write_json
+from tscl.runs.files import read_json_or_none, write_json
+from tscl.runs.layout import CONFIG, META
+from tscl.runs.metrics import read_metrics
 from tscl.sweep.grid import Trial
 from tscl.sweep.lock import TrialLock
 
@@ -71,26 +72,18 @@ class TrialRecord:
         return asdict(self)
 
 
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def planned_action(run_dir: Path) -> str:
     """What the trial in ``run_dir`` still needs: run (from scratch), resume, evaluate or skip (finished)."""
-    meta = _read(run_dir / "meta.json")
-    if meta is None or not (run_dir / "config.toml").is_file():
+    meta = read_json_or_none(run_dir / META)
+    if meta is None or not (run_dir / CONFIG).is_file():
         return NEW
     if meta.get("status") != "finished":
         return RESUME
-    return DONE if _read(run_dir / "metrics.json") is not None else EVALUATE
+    return DONE if read_metrics(run_dir) is not None else EVALUATE
 
 
 def read_state(layout: Layout, trial_id: str) -> dict[str, Any]:
-    return _read(layout.state(trial_id)) or {}
+    return read_json_or_none(layout.state(trial_id)) or {}
 
 
 def one_line(exc: BaseException) -> str:
@@ -127,7 +120,7 @@ def run_trial(trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], No
         except KeyboardInterrupt:
             record.status, record.error = "interrupted", "interrupted; re-run the sweep to resume"
         except Exception as exc:  # fail-soft: any error ends this trial only
-            from tscl.pretraining import Interrupted
+            from tscl.runs.interrupt import Interrupted
 
             record.status = "interrupted" if isinstance(exc, Interrupted) else "failed"
             record.error = one_line(exc)
@@ -137,8 +130,8 @@ def run_trial(trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], No
 
 
 def _execute(trial: Trial, run_dir: Path, action: str) -> None:
-    from tscl.evaluate import evaluate_run
-    from tscl.pretraining import pretrain, resume
+    from tscl.runs.evaluation import evaluate_run
+    from tscl.runs.pretraining import pretrain, resume
 
     if action == NEW:
         if run_dir.exists():  # killed before the run wrote its metadata: nothing worth keeping

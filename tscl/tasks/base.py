@@ -29,7 +29,7 @@ MODEL, RANDOM, RAW = "tscl", "random init", "raw input"
 
 
 class Encoder(Protocol):
-    """What a task needs from a model: representations of ``X`` ``[N, T, C]`` (``tscl.model.ContrastiveModel``)."""
+    """What a task needs from a model: representations of ``X`` [N, T, C] (``tscl.training.model.ContrastiveModel``)."""
 
     def encode(self, X: np.ndarray, mode: str = "instance", causal_window: int | None = None) -> np.ndarray: ...
 

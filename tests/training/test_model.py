@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.synthetic import random_walks
-from tscl.model import ContrastiveModel
+from tscl.training.model import ContrastiveModel
 from tscl.views.crop import crop_views, draw_crop, prepare_training_array
 
 

@@ -1,27 +1,13 @@
-"""Run directories: unique creation, metadata, loss log and plots, all written atomically."""
+"""Claiming a fresh run directory: exclusive creation, also between processes."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import platform
 import secrets
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from tscl.errors import CheckpointError, ConfigError
-from tscl.training.checkpoint import atomic_write_bytes, atomic_write_text
-
-CHECKPOINT = Path("checkpoints") / "last.pt"
-
-
-def default_runs_root() -> Path:
-    """``$TSCL_RUNS_DIR`` or ``./runs``."""
-    return Path(os.environ.get("TSCL_RUNS_DIR", "runs"))
+from tscl.errors import ConfigError
+from tscl.runs.layout import CHECKPOINT
 
 
 def create_run_dir(run_dir: Path | None, runs_root: Path, label: str) -> Path:
@@ -91,78 +77,3 @@ def _cannot_create(path: Path, exc: OSError, what: str = "run directory") -> Con
         f"{what} {path} must be creatable but got: {exc.strerror or exc}",
         hint="check that every parent is a folder you may write to (--run-dir, TSCL_RUNS_DIR)",
     )
-
-
-def versions() -> dict[str, str]:
-    import numpy
-    import torch
-
-    import tscl
-
-    return {
-        "tscl": tscl.__version__,
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-    }
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{path} does not exist", hint=f"is {path.parent} a tscl run directory?") from None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{what} {path} is corrupted (not valid JSON)") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{what} {path} must hold a JSON object")
-    return data
-
-
-def check_run_dir(run_dir: Path) -> Path:
-    """Raise a clear error unless ``run_dir`` looks like a tscl run directory."""
-    if not run_dir.is_dir():
-        raise CheckpointError(f"run directory {run_dir} does not exist", hint="list runs with `tscl runs`")
-    if not (run_dir / "config.toml").is_file():
-        raise CheckpointError(f"{run_dir} is not a tscl run directory (no config.toml)")
-    return run_dir
-
-
-def write_losses(path: Path, losses: list[float]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["step", "loss"])
-    for step, loss in enumerate(losses, start=1):
-        writer.writerow([step, f"{loss:.6g}"])
-    atomic_write_text(path, buffer.getvalue())
-
-
-def plot_losses(path: Path, losses: list[float], title: str) -> None:
-    """Loss per iteration with a running mean, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
-    steps = np.arange(1, len(losses) + 1)
-    ax.plot(steps, losses, lw=0.8, alpha=0.5, label="loss")
-    if len(losses) >= 10:
-        k = max(len(losses) // 20, 5)
-        smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
-        ax.plot(steps[k - 1 :], smooth, lw=1.6, label=f"mean of {k}")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss")
-    ax.set_title(title)
-    ax.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())

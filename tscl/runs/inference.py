@@ -9,15 +9,15 @@ import numpy as np
 
 from tscl.config import RunConfig, load_config
 from tscl.errors import ConfigError
-from tscl.model import ContrastiveModel
-from tscl.rundir import CHECKPOINT, check_run_dir
+from tscl.runs.layout import CHECKPOINT, CONFIG, check_run_dir
 from tscl.tasks import task_for
+from tscl.training.model import ContrastiveModel
 
 
 def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig]:
     """The model of a run (from its last checkpoint) and its resolved config."""
     check_run_dir(run_dir)
-    config = load_config(run_dir / "config.toml")
+    config = load_config(run_dir / CONFIG)
     return ContrastiveModel.load(run_dir / CHECKPOINT, device=device), config
 
 

@@ -17,7 +17,7 @@ import torch
 from tests.cli_helpers import run_cli
 
 TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "cpu", "--threads", "1"]
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:

@@ -9,19 +9,18 @@ What is measured, drawn and compared is the task's (:mod:`tscl.tasks`); this mod
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from pathlib import Path
 from typing import Any
 
-from tscl.errors import ConfigError
-from tscl.inference import load_run, load_run_dataset
-from tscl.pretraining import build_model
-from tscl.rundir import read_json, write_json
+from tscl.errors import CheckpointError, ConfigError
+from tscl.runs.inference import load_run, load_run_dataset
+from tscl.runs.layout import METRICS, PLOTS, check_run_dir
+from tscl.runs.meta import read_meta, write_meta
+from tscl.runs.metrics import read_metrics, write_metrics
+from tscl.runs.pretraining import build_model
 from tscl.tasks import task_for
 from tscl.tasks.heads import DEFAULT_HEAD
-from tscl.training.checkpoint import atomic_write_text
 
 
 def evaluate_run(
@@ -34,6 +33,7 @@ def evaluate_run(
     device: str = "auto",
     plots: bool = True,
     baselines: bool = True,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write ``metrics.json``/``metrics.csv`` (and plots).
 
@@ -48,15 +48,21 @@ def evaluate_run(
         plots: Write the task's PNG plots into ``run_dir/plots``.
         baselines: Also evaluate the random-init and raw-input baselines (the encoder's numbers are the same
             either way).
+        threads: Torch threads (default: torch's own choice).
 
     Returns:
         The metrics written to ``metrics.json``.
     """
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be a positive integer but got {threads}", hint="pass --threads N, N >= 1")
+        import torch
+
+        torch.set_num_threads(threads)
     timings: dict[str, float] = {}
     began = time.perf_counter()
     model, config = load_run(run_dir, device)
-    meta_path = run_dir / "meta.json"
-    meta = read_json(meta_path, "run metadata") if meta_path.exists() else None  # fail before writing
+    meta = read_meta(run_dir)  # a damaged meta.json fails before anything is written
     data = load_run_dataset(config, dataset, data_dir)
     evaluation = task_for(data, head=head)
     evaluation.check_channels(data, model.input_dims, config.dataset)
@@ -73,19 +79,21 @@ def evaluate_run(
         dataset=data.name, objective=objective, run_dir=str(run_dir),
         timings={k: round(v, 3) for k, v in timings.items()},
     )  # fmt: skip
-    _write_metrics(run_dir, metrics, evaluation.metric_rows(metrics))
+    write_metrics(run_dir, metrics, evaluation.metric_rows(metrics))
     if plots:
-        evaluation.plots(run_dir / "plots", metrics, extras, data)
+        evaluation.plots(run_dir / PLOTS, metrics, extras, data)
     if meta is not None:
         meta.setdefault("timings", {})["evaluate"] = metrics["timings"]
-        write_json(meta_path, meta)
+        write_meta(run_dir, meta)
     return metrics
 
 
-def _write_metrics(run_dir: Path, metrics: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    write_json(run_dir / "metrics.json", metrics)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(run_dir / "metrics.csv", buffer.getvalue())
+def stored_metrics(run_dir: Path) -> dict[str, Any]:
+    """The metrics ``evaluate_run`` stored in ``run_dir`` (a clear error before any evaluation)."""
+    check_run_dir(run_dir)
+    metrics = read_metrics(run_dir)
+    if metrics is None:
+        if (run_dir / METRICS).exists():
+            raise CheckpointError(f"metrics {run_dir / METRICS} is corrupted (not a JSON object)")
+        raise CheckpointError(f"{run_dir} has no {METRICS} yet", hint=f"run `tscl evaluate {run_dir}` first")
+    return metrics

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 
-from tscl import encoding
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
 from tscl.config_migration import migrate_legacy, nest
 from tscl.encoders import create_encoder
@@ -24,6 +23,7 @@ from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
 from tscl.losses import create_loss
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
+from tscl.training import encoding
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.optim import update_average
 from tscl.views import create_views

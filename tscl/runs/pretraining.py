@@ -7,11 +7,8 @@ iterations, at the end, and on SIGINT/SIGTERM; ``resume`` continues exactly from
 
 from __future__ import annotations
 
-import signal
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,43 +17,18 @@ import numpy as np
 import torch
 
 from tscl.config import RunConfig, dump_config, load_config, resolve_for_task
-from tscl.errors import DataError, TsclError
-from tscl.model import ContrastiveModel, resolve_device
-from tscl.rundir import (
-    CHECKPOINT,
-    check_run_dir,
-    create_run_dir,
-    default_runs_root,
-    plot_losses,
-    read_json,
-    versions,
-    write_json,
-    write_losses,
-)
-from tscl.training.checkpoint import atomic_write_text
-from tscl.training.diagnostics import (
-    plot_diagnostics,
-    read_diagnostics,
-    representation_report,
-    write_diagnostics,
-)
+from tscl.errors import DataError
+from tscl.runs.claim import create_run_dir
+from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
+from tscl.runs.files import atomic_write_text
+from tscl.runs.interrupt import Interrupted, stop_on_signals
+from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, check_run_dir, default_runs_root
+from tscl.runs.logs import plot_losses, write_losses
+from tscl.runs.meta import new_meta, read_meta, write_meta
+from tscl.training.model import ContrastiveModel, resolve_device
 from tscl.views.crop import prepare_training_array
 
-DIAGNOSTICS = "diagnostics.csv"
-
 ProgressHook = Callable[[int, int, float], None]
-
-
-class Interrupted(TsclError):
-    """Training stopped on a signal after saving a checkpoint."""
-
-    def __init__(self, run_dir: Path, step: int, signal_name: str) -> None:
-        super().__init__(
-            f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}",
-            hint=f"resume with `tscl pretrain --resume {run_dir}`",
-        )
-        self.run_dir = run_dir
-        self.signal_name = signal_name
 
 
 @dataclass
@@ -95,27 +67,6 @@ def _covariates(dataset: Any) -> int:
     return int(getattr(dataset, "n_covariates", 0) or 0)
 
 
-@contextmanager
-def _stop_on_signals() -> Iterator[dict[str, str | None]]:
-    """Turn SIGINT/SIGTERM into a flag checked between iterations (main thread only)."""
-    received: dict[str, str | None] = {"signal": None}
-
-    def handler(signum: int, _frame: Any) -> None:
-        received["signal"] = signal.Signals(signum).name
-
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def pretrain(
     config: RunConfig,
     run_dir: Path | None = None,
@@ -134,9 +85,9 @@ def pretrain(
     _check_training_data(config, X, model)  # unusable training data fails before the run exists
     label = f"{Path(config.dataset).stem}-{config.objective.name}"
     directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
-    atomic_write_text(directory / "config.toml", dump_config(config))
+    atomic_write_text(directory / CONFIG, dump_config(config))
     meta = _new_meta(config, dataset, X, model, data_seconds)
-    write_json(directory / "meta.json", meta)
+    write_meta(directory, meta)
     return _train(model, dataset, X, directory, meta, config, on_step, started)
 
 
@@ -157,13 +108,8 @@ def _new_meta(
     target_iters = config.iters
     if config.iters is None and config.epochs is None:
         target_iters = model.default_iters(X)
-    return {
-        "status": "running", "dataset": config.dataset, "task": dataset.task, "objective": config.objective.name,
-        "seed": config.seed, "device": str(model.device), "threads": torch.get_num_threads(),
-        "command": sys.argv, "versions": versions(), "input_dims": int(X.shape[2]),
-        "train_shape": list(X.shape), "target_iters": target_iters, "target_epochs": config.epochs,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "timings": {"load_data_s": round(data_seconds, 3)},
-    }  # fmt: skip
+    threads = torch.get_num_threads()
+    return new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
 
 
 def resume(
@@ -175,7 +121,7 @@ def resume(
     """
     started = time.perf_counter()
     check_run_dir(run_dir)
-    config = load_config(run_dir / "config.toml")
+    config = load_config(run_dir / CONFIG)
     if iters is not None:
         config = config.replace(iters=iters)
     if data_dir is not None:
@@ -189,13 +135,12 @@ def resume(
         model = ContrastiveModel.load(checkpoint, device=config.device)
     else:  # killed before the first checkpoint: start over, same seed, same result
         model = build_model(config, X.shape[2], _covariates(dataset))
-    if (run_dir / "meta.json").exists():
-        meta = read_json(run_dir / "meta.json", "run metadata")
-    else:  # killed between writing config.toml and meta.json
+    meta = read_meta(run_dir)
+    if meta is None:  # killed between writing config.toml and meta.json
         meta = _new_meta(config, dataset, X, model, 0.0)
     if iters is not None:
         meta["target_iters"] = iters
-    atomic_write_text(run_dir / "config.toml", dump_config(config))
+    atomic_write_text(run_dir / CONFIG, dump_config(config))
     meta["resumed"] = meta.get("resumed", 0) + 1
     meta["timings"]["load_data_s"] = round(time.perf_counter() - started, 3)
     return _train(model, dataset, X, run_dir, meta, config, on_step, started)
@@ -210,14 +155,14 @@ def _save(
 ) -> None:
     began = time.perf_counter()
     model.save(directory / CHECKPOINT)
-    write_losses(directory / "losses.csv", model.progress.losses)
+    write_losses(directory / LOSSES, model.progress.losses)
     if diagnostics:
         write_diagnostics(directory / DIAGNOSTICS, diagnostics)
     meta.update(status=status, step=model.progress.step, epoch=model.progress.epoch)
     timings = meta["timings"]
     timings["train_s"] = round(model.progress.train_seconds, 3)
     timings["checkpoints_s"] = round(timings.get("checkpoints_s", 0.0) + time.perf_counter() - began, 3)
-    write_json(directory / "meta.json", meta)
+    write_meta(directory, meta)
 
 
 def _train(
@@ -244,11 +189,11 @@ def _train(
             on_step(m.progress.step, total, loss)
 
     try:
-        with _stop_on_signals() as received:
+        with stop_on_signals() as received:
             model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
     except BaseException:
         meta["status"] = "failed"
-        write_json(directory / "meta.json", meta)
+        write_meta(directory, meta)
         raise
     stopped = received["signal"]
     if not stopped:
@@ -259,14 +204,14 @@ def _train(
     title = f"{config.dataset} · {config.objective.name}"
     began = time.perf_counter()
     if model.progress.losses:
-        plot_losses(directory / "plots" / "loss.png", model.progress.losses, title)
+        plot_losses(directory / PLOTS / "loss.png", model.progress.losses, title)
     if diagnostics:
-        plot_diagnostics(directory / "plots" / "diagnostics.png", diagnostics, title)
+        plot_diagnostics(directory / PLOTS / "diagnostics.png", diagnostics, title)
     meta["timings"]["plots_s"] = round(time.perf_counter() - began, 3)
     meta["timings"]["total_s"] = round(time.perf_counter() - started, 3)
-    write_json(directory / "meta.json", meta)
+    write_meta(directory, meta)
     if stopped:
-        raise Interrupted(directory, model.progress.step, stopped)
+        raise Interrupted.training(directory, model.progress.step, stopped)
     losses = model.progress.losses
     return PretrainResult(
         directory, model.progress.step, model.progress.epoch, losses[-1] if losses else None,

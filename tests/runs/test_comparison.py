@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import run_cli as _cli
-from tscl.sweep import compare_runs, run_sweep
+from tscl.runs import compare_runs
+from tscl.sweep import run_sweep
 
 TINY = {"iters": 2, "repr_dims": 8, "hidden_dims": 8, "depth": 1, "batch_size": 4, "max_train_length": 64,
         "device": "cpu", "threads": 1, "plots": False}  # fmt: skip

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tscl.runs.files import atomic_write_bytes, write_csv
 from tscl.tasks import task_for
-from tscl.training.checkpoint import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "held_out_windows",
@@ -47,18 +47,11 @@ def read_diagnostics(path: Path, upto_step: int) -> list[dict[str, float]]:
 def write_diagnostics(path: Path, rows: list[dict[str, float]]) -> None:
     """Write one row per step (columns: step, then the objective's statistics; empty = not measured)."""
     columns = list(dict.fromkeys(key for row in rows for key in row))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    for row in rows:
-        cells = [row.get(c, math.nan) for c in columns]
-        writer.writerow(
-            [
-                "" if math.isnan(v) else (int(v) if c == "step" else f"{v:.6g}")
-                for c, v in zip(columns, cells, strict=True)
-            ]
-        )
-    atomic_write_text(path, buffer.getvalue())
+
+    def cell(column: str, value: float) -> str | int:
+        return "" if math.isnan(value) else (int(value) if column == "step" else f"{value:.6g}")
+
+    write_csv(path, columns, ([cell(c, row.get(c, math.nan)) for c in columns] for row in rows))
 
 
 def plot_diagnostics(path: Path, rows: list[dict[str, float]], title: str) -> None:

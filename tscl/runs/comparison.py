@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import CheckpointError, TsclError
-from tscl.sweep.summary import headline_metrics
+from tscl.runs.files import read_json_or_none
+from tscl.runs.layout import CONFIG, META, is_run_dir
+from tscl.runs.metrics import headline_metrics, read_metrics
 from tscl.tasks import headline_names
 
 SHOWN_APART = ("dataset", "objective")  # columns of their own, not settings
@@ -34,9 +36,9 @@ def find_run_dirs(path: Path) -> list[Path]:
     """``path`` if it is a run directory, else every run directory below it (a sweep or runs folder)."""
     if not path.exists():
         raise CheckpointError(f"{path} does not exist", hint="pass run directories or sweep output folders")
-    if (path / "config.toml").is_file():
+    if is_run_dir(path):
         return [path]
-    found = sorted(p.parent for p in path.glob("**/config.toml") if (p.parent / "meta.json").is_file())
+    found = sorted(p.parent for p in path.glob(f"**/{CONFIG}") if (p.parent / META).is_file())
     if not found:
         raise CheckpointError(
             f"{path} holds no run directories (no config.toml and meta.json below it)",
@@ -67,10 +69,10 @@ def compare_runs(paths: list[Path]) -> Comparison:
 def _describe(run_dir: Path) -> dict[str, Any]:
     from tscl.config import load_config
 
-    meta = _read(run_dir / "meta.json") or {}
-    metrics = _read(run_dir / "metrics.json")
+    meta = read_json_or_none(run_dir / META) or {}
+    metrics = read_metrics(run_dir)
     try:
-        settings: dict[str, Any] = load_config(run_dir / "config.toml").flat()
+        settings: dict[str, Any] = load_config(run_dir / CONFIG).flat()
     except TsclError:
         settings = {}
     if metrics and metrics.get("head"):
@@ -86,10 +88,3 @@ def _describe(run_dir: Path) -> dict[str, Any]:
         "settings": settings,
     }
 
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None

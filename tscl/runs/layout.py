@@ -1,0 +1,41 @@
+"""Where everything of a run lives: the names of its files, the runs folder, and the run-directory check.
+
+A run directory holds ``config.toml`` (the resolved configuration), ``meta.json`` (status, step, timings,
+versions), ``checkpoints/last.pt``, ``losses.csv``, ``diagnostics.csv`` (objectives that report some),
+``metrics.json`` / ``metrics.csv`` after evaluation, and ``plots/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tscl.errors import CheckpointError
+
+CONFIG = "config.toml"
+META = "meta.json"
+CHECKPOINT = Path("checkpoints") / "last.pt"
+LOSSES = "losses.csv"
+DIAGNOSTICS = "diagnostics.csv"
+METRICS = "metrics.json"
+METRICS_CSV = "metrics.csv"
+PLOTS = "plots"
+
+
+def default_runs_root() -> Path:
+    """``$TSCL_RUNS_DIR`` or ``./runs``."""
+    return Path(os.environ.get("TSCL_RUNS_DIR", "runs"))
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds a run (its ``config.toml``)."""
+    return (path / CONFIG).is_file()
+
+
+def check_run_dir(run_dir: Path) -> Path:
+    """Raise a clear error unless ``run_dir`` looks like a tscl run directory."""
+    if not run_dir.is_dir():
+        raise CheckpointError(f"run directory {run_dir} does not exist", hint="list runs with `tscl runs`")
+    if not is_run_dir(run_dir):
+        raise CheckpointError(f"{run_dir} is not a tscl run directory (no {CONFIG})")
+    return run_dir

@@ -1,0 +1,31 @@
+"""``list_runs``: the run directories under a folder with their state and headline metric."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tscl.runs.files import read_json_or_none
+from tscl.runs.layout import META, default_runs_root
+from tscl.runs.metrics import headline_text, read_metrics
+
+
+def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
+    """Summaries of the run directories under ``root`` (default: ``$TSCL_RUNS_DIR`` or ``./runs``), newest
+    first: run_dir, dataset, objective, status, step, created, headline, metrics. Unreadable ones are marked
+    ``status: unreadable``; a missing folder holds no runs."""
+    root = default_runs_root() if root is None else root
+    rows: list[dict[str, Any]] = []
+    for meta_path in sorted(root.glob(f"**/{META}")) if root.is_dir() else []:
+        run = meta_path.parent
+        meta = read_json_or_none(meta_path)
+        if meta is None:
+            rows.append({"run_dir": str(run), "status": "unreadable"})
+            continue
+        metrics = read_metrics(run)
+        rows.append({
+            "run_dir": str(run), "dataset": meta.get("dataset"), "objective": meta.get("objective"),
+            "status": meta.get("status"), "step": meta.get("step"), "created": meta.get("created"),
+            "headline": headline_text(metrics), "metrics": metrics,
+        })  # fmt: skip
+    return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)

@@ -1,0 +1,38 @@
+"""The training log of a run: ``losses.csv`` and its plot."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from tscl.runs.files import atomic_write_bytes, write_csv
+
+
+def write_losses(path: Path, losses: list[float]) -> None:
+    write_csv(path, ["step", "loss"], ([step, f"{loss:.6g}"] for step, loss in enumerate(losses, start=1)))
+
+
+def plot_losses(path: Path, losses: list[float], title: str) -> None:
+    """Loss per iteration with a running mean, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    steps = np.arange(1, len(losses) + 1)
+    ax.plot(steps, losses, lw=0.8, alpha=0.5, label="loss")
+    if len(losses) >= 10:
+        k = max(len(losses) // 20, 5)
+        smooth = np.convolve(losses, np.ones(k) / k, mode="valid")
+        ax.plot(steps[k - 1 :], smooth, lw=1.6, label=f"mean of {k}")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
