@@ -15,7 +15,7 @@ from torch.optim.swa_utils import AveragedModel
 from tscl.encoders import create_encoder
 from tscl.encoders.cost import CoSTEncoder, SeasonLayer, TrendLayer
 from tscl.errors import ConfigError
-from tscl.training.optim import adamw, update_average
+from tscl.kernels.optim import adamw, update_average
 
 
 def test_trend_layer_is_the_mean_of_its_causal_convolutions() -> None:

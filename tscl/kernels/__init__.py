@@ -12,4 +12,5 @@ Modules:
     fft_trend: the mean of causal convolutions, by overlap-save FFT, and its last output step.
     fft_season: the last step of a per-frequency linear map of the rFFT, without the inverse FFT.
     weight_cache: a value derived from weights, kept while they are frozen and unchanged.
+    optim: AdamW fused into one kernel (version counters kept) and the batched equal-weight average.
 """

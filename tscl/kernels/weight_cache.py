@@ -7,7 +7,7 @@ reach the weights, none of them was replaced or changed in place (their ``data_p
 and inference mode is as it was (tensors made in inference mode cannot join autograd graphs).
 
 Version counters track every in-place change made by torch operations. Fused optimizer kernels change
-weights without bumping them; the optimizers tscl makes (`tscl.training.optim.adamw`) bump them after every
+weights without bumping them; the optimizers tscl makes (`tscl.kernels.optim.adamw`) bump them after every
 step. A weight changed behind torch's back in any other way must be followed by
 ``torch.autograd.graph.increment_version`` (or the cache cleared) to be seen.
 """

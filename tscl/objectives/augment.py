@@ -17,10 +17,10 @@ from pydantic import Field
 from torch import Tensor
 
 from tscl.errors import ConfigError
+from tscl.kernels.optim import adamw
 from tscl.losses import needs_aligned_views
 from tscl.objectives.base import Setup, WindowLength
 from tscl.registry import Options
-from tscl.training.optim import adamw
 from tscl.views.windows import random_windows
 
 

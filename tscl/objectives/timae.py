@@ -22,9 +22,9 @@ from torch import Tensor, nn
 
 from tscl.encoders.transformer import sinusoidal_positions, transformer_stack
 from tscl.errors import ConfigError
+from tscl.kernels.optim import adamw
 from tscl.objectives.base import Setup, WindowLength
 from tscl.registry import Options
-from tscl.training.optim import adamw
 from tscl.views.windows import random_windows
 
 

@@ -27,9 +27,9 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from tscl.encoders.patch_transformer import PatchTokens
+from tscl.kernels.optim import adamw
 from tscl.objectives.base import Preset, Setup, WindowLength
 from tscl.registry import Options
-from tscl.training.optim import adamw
 from tscl.views.windows import random_windows
 
 

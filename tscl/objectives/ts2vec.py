@@ -10,9 +10,9 @@ from typing import Any
 
 import torch
 
+from tscl.kernels.optim import adamw
 from tscl.objectives.base import Setup
 from tscl.registry import Options
-from tscl.training.optim import adamw
 from tscl.views.crop import crop_views, draw_crop, encode_overlap
 
 # Published results (Yue et al., AAAI 2022, as transcribed in spec/ts2vec.md), read by the evaluation tasks:

@@ -20,12 +20,12 @@ from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, 
 from tscl.config_migration import migrate_legacy, nest
 from tscl.encoders import create_encoder
 from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
+from tscl.kernels.optim import update_average
 from tscl.losses import create_loss
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.training import encoding
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
-from tscl.training.optim import update_average
 from tscl.views import create_views
 from tscl.views.crop import prepare_training_array
 

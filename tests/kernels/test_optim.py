@@ -13,8 +13,8 @@ from torch.optim.swa_utils import AveragedModel
 
 import tscl
 from tscl.encoders.ts2vec import TSEncoder
+from tscl.kernels.optim import adamw, update_average
 from tscl.kernels.weight_cache import WeightCache
-from tscl.training.optim import adamw, update_average
 
 
 def _perturb(model: torch.nn.Module, generator: torch.Generator) -> None:
