@@ -24,7 +24,7 @@ Usage:
   python benchmarks/bench_workloads.py --data-dir ../shared/datasets --baseline  # with the baselines
   python benchmarks/bench_workloads.py --only etth1-encode --baseline --out encode.md
   python benchmarks/bench_workloads.py --only etth1-pretrain --count-flops   # + matmul FLOPs and their bound
-The reference implementation's figures measured on this project's 2-core CPU are printed beside ours.
+The official TS2Vec code is measured beside tscl, in the same run, by bench_reference.py.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ import sys
 import time
 from pathlib import Path
 
-REFERENCE_S = {"etth1-pretrain": 337.0, "gunpoint-pretrain": 32.0, "etth1-encode": 61.0}
 WORKLOADS = (
     "etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "etth1-encode-cost", "gunpoint-classify", "forda-svm",
 )  # fmt: skip
@@ -237,7 +236,6 @@ def run_one(
 
 # ------------------------------------------------------------------------------------------ report
 def _row(name: str, r: dict) -> str:
-    ref = REFERENCE_S.get(name)
     base, note = "-", ""
     if "baseline_first_s" in r:
         n = r["baseline_iters"]
@@ -256,8 +254,7 @@ def _row(name: str, r: dict) -> str:
         flop, peak = r["matmul_flop"], r["peak_gflops"] * 1e9
         note += (f"{'; ' if note else ''}matmul {flop / 1e12:.2f} TFLOP: {flop / r['tscl_s'] / 1e9:.0f} GFLOP/s "
                  f"achieved, {flop / peak:.1f} s at the measured {peak / 1e9:.0f} GFLOP/s peak")  # fmt: skip
-    speed = f"{ref / r['tscl_s']:.1f}x" if ref else "-"
-    cells = [name, f"{r['tscl_s']:.2f}", base, str(ref or "-"), speed, f"{r['peak_rss_mb']:.0f}", note]
+    cells = [name, f"{r['tscl_s']:.2f}", base, f"{r['peak_rss_mb']:.0f}", note]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -278,8 +275,7 @@ def main() -> None:
         result = run_one(args.case, args.data_dir, args.baseline, args.baseline_iters, args.threads, args.count_flops)
         print(json.dumps(result))
         return
-    rows = ["| workload | tscl (s) | baseline (s) | reference (s) | speed-up vs reference | peak RSS (MB) | note |",
-            "|---|---|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| workload | tscl (s) | baseline (s) | peak RSS (MB) | note |", "|---|---|---|---|---|"]
     for name in args.only or WORKLOADS:
         cmd = [sys.executable, __file__, "--case", name, "--baseline-iters", str(args.baseline_iters)]
         cmd += ["--data-dir", args.data_dir] if args.data_dir else []
@@ -288,7 +284,7 @@ def main() -> None:
         cmd += ["--count-flops"] if args.count_flops else []
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
-            rows.append(f"| {name} | failed | | | | | {out.stderr.strip().splitlines()[-1][:80]} |")
+            rows.append(f"| {name} | failed | | | {out.stderr.strip().splitlines()[-1][:80]} |")
         else:
             rows.append(_row(name, json.loads(out.stdout.strip().splitlines()[-1])))
         print(rows[-1], flush=True)
