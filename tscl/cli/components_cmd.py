@@ -80,14 +80,23 @@ def _add_kind(kind: str) -> None:
         section = _registry(kind).section
         how = f"set with --set {section}.OPTION=VALUE" if section in SECTIONS else "used by `tscl evaluate`"
         caption = f"{info['origin']}; {how}"
-        table = Table(title=f"{name}: {info['summary']}", caption=caption, expand=True)
-        table.add_column("option", no_wrap=True)
-        for column, width in (("type", 18), ("default", 14), ("constraint", 12)):
-            table.add_column(column, overflow="fold", max_width=width)
-        table.add_column("help", overflow="fold", ratio=1, min_width=24)
-        for row in info["options"]:
-            table.add_row(row["name"], row["type"], repr(row["default"]), row["constraint"], row["help"])
-        console.print(table)
+        if console.width >= 110:
+            table = Table(title=f"{name}: {info['summary']}", caption=caption, expand=True)
+            table.add_column("option", no_wrap=True)
+            for column, width in (("type", 18), ("default", 14), ("constraint", 12)):
+                table.add_column(column, overflow="fold", max_width=width)
+            table.add_column("help", overflow="fold", ratio=1, min_width=24)
+            for row in info["options"]:
+                table.add_row(row["name"], row["type"], repr(row["default"]), row["constraint"], row["help"])
+            console.print(table)
+        else:  # a narrow terminal (or a pipe, 80 columns): one option per block keeps the help readable
+            console.print(f"[bold]{name}[/]: {info['summary']}", highlight=False)
+            console.print(f"[dim]{caption}[/]", highlight=False)
+            for row in info["options"]:
+                constraint = f"  ({row['constraint']})" if row["constraint"] else ""
+                head = f"  [bold]{row['name']}[/]: {row['type']} = {row['default']!r}{constraint}"
+                console.print(head, highlight=False)
+                console.print(f"      {row['help']}", highlight=False)
         for key, value in info["needs"].items():
             console.print(f"{key.replace('_', ' ')}: {value}")
         for preset, description in info["presets"].items():
