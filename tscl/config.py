@@ -95,6 +95,9 @@ class RunConfig(BaseModel):
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's choice).")
     checkpoint_every: int = Field(50, ge=1, description="Save a checkpoint every N iterations.")
+    gather_negatives: bool = Field(
+        False, description="Several processes (torchrun): contrast each view against every rank's batch."
+    )
     preset: str | None = Field(None, description="Published settings applied below the file and the flags.")
     encoder: Section = Field(default_factory=Section)
     objective: Section = Field(default_factory=lambda: Section(name=_default_objective()))

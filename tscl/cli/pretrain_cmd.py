@@ -83,6 +83,14 @@ def pretrain(
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
     checkpoint_every: Annotated[PosInt, typer.Option(help="Save a checkpoint every N iterations (50).")] = None,
+    gather_negatives: Annotated[
+        bool | None,
+        typer.Option(
+            "--gather-negatives/--local-negatives",
+            help="Under torchrun: contrast each view against every process's batch (N processes with batch B "
+            "train like one with batch N*B); default: each process's own batch.",
+        ),
+    ] = None,
     set_values: SetOpt = None,
     run_dir: Annotated[Path | None, typer.Option(help="Write the run here (default: runs/<stamp>-...).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
@@ -100,15 +108,20 @@ def pretrain(
         "encoder": encoder, "loss": loss, "iters": iters, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "repr_dims": repr_dims, "hidden_dims": hidden_dims, "depth": depth, "max_train_length": max_train_length,
         "univariate": univariate, "time_col": time_col, "target": target, "seed": seed, "device": device,
-        "threads": threads, "checkpoint_every": checkpoint_every,
+        "threads": threads, "checkpoint_every": checkpoint_every, "gather_negatives": gather_negatives,
     })  # fmt: skip
-    with step_progress("pretraining", enabled=not json_out) as hook:
+    ranks = _join_process_group(device)
+    if resume is None and run_dir is not None and _restarted_with(run_dir):
+        resume = run_dir  # torchrun restarted the workers after a failure: continue from the last checkpoint
+    with step_progress("pretraining", enabled=not json_out and ranks.is_main) as hook:
         if resume is not None:
             result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
         else:
             file_values = load_config_values(config) if config is not None else None
             resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
             result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
+    if not ranks.is_main:
+        return
     if json_out:
         print_json(result.to_dict())
         return
@@ -118,6 +131,27 @@ def pretrain(
         f"final loss {final}\nrun directory: [bold]{result.run_dir}[/]\n"
         f"next: tscl evaluate {result.run_dir}"
     )
+
+
+def _join_process_group(device: str | None) -> Any:
+    """Under torchrun (several processes), join its process group; returns this process's ranks."""
+    from tscl.training import distributed
+
+    if not distributed.launched_by_torchrun():
+        return distributed.Ranks()
+    import atexit
+
+    ranks = distributed.init_from_env(device or "auto")
+    atexit.register(distributed.shutdown)
+    return ranks
+
+
+def _restarted_with(run_dir: Path) -> bool:
+    """Whether torchrun's elastic agent restarted this worker and ``run_dir`` holds the run to continue."""
+    from tscl.runs.layout import CONFIG
+    from tscl.training import distributed
+
+    return distributed.restart_count() > 0 and (run_dir / CONFIG).is_file()
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:

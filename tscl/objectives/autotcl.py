@@ -129,6 +129,7 @@ class AutoTCLObjective:
         self.regular_weight = o.regular_weight
         self.context_crop = o.context_crop
         self.temporal_unit = int(getattr(loss, "temporal_unit", 0))
+        self.ranks = (setup.rank, setup.world_size)
         local_temperature = o.local_temperature or float(getattr(loss, "temperature", 0.1))
         self.local_loss = LocalInfoNCELoss(o.n_segments, local_temperature)
         self.augmenter = AugmentationNetwork(
@@ -190,7 +191,7 @@ class AutoTCLObjective:
             view = self.augmenter(x, generator=generator)
         self.optimizer.zero_grad()
         if self.context_crop:
-            plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)
+            plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator, *self.ranks)
             crop_x, crop_v = crop_views(x, plan, second=view.values)
             zx, zv = encode_overlap(self.encoder, crop_x, crop_v, plan.crop_length, generator)
         else:

@@ -54,6 +54,9 @@ class Setup:
         n_covariates: Leading calendar channels of forecasting data (never augmented).
         views: The view maker built from the ``[views]`` section, for objectives that take one.
         device: Where the encoder lives.
+        rank, world_size: This process's place in a data-parallel run (one process: 0 of 1). Every rank draws
+            from the same generator; per-series draws made for the global batch of ``batch_size * world_size``
+            rows and sliced to the rank's rows (see :func:`tscl.views.crop.draw_crop`) equal one process's.
     """
 
     encoder: nn.Module
@@ -64,6 +67,8 @@ class Setup:
     n_covariates: int = 0
     views: Any | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    rank: int = 0
+    world_size: int = 1
 
     def require_loss(self) -> nn.Module:
         """The ``[loss]`` section's loss, for objectives built on one."""

@@ -54,10 +54,11 @@ class TS2VecObjective:
         self.encoder = setup.encoder
         self.loss = loss
         self.temporal_unit = int(getattr(loss, "temporal_unit", 0))
+        self.ranks = (setup.rank, setup.world_size)
         self.optimizer = adamw(list(setup.encoder.parameters()) + list(loss.parameters()), lr=setup.lr)
 
     def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
-        plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator)
+        plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator, *self.ranks)
         view1, view2 = crop_views(x, plan)
         self.optimizer.zero_grad()
         out1, out2 = encode_overlap(self.encoder, view1, view2, plan.crop_length, generator)

@@ -25,6 +25,7 @@ from tscl.runs.interrupt import Interrupted, stop_on_signals
 from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, check_run_dir, default_runs_root
 from tscl.runs.logs import plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
+from tscl.training.distributed import Ranks
 from tscl.training.model import ContrastiveModel, resolve_device
 from tscl.views.crop import prepare_training_array
 
@@ -83,12 +84,33 @@ def pretrain(
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
     _check_training_data(config, X, model)  # unusable training data fails before the run exists
-    label = f"{Path(config.dataset).stem}-{config.objective.name}"
-    directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
-    atomic_write_text(directory / CONFIG, dump_config(config))
     meta = _new_meta(config, dataset, X, model, data_seconds)
-    write_meta(directory, meta)
+
+    def create() -> Path:
+        label = f"{Path(config.dataset).stem}-{config.objective.name}"
+        directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
+        atomic_write_text(directory / CONFIG, dump_config(config))
+        write_meta(directory, meta)
+        return directory
+
+    directory = _on_main(model.ranks, create)
     return _train(model, dataset, X, directory, meta, config, on_step, started)
+
+
+def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
+    """``work()`` on rank 0 only (the one that writes), its result - or its error - on every rank."""
+    result, error = None, None
+    if ranks.is_main:
+        try:
+            result = work()
+        except Exception as exc:
+            if not ranks.active:
+                raise
+            error = exc
+    result, error = ranks.broadcast((result, error))
+    if error is not None:
+        raise error
+    return result
 
 
 def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel) -> None:
@@ -109,7 +131,9 @@ def _new_meta(
     if config.iters is None and config.epochs is None:
         target_iters = model.default_iters(X)
     threads = torch.get_num_threads()
-    return new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
+    meta = new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
+    meta["world_size"] = model.ranks.world_size
+    return meta
 
 
 def resume(
@@ -140,8 +164,10 @@ def resume(
         meta = _new_meta(config, dataset, X, model, 0.0)
     if iters is not None:
         meta["target_iters"] = iters
-    atomic_write_text(run_dir / CONFIG, dump_config(config))
+    if model.ranks.is_main:
+        atomic_write_text(run_dir / CONFIG, dump_config(config))
     meta["resumed"] = meta.get("resumed", 0) + 1
+    meta["world_size"] = model.ranks.world_size  # the same as before: the continuation is exact
     meta["timings"]["load_data_s"] = round(time.perf_counter() - started, 3)
     return _train(model, dataset, X, run_dir, meta, config, on_step, started)
 
@@ -178,12 +204,13 @@ def _train(
     target_iters, target_epochs = meta.get("target_iters"), meta.get("target_epochs")
     total = target_iters or 0
     diagnostics = read_diagnostics(directory / DIAGNOSTICS, model.progress.step)
+    main = model.ranks.is_main  # only rank 0 writes; the other ranks hold the same state
 
     def after_step(m: ContrastiveModel, loss: float) -> None:
         values = getattr(m.objective, "diagnostics", None)
         if values:
             diagnostics.append({"step": float(m.progress.step), **values})
-        if m.progress.step % config.checkpoint_every == 0:
+        if main and m.progress.step % config.checkpoint_every == 0:
             _save(m, directory, meta, "running", diagnostics)
         if on_step is not None:
             on_step(m.progress.step, total, loss)
@@ -192,10 +219,18 @@ def _train(
         with stop_on_signals() as received:
             model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
     except BaseException:
-        meta["status"] = "failed"
-        write_meta(directory, meta)
+        if main:
+            meta["status"] = "failed"
+            write_meta(directory, meta)
         raise
+    # A signal to any rank stops every rank after the same iteration (training.distributed).
     stopped = received["signal"]
+    if model.ranks.active and not stopped and not model.reached(target_iters, target_epochs):
+        stopped = "another rank's signal"
+    if not main:
+        if stopped:
+            raise Interrupted.training(directory, model.progress.step, stopped)
+        return _result(model, directory, started)
     if not stopped:
         began = time.perf_counter()
         meta["representation"] = representation_report(model, dataset, seed=config.seed)
@@ -212,6 +247,10 @@ def _train(
     write_meta(directory, meta)
     if stopped:
         raise Interrupted.training(directory, model.progress.step, stopped)
+    return _result(model, directory, started)
+
+
+def _result(model: ContrastiveModel, directory: Path, started: float) -> PretrainResult:
     losses = model.progress.losses
     return PretrainResult(
         directory, model.progress.step, model.progress.epoch, losses[-1] if losses else None,

@@ -24,7 +24,7 @@ from tscl.kernels.optim import update_average
 from tscl.losses import create_loss
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
-from tscl.training import encoding
+from tscl.training import distributed, encoding
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.views import create_views
 from tscl.views.crop import prepare_training_array
@@ -98,14 +98,20 @@ class ContrastiveModel:
         device: str = "auto",
         n_covariates: int = 0,
         task: str | None = None,
+        gather_negatives: bool = False,
         **options: Any,
     ) -> None:
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
         layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
-        layer.update(lr=lr, batch_size=batch_size, max_train_length=max_train_length, seed=seed, device=device)
+        layer.update(
+            lr=lr, batch_size=batch_size, max_train_length=max_train_length, seed=seed, device=device,
+            gather_negatives=gather_negatives,
+        )  # fmt: skip
         self.config = resolve_for_task(config_from_mapping(layer, source="model"), task or "")
         self.params: dict[str, Any] = {"input_dims": input_dims, "n_covariates": n_covariates}
-        self.device = resolve_device(device)
+        # In a process group (torchrun), this process trains its share of every batch: see training.distributed.
+        self.ranks = distributed.current_ranks()
+        self.device = resolve_device(distributed.local_device(device))
         self.progress = TrainProgress()
         self.generator = torch.Generator().manual_seed(seed)
         self._built = False
@@ -119,7 +125,8 @@ class ContrastiveModel:
         sections = {name: values[name] for name in SECTIONS if values[name]["name"] is not None}
         return cls(
             input_dims, lr=config.lr, batch_size=config.batch_size, max_train_length=config.max_train_length,
-            seed=config.seed, device=config.device, n_covariates=n_covariates, **sections,
+            seed=config.seed, device=config.device, n_covariates=n_covariates,
+            gather_negatives=config.gather_negatives, **sections,
         )  # fmt: skip
 
     # -- construction ---------------------------------------------------------------------------------
@@ -137,12 +144,28 @@ class ContrastiveModel:
             setup = Setup(
                 self.net, loss, input_dims, lr=c.lr, batch_size=c.batch_size,
                 n_covariates=self.params["n_covariates"], views=views, device=self.device,
+                rank=self.ranks.rank, world_size=self.ranks.world_size,
             )  # fmt: skip
             self.objective = create_objective(str(c.objective.name), setup, **c.objective.options)
+        if self.ranks.active:
+            self._distribute(loss)
         # As in TS2Vec, the initial weights are the first sample of the equal-weight average.
         self.averaged = AveragedModel(self.net)
         self.averaged.update_parameters(self.net)
         self._built = True
+
+    def _distribute(self, loss: torch.nn.Module | None) -> None:
+        """Average every optimizer's gradients over the ranks; with gather_negatives, contrast the global batch."""
+        for optimizer in distributed.optimizers_of(self.objective):
+            distributed.average_gradients(optimizer, self.ranks)
+        if self.config.gather_negatives:
+            if loss is None:
+                raise ConfigError(
+                    f"gather_negatives needs an objective with a [loss] but {self.config.objective.name} has a "
+                    "loss of its own",
+                    hint="drop --gather-negatives for this objective",
+                )
+            distributed.gather_loss_inputs(loss)
 
     @property
     def input_dims(self) -> int | None:
@@ -187,18 +210,33 @@ class ContrastiveModel:
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
         train = torch.from_numpy(prepare_training_array(X, self.config.max_train_length))
-        batch_size = min(self.config.batch_size, train.shape[0])
-        n_batches = train.shape[0] // batch_size
+        ranks = self.ranks
+        if train.shape[0] < ranks.world_size:
+            raise DataError(
+                f"training data must have at least one series per process ({ranks.world_size}) "
+                f"but has {train.shape[0]}",
+                hint="start fewer processes (torchrun --nproc_per_node)",
+            )
+        # Each rank trains ``batch_size`` rows of every global batch of batch_size * world_size rows.
+        batch_size = min(self.config.batch_size, train.shape[0] // ranks.world_size)
+        global_batch = batch_size * ranks.world_size
+        n_batches = train.shape[0] // global_batch
         prog = self.progress
         self.net.train()
-        while not self._done(n_iters, n_epochs):
+        while not self.reached(n_iters, n_epochs):
             if prog.epoch_position == 0:
                 prog.epoch_order = torch.randperm(train.shape[0], generator=self.generator).tolist()
-            start = prog.epoch_position * batch_size
-            index = prog.epoch_order[start : start + batch_size]
+            start = prog.epoch_position * global_batch
+            index = ranks.rows(prog.epoch_order[start : start + global_batch])
             began = time.perf_counter()
             loss = self._train_step(train[index])
+            loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
             prog.train_seconds += time.perf_counter() - began
+            if not np.isfinite(loss):
+                raise TrainingError(
+                    f"the loss must stay finite but is {loss} at iteration {prog.step + 1}: training diverged",
+                    hint=f"lower the learning rate (now {self.config.lr:g}); the last checkpoint is left untouched",
+                )
             prog.step += 1
             prog.losses.append(loss)
             prog.epoch_position += 1
@@ -209,11 +247,12 @@ class ContrastiveModel:
                 prog.epoch_position = 0
             if callback is not None:
                 callback(self, loss)
-            if should_stop is not None and should_stop():
+            if stop:
                 break
         return self
 
-    def _done(self, n_iters: int | None, n_epochs: int | None) -> bool:
+    def reached(self, n_iters: int | None, n_epochs: int | None) -> bool:
+        """Whether training has reached ``n_iters`` total iterations or ``n_epochs`` total epochs."""
         if n_iters is not None and self.progress.step >= n_iters:
             return True
         return n_epochs is not None and self.progress.epoch >= n_epochs
@@ -224,17 +263,13 @@ class ContrastiveModel:
             offset = int(torch.randint(0, x.size(1) - max_len + 1, (1,), generator=self.generator))
             x = x[:, offset : offset + max_len]
         x = x.to(self.device)
-        # Dropout draws from torch's global RNG: give it a seed from our generator, restore it afterwards.
-        dropout_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
+        # Dropout draws from torch's global RNG: give it a seed from our generator, restore it afterwards (each
+        # rank of a distributed run its own).
+        dropout_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator)) + self.ranks.rank
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(dropout_seed)
             loss = self.objective.training_step(x, self.generator)
-        if not np.isfinite(loss):
-            raise TrainingError(
-                f"the loss must stay finite but is {loss} at iteration {self.progress.step + 1}: training diverged",
-                hint=f"lower the learning rate (now {self.config.lr:g}); the last checkpoint is left untouched",
-            )
         update_average(self.averaged, self.net)
         return loss
 

@@ -71,15 +71,23 @@ class CropPlan:
     offsets: torch.Tensor  # [B] per-sample shift
 
 
-def draw_crop(batch: int, length: int, temporal_unit: int, generator: torch.Generator) -> CropPlan:
-    """Sample crop length, crop window, extended window and per-sample offsets (spec: Training)."""
+def draw_crop(
+    batch: int, length: int, temporal_unit: int, generator: torch.Generator, rank: int = 0, world_size: int = 1
+) -> CropPlan:
+    """Sample crop length, crop window, extended window and per-sample offsets (spec: Training).
+
+    In a data-parallel run (``world_size`` ranks drawing from equal generators, ``batch`` rows each), the
+    offsets are drawn for the global batch and this rank keeps its rows: the plan one process with the
+    global batch would draw.
+    """
     low = min(2 ** (temporal_unit + 1), length)
     crop_length = int(_randint(low, length + 1, generator))
     left = int(_randint(0, length - crop_length + 1, generator))
     right = left + crop_length
     ext_left = int(_randint(0, left + 1, generator))
     ext_right = int(_randint(right, length + 1, generator))
-    offsets = _randint(-ext_left, length - ext_right + 1, generator, size=batch)
+    offsets = _randint(-ext_left, length - ext_right + 1, generator, size=batch * world_size)
+    offsets = offsets[rank * batch : (rank + 1) * batch]
     return CropPlan(crop_length, left, right, ext_left, ext_right, offsets)
 
 
