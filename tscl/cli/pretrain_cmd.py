@@ -113,13 +113,25 @@ def pretrain(
     ranks = _join_process_group(device)
     if resume is None and run_dir is not None and _restarted_with(run_dir):
         resume = run_dir  # torchrun restarted the workers after a failure: continue from the last checkpoint
-    with step_progress("pretraining", enabled=not json_out and ranks.is_main) as hook:
-        if resume is not None:
-            result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
-        else:
-            file_values = load_config_values(config) if config is not None else None
-            resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
-            result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
+    from tscl.runs.interrupt import Interrupted
+    from tscl.training import distributed
+
+    try:
+        with step_progress("pretraining", enabled=not json_out and ranks.is_main) as hook:
+            if resume is not None:
+                result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
+            else:
+                file_values = load_config_values(config) if config is not None else None
+                resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
+                result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
+    except Interrupted:
+        if ranks.active:  # every rank stopped after the same iteration: they can leave together
+            distributed.shutdown()
+            if not ranks.is_main:  # rank 0 says it
+                raise SystemExit(130) from None
+        raise
+    if ranks.active:
+        distributed.shutdown()
     if not ranks.is_main:
         return
     if json_out:
@@ -139,11 +151,7 @@ def _join_process_group(device: str | None) -> Any:
 
     if not distributed.launched_by_torchrun():
         return distributed.Ranks()
-    import atexit
-
-    ranks = distributed.init_from_env(device or "auto")
-    atexit.register(distributed.shutdown)
-    return ranks
+    return distributed.init_from_env(device or "auto")
 
 
 def _restarted_with(run_dir: Path) -> bool:

@@ -137,8 +137,16 @@ def local_device(device: str) -> str:
 
 
 def shutdown() -> None:
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
+    """Leave the process group once every rank is done with it (call on the path where all ranks succeeded).
+
+    Rank 0 writes the run's last files after training while the others are idle: they wait here for it, so
+    that no rank tears its connections down under another (gloo aborts the process when that happens).
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    with _collective("finishing"):
+        torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
 
 
 def _collective_device() -> torch.device:
