@@ -46,6 +46,10 @@ def evaluate(
             "protocol; the encoder's numbers are unchanged).",
         ),
     ] = False,
+    track: Annotated[
+        list[str] | None,
+        typer.Option(help="Add the metrics to the run's tracked run: mlflow or tensorboard (repeatable)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
@@ -53,11 +57,19 @@ def evaluate(
 
     if head not in HEADS:
         raise HEADS.unknown(head)
+    if track:
+        from tscl.runs.tracking import check_trackers
+
+        check_trackers(track)
     with console.status("evaluating...") if not json_out and console.is_terminal else _null():
         metrics = evaluate_run(
             run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
             baselines=not no_baselines, threads=threads,
         )
+    if track:
+        from tscl.runs.tracking import log_evaluation
+
+        log_evaluation(run, metrics, track)
     if json_out:
         print_json(metrics)
         return

@@ -49,6 +49,13 @@ SetOpt = Annotated[
         "views.augmentations=jitter,scaling, encoder.dropout=0. Applied last; unknown keys fail with the list.",
     ),
 ]
+TrackOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Send the run to an experiment tracker, repeatable: mlflow (MLFLOW_TRACKING_URI, else ./mlruns) or "
+        "tensorboard (RUN_DIR/tensorboard). Optional extras: pip install 'tscl[mlflow]' / 'tscl[tensorboard]'.",
+    ),
+]
 PresetOpt = Annotated[
     Text,
     typer.Option(
@@ -92,6 +99,7 @@ def pretrain(
         ),
     ] = None,
     set_values: SetOpt = None,
+    track: TrackOpt = None,
     run_dir: Annotated[Path | None, typer.Option(help="Write the run here (default: runs/<stamp>-...).")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config (e.g. a run's config.toml).")] = None,
@@ -114,22 +122,38 @@ def pretrain(
     if resume is None and run_dir is not None and _restarted_with(run_dir):
         resume = run_dir  # torchrun restarted the workers after a failure: continue from the last checkpoint
     from tscl.runs.interrupt import Interrupted
+    from tscl.runs.tracking import start_trackers
     from tscl.training import distributed
 
+    trackers = start_trackers(track or ()) if ranks.is_main else []
     try:
-        with step_progress("pretraining", enabled=not json_out and ranks.is_main) as hook:
+        with step_progress("pretraining", enabled=not json_out and ranks.is_main) as progress:
+
+            def tracked(step: int, total: int, loss: float) -> None:
+                if progress is not None:
+                    progress(step, total, loss)
+                for tracker in trackers:
+                    tracker.step(step, loss)
+
+            hook = tracked if trackers else progress
+
             if resume is not None:
                 result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
             else:
                 file_values = load_config_values(config) if config is not None else None
                 resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
                 result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
-    except Interrupted:
+    except Interrupted as stop:
+        for tracker in trackers:
+            if stop.run_dir is not None:
+                tracker.finish(stop.run_dir)
         if ranks.active:  # every rank stopped after the same iteration: they can leave together
             distributed.shutdown()
             if not ranks.is_main:  # rank 0 says it
                 raise SystemExit(130) from None
         raise
+    for tracker in trackers:
+        tracker.finish(result.run_dir)
     if ranks.active:
         distributed.shutdown()
     if not ranks.is_main:

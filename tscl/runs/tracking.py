@@ -1,0 +1,214 @@
+"""Experiment tracking: a run's configuration, loss curve, metrics and files sent to MLflow or TensorBoard.
+
+Both are optional extras (``pip install "tscl[mlflow]"`` / ``"tscl[tensorboard]"``), imported only when asked
+for. A tracker sees a pretraining run step by step (``step``), then the finished run directory (``finish``:
+the resolved configuration as parameters, plots and ``config.toml`` as artifacts); ``tscl evaluate`` adds the
+evaluation's metrics to the same tracked run (``log_evaluation``). Which tracked run belongs to a run
+directory is kept in its ``tracking.json``.
+
+* MLflow: the store is ``MLFLOW_TRACKING_URI`` when set, else MLflow's default (a local ``./mlflow.db``
+  SQLite store with artifacts in ``./mlartifacts``, or ``./mlruns`` with older MLflow); one MLflow run
+  per tscl run, named after its directory, in the experiment ``tscl`` (``MLFLOW_EXPERIMENT_NAME`` overrides).
+* TensorBoard: event files in ``RUN_DIR/tensorboard`` (``tensorboard --logdir RUN_DIR``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from tscl.errors import ConfigError, TsclError
+from tscl.runs.files import read_json_or_none, write_json
+from tscl.runs.layout import CONFIG, PLOTS
+
+__all__ = ["TRACKERS", "Tracker", "log_evaluation", "start_trackers"]
+
+TRACKING = "tracking.json"
+TRACKERS = ("mlflow", "tensorboard")
+LOSS_BATCH = 100  # loss values sent to MLflow at once
+
+
+class Tracker(Protocol):
+    def step(self, step: int, loss: float) -> None: ...
+
+    def finish(self, run_dir: Path) -> None: ...
+
+
+def _require(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ConfigError(
+            f"--track {extra} needs the {module} package but it is not installed",
+            hint=f'pip install "tscl[{extra}]"',
+        ) from None
+
+
+def check_trackers(names: Iterable[str]) -> list[str]:
+    """The tracker names, validated (unknown names and missing extras fail before any work)."""
+    names = list(dict.fromkeys(names))
+    for name in names:
+        if name not in TRACKERS:
+            raise ConfigError(f"--track must be one of {', '.join(TRACKERS)} but got {name!r}")
+        _require("mlflow" if name == "mlflow" else "tensorboard", name)
+    return names
+
+
+def start_trackers(names: Iterable[str]) -> list[Tracker]:
+    return [MlflowTracker() if name == "mlflow" else TensorBoardTracker() for name in check_trackers(names)]
+
+
+def numeric_leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Every finite number in a nested mapping, keyed by its path joined with ``/``."""
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(numeric_leaves(value, path + "/"))
+        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            out[path] = float(value)
+    return out
+
+
+def _params(run_dir: Path) -> dict[str, str]:
+    from tscl.config import load_config
+
+    return {key: str(value) for key, value in load_config(run_dir / CONFIG).flat().items()}
+
+
+def _remember(run_dir: Path, key: str, value: str) -> None:
+    state = read_json_or_none(run_dir / TRACKING) or {}
+    write_json(run_dir / TRACKING, {**state, key: value})
+
+
+# -- MLflow ----------------------------------------------------------------------------------------------------
+def _mlflow() -> Any:
+    mlflow = _require("mlflow", "mlflow")
+    with _reported("mlflow"):
+        mlflow.set_experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME", "tscl"))
+    return mlflow
+
+
+@contextmanager
+def _reported(name: str) -> Iterator[None]:
+    """A tracking library's error as one line naming the tracker (the run directory is complete regardless)."""
+    try:
+        yield
+    except TsclError:
+        raise
+    except Exception as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise TsclError(
+            f"tracking to {name} failed: {type(exc).__name__}: {text}",
+            hint="check MLFLOW_TRACKING_URI (mlflow) or the run directory's permissions; the run itself is saved",
+        ) from None
+
+
+class MlflowTracker:
+    """One MLflow run per pretraining run: params, the loss per step, artifacts."""
+
+    def __init__(self) -> None:
+        self.mlflow = _mlflow()
+        self.client = self.mlflow.tracking.MlflowClient()
+        self.run: Any = None  # started at the first step: a command failing on bad input leaves no run behind
+        self.pending: list[Any] = []
+
+    def _started(self) -> Any:
+        if self.run is None:
+            with _reported("mlflow"):
+                self.run = self.mlflow.start_run()
+        return self.run
+
+    def step(self, step: int, loss: float) -> None:
+        from mlflow.entities import Metric
+
+        self._started()
+        if math.isfinite(loss):
+            self.pending.append(Metric("loss", loss, 0, step))
+        if len(self.pending) >= LOSS_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            with _reported("mlflow"):
+                self.client.log_batch(self.run.info.run_id, metrics=self.pending)
+            self.pending = []
+
+    def finish(self, run_dir: Path) -> None:
+        self._started()
+        self._flush()
+        with _reported("mlflow"):
+            self.mlflow.set_tag("mlflow.runName", run_dir.name)
+            self.mlflow.set_tag("tscl.run_dir", str(run_dir.resolve()))
+            self.mlflow.log_params(_params(run_dir))
+            self.mlflow.log_artifact(str(run_dir / CONFIG))
+            if (run_dir / PLOTS).is_dir():
+                self.mlflow.log_artifacts(str(run_dir / PLOTS), artifact_path="plots")
+            self.mlflow.end_run()
+        _remember(run_dir, "mlflow_run_id", self.run.info.run_id)
+
+
+# -- TensorBoard -------------------------------------------------------------------------------------------------
+def _writer(run_dir: Path | None) -> Any:
+    _require("tensorboard", "tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=None if run_dir is None else str(run_dir / "tensorboard"))
+
+
+class TensorBoardTracker:
+    """Event files in the run directory: the loss per step, the configuration as text."""
+
+    def __init__(self) -> None:
+        self.losses: list[tuple[int, float]] = []  # the run directory is known only at the end
+
+    def step(self, step: int, loss: float) -> None:
+        self.losses.append((step, loss))
+
+    def finish(self, run_dir: Path) -> None:
+        with _reported("tensorboard"):
+            self._write(run_dir)
+        _remember(run_dir, "tensorboard", str(run_dir / "tensorboard"))
+
+    def _write(self, run_dir: Path) -> None:
+        writer = _writer(run_dir)
+        try:
+            for step, loss in self.losses:
+                writer.add_scalar("loss", loss, step)
+            config = "\n".join(f"    {key} = {value}" for key, value in _params(run_dir).items())
+            writer.add_text("config", config)
+        finally:
+            writer.close()
+
+
+# -- evaluation ----------------------------------------------------------------------------------------------------
+def log_evaluation(run_dir: Path, metrics: Mapping[str, Any], names: Iterable[str]) -> None:
+    """Add an evaluation's metrics (and its plots) to the run's tracked runs (started here if it has none)."""
+    measured = {k: v for k, v in metrics.items() if k != "paper"}  # published numbers are not measurements
+    values = {f"eval/{key}": value for key, value in numeric_leaves(measured).items()}
+    state = read_json_or_none(run_dir / TRACKING) or {}
+    for name in check_trackers(names):
+        if name == "mlflow":
+            mlflow = _mlflow()
+            with _reported("mlflow"), mlflow.start_run(run_id=state.get("mlflow_run_id")) as run:
+                if "mlflow_run_id" not in state:
+                    mlflow.set_tag("mlflow.runName", run_dir.name)
+                    mlflow.log_params(_params(run_dir))
+                    _remember(run_dir, "mlflow_run_id", run.info.run_id)
+                mlflow.log_metrics({key.replace(" ", "_"): v for key, v in values.items()})
+                if (run_dir / PLOTS).is_dir():
+                    mlflow.log_artifacts(str(run_dir / PLOTS), artifact_path="plots")
+        else:
+            with _reported("tensorboard"):
+                writer = _writer(run_dir)
+                try:
+                    for key, value in values.items():
+                        writer.add_scalar(key, value, 0)
+                finally:
+                    writer.close()
