@@ -33,6 +33,15 @@ def sweep(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the trials and what each needs; run nothing.")
     ] = False,
+    backend: Annotated[
+        str, typer.Option(help="local (this machine, --workers processes) or ray (pip install 'tscl[ray]').")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(help="With --backend ray: auto or ray://HOST:PORT for a cluster (default: a local instance)."),
+    ] = None,
+    cpus_per_trial: Annotated[float, typer.Option(min=0.01, help="With --backend ray: CPUs per trial.")] = 1,
+    gpus_per_trial: Annotated[float, typer.Option(min=0, help="With --backend ray: GPUs per trial.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
@@ -40,7 +49,8 @@ def sweep(
 
     with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
         result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
-                           on_event=None if dry_run else hook)  # fmt: skip
+                           on_event=None if dry_run else hook, backend=backend, address=address,
+                           cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial)  # fmt: skip
     if json_out:
         print_json(result.to_dict())
     elif dry_run:

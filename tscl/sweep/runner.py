@@ -31,6 +31,7 @@ class SweepEvent:
 
 
 EventHook = Callable[[SweepEvent], None]
+BACKENDS = ("local", "ray")
 
 
 @dataclass
@@ -69,6 +70,10 @@ def run_sweep(
     dry_run: bool = False,
     output: Path | str | None = None,
     on_event: EventHook | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    cpus_per_trial: float = 1,
+    gpus_per_trial: float = 0,
 ) -> SweepResult:
     """Run every unfinished trial of ``grid`` and write ``summary.json``/``summary.csv`` in its output folder.
 
@@ -79,6 +84,9 @@ def run_sweep(
         dry_run: Only list the trials and what each still needs (run, resume, evaluate, skip).
         output: Output folder; overrides the grid's ``output``.
         on_event: Called with a :class:`SweepEvent` when trials start and end (for progress displays).
+        backend: "local" (this machine, ``workers`` processes) or "ray" (Ray tasks; see
+            :mod:`tscl.sweep.ray_backend`), with ``address`` (None: a local Ray instance; "auto" or
+            "ray://host:port": a cluster) and each trial's ``cpus_per_trial`` / ``gpus_per_trial``.
 
     Raises:
         ConfigError: The grid is invalid (checked for every trial before any starts).
@@ -87,6 +95,12 @@ def run_sweep(
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1")
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
+    if backend == "ray":
+        from tscl.sweep.ray_backend import check_ray
+
+        check_ray()
     if not isinstance(grid, Grid):
         grid = load_grid(grid, data_dir)
     elif data_dir is not None:
@@ -110,7 +124,10 @@ def run_sweep(
     interrupted = False
     try:
         with signals_as_interrupt():
-            _run(todo, layout, workers, records, on_event)
+            if backend == "ray":
+                _run_ray(todo, layout, records, on_event, address, cpus_per_trial, gpus_per_trial)
+            else:
+                _run(todo, layout, workers, records, on_event)
     except KeyboardInterrupt:
         interrupted = True
     result = _finish(grid, trials, records, layout)
@@ -137,6 +154,39 @@ def _run(
     records: dict[str, TrialRecord],
     on_event: EventHook | None,
 ) -> None:
+    started, ended = _tally(todo, records, on_event)
+    if workers == 1 or len(todo) <= 1:
+        for trial in todo:
+            record = run_trial(trial, layout, on_start=started)
+            ended(record)
+            if record.status == "interrupted":
+                return
+    elif todo:
+        from tscl.sweep.parallel import WorkerPool
+
+        WorkerPool(todo, layout, workers).run(started, ended)
+
+
+def _run_ray(
+    todo: list[Trial],
+    layout: Layout,
+    records: dict[str, TrialRecord],
+    on_event: EventHook | None,
+    address: str | None,
+    cpus_per_trial: float,
+    gpus_per_trial: float,
+) -> None:
+    from tscl.sweep.ray_backend import run_on_ray
+
+    started, ended = _tally(todo, records, on_event)
+    if todo:
+        run_on_ray(todo, layout, started, ended, address, cpus_per_trial, gpus_per_trial)
+
+
+def _tally(
+    todo: list[Trial], records: dict[str, TrialRecord], on_event: EventHook | None
+) -> tuple[Callable[[TrialRecord], None], Callable[[TrialRecord], None]]:
+    """The start and end hooks that keep ``records`` and the progress events up to date."""
     tally = SweepEvent("begin", None, total=len(todo), skipped=len(records) - len(todo))
     emit = on_event or (lambda event: None)
     emit(dataclasses.replace(tally))
@@ -155,16 +205,7 @@ def _run(
         tally.failed += record.status != "finished"
         emit(dataclasses.replace(tally, kind="end", trial=record))
 
-    if workers == 1 or len(todo) <= 1:
-        for trial in todo:
-            record = run_trial(trial, layout, on_start=started)
-            ended(record)
-            if record.status == "interrupted":
-                return
-    elif todo:
-        from tscl.sweep.parallel import WorkerPool
-
-        WorkerPool(todo, layout, workers).run(started, ended)
+    return started, ended
 
 
 def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], layout: Layout) -> SweepResult:

@@ -1,0 +1,64 @@
+"""``tscl sweep --backend ray`` on a real local Ray instance: the same trials and summary as the local back-end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import run_cli
+from tests.sweep.test_sweep import TINY_TOML
+
+GRID = """
+datasets = ["GunPoint"]
+seeds = [0, 1]
+output = "{output}"
+[base]
+{base}
+[[settings]]
+name = "ok"
+[[settings]]
+name = "wrong-task"
+task = "forecasting"
+"""
+
+
+def _summary(tmp_path: Path, name: str, backend: list[str], capsys: pytest.CaptureFixture[str]) -> dict:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(GRID.format(output=(tmp_path / name).as_posix(), base=TINY_TOML))
+    code, _, err = run_cli(["sweep", str(path), *backend], capsys)
+    assert code == 1 and "2 of 4 trials did not finish" in err, err  # the wrong-task trials fail alone
+    return json.loads((tmp_path / name / "summary.json").read_text())
+
+
+def test_a_sweep_on_ray_gives_the_local_summary(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ray = pytest.importorskip("ray")
+    local = _summary(tmp_path, "local", [], capsys)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = _summary(tmp_path, "ray", ["--backend", "ray", "--cpus-per-trial", "1"], capsys)
+        rerun = run_cli(["sweep", str(tmp_path / "ray.toml"), "--backend", "ray", "--json"], capsys)
+    finally:
+        ray.shutdown()
+    assert {t["id"]: t["status"] for t in on_ray["trials"]} == {t["id"]: t["status"] for t in local["trials"]}
+    assert [r["metrics"] for r in on_ray["rows"]] == [r["metrics"] for r in local["rows"]]
+    errors = [t["error"] for t in on_ray["trials"] if t["status"] == "failed"]
+    assert len(errors) == 2 and all("task must match" in e for e in errors)
+    # re-running resumes: finished trials are skipped, the failing ones are tried again
+    assert json.loads(rerun[1])["counts"] == {"finished": 2, "failed": 2}
+
+
+def test_ray_backend_without_ray_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        import ray  # noqa: F401
+
+        pytest.skip("ray is installed")
+    except ImportError:
+        pass
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID.format(output=(tmp_path / "out").as_posix(), base=TINY_TOML))
+    code, _, err = run_cli(["sweep", str(path), "--backend", "ray"], capsys)
+    assert code == 1 and "pip install" in err and not (tmp_path / "out").exists()

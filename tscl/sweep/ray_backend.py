@@ -1,0 +1,87 @@
+"""Trials as Ray tasks: a sweep on a Ray cluster (or a local Ray instance), same run directories and records.
+
+Optional extra (``pip install "tscl[ray]"``). Each trial is one Ray task with ``num_cpus``/``num_gpus``
+resources; it runs :func:`tscl.sweep.trial.run_trial` in a Ray worker, so the run directories, the trial locks
+and state files, resume and the summary are those of the local back-end. The sweep's output folder must be on
+storage every node sees (on one machine it is). A task that fails (its worker died, the node was lost) fails
+that trial only; the others go on. Ctrl-C cancels the pending tasks; running trials are interrupted with their
+checkpoints saved, and re-running the sweep resumes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tscl.errors import ConfigError
+from tscl.sweep.grid import Trial
+from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial
+
+Hook = Callable[[TrialRecord], None]
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--backend ray needs the ray package but it is not installed", hint='pip install "tscl[ray]"'
+        ) from None
+    return ray
+
+
+def check_ray() -> None:
+    """Fail before any work when Ray is missing."""
+    _ray()
+
+
+def _trial_task(trial: Trial, layout: Layout, threads: int) -> TrialRecord:
+    import torch
+
+    torch.set_num_threads(threads)
+    return run_trial(trial, layout)
+
+
+def run_on_ray(
+    todo: list[Trial],
+    layout: Layout,
+    started: Hook,
+    ended: Hook,
+    address: str | None = None,
+    cpus_per_trial: float = 1,
+    gpus_per_trial: float = 0,
+) -> None:
+    """Run ``todo`` as Ray tasks; ``started`` when a task is submitted, ``ended`` with each trial's record.
+
+    ``address``: None starts (or reuses) a local Ray instance; "auto" or "ray://host:port" joins a cluster.
+    """
+    ray = _ray()
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ConfigError(
+                f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
+                hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
+            ) from None
+    task = ray.remote(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)(_trial_task)
+    threads = max(1, int(cpus_per_trial))
+    pending: dict[Any, Trial] = {}
+    for trial in todo:
+        pending[task.remote(trial, layout, threads)] = trial
+        started(TrialRecord.of(trial, layout))
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                trial = pending.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except Exception as exc:  # the task itself failed (worker died, node lost): this trial only
+                    record = TrialRecord.of(trial, layout)
+                    record.status, record.error = "failed", f"Ray task failed: {one_line(exc)}"
+                ended(record)
+    except KeyboardInterrupt:
+        for ref in pending:
+            ray.cancel(ref)
+        raise
