@@ -180,7 +180,7 @@ def _save(
     diagnostics: list[dict[str, float]],
 ) -> None:
     began = time.perf_counter()
-    model.save(directory / CHECKPOINT)
+    model.save(directory / CHECKPOINT, keep_previous=True)
     write_losses(directory / LOSSES, model.progress.losses)
     if diagnostics:
         write_diagnostics(directory / DIAGNOSTICS, diagnostics)

@@ -1,4 +1,10 @@
-"""Atomic checkpoint files with a format version, and clear errors for corrupted or foreign ones."""
+"""Atomic checkpoint files with a format version and a recorded sha256, and clear errors for damaged ones.
+
+Every checkpoint ``X.pt`` is written atomically with its sha256 in ``X.pt.sha256`` beside it; every load
+verifies it (and, for checkpoints of older versions without the file, the CRCs of the zip archive torch writes),
+so a file damaged on disk is refused instead of silently loading wrong weights. With ``keep_previous`` the
+checkpoint being replaced is kept as ``X.previous.pt`` (with its hash), the remedy when the last one is damaged.
+"""
 
 from __future__ import annotations
 
@@ -47,19 +53,95 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Save ``state`` (tensors, numbers, strings) atomically with the format version."""
+def digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def previous_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.previous{path.suffix}")
+
+
+def save_checkpoint(path: Path, state: dict[str, Any], keep_previous: bool = False) -> None:
+    """Save ``state`` (tensors, numbers, strings) atomically with the format version and its sha256.
+
+    With ``keep_previous``, the checkpoint at ``path`` (if any) becomes ``previous_path(path)`` first; ``path``
+    exists at every moment, so a process killed midway never leaves a run without a checkpoint.
+    """
+    import hashlib
     import io
 
     buffer = io.BytesIO()
     torch.save({"format_version": FORMAT_VERSION, **state}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    data = buffer.getvalue()
+    if keep_previous and path.is_file():
+        previous = previous_path(path)
+        link = previous.with_name(f".{previous.name}.link")
+        link.unlink(missing_ok=True)
+        try:
+            os.link(path, link)
+            os.replace(link, previous)
+        except OSError:  # a file system without hard links: copy instead
+            atomic_write_bytes(previous, path.read_bytes())
+        if digest_path(path).is_file():
+            atomic_write_text(digest_path(previous), digest_path(path).read_text())
+    atomic_write_bytes(path, data)
+    atomic_write_text(digest_path(path), hashlib.sha256(data).hexdigest() + "\n")
+
+
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_checkpoint(path: Path) -> None:
+    """Raise CheckpointError unless ``path`` has the sha256 recorded when it was written.
+
+    Checkpoints of older tscl versions have no recorded hash: their zip archive's CRCs are checked instead.
+    """
+    previous = previous_path(path)
+    remedy = (
+        f"resume from the previous checkpoint: cp {previous} {path} && cp {digest_path(previous)} {digest_path(path)}"
+        if previous.is_file()
+        else "no earlier checkpoint is kept: start a new run"
+    )
+    recorded = digest_path(path)
+    if recorded.is_file():
+        expected = recorded.read_text().strip()
+        if file_sha256(path) != expected:
+            raise CheckpointError(
+                f"checkpoint {path} is damaged: its sha256 differs from the one recorded when it was written",
+                hint=remedy,
+            )
+        return
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return  # not a zip archive at all: torch.load says what it is
+    if bad is not None:
+        raise CheckpointError(f"checkpoint {path} is damaged: the CRC of its part {bad} does not match", hint=remedy)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint`, or raise CheckpointError saying why not."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist", hint="pass a run directory made by tscl pretrain")
+    try:
+        verify_checkpoint(path)
+    except CheckpointError:
+        _read(path)  # a file that cannot be read at all gets the more specific error
+        raise
+    return _read(path)
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated/corrupted archives

@@ -326,9 +326,12 @@ class ContrastiveModel:
             },
         }  # fmt: skip
 
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None) -> None:
-        """Write the full training state atomically to ``path`` (a ``.pt`` file)."""
-        save_checkpoint(Path(path), {**self.state_dict(), "extra": extra or {}})
+    def save(self, path: str | Path, extra: dict[str, Any] | None = None, keep_previous: bool = False) -> None:
+        """Write the full training state atomically to ``path`` (a ``.pt`` file, its sha256 beside it).
+
+        With ``keep_previous`` the file being replaced is kept as ``NAME.previous.pt``.
+        """
+        save_checkpoint(Path(path), {**self.state_dict(), "extra": extra or {}}, keep_previous=keep_previous)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> ContrastiveModel:

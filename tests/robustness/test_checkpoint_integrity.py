@@ -1,0 +1,69 @@
+"""A damaged checkpoint is refused, by evaluate and by --resume alike, and the previous one is kept as remedy."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.robustness.helpers import TINY, assert_one_line_error, run_cli, snapshot
+from tscl.errors import CheckpointError
+from tscl.training.checkpoint import load_checkpoint, save_checkpoint
+
+
+def _flip_middle(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def run(tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    run_dir = tmp_path / "run"
+    code, _, err = run_cli(["pretrain", "--iters", "4", "--checkpoint-every", "2", *TINY, "--run-dir", str(run_dir)],
+                           capsys)  # fmt: skip
+    assert code == 0, err
+    return run_dir
+
+
+def test_flipped_bytes_are_refused_by_evaluate_and_resume(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkpoints = run / "checkpoints"
+    assert (checkpoints / "last.pt.sha256").is_file() and (checkpoints / "last.previous.pt").is_file()
+    _flip_middle(checkpoints / "last.pt")
+    before = snapshot(run)
+    code, _, err = run_cli(["evaluate", str(run), "--no-baselines", "--no-plots"], capsys)
+    line = assert_one_line_error(code, err, "last.pt is damaged")
+    assert "last.previous.pt" in err  # the hint names the kept checkpoint
+    code, _, err = run_cli(["pretrain", "--resume", str(run), "--iters", "6"], capsys)
+    assert_one_line_error(code, err, "last.pt is damaged")
+    assert snapshot(run) == before, line  # nothing was written
+
+
+def test_the_previous_checkpoint_is_the_remedy(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkpoints = run / "checkpoints"
+    _flip_middle(checkpoints / "last.pt")
+    (checkpoints / "last.pt").write_bytes((checkpoints / "last.previous.pt").read_bytes())
+    (checkpoints / "last.pt.sha256").write_bytes((checkpoints / "last.previous.pt.sha256").read_bytes())
+    code, _, err = run_cli(["pretrain", "--resume", str(run), "--iters", "6"], capsys)
+    assert code == 0, err
+    assert json.loads((run / "meta.json").read_text())["step"] == 6
+
+
+def test_a_checkpoint_without_recorded_hash_is_checked_by_its_zip_crcs(tmp_path: Path) -> None:
+    import torch
+
+    path = tmp_path / "old.pt"
+    save_checkpoint(path, {"w": torch.arange(4096.0)})
+    (tmp_path / "old.pt.sha256").unlink()  # as written by earlier versions
+    assert load_checkpoint(path)["w"].shape == (4096,)
+    with zipfile.ZipFile(path) as archive:
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 100
+    data[start] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="CRC"):
+        load_checkpoint(path)
