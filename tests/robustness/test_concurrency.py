@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -16,7 +12,6 @@ from tests.robustness.helpers import TINY, run_module, subprocess_env
 from tscl.config import load_config
 from tscl.errors import ConfigError
 from tscl.runs.claim import create_run_dir
-from tscl.sweep.lock import TrialLock, clear_stale
 from tscl.training.checkpoint import load_checkpoint
 
 
@@ -89,12 +84,3 @@ def test_simultaneous_pretrain_processes_never_clobber_each_other(tmp_path: Path
     assert len(list(runs.iterdir())) == 2
 
 
-def test_stale_lock_of_a_finished_trial_is_cleared(tmp_path: Path) -> None:
-    """A sweep killed after a trial's last write but before its lock release: the next sweep removes the lock."""
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    stale, live = tmp_path / "stale.lock", tmp_path / "live.lock"
-    stale.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "token": None}))
-    assert TrialLock(live).acquire()
-    clear_stale(stale)
-    clear_stale(live)
-    assert not stale.exists() and live.exists() and json.loads(live.read_text())["pid"] == os.getpid()

@@ -167,29 +167,43 @@ def test_dry_run_lists_trials_and_writes_nothing(tmp_path: Path, capsys: pytest.
 # -- locks ---------------------------------------------------------------------------------------------------
 
 
-def test_trial_lock_is_exclusive_and_stale_locks_are_broken(tmp_path: Path) -> None:
+def test_trial_lock_is_exclusive_and_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     path = tmp_path / "t.lock"
     first, second = TrialLock(path), TrialLock(path)
     assert first.acquire() and not second.acquire()
+    assert first.owner()["pid"] == os.getpid()  # type: ignore[index]
     first.release()
     assert second.acquire()
     second.release()
-    path.write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname()}))
-    third = TrialLock(path)
-    assert third.acquire() and third.owner()["pid"] == os.getpid()  # type: ignore[index]
-    third.release()
-    path.write_text(json.dumps({"pid": 1, "host": "another-machine"}))
-    assert not TrialLock(path).acquire()  # its pid cannot be checked from here
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from tscl.sweep.lock import TrialLock; "
+         "lock = TrialLock(Path(sys.argv[1])); assert lock.acquire(); print('held', flush=True); time.sleep(60)",
+         str(path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert not TrialLock(path).acquire()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        third = TrialLock(path)
+        assert third.acquire()  # the system released the killed holder's lock: nothing stale to break
+        third.release()
+    finally:
+        holder.kill()
 
 
 def test_a_trial_locked_by_a_live_process_is_left_alone(tmp_path: Path, isolated_data_env: Path) -> None:
     grid = _grid(output=str(tmp_path / "out"))
     trial = load_grid(grid).trials()[0]
-    lock = Layout(tmp_path / "out").lock(trial.id)
-    lock.parent.mkdir(parents=True)
-    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
-    result = run_sweep(grid)
+    holder = TrialLock(Layout(tmp_path / "out").lock(trial.id))
+    assert holder.acquire()
+    try:
+        result = run_sweep(grid)
+    finally:
+        holder.release()
     assert not result.ok and result.trials[0].status == "locked"
+    assert str(os.getpid()) in str(result.trials[0].error)
     assert not Path(result.trials[0].run_dir).exists()
 
 
@@ -270,7 +284,16 @@ def test_an_interrupted_trial_resumes_from_its_checkpoint(tmp_path: Path, isolat
     assert result.ok and result.trials[0].action == "resume"
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["resumed"] == 1 and meta["step"] == 4 and meta["status"] == "finished"
-    assert not layout.lock(trial.id).exists()
+    assert _free(layout.lock(trial.id))
+
+
+def _free(path: Path) -> bool:
+    """Whether nobody holds the trial lock at ``path`` (its file may stay: the lock is the system's)."""
+    lock = TrialLock(path)
+    try:
+        return lock.acquire()
+    finally:
+        lock.release()
 
 
 def _finished(output: Path) -> dict[str, int]:
@@ -331,7 +354,8 @@ def test_killed_sweep_reruns_only_the_unfinished_trials(tmp_path: Path, isolated
     assert skipped == set(before)
     after = _finished(output)
     assert {k: v for k, v in after.items() if k in before} == before  # not redone
-    assert not list((output / "state").glob("*.lock"))
+    assert all(_free(lock) for lock in (output / "state").glob("*.lock"))
+    assert not list((output / "state").glob("*.owner.json"))
     _assert_summary_matches_the_runs(output)
 
     events: list[SweepEvent] = []

@@ -11,7 +11,6 @@ from typing import Any
 from tscl.errors import ConfigError
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.sweep.grid import Grid, Trial, load_grid
-from tscl.sweep.lock import clear_stale
 from tscl.sweep.summary import summarise, write_summary
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
 from tscl.training.checkpoint import atomic_write_text
@@ -214,7 +213,6 @@ def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], la
         record = records[trial.id]
         if planned_action(layout.run_dir(trial.id)) == DONE:
             record.status, record.error = "finished", None
-            clear_stale(layout.lock(trial.id))  # killed between its last write and releasing the lock
         elif record.status == "pending":
             state = read_state(layout, trial.id)
             if state.get("status") in ("failed", "interrupted"):
