@@ -154,7 +154,7 @@ def test_a_killed_rank_stops_every_rank_and_torchrun_restarts_from_the_checkpoin
         workers = _worker_pids(launcher.pid)
         assert set(workers) == {0, 1}, workers
         os.kill(workers[1], signal.SIGKILL)
-        out, err = launcher.communicate(timeout=300)
+        out, err = launcher.communicate(timeout=180)
     finally:
         if launcher.poll() is None:
             launcher.kill()

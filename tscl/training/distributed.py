@@ -118,7 +118,13 @@ def init_from_env(device: str) -> Ranks:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     backend = "nccl" if use_cuda else "gloo"
     try:
-        torch.distributed.init_process_group(backend=backend, timeout=COLLECTIVE_TIMEOUT)
+        # The launcher's store outlives a restart of the workers: keys of the previous attempt (the dead
+        # processes' addresses) must not be read by the new one, so each attempt gets its own prefix.
+        store, rank, world_size = next(torch.distributed.rendezvous("env://", timeout=COLLECTIVE_TIMEOUT))
+        store = torch.distributed.PrefixStore(f"tscl/attempt-{restart_count()}", store)
+        torch.distributed.init_process_group(
+            backend=backend, store=store, rank=rank, world_size=world_size, timeout=COLLECTIVE_TIMEOUT
+        )
     except (RuntimeError, ValueError) as exc:
         raise TrainingError(
             f"the {backend} process group must start but failed: {str(exc).splitlines()[0][:200]}",
