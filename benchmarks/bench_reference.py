@@ -31,6 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_loss import measure_peak_gflops  # noqa: E402
+
 WORKLOADS = ("loss-8x1000", "loss-4x2000", "etth1-pretrain", "gunpoint-pretrain", "etth1-encode")
 IMPLEMENTATIONS = {"loss": ("tscl", "official", "official-ftz")}
 DEFAULT_IMPLEMENTATIONS = ("tscl", "official")
@@ -136,21 +139,6 @@ def run_case(workload: str, impl: str, data_dir: str, reference_dir: str) -> dic
 
 
 # ------------------------------------------------------------------------------------------ the driver
-def gemm_peak() -> float:
-    """fp32 GFLOP/s of a large batched matrix product on this machine (best of 5)."""
-    import torch
-
-    a, b = torch.randn(4, 2048, 2048), torch.randn(4, 2048, 2048)
-    out = torch.empty(4, 2048, 2048)
-    torch.bmm(a, b, out=out)
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        torch.bmm(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * 4 * 2048**3 / best / 1e9
-
-
 def _in_subprocess(workload: str, impl: str, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--case", workload, impl, "--threads", str(args.threads),
                "--data-dir", args.data_dir, "--reference-dir", args.reference_dir]  # fmt: skip
@@ -186,7 +174,7 @@ def main() -> None:
         return
     if not (Path(args.reference_dir) / "ts2vec.py").is_file():
         parser.error(f"--reference-dir {args.reference_dir} must hold the official code (ts2vec.py not found)")
-    peak_before = gemm_peak()
+    peak_before = measure_peak_gflops()
     times: dict[str, dict[str, list[float]]] = {}
     difference = None
     for workload in args.only:
@@ -199,7 +187,7 @@ def main() -> None:
                 print(f"{workload} round {round_ + 1}/{rounds} {impl}: {result['seconds']:.2f} s", file=sys.stderr)
         if workload == "etth1-encode":
             difference = _max_difference()
-    peak_after = gemm_peak()
+    peak_after = measure_peak_gflops()
     lines = [
         f"tscl vs the official TS2Vec, {args.threads} threads, torch {torch.__version__}, one run "
         f"({time.strftime('%Y-%m-%d %H:%M')}); medians over rounds, rounds interleaved.",
