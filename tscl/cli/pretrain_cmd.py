@@ -125,7 +125,7 @@ def pretrain(
     from tscl.runs.tracking import start_trackers
     from tscl.training import distributed
 
-    trackers = start_trackers(track or ()) if ranks.is_main else []
+    trackers = start_trackers(track or (), resumed=resume) if ranks.is_main else []
     try:
         with step_progress("pretraining", enabled=not json_out and ranks.is_main) as progress:
 
@@ -151,6 +151,10 @@ def pretrain(
             distributed.shutdown()
             if not ranks.is_main:  # rank 0 says it
                 raise SystemExit(130) from None
+        raise
+    except BaseException:
+        for tracker in trackers:
+            tracker.abort()
         raise
     for tracker in trackers:
         tracker.finish(result.run_dir)

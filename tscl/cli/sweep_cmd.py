@@ -42,6 +42,11 @@ def sweep(
     ] = None,
     cpus_per_trial: Annotated[float, typer.Option(min=0.01, help="With --backend ray: CPUs per trial.")] = 1,
     gpus_per_trial: Annotated[float, typer.Option(min=0, help="With --backend ray: GPUs per trial.")] = 0,
+    track: Annotated[
+        list[str] | None,
+        typer.Option(help="Send each trial to a tracker, repeatable: mlflow (runs nested under one for the sweep) "
+                     "or tensorboard (event files in each trial's run directory)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
@@ -50,7 +55,8 @@ def sweep(
     with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
         result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
                            on_event=None if dry_run else hook, backend=backend, address=address,
-                           cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial)  # fmt: skip
+                           cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+                           track=track or ())  # fmt: skip
     if json_out:
         print_json(result.to_dict())
     elif dry_run:

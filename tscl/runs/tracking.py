@@ -30,12 +30,15 @@ __all__ = ["TRACKERS", "Tracker", "log_evaluation", "start_trackers"]
 TRACKING = "tracking.json"
 TRACKERS = ("mlflow", "tensorboard")
 LOSS_BATCH = 100  # loss values sent to MLflow at once
+PARENT_TAG = "mlflow.parentRunId"  # how MLflow nests a run under another (the UI shows it as a child)
 
 
 class Tracker(Protocol):
     def step(self, step: int, loss: float) -> None: ...
 
     def finish(self, run_dir: Path) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 def _require(module: str, extra: str) -> Any:
@@ -60,8 +63,16 @@ def check_trackers(names: Iterable[str]) -> list[str]:
     return names
 
 
-def start_trackers(names: Iterable[str]) -> list[Tracker]:
-    return [MlflowTracker() if name == "mlflow" else TensorBoardTracker() for name in check_trackers(names)]
+def start_trackers(names: Iterable[str], resumed: Path | None = None, parent: str | None = None) -> list[Tracker]:
+    """Trackers for a pretraining run; ``resumed``: the run directory being resumed (its tracked run goes on),
+    ``parent``: the MLflow run a new run is nested under (a sweep's)."""
+    run_id = None
+    if resumed is not None:
+        run_id = (read_json_or_none(resumed / TRACKING) or {}).get("mlflow_run_id")
+    return [
+        MlflowTracker(run_id=run_id, parent=parent) if name == "mlflow" else TensorBoardTracker()
+        for name in check_trackers(names)
+    ]
 
 
 def numeric_leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
@@ -111,19 +122,34 @@ def _reported(name: str) -> Iterator[None]:
 
 
 class MlflowTracker:
-    """One MLflow run per pretraining run: params, the loss per step, artifacts."""
+    """One MLflow run per pretraining run: params, the loss per step, artifacts.
 
-    def __init__(self) -> None:
+    ``run_id``: continue this MLflow run (a resumed tscl run); ``parent``: nest a new run under this one.
+    """
+
+    def __init__(self, run_id: str | None = None, parent: str | None = None) -> None:
         self.mlflow = _mlflow()
         self.client = self.mlflow.tracking.MlflowClient()
+        self.run_id, self.parent = run_id, parent
         self.run: Any = None  # started at the first step: a command failing on bad input leaves no run behind
         self.pending: list[Any] = []
 
     def _started(self) -> Any:
         if self.run is None:
+            tags = {PARENT_TAG: self.parent} if self.parent and self.run_id is None else None
             with _reported("mlflow"):
-                self.run = self.mlflow.start_run()
+                self.run = self.mlflow.start_run(run_id=self.run_id, tags=tags)
         return self.run
+
+    def abort(self) -> None:
+        """End the MLflow run as failed (the pretraining raised); nothing happens if it never started."""
+        if self.run is not None:
+            try:  # best effort: the error being raised is the one to report
+                self._flush()
+                self.mlflow.end_run(status="FAILED")
+            except Exception:
+                pass
+            self.run = None
 
     def step(self, step: int, loss: float) -> None:
         from mlflow.entities import Metric
@@ -140,13 +166,22 @@ class MlflowTracker:
                 self.client.log_batch(self.run.info.run_id, metrics=self.pending)
             self.pending = []
 
+    def _log_params(self, params: dict[str, str]) -> None:
+        """Params of a new run; a resumed run keeps its first values (MLflow refuses to change a param) and
+        records what changed on resume (a larger target) as ``resumed.<key>`` tags."""
+        logged = self.client.get_run(self.run.info.run_id).data.params if self.run_id is not None else {}
+        self.mlflow.log_params({k: v for k, v in params.items() if k not in logged})
+        changed = {f"resumed.{k}": v for k, v in params.items() if k in logged and logged[k] != v}
+        if changed:
+            self.mlflow.set_tags(changed)
+
     def finish(self, run_dir: Path) -> None:
         self._started()
         self._flush()
         with _reported("mlflow"):
             self.mlflow.set_tag("mlflow.runName", run_dir.name)
             self.mlflow.set_tag("tscl.run_dir", str(run_dir.resolve()))
-            self.mlflow.log_params(_params(run_dir))
+            self._log_params(_params(run_dir))
             self.mlflow.log_artifact(str(run_dir / CONFIG))
             if (run_dir / PLOTS).is_dir():
                 self.mlflow.log_artifacts(str(run_dir / PLOTS), artifact_path="plots")
@@ -170,6 +205,9 @@ class TensorBoardTracker:
 
     def step(self, step: int, loss: float) -> None:
         self.losses.append((step, loss))
+
+    def abort(self) -> None:
+        self.losses = []
 
     def finish(self, run_dir: Path) -> None:
         with _reported("tensorboard"):

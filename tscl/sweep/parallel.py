@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tscl.sweep.grid import Trial
+from tscl.sweep.tracking import SweepTracking
 from tscl.sweep.trial import Layout, TrialRecord, run_trial
 
 Hook = Callable[[TrialRecord], None]
@@ -33,7 +34,7 @@ def threads_per_worker(workers: int) -> int:
     return max(1, cpu_count() // workers)
 
 
-def worker_main(tasks: Any, results: Any, threads: int, layout: Layout) -> None:
+def worker_main(tasks: Any, results: Any, threads: int, layout: Layout, tracking: SweepTracking | None) -> None:
     """Body of a worker process: run trials from ``tasks`` until a ``None`` sentinel or the parent's death."""
     import torch
 
@@ -51,7 +52,7 @@ def worker_main(tasks: Any, results: Any, threads: int, layout: Layout) -> None:
             if trial is None:
                 return
             results.put(("take", pid, trial.id))
-            record = run_trial(trial, layout, on_start=lambda r: results.put(("start", pid, r)))
+            record = run_trial(trial, layout, on_start=lambda r: results.put(("start", pid, r)), tracking=tracking)
             results.put(("end", pid, record))
             if record.status == "interrupted":
                 return
@@ -62,9 +63,11 @@ def worker_main(tasks: Any, results: Any, threads: int, layout: Layout) -> None:
 class WorkerPool:
     """``workers`` processes working through ``trials``, reporting each trial's start and end to hooks."""
 
-    def __init__(self, trials: list[Trial], layout: Layout, workers: int) -> None:
+    def __init__(
+        self, trials: list[Trial], layout: Layout, workers: int, tracking: SweepTracking | None = None
+    ) -> None:
         self.context = mp.get_context("spawn")
-        self.layout = layout
+        self.layout, self.tracking = layout, tracking
         self.size = max(1, min(workers, len(trials)))
         self.threads = threads_per_worker(self.size)
         self.tasks = self.context.Queue()
@@ -100,7 +103,7 @@ class WorkerPool:
 
     def _spawn(self) -> None:
         process = self.context.Process(
-            target=worker_main, args=(self.tasks, self.results, self.threads, self.layout), daemon=True
+            target=worker_main, args=(self.tasks, self.results, self.threads, self.layout, self.tracking), daemon=True
         )
         process.start()
         assert process.pid is not None

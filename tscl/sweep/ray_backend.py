@@ -15,6 +15,7 @@ from typing import Any
 
 from tscl.errors import ConfigError
 from tscl.sweep.grid import Trial
+from tscl.sweep.tracking import SweepTracking
 from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial
 
 Hook = Callable[[TrialRecord], None]
@@ -35,11 +36,11 @@ def check_ray() -> None:
     _ray()
 
 
-def _trial_task(trial: Trial, layout: Layout, threads: int) -> TrialRecord:
+def _trial_task(trial: Trial, layout: Layout, threads: int, tracking: SweepTracking | None) -> TrialRecord:
     import torch
 
     torch.set_num_threads(threads)
-    return run_trial(trial, layout)
+    return run_trial(trial, layout, tracking=tracking)
 
 
 def run_on_ray(
@@ -50,6 +51,7 @@ def run_on_ray(
     address: str | None = None,
     cpus_per_trial: float = 1,
     gpus_per_trial: float = 0,
+    tracking: SweepTracking | None = None,
 ) -> None:
     """Run ``todo`` as Ray tasks; ``started`` when a task is submitted, ``ended`` with each trial's record.
 
@@ -68,7 +70,7 @@ def run_on_ray(
     threads = max(1, int(cpus_per_trial))
     pending: dict[Any, Trial] = {}
     for trial in todo:
-        pending[task.remote(trial, layout, threads)] = trial
+        pending[task.remote(trial, layout, threads, tracking)] = trial
         started(TrialRecord.of(trial, layout))
     try:
         while pending:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tscl.errors import ConfigError
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
+from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
 from tscl.sweep.summary import summarise, write_summary
+from tscl.sweep.tracking import SweepTracking, close_sweep, open_sweep
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
 from tscl.training.checkpoint import atomic_write_text
 
@@ -73,6 +75,7 @@ def run_sweep(
     address: str | None = None,
     cpus_per_trial: float = 1,
     gpus_per_trial: float = 0,
+    track: Iterable[str] = (),
 ) -> SweepResult:
     """Run every unfinished trial of ``grid`` and write ``summary.json``/``summary.csv`` in its output folder.
 
@@ -86,6 +89,8 @@ def run_sweep(
         backend: "local" (this machine, ``workers`` processes) or "ray" (Ray tasks; see
             :mod:`tscl.sweep.ray_backend`), with ``address`` (None: a local Ray instance; "auto" or
             "ray://host:port": a cluster) and each trial's ``cpus_per_trial`` / ``gpus_per_trial``.
+        track: Experiment trackers ("mlflow", "tensorboard"): one tracked run per trial, nested under one for
+            the sweep (see :mod:`tscl.sweep.tracking`).
 
     Raises:
         ConfigError: The grid is invalid (checked for every trial before any starts).
@@ -100,6 +105,7 @@ def run_sweep(
         from tscl.sweep.ray_backend import check_ray
 
         check_ray()
+    track = check_trackers(track)
     if not isinstance(grid, Grid):
         grid = load_grid(grid, data_dir)
     elif data_dir is not None:
@@ -120,16 +126,18 @@ def run_sweep(
         ) from exc
     atomic_write_text(grid.output / "grid.toml", grid.to_toml())
     todo = [t for t in trials if records[t.id].action != DONE]
+    tracking = open_sweep(track, grid.name, grid.output) if todo else None
     interrupted = False
     try:
         with signals_as_interrupt():
             if backend == "ray":
-                _run_ray(todo, layout, records, on_event, address, cpus_per_trial, gpus_per_trial)
+                _run_ray(todo, layout, records, on_event, address, cpus_per_trial, gpus_per_trial, tracking)
             else:
-                _run(todo, layout, workers, records, on_event)
+                _run(todo, layout, workers, records, on_event, tracking)
     except KeyboardInterrupt:
         interrupted = True
     result = _finish(grid, trials, records, layout)
+    close_sweep(tracking, grid.output, result.rows, result.ok)
     if interrupted or any(r.status == "interrupted" for r in result.trials):
         raise Interrupted(
             f"sweep interrupted: {result.counts().get('finished', 0)} of {len(trials)} trials finished",
@@ -152,18 +160,19 @@ def _run(
     workers: int,
     records: dict[str, TrialRecord],
     on_event: EventHook | None,
+    tracking: SweepTracking | None,
 ) -> None:
     started, ended = _tally(todo, records, on_event)
     if workers == 1 or len(todo) <= 1:
         for trial in todo:
-            record = run_trial(trial, layout, on_start=started)
+            record = run_trial(trial, layout, on_start=started, tracking=tracking)
             ended(record)
             if record.status == "interrupted":
                 return
     elif todo:
         from tscl.sweep.parallel import WorkerPool
 
-        WorkerPool(todo, layout, workers).run(started, ended)
+        WorkerPool(todo, layout, workers, tracking).run(started, ended)
 
 
 def _run_ray(
@@ -174,12 +183,13 @@ def _run_ray(
     address: str | None,
     cpus_per_trial: float,
     gpus_per_trial: float,
+    tracking: SweepTracking | None,
 ) -> None:
     from tscl.sweep.ray_backend import run_on_ray
 
     started, ended = _tally(todo, records, on_event)
     if todo:
-        run_on_ray(todo, layout, started, ended, address, cpus_per_trial, gpus_per_trial)
+        run_on_ray(todo, layout, started, ended, address, cpus_per_trial, gpus_per_trial, tracking)
 
 
 def _tally(

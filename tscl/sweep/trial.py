@@ -28,6 +28,7 @@ from tscl.runs.layout import CONFIG, META
 from tscl.runs.metrics import read_metrics
 from tscl.sweep.grid import Trial
 from tscl.sweep.lock import TrialLock
+from tscl.sweep.tracking import SweepTracking, track_evaluation, trial_trackers
 
 # What a trial needs, read from its run directory.
 NEW, RESUME, EVALUATE, DONE = "run", "resume", "evaluate", "skip"
@@ -92,8 +93,15 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(text).split()) or type(exc).__name__
 
 
-def run_trial(trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], None] | None = None) -> TrialRecord:
+def run_trial(
+    trial: Trial,
+    layout: Layout,
+    on_start: Callable[[TrialRecord], None] | None = None,
+    tracking: SweepTracking | None = None,
+) -> TrialRecord:
     """Bring ``trial`` to finished (pretrain or resume, then evaluate); errors are recorded, never raised.
+
+    ``tracking``: send the trial's run to the sweep's trackers (see :mod:`tscl.sweep.tracking`).
 
     A KeyboardInterrupt (or the pretraining's own SIGINT/SIGTERM handling) ends the trial as "interrupted"
     with its checkpoint saved; the next sweep resumes it.
@@ -115,7 +123,7 @@ def run_trial(trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], No
         began = time.perf_counter()
         _write_state(layout, record, "running")
         try:
-            _execute(trial, layout.run_dir(trial.id), record.action)
+            _execute(trial, layout.run_dir(trial.id), record.action, tracking)
             record.status = "finished"
         except KeyboardInterrupt:
             record.status, record.error = "interrupted", "interrupted; re-run the sweep to resume"
@@ -129,22 +137,38 @@ def run_trial(trial: Trial, layout: Layout, on_start: Callable[[TrialRecord], No
     return record
 
 
-def _execute(trial: Trial, run_dir: Path, action: str) -> None:
+def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking | None) -> None:
     from tscl.runs.evaluation import evaluate_run
     from tscl.runs.pretraining import pretrain, resume
 
-    if action == NEW:
-        if run_dir.exists():  # killed before the run wrote its metadata: nothing worth keeping
-            shutil.rmtree(run_dir)
-        pretrain(trial.config, run_dir=run_dir)
-    elif action == RESUME:
-        resume(run_dir)
+    if action in (NEW, RESUME):
+        trackers = [] if tracking is None else trial_trackers(tracking, run_dir, resumed=action == RESUME)
+
+        def tracked(step: int, total: int, loss: float) -> None:
+            for tracker in trackers:
+                tracker.step(step, loss)
+
+        try:
+            if action == NEW:
+                if run_dir.exists():  # killed before the run wrote its metadata: nothing worth keeping
+                    shutil.rmtree(run_dir)
+                pretrain(trial.config, run_dir=run_dir, on_step=tracked if trackers else None)
+            else:
+                resume(run_dir, on_step=tracked if trackers else None)
+        except BaseException:
+            for tracker in trackers:
+                tracker.abort()
+            raise
+        for tracker in trackers:
+            tracker.finish(run_dir)
     settings = trial.evaluate
-    evaluate_run(
+    metrics = evaluate_run(
         run_dir, data_dir=Path(trial.config.data_dir) if trial.config.data_dir else None, task=settings.task,
         head=settings.head, seed=settings.eval_seed, device=trial.config.device, plots=settings.plots,
         baselines=settings.baselines,
     )  # fmt: skip
+    if tracking is not None:
+        track_evaluation(tracking, run_dir, metrics)
 
 
 def _write_state(layout: Layout, record: TrialRecord, status: str) -> None:
