@@ -57,8 +57,11 @@ def test_sweep_trials_are_nested_runs_under_the_sweep(
     tmp_path: Path, isolated_data_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     mlflow = _tracked(tmp_path, monkeypatch)
-    summary = _sweep(tmp_path, ["--workers", "2"], capsys)
+    pytest.importorskip("tensorboard")
+    summary = _sweep(tmp_path, ["--workers", "2", "--track", "tensorboard"], capsys)
     _check_nesting(mlflow, summary, tmp_path / "out")
+    for trial in summary["trials"]:  # and TensorBoard event files in every trial's run directory
+        assert list((Path(trial["run_dir"]) / "tensorboard").glob("events.out.tfevents.*"))
     # re-running retries the failed evaluations inside the same runs: no new sweep run, no new trial runs
     _sweep(tmp_path, [], capsys)
     assert len(mlflow.search_runs(experiment_names=[EXPERIMENT])) == 5
