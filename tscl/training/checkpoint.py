@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,52 +99,105 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def recorded_sha256(path: Path) -> str | None:
+    """The sha256 recorded beside checkpoint ``path`` when it was written (None: an older version's file)."""
+    try:
+        return digest_path(path).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _remedy(path: Path) -> str:
+    previous = previous_path(path)
+    if previous.is_file():
+        return f"resume from the previous checkpoint: cp {previous} {path} && cp {digest_path(previous)} {digest_path(path)}"
+    return "no earlier checkpoint is kept: start a new run"
+
+
+def _check_zip(data: bytes, path: Path) -> None:
+    """The CRCs of the zip archive torch writes (checkpoints of older versions, which record no sha256)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return  # not a zip archive at all: torch.load says what it is
+    if bad is not None:
+        raise CheckpointError(
+            f"checkpoint {path} is damaged: the CRC of its part {bad} does not match", hint=_remedy(path)
+        )
+
+
+def _verified_bytes(path: Path) -> tuple[bytes, str]:
+    """The bytes of ``path`` and their sha256, checked against the recorded sha256 (or the zip CRCs).
+
+    The file is read once and the bytes read are the bytes checked and loaded. A run that is still training
+    replaces its checkpoint and then its ``.sha256``: a reader caught between the two sees a mismatch that is
+    not damage, so the check is tried again a few times before the file is called damaged.
+    """
+    import hashlib
+
+    data = b""
+    for attempt in range(_ATTEMPTS):
+        recorded = recorded_sha256(path)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CheckpointError(f"checkpoint {path} must be readable but got: {exc.strerror or exc}") from None
+        digest = hashlib.sha256(data).hexdigest()
+        if recorded is None:
+            try:
+                _check_zip(data, path)
+            except CheckpointError:
+                _parse(data, path)  # a file that cannot be read at all gets the more specific error
+                raise
+            return data, digest
+        if digest in (recorded, recorded_sha256(path)):
+            return data, digest
+        time.sleep(0.05 * (attempt + 1))
+    _parse(data, path)  # a file that cannot be read at all gets the more specific error
+    raise CheckpointError(
+        f"checkpoint {path} is damaged: its sha256 differs from the one recorded when it was written",
+        hint=_remedy(path),
+    )
+
+
+_ATTEMPTS = 3
+
+
 def verify_checkpoint(path: Path) -> None:
     """Raise CheckpointError unless ``path`` has the sha256 recorded when it was written.
 
     Checkpoints of older tscl versions have no recorded hash: their zip archive's CRCs are checked instead.
     """
-    previous = previous_path(path)
-    remedy = (
-        f"resume from the previous checkpoint: cp {previous} {path} && cp {digest_path(previous)} {digest_path(path)}"
-        if previous.is_file()
-        else "no earlier checkpoint is kept: start a new run"
-    )
-    recorded = digest_path(path)
-    if recorded.is_file():
-        expected = recorded.read_text().strip()
-        if file_sha256(path) != expected:
-            raise CheckpointError(
-                f"checkpoint {path} is damaged: its sha256 differs from the one recorded when it was written",
-                hint=remedy,
-            )
-        return
-    import zipfile
+    _verified_bytes(path)
 
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-        return  # not a zip archive at all: torch.load says what it is
-    if bad is not None:
-        raise CheckpointError(f"checkpoint {path} is damaged: the CRC of its part {bad} does not match", hint=remedy)
+
+def read_checkpoint(path: Path) -> tuple[dict[str, Any], str]:
+    """A checkpoint written by :func:`save_checkpoint` and the sha256 of the bytes loaded.
+
+    Raises:
+        CheckpointError: The file is missing, damaged (sha256 or CRC), truncated, foreign or of another format
+            version.
+    """
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist", hint="pass a run directory made by tscl pretrain")
+    data, digest = _verified_bytes(path)
+    return _parse(data, path), digest
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint`, or raise CheckpointError saying why not."""
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist", hint="pass a run directory made by tscl pretrain")
-    try:
-        verify_checkpoint(path)
-    except CheckpointError:
-        _read(path)  # a file that cannot be read at all gets the more specific error
-        raise
-    return _read(path)
+    return read_checkpoint(path)[0]
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _parse(data: bytes, path: Path) -> dict[str, Any]:
+    import io
+
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated/corrupted archives
         raise CheckpointError(
             f"checkpoint {path} is truncated or corrupted ({type(exc).__name__})",
