@@ -25,6 +25,7 @@ __all__ = [
     "headline_names",
     "list_tasks",
     "register_task",
+    "summary_names",
     "task_for",
     "task_named",
     "task_of",
@@ -88,3 +89,11 @@ def headline_names() -> list[str]:
     """The headline metric names of every task, in task-name order (the columns of summaries)."""
     names = [metric for name in list_tasks() for metric in create_task(name).headline_names]
     return list(dict.fromkeys(names))
+
+
+def summary_names() -> list[str]:
+    """The validation metric names of every task, then the headline names (the columns of listings,
+    comparisons and sweep summaries: numbers to compare settings on come before test numbers)."""
+    tasks = [create_task(name) for name in list_tasks()]
+    names = [metric for task in tasks for metric in task.validation_names]
+    return list(dict.fromkeys(names + headline_names()))

@@ -110,7 +110,8 @@ def recorded_sha256(path: Path) -> str | None:
 def _remedy(path: Path) -> str:
     previous = previous_path(path)
     if previous.is_file():
-        return f"resume from the previous checkpoint: cp {previous} {path} && cp {digest_path(previous)} {digest_path(path)}"
+        digests = f"{digest_path(previous)} {digest_path(path)}"
+        return f"resume from the previous checkpoint: cp {previous} {path} && cp {digests}"
     return "no earlier checkpoint is kept: start a new run"
 
 
