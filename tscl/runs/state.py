@@ -18,18 +18,33 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tscl.errors import CheckpointError
 from tscl.runs.layout import CHECKPOINT, LOCK
 from tscl.runs.lock import ProcessLock, is_held
 from tscl.training.checkpoint import recorded_sha256
 
 RUNNING, DEAD = "running", "dead"
 
-__all__ = ["DEAD", "RUNNING", "checkpoint_identity", "is_live", "run_lock", "run_state", "stale_reason"]
+__all__ = [
+    "DEAD", "RUNNING", "checkpoint_identity", "holder_text", "is_live", "run_lock", "run_state", "stale_reason",
+    "take_run_lock",
+]
 
 
 def run_lock(run_dir: Path) -> ProcessLock:
     """The lock the process training ``run_dir`` holds."""
     return ProcessLock(run_dir / LOCK)
+
+
+def take_run_lock(run_dir: Path) -> ProcessLock:
+    """The run's lock, held by this process until it stops training the run (release it then)."""
+    lock = run_lock(run_dir)
+    if not lock.acquire():
+        raise CheckpointError(
+            f"run {run_dir} must not be in training to be trained but {holder_text(run_dir)} is training it",
+            hint="wait for it to finish (see `tscl runs`), or stop that process first",
+        )
+    return lock
 
 
 def is_live(run_dir: Path) -> bool:

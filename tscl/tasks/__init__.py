@@ -29,6 +29,7 @@ __all__ = [
     "task_for",
     "task_named",
     "task_of",
+    "validation_names",
 ]
 
 TASKS: Registry[Task] = Registry(
@@ -91,9 +92,13 @@ def headline_names() -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def validation_names() -> list[str]:
+    """The validation metric names of every task, in task-name order (numbers to compare settings on)."""
+    names = [metric for name in list_tasks() for metric in create_task(name).validation_names]
+    return list(dict.fromkeys(names))
+
+
 def summary_names() -> list[str]:
     """The validation metric names of every task, then the headline names (the columns of listings,
     comparisons and sweep summaries: numbers to compare settings on come before test numbers)."""
-    tasks = [create_task(name) for name in list_tasks()]
-    names = [metric for task in tasks for metric in task.validation_names]
-    return list(dict.fromkeys(names + headline_names()))
+    return list(dict.fromkeys(validation_names() + headline_names()))
