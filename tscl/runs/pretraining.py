@@ -29,7 +29,7 @@ from tscl.runs.meta import new_meta, read_meta, write_meta
 from tscl.runs.resuming import check_not_training, extends_target, resumed_config
 from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import read_checkpoint, recorded_sha256
-from tscl.training.distributed import Ranks
+from tscl.training.distributed import Ranks, current_ranks
 from tscl.training.model import ContrastiveModel, resolve_device
 from tscl.views.crop import prepare_training_array
 
@@ -180,7 +180,8 @@ def resume(
     if not extends_target(meta, layer):
         assert meta is not None
         return PretrainResult(run_dir, int(meta.get("step") or 0), int(meta.get("epoch") or 0), None, 0.0, "unchanged")
-    check_not_training(run_dir)
+    if not current_ranks().active:  # under torchrun, rank 0 takes the lock and tells every rank (claim below)
+        check_not_training(run_dir)
     if config.threads:
         torch.set_num_threads(config.threads)
     dataset, X = load_training_data(config)
