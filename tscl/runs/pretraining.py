@@ -28,7 +28,7 @@ from tscl.runs.logs import plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
 from tscl.runs.resuming import check_not_training, extends_target, resumed_config
 from tscl.runs.state import take_run_lock
-from tscl.training.checkpoint import read_checkpoint, recorded_sha256
+from tscl.training.checkpoint import current_sha256s, read_checkpoint
 from tscl.training.distributed import Ranks, current_ranks
 from tscl.training.model import ContrastiveModel, resolve_device
 from tscl.views.crop import prepare_training_array
@@ -202,7 +202,7 @@ def resume(
     def claim() -> None:
         held.append(take_run_lock(run_dir))
         # Another process may have trained the run between the check and the lock: then this state is old.
-        if (checkpoint.exists() if digest is None else recorded_sha256(checkpoint) not in (None, digest)):
+        if checkpoint.exists() if digest is None else digest not in (current_sha256s(checkpoint) or {digest}):
             raise CheckpointError(f"run {run_dir} changed while it was being resumed", hint="resume it again")
         atomic_write_text(run_dir / CONFIG, dump_config(config))
 

@@ -21,12 +21,12 @@ from typing import Any
 from tscl.errors import CheckpointError
 from tscl.runs.layout import CHECKPOINT, LOCK
 from tscl.runs.lock import ProcessLock, is_held
-from tscl.training.checkpoint import recorded_sha256
+from tscl.training.checkpoint import current_sha256s
 
 RUNNING, DEAD = "running", "dead"
 
 __all__ = [
-    "DEAD", "RUNNING", "checkpoint_identity", "holder_text", "is_live", "run_lock", "run_state", "stale_reason",
+    "DEAD", "RUNNING", "holder_text", "is_live", "run_lock", "run_state", "stale_reason",
     "take_run_lock",
 ]
 
@@ -66,9 +66,6 @@ def holder_text(run_dir: Path) -> str:
     return f"process {owner.get('pid', '?')} on {owner.get('host', '?')}"
 
 
-def checkpoint_identity(run_dir: Path, meta: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The run's latest checkpoint as evaluations record it: ``{"step", "sha256"}`` (either may be None)."""
-    return {"step": (meta or {}).get("step"), "sha256": recorded_sha256(run_dir / CHECKPOINT)}
 
 
 def stale_reason(
@@ -84,7 +81,6 @@ def stale_reason(
     """
     if metrics is None:
         return None
-    latest = checkpoint_identity(run_dir, meta)
     recorded = (metrics.get("provenance") or {}).get("checkpoint")
     if not isinstance(recorded, Mapping):
         checkpoint = run_dir / CHECKPOINT
@@ -93,9 +89,10 @@ def stale_reason(
         except OSError:
             return None
         return f"the checkpoint is newer than {metrics_file.name}" if newer else None
-    if latest["sha256"] is not None and recorded.get("sha256") is not None:
-        if latest["sha256"] == recorded["sha256"]:
+    current, step = current_sha256s(run_dir / CHECKPOINT), (meta or {}).get("step")
+    if current and recorded.get("sha256") is not None:
+        if recorded["sha256"] in current:
             return None
-    elif latest["step"] is None or latest["step"] == recorded.get("step"):
+    elif step is None or step == recorded.get("step"):  # checkpoints of older versions record no sha256
         return None
-    return f"computed at step {recorded.get('step', '?')}, the latest checkpoint is step {latest['step'] or '?'}"
+    return f"computed at step {recorded.get('step', '?')}, the latest checkpoint is step {step or '?'}"

@@ -2,8 +2,10 @@
 
 Every checkpoint ``X.pt`` is written atomically with its sha256 in ``X.pt.sha256`` beside it; every load
 verifies it (and, for checkpoints of older versions without the file, the CRCs of the zip archive torch writes),
-so a file damaged on disk is refused instead of silently loading wrong weights. With ``keep_previous`` the
-checkpoint being replaced is kept as ``X.previous.pt`` (with its hash), the remedy when the last one is damaged.
+so a file damaged on disk is refused instead of silently loading wrong weights. While a checkpoint is replaced
+its new sha256 waits in ``X.pt.sha256.pending``, so a writer killed at any moment leaves a checkpoint that
+verifies. With ``keep_previous`` the checkpoint being replaced is kept as ``X.previous.pt`` (with its hash),
+the remedy when the last one is damaged.
 """
 
 from __future__ import annotations
@@ -62,11 +64,18 @@ def previous_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.previous{path.suffix}")
 
 
+def pending_path(path: Path) -> Path:
+    """Where the sha256 of a checkpoint being written is recorded until its ``.sha256`` is replaced."""
+    return path.with_name(path.name + ".sha256.pending")
+
+
 def save_checkpoint(path: Path, state: dict[str, Any], keep_previous: bool = False) -> None:
     """Save ``state`` (tensors, numbers, strings) atomically with the format version and its sha256.
 
     With ``keep_previous``, the checkpoint at ``path`` (if any) becomes ``previous_path(path)`` first; ``path``
-    exists at every moment, so a process killed midway never leaves a run without a checkpoint.
+    exists at every moment, so a process killed midway never leaves a run without a checkpoint. The new sha256
+    is recorded as pending before the checkpoint is replaced and becomes its ``.sha256`` after, so a process
+    killed between the two leaves a checkpoint that verifies, whichever of the two it is.
     """
     import hashlib
     import io
@@ -78,15 +87,30 @@ def save_checkpoint(path: Path, state: dict[str, Any], keep_previous: bool = Fal
         previous = previous_path(path)
         link = previous.with_name(f".{previous.name}.link")
         link.unlink(missing_ok=True)
-        try:
-            os.link(path, link)
-            os.replace(link, previous)
-        except OSError:  # a file system without hard links: copy instead
-            atomic_write_bytes(previous, path.read_bytes())
-        if digest_path(path).is_file():
-            atomic_write_text(digest_path(previous), digest_path(path).read_text())
-    atomic_write_bytes(path, data)
-    atomic_write_text(digest_path(path), hashlib.sha256(data).hexdigest() + "\n")
+
+        def keep() -> None:
+            try:
+                os.link(path, link)
+                os.replace(link, previous)
+            except OSError:  # a file system without hard links: copy instead
+                atomic_write_bytes(previous, path.read_bytes())
+
+        candidates = current_sha256s(path)  # two after a writer was killed midway: the file says which
+        if not candidates:
+            keep()
+            digest_path(previous).unlink(missing_ok=True)
+        else:
+            recorded = candidates.pop() if len(candidates) == 1 else file_sha256(path)
+            _replace_recorded(previous, keep, recorded)
+    _replace_recorded(path, lambda: atomic_write_bytes(path, data), hashlib.sha256(data).hexdigest())
+
+
+def _replace_recorded(path: Path, replace: Any, digest: str) -> None:
+    """``replace()`` the file at ``path`` with one whose sha256 is ``digest``, recording it crash-safely."""
+    atomic_write_text(pending_path(path), digest + "\n")
+    replace()
+    atomic_write_text(digest_path(path), digest + "\n")
+    pending_path(path).unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:
@@ -101,9 +125,19 @@ def file_sha256(path: Path) -> str:
 
 def recorded_sha256(path: Path) -> str | None:
     """The sha256 recorded beside checkpoint ``path`` when it was written (None: an older version's file)."""
+    return _read_digest(digest_path(path))
+
+
+def current_sha256s(path: Path) -> set[str]:
+    """The sha256 values checkpoint ``path`` may have now: the recorded one, and the pending one while a new
+    checkpoint is being written (or when its writer was killed midway). Empty for older versions' files."""
+    return {d for d in (_read_digest(digest_path(path)), _read_digest(pending_path(path))) if d is not None}
+
+
+def _read_digest(path: Path) -> str | None:
     try:
-        return digest_path(path).read_text().strip() or None
-    except FileNotFoundError:
+        return path.read_text().strip() or None
+    except (FileNotFoundError, UnicodeDecodeError):
         return None
 
 
@@ -134,28 +168,29 @@ def _check_zip(data: bytes, path: Path) -> None:
 def _verified_bytes(path: Path) -> tuple[bytes, str]:
     """The bytes of ``path`` and their sha256, checked against the recorded sha256 (or the zip CRCs).
 
-    The file is read once and the bytes read are the bytes checked and loaded. A run that is still training
-    replaces its checkpoint and then its ``.sha256``: a reader caught between the two sees a mismatch that is
-    not damage, so the check is tried again a few times before the file is called damaged.
+    The file is read once and the bytes read are the bytes checked and loaded. Either recorded sha256 is
+    accepted (see :func:`current_sha256s`); a reader racing a writer that is replacing the files (a run still
+    training) may still see a mismatch that is not damage, so the check is tried again a few times before the
+    file is called damaged.
     """
     import hashlib
 
     data = b""
     for attempt in range(_ATTEMPTS):
-        recorded = recorded_sha256(path)
+        recorded = current_sha256s(path)
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise CheckpointError(f"checkpoint {path} must be readable but got: {exc.strerror or exc}") from None
         digest = hashlib.sha256(data).hexdigest()
-        if recorded is None:
+        if not recorded:
             try:
                 _check_zip(data, path)
             except CheckpointError:
                 _parse(data, path)  # a file that cannot be read at all gets the more specific error
                 raise
             return data, digest
-        if digest in (recorded, recorded_sha256(path)):
+        if digest in recorded | current_sha256s(path):
             return data, digest
         time.sleep(0.05 * (attempt + 1))
     _parse(data, path)  # a file that cannot be read at all gets the more specific error
