@@ -186,28 +186,15 @@ def resume(
         torch.set_num_threads(config.threads)
     dataset, X = load_training_data(config)
     config = resolve_for_task(config, dataset.task)  # a tscl 0.1 config.toml gets every option written out
-    checkpoint, digest = run_dir / CHECKPOINT, None
-    if checkpoint.exists():
-        state, digest = read_checkpoint(checkpoint)
-        model = ContrastiveModel.from_state(state, config.device, source=str(checkpoint))
-    else:  # killed before the first checkpoint: start over, same seed, same result
-        model = build_model(config, X.shape[2], _covariates(dataset))
+    model, digest = _resumed_model(run_dir, config, dataset, X)
     if meta is None:  # killed between writing config.toml and meta.json
         meta = _new_meta(config, dataset, X, model, 0.0)
     if layer.keys() & {"iters", "epochs"}:
         meta.update(target_iters=config.iters, target_epochs=config.epochs)
     meta.update(device=str(model.device), threads=torch.get_num_threads())
     held: list[ProcessLock] = []
-
-    def claim() -> None:
-        held.append(take_run_lock(run_dir))
-        # Another process may have trained the run between the check and the lock: then this state is old.
-        if checkpoint.exists() if digest is None else digest not in (current_sha256s(checkpoint) or {digest}):
-            raise CheckpointError(f"run {run_dir} changed while it was being resumed", hint="resume it again")
-        atomic_write_text(run_dir / CONFIG, dump_config(config))
-
     try:
-        _on_main(model.ranks, claim)
+        _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
         meta["resumed"] = meta.get("resumed", 0) + 1
         meta["world_size"] = model.ranks.world_size  # the same as before: the continuation is exact
         timings = meta.setdefault("timings", {})
@@ -218,6 +205,32 @@ def resume(
     finally:
         for lock in held:
             lock.release()
+
+
+def _resumed_model(
+    run_dir: Path, config: RunConfig, dataset: Any, X: np.ndarray
+) -> tuple[ContrastiveModel, str | None]:
+    """The model in the run's last checkpoint and the checkpoint's sha256 (None: no checkpoint yet)."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.exists():  # killed before the first checkpoint: start over, same seed, same result
+        return build_model(config, X.shape[2], _covariates(dataset)), None
+    state, digest = read_checkpoint(checkpoint)
+    return ContrastiveModel.from_state(state, config.device, source=str(checkpoint)), digest
+
+
+def _claim_for_resume(run_dir: Path, config: RunConfig, digest: str | None) -> ProcessLock:
+    """Take the run's lock (held until training ends) and write the continued configuration."""
+    lock = take_run_lock(run_dir)
+    checkpoint = run_dir / CHECKPOINT
+    try:
+        # Another process may have trained the run between the check and the lock: then the state read is old.
+        if checkpoint.exists() if digest is None else digest not in (current_sha256s(checkpoint) or {digest}):
+            raise CheckpointError(f"run {run_dir} changed while it was being resumed", hint="resume it again")
+        atomic_write_text(run_dir / CONFIG, dump_config(config))
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def _save(
