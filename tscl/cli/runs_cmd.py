@@ -42,7 +42,7 @@ def runs(
         console.print(f"no runs under {root} (start one with `tscl pretrain`)")
         return
     table = Table(title=f"runs in {root}")
-    for column in ("run", "dataset", "objective", "status", "step", "metrics (validation first)", "stale"):
+    for column in ("run", "dataset", "objective", "status", "step", "metrics", "stale"):
         table.add_column(column)
     for r in rows:
         status = str(r.get("status"))
