@@ -52,6 +52,7 @@ __all__ = [
     "RunConfig",
     "Section",
     "config_from_mapping",
+    "config_layer",
     "dump_config",
     "is_setting_key",
     "layer_from_keys",
@@ -266,6 +267,16 @@ def resolve_config(
 
     The preset is the one named by ``preset`` or else by the file's ``preset`` key.
     """
+    return config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+
+
+def config_layer(
+    preset: str | None = None,
+    file_values: Mapping[str, Any] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    sets: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The settings given, as one nested layer: preset < config file < flags < ``--set`` (no defaults)."""
     from tscl.objectives.presets import preset_layer
 
     file_layer = dict(file_values or {})
@@ -276,7 +287,7 @@ def resolve_config(
         values = merge_layers(values, {k: v for k, v in layer.items() if v is not None})
     if name is not None:
         values["preset"] = name
-    return config_from_mapping(values, source="config")
+    return values
 
 
 def resolve_for_task(config: RunConfig, task: str) -> RunConfig:

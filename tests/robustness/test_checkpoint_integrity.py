@@ -67,3 +67,27 @@ def test_a_checkpoint_without_recorded_hash_is_checked_by_its_zip_crcs(tmp_path:
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="CRC"):
         load_checkpoint(path)
+
+
+def test_a_writer_killed_between_the_checkpoint_and_its_hash_leaves_one_that_verifies(tmp_path: Path) -> None:
+    """The moments a kill can fall on while a checkpoint is replaced: each leaves a checkpoint that loads."""
+    import hashlib
+    import io
+
+    import torch
+
+    from tscl.training.checkpoint import FORMAT_VERSION, current_sha256s, digest_path, pending_path, read_checkpoint
+
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {"w": torch.zeros(8)})
+    buffer = io.BytesIO()
+    torch.save({"format_version": FORMAT_VERSION, "w": torch.ones(8)}, buffer)
+    new = buffer.getvalue()
+    pending_path(path).write_text(hashlib.sha256(new).hexdigest() + "\n")  # killed after recording it as pending
+    assert read_checkpoint(path)[0]["w"].sum() == 0
+    path.write_bytes(new)  # ... after replacing the checkpoint, before its .sha256
+    state, digest = read_checkpoint(path)
+    assert state["w"].sum() == 8 and digest in current_sha256s(path) and digest != digest_path(path).read_text().strip()
+    save_checkpoint(path, {"w": torch.full((8,), 2.0)}, keep_previous=True)  # the next save tidies up
+    assert not pending_path(path).exists() and read_checkpoint(path)[0]["w"].sum() == 16
+    assert load_checkpoint(path.with_name("last.previous.pt"))["w"].sum() == 8

@@ -31,11 +31,13 @@ def test_compare_json_shows_metrics_and_only_the_settings_that_differ(
     runs = sorted((sweep_folder / "trials").iterdir())
     code, out, _ = _cli(["runs", "compare", *map(str, runs), "--json"], capsys)
     data = json.loads(out)
-    assert code == 0 and data["differing"] == ["lr"] and data["metrics"] == ["accuracy", "auprc"]
+    # the validation metric first: the number to compare settings on
+    assert code == 0 and data["differing"] == ["lr"] and data["metrics"] == ["cv_accuracy", "accuracy", "auprc"]
     for run, entry in zip(runs, data["runs"], strict=True):
         metrics = json.loads((run / "metrics.json").read_text())
-        assert entry["run_dir"] == str(run) and entry["dataset"] == "GunPoint"
-        assert entry["metrics"] == {"accuracy": metrics["accuracy"], "auprc": metrics["auprc"]}
+        assert entry["run_dir"] == str(run) and entry["dataset"] == "GunPoint" and entry["stale"] is False
+        assert list(entry["metrics"]) == ["cv_accuracy", "accuracy", "auprc"]
+        assert entry["metrics"] == {key: metrics[key] for key in ("cv_accuracy", "accuracy", "auprc")}
         assert set(entry["settings"]) == {"lr"}
     assert sorted(e["settings"]["lr"] for e in data["runs"]) == [0.001, 0.01]
 

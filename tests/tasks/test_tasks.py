@@ -157,5 +157,6 @@ def test_a_forecasting_run_is_evaluated_by_the_forecasting_task(
     assert code == 0 and out.count("toy · ts2vec · univariate") == 3  # normalised, raw scale, validation split
     assert "(validation split, normalised)" in out and "tscl MSE" in out
     code, out, _ = run_cli(["runs", "--runs-dir", str(tmp_path), "--json"], capsys)
-    headline = f"MSE {metrics['mean']['mse']:.3f} / MAE {metrics['mean']['mae']:.3f}"
+    mean = metrics["mean"]  # the validation error first: the number to compare settings on
+    headline = f"valid_mse {mean['valid_mse']:.3f} · MSE {mean['mse']:.3f} / MAE {mean['mae']:.3f}"
     assert code == 0 and [r["headline"] for r in json.loads(out)] == [headline]

@@ -9,7 +9,7 @@ import typer
 
 from tscl.cli import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
-from tscl.cli.render import console, print_json
+from tscl.cli.render import console, err_console, print_json
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
 
@@ -70,12 +70,20 @@ def evaluate(
         from tscl.runs.tracking import log_evaluation
 
         log_evaluation(run, metrics, track)
+    provenance = metrics["provenance"]
+    if provenance["run_status"] == "running":  # on stderr: --json output stays one document
+        err_console.print(f"note: {run} is still training: evaluated its checkpoint at iteration "
+                          f"{provenance['checkpoint']['step']}", soft_wrap=True)  # fmt: skip
     if json_out:
         print_json(metrics)
         return
     render_metrics(metrics)
-    plots = "" if no_plots else f" and plots in {run / 'plots'}"
-    console.print(f"wrote {run / 'metrics.json'} and {run / 'metrics.csv'}{plots}")
+    folder = (run / provenance["file"]).parent
+    plots = "" if no_plots else f" and plots in {folder / 'plots'}"
+    console.print(f"wrote {folder / 'metrics.json'} and {folder / 'metrics.csv'}{plots}", soft_wrap=True)
+    if folder != run:
+        console.print(f"(beside the run's own metrics.json: {folder.name} is not the run's own dataset and protocol)",
+                      style="dim", soft_wrap=True)  # fmt: skip
 
 
 class _null:
@@ -87,12 +95,26 @@ class _null:
 
 
 @app.command()
-def report(run: RunArg, json_out: JsonOpt = False) -> None:
-    """Re-render a run's report from its stored metrics.json (nothing is recomputed)."""
-    from tscl.runs.evaluation import stored_metrics
+def report(
+    run: Annotated[
+        Path, typer.Argument(help="Run directory, or the folder of another evaluation (RUN/evaluations/KEY).")
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-render a run's report from its stored metrics.json (nothing is recomputed); says when it is stale."""
+    from tscl.runs.evaluation import stored_metrics, stored_stale_reason
 
     metrics = stored_metrics(run)
+    reason = stored_stale_reason(run, metrics)
     if json_out:
-        print_json(metrics)
-    else:
-        render_metrics(metrics)
+        print_json({**metrics, "stale": reason is not None, "stale_reason": reason})
+        return
+    render_metrics(metrics)
+    if reason is not None:
+        console.print(f"[yellow]stale[/]: {reason}; re-run `tscl evaluate` for the latest", soft_wrap=True)
+    from tscl.runs.metrics import other_evaluations
+
+    others = other_evaluations(run)
+    if others:
+        console.print(f"other evaluations: {', '.join(others)} (tscl report {run}/evaluations/KEY)",
+                      style="dim", soft_wrap=True)  # fmt: skip

@@ -101,12 +101,18 @@ def pretrain(
     set_values: SetOpt = None,
     track: TrackOpt = None,
     run_dir: Annotated[Path | None, typer.Option(help="Write the run here (default: runs/<stamp>-...).")] = None,
-    resume: Annotated[Path | None, typer.Option(help="Continue the run in this directory.")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue the run in this directory. May change --iters/--epochs (a new total), --device, "
+            "--threads, --data-dir, --checkpoint-every; other settings are the run's."
+        ),
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config (e.g. a run's config.toml).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Pretrain an encoder and write a run directory (no arguments: TS2Vec on the offline default data)."""
-    from tscl.config import load_config_values, resolve_config
+    from tscl.config import config_layer, load_config_values, resolve_config
     from tscl.config_migration import nest
     from tscl.runs.pretraining import pretrain as run_pretrain
     from tscl.runs.pretraining import resume as run_resume
@@ -137,10 +143,11 @@ def pretrain(
 
             hook = tracked if trackers else progress
 
-            if resume is not None:
-                result = run_resume(resume, iters=iters, on_step=hook, data_dir=data_dir)
+            file_values = load_config_values(config) if config is not None else None
+            if resume is not None:  # what may change is applied, what may not is refused (tscl.runs.resuming)
+                changes = config_layer(preset, file_values, _given(flags), set_values or ())
+                result = run_resume(resume, on_step=hook, changes=changes)
             else:
-                file_values = load_config_values(config) if config is not None else None
                 resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
                 result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
     except Interrupted as stop:
@@ -156,7 +163,7 @@ def pretrain(
         for tracker in trackers:
             tracker.abort()
         raise
-    for tracker in trackers:
+    for tracker in trackers if result.status != "unchanged" else []:
         tracker.finish(result.run_dir)
     if ranks.active:
         distributed.shutdown()
@@ -164,6 +171,12 @@ def pretrain(
         return
     if json_out:
         print_json(result.to_dict())
+        return
+    if result.status == "unchanged":
+        console.print(f"nothing to do: {result.run_dir} has finished (iteration {result.steps}); no file changed",
+                      soft_wrap=True)  # fmt: skip
+        console.print(f"to train further: tscl pretrain --resume {result.run_dir} --iters N (N > {result.steps})",
+                      soft_wrap=True, style="dim")  # fmt: skip
         return
     final = f"{result.final_loss:.4f}" if result.final_loss is not None else "-"
     console.print(

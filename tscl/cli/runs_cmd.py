@@ -27,7 +27,7 @@ def runs(
     runs_dir: Annotated[Path | None, typer.Option(help="Folder holding run directories (default ./runs).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List runs with their dataset, objective, status and headline metric."""
+    """List runs: dataset, objective, state (running, dead, finished, ...), step, metrics (validation first), stale."""
     if ctx.invoked_subcommand is not None:
         return
     from tscl.runs.layout import default_runs_root
@@ -42,12 +42,36 @@ def runs(
         console.print(f"no runs under {root} (start one with `tscl pretrain`)")
         return
     table = Table(title=f"runs in {root}")
-    for column in ("run", "dataset", "objective", "status", "step", "headline metric"):
+    for column in ("run", "dataset", "objective", "status", "step", "metrics", "stale"):
         table.add_column(column)
     for r in rows:
+        status = str(r.get("status"))
         table.add_row(r["run_dir"], str(r.get("dataset", "-")), str(r.get("objective", "-")),
-                      str(r.get("status")), str(r.get("step", "-")), r.get("headline", "-"))  # fmt: skip
+                      f"[red]{status}[/]" if status == "dead" else status, str(r.get("step", "-")),
+                      r.get("headline", "-"), STALE if r.get("stale") else "")  # fmt: skip
     console.print(table)
+    for note in _listing_notes(rows):
+        console.print(note, style="dim", soft_wrap=True)
+
+
+STALE = "[yellow]stale[/]"
+STALE_NOTE = "stale: metrics computed from an earlier checkpoint than the run's latest; re-run `tscl evaluate RUN`"
+
+
+def _listing_notes(rows: list[dict[str, Any]]) -> list[str]:
+    """Footnotes for what the table marks: stale metrics, dead runs, evaluations stored beside."""
+    notes = []
+    if any(r.get("stale") for r in rows):
+        notes.append(STALE_NOTE)
+    if any(r.get("status") == "dead" for r in rows):
+        notes.append("dead: meta.json says running but no process holds the run's lock (it was killed); "
+                     "continue it with `tscl pretrain --resume RUN`")  # fmt: skip
+    beside = [r for r in rows if r.get("evaluations")]
+    if beside:
+        example = f"{beside[0]['run_dir']}/evaluations/{beside[0]['evaluations'][0]}"
+        notes.append(f"{len(beside)} run(s) also hold evaluations of other datasets or protocols in RUN/evaluations/ "
+                     f"(e.g. `tscl report {example}`)")  # fmt: skip
+    return notes
 
 
 @runs_app.command()
@@ -65,6 +89,14 @@ def compare(
     console.print(comparison_table(comparison))
     if not comparison.differing:
         console.print("no setting differs between these runs", style="dim")
+    from tscl.tasks import validation_names
+
+    validation = [name for name in comparison.metric_names if name in validation_names()]
+    if validation:
+        console.print(f"{', '.join(validation)}: validation numbers (no test data), the ones to compare settings on",
+                      style="dim", soft_wrap=True)  # fmt: skip
+    if any(run["stale"] for run in comparison.runs):
+        console.print(STALE_NOTE, style="dim", soft_wrap=True)
 
 
 def comparison_table(comparison: Comparison) -> Table:
@@ -76,11 +108,13 @@ def comparison_table(comparison: Comparison) -> Table:
         table.add_column(column, overflow="fold")
     for name in comparison.metric_names:
         table.add_column(name, justify="right")
+    table.add_column("stale")
     for key in comparison.differing:
         table.add_column(key, style="cyan")
     for name, run in zip(names, comparison.runs, strict=True):
         cells = [name, str(run["dataset"]), str(run["objective"]), str(run["status"])]
         cells += [_value(run["metrics"].get(metric)) for metric in comparison.metric_names]
+        cells.append(STALE if run["stale"] else "")
         cells += [_value(run["settings"].get(key)) for key in comparison.differing]
         table.add_row(*cells)
     return table

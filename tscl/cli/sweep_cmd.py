@@ -130,13 +130,15 @@ def render_plan(result: SweepResult) -> None:
 
 def render_result(result: SweepResult) -> None:
     """Mean ± std tables (one per task), the unfinished trials with their errors, and the files written."""
-    from tscl.sweep.summary import STD_NOTE
+    from tscl.sweep.summary import BEST_NOTE, STD_NOTE
     from tscl.tasks import create_task, list_tasks
 
     for task in list_tasks():
         rows = [row for row in result.rows if row["task"] == task]
         if rows:
-            console.print(summary_table(f"{result.name} · {task}", rows, create_task(task).headline_names))
+            evaluation = create_task(task)
+            names = (*evaluation.validation_names, *evaluation.headline_names)
+            console.print(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")
@@ -146,21 +148,27 @@ def render_result(result: SweepResult) -> None:
             table.add_row(t.id, t.status, t.error or "-")
         console.print(table)
     console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
+    if any(row.get("best") for row in result.rows):
+        console.print(f"★ {BEST_NOTE}", style="dim")
     console.print("wrote " + ", ".join(str(f) for f in result.files))
 
 
-def summary_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...]) -> Table:
+def summary_table(
+    title: str, rows: list[dict[str, Any]], names: tuple[str, ...], validation: tuple[str, ...] = ()
+) -> Table:
+    """Mean ± std per row, validation metrics first (marked "valid."); ★ marks the best setting."""
     table = Table(title=title)
     for column in ("dataset", "objective", "setting", "n"):
         table.add_column(column)
     papers = [name for name in names if any((row["paper"] or {}).get(name) is not None for row in rows)]
     for name in names:
-        table.add_column(f"{name} (mean ± std)", justify="right")
+        table.add_column(f"{name} ({'valid., ' if name in validation else ''}mean ± std)", justify="right")
     for name in papers:
         table.add_column(f"paper {name}", justify="right", style="dim")
     table.add_column("unfinished", justify="right")
     for row in rows:
-        cells = [row["dataset"], row["objective"], row["setting"], str(row["n"])]
+        setting = f"{row['setting']} ★" if row.get("best") else row["setting"]
+        cells = [row["dataset"], row["objective"], setting, str(row["n"])]
         cells += [_mean_std(row["metrics"].get(name)) for name in names]
         cells += [_number((row["paper"] or {}).get(name)) for name in papers]
         cells.append(str(row["unfinished"]) if row["unfinished"] else "")

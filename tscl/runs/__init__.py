@@ -4,7 +4,10 @@
 * :func:`evaluate_run` runs the dataset's task on the frozen encoder and writes the metrics
   (:mod:`tscl.runs.evaluation`); :func:`encode_dataset` gives representations (:mod:`tscl.runs.inference`);
 * :func:`list_runs` and :func:`compare_runs` read run directories (:mod:`tscl.runs.listing`,
-  :mod:`tscl.runs.comparison`) through one metrics reader (:mod:`tscl.runs.metrics`);
+  :mod:`tscl.runs.comparison`) through one metrics reader (:mod:`tscl.runs.metrics`), with each run's state
+  and whether its metrics are stale (:mod:`tscl.runs.state`, from the run's lock, :mod:`tscl.runs.lock`);
+* every evaluation records what it was computed from (:mod:`tscl.runs.provenance`); what ``--resume`` may
+  change is :mod:`tscl.runs.resuming`'s;
 * the layout (:mod:`tscl.runs.layout`), exclusive creation (:mod:`tscl.runs.claim`), atomic files
   (:mod:`tscl.runs.files`), metadata (:mod:`tscl.runs.meta`), the loss log (:mod:`tscl.runs.logs`) and
   diagnostics (:mod:`tscl.runs.diagnostics`);

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tscl.errors import ConfigError
-from tscl.runs.layout import CHECKPOINT
+from tscl.runs.layout import CHECKPOINT, LOCK
 
 
 def create_run_dir(run_dir: Path | None, runs_root: Path, label: str) -> Path:
@@ -62,7 +62,8 @@ def _claim_named_dir(run_dir: Path) -> Path:
 
 def _only_empty_claim(run_dir: Path) -> bool:
     claim = run_dir / CHECKPOINT.parent
-    return [p.name for p in run_dir.iterdir()] == [claim.name] and claim.is_dir() and not any(claim.iterdir())
+    names = {p.name for p in run_dir.iterdir()} - {LOCK, f"{LOCK}.owner.json"}  # the lock is taken right after
+    return names == {claim.name} and claim.is_dir() and not any(claim.iterdir())
 
 
 def _make_dirs(path: Path, what: str) -> None:

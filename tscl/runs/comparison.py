@@ -1,4 +1,7 @@
-"""Side-by-side comparison of runs: headline metrics and the config keys that differ between them."""
+"""Side-by-side comparison of runs: validation and headline metrics, and the config keys that differ between them.
+
+Validation metrics (``cv_accuracy``, ``valid_mse``: the numbers to compare settings on) come before the test
+metrics; each run says whether its metrics are stale (computed from an earlier checkpoint than its latest)."""
 
 from __future__ import annotations
 
@@ -9,16 +12,18 @@ from typing import Any
 
 from tscl.errors import CheckpointError, TsclError
 from tscl.runs.files import read_json_or_none
-from tscl.runs.layout import CONFIG, META, is_run_dir
-from tscl.runs.metrics import headline_metrics, read_metrics
-from tscl.tasks import headline_names
+from tscl.runs.layout import CONFIG, META, METRICS, is_run_dir
+from tscl.runs.metrics import read_metrics, summary_metrics
+from tscl.runs.state import run_state, stale_reason
+from tscl.tasks import summary_names
 
 SHOWN_APART = ("dataset", "objective")  # columns of their own, not settings
 
 
 @dataclass
 class Comparison:
-    """Runs in the order given, each with its headline metrics and the settings that differ between runs."""
+    """Runs in the order given, each with its validation and headline metrics, state, staleness and the settings
+    that differ between runs."""
 
     runs: list[dict[str, Any]]
     differing: list[str]
@@ -26,7 +31,7 @@ class Comparison:
     @property
     def metric_names(self) -> list[str]:
         present = {name for run in self.runs for name in run["metrics"]}
-        return [name for name in headline_names() if name in present]
+        return [name for name in summary_names() if name in present]
 
     def to_dict(self) -> dict[str, Any]:
         return {"differing": self.differing, "metrics": self.metric_names, "runs": self.runs}
@@ -81,10 +86,11 @@ def _describe(run_dir: Path) -> dict[str, Any]:
         "run_dir": str(run_dir),
         "dataset": meta.get("dataset", settings.get("dataset")),
         "objective": meta.get("objective", settings.get("objective")),
-        "status": meta.get("status", "unreadable"),
+        "status": run_state(run_dir, meta) if meta else "unreadable",
         "task": (metrics or {}).get("task", meta.get("task")),
-        "metrics": headline_metrics(metrics),
+        "metrics": summary_metrics(metrics),
         "evaluated": metrics is not None,
+        "stale": stale_reason(run_dir, metrics, meta, run_dir / METRICS) is not None,
         "settings": settings,
     }
 

@@ -11,14 +11,23 @@ from tscl.config import RunConfig, load_config
 from tscl.errors import ConfigError
 from tscl.runs.layout import CHECKPOINT, CONFIG, check_run_dir
 from tscl.tasks import task_for
+from tscl.training.checkpoint import read_checkpoint
 from tscl.training.model import ContrastiveModel
 
 
 def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig]:
     """The model of a run (from its last checkpoint) and its resolved config."""
+    model, config, _ = load_run_checkpoint(run_dir, device)
+    return model, config
+
+
+def load_run_checkpoint(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig, str]:
+    """The model of a run, its resolved config and the sha256 of the checkpoint bytes the model was read from
+    (read once: a run still training may replace its checkpoint at any moment)."""
     check_run_dir(run_dir)
     config = load_config(run_dir / CONFIG)
-    return ContrastiveModel.load(run_dir / CHECKPOINT, device=device), config
+    state, digest = read_checkpoint(run_dir / CHECKPOINT)
+    return ContrastiveModel.from_state(state, device, source=str(run_dir / CHECKPOINT)), config, digest
 
 
 def load_run_dataset(
@@ -30,18 +39,32 @@ def load_run_dataset(
     target: str | None = None,
 ) -> Any:
     """The run's own dataset, or another one given by name/path (same settings unless overridden)."""
-    from tscl.data import load_dataset
+    return load_run_dataset_files(config, dataset, data_dir, univariate, time_col, target)[0]
+
+
+def load_run_dataset_files(
+    config: RunConfig,
+    dataset: str | None = None,
+    data_dir: Path | None = None,
+    univariate: bool | None = None,
+    time_col: str | None = None,
+    target: str | None = None,
+) -> tuple[Any, tuple[Path, ...]]:
+    """:func:`load_run_dataset` and the files it was read from."""
+    from tscl.data.load import load_located
+    from tscl.data.locate import locate, locate_path, looks_like_path
 
     same = dataset is None
-    name = config.dataset if same else dataset
+    name = str(config.dataset if same else dataset)
     directory = data_dir if data_dir is not None else (Path(config.data_dir) if config.data_dir else None)
-    return load_dataset(
-        name,  # type: ignore[arg-type]
-        directory,
+    located = locate_path(Path(name)) if looks_like_path(name) else locate(name, directory)
+    data = load_located(
+        located,
         univariate=config.univariate if univariate is None else univariate,
         time_col=time_col if time_col is not None else (config.time_col if same else None),
         target=target if target is not None else (config.target if same else None),
     )
+    return data, located.paths
 
 
 def encode_dataset(

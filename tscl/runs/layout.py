@@ -2,7 +2,9 @@
 
 A run directory holds ``config.toml`` (the resolved configuration), ``meta.json`` (status, step, timings,
 versions), ``checkpoints/last.pt``, ``losses.csv``, ``diagnostics.csv`` (objectives that report some),
-``metrics.json`` / ``metrics.csv`` after evaluation, and ``plots/``.
+``metrics.json`` / ``metrics.csv`` after evaluation of the run's own dataset, ``plots/``,
+``evaluations/<dataset>-<protocol>/`` (metrics and plots of other datasets and protocols) and ``run.lock``
+(held by the process training the run; ``run.lock.owner.json`` names it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ DIAGNOSTICS = "diagnostics.csv"
 METRICS = "metrics.json"
 METRICS_CSV = "metrics.csv"
 PLOTS = "plots"
+EVALUATIONS = "evaluations"
+LOCK = "run.lock"
 
 
 def default_runs_root() -> Path:

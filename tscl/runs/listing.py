@@ -6,14 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from tscl.runs.files import read_json_or_none
-from tscl.runs.layout import META, default_runs_root
-from tscl.runs.metrics import headline_text, read_metrics
+from tscl.runs.layout import META, METRICS, default_runs_root
+from tscl.runs.metrics import headline_text, other_evaluations, read_metrics
+from tscl.runs.state import run_state, stale_reason
 
 
 def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
-    """Summaries of the run directories under ``root`` (default: ``$TSCL_RUNS_DIR`` or ``./runs``), newest
-    first: run_dir, dataset, objective, status, step, created, headline, metrics. Unreadable ones are marked
-    ``status: unreadable``; a missing folder holds no runs."""
+    """Summaries of the run directories under ``root`` (default: ``$TSCL_RUNS_DIR`` or ``./runs``), newest first.
+
+    Each row: run_dir, dataset, objective, status (``running``, ``dead``, ``finished``, ``interrupted``,
+    ``failed``: see :func:`tscl.runs.state.run_state`), step, created, headline (validation numbers first),
+    stale (the metrics were computed from an earlier checkpoint than the latest) with stale_reason,
+    evaluations (keys of the evaluations of other datasets or protocols stored beside), and metrics.
+    Unreadable ones are marked ``status: unreadable``; a missing folder holds no runs. Nothing is written.
+    """
     root = default_runs_root() if root is None else root
     rows: list[dict[str, Any]] = []
     for meta_path in sorted(root.glob(f"**/{META}")) if root.is_dir() else []:
@@ -23,9 +29,11 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
             rows.append({"run_dir": str(run), "status": "unreadable"})
             continue
         metrics = read_metrics(run)
+        reason = stale_reason(run, metrics, meta, run / METRICS)
         rows.append({
             "run_dir": str(run), "dataset": meta.get("dataset"), "objective": meta.get("objective"),
-            "status": meta.get("status"), "step": meta.get("step"), "created": meta.get("created"),
-            "headline": headline_text(metrics), "metrics": metrics,
+            "status": run_state(run, meta), "step": meta.get("step"), "created": meta.get("created"),
+            "headline": headline_text(metrics), "stale": reason is not None, "stale_reason": reason,
+            "evaluations": list(other_evaluations(run)), "metrics": metrics,
         })  # fmt: skip
     return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)

@@ -8,7 +8,7 @@ iterations, at the end, and on SIGINT/SIGTERM; ``resume`` continues exactly from
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from tscl.config import RunConfig, dump_config, load_config, resolve_for_task
-from tscl.errors import DataError
+from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
+from tscl.errors import CheckpointError, DataError
 from tscl.runs.claim import create_run_dir
 from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
 from tscl.runs.files import atomic_write_text
 from tscl.runs.interrupt import Interrupted, stop_on_signals
 from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, check_run_dir, default_runs_root
+from tscl.runs.lock import ProcessLock
 from tscl.runs.logs import plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
-from tscl.training.distributed import Ranks
+from tscl.runs.resuming import check_not_training, extends_target, resumed_config
+from tscl.runs.state import take_run_lock
+from tscl.training.checkpoint import current_sha256s, read_checkpoint
+from tscl.training.distributed import Ranks, current_ranks
 from tscl.training.model import ContrastiveModel, resolve_device
 from tscl.views.crop import prepare_training_array
 
@@ -86,15 +90,22 @@ def pretrain(
     _check_training_data(config, X, model)  # unusable training data fails before the run exists
     meta = _new_meta(config, dataset, X, model, data_seconds)
 
+    held: list[ProcessLock] = []
+
     def create() -> Path:
         label = f"{Path(config.dataset).stem}-{config.objective.name}"
         directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
+        held.append(take_run_lock(directory))
         atomic_write_text(directory / CONFIG, dump_config(config))
         write_meta(directory, meta)
         return directory
 
-    directory = _on_main(model.ranks, create)
-    return _train(model, dataset, X, directory, meta, config, on_step, started)
+    try:
+        directory = _on_main(model.ranks, create)
+        return _train(model, dataset, X, directory, meta, config, on_step, started)
+    finally:
+        for lock in held:
+            lock.release()
 
 
 def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
@@ -137,39 +148,89 @@ def _new_meta(
 
 
 def resume(
-    run_dir: Path, iters: int | None = None, on_step: ProgressHook | None = None, data_dir: Path | None = None
+    run_dir: Path,
+    iters: int | None = None,
+    on_step: ProgressHook | None = None,
+    data_dir: Path | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> PretrainResult:
     """Continue the run in ``run_dir`` from its last checkpoint, to its target or to ``iters`` in total.
 
-    ``data_dir`` points at the data when it has moved since the run started (same files expected).
+    Args:
+        run_dir: The run directory.
+        iters: A new target, in iterations in total.
+        on_step: Progress hook.
+        data_dir: Where the data is when it has moved since the run started (same files expected).
+        changes: Other settings given for the continuation, as a nested layer (flags, ``--set``); only
+            :data:`tscl.runs.resuming.RESUMABLE` ones may differ from the run's (see :mod:`tscl.runs.resuming`).
+
+    Returns:
+        The result; status ``unchanged`` when a finished run is given no larger target (no file is touched).
+
+    Raises:
+        ConfigError: ``changes`` change a setting that is fixed for the run (every one is named).
+        CheckpointError: Another process is training the run, or its checkpoint is damaged.
     """
     started = time.perf_counter()
     check_run_dir(run_dir)
-    config = load_config(run_dir / CONFIG)
-    if iters is not None:
-        config = config.replace(iters=iters)
-    if data_dir is not None:
-        config = config.replace(data_dir=str(data_dir))
+    given = {"iters": iters, "data_dir": str(data_dir) if data_dir else None}
+    layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
+    meta = read_meta(run_dir)
+    config = resumed_config(load_config(run_dir / CONFIG), str((meta or {}).get("task") or ""), layer)
+    if not extends_target(meta, layer):
+        assert meta is not None
+        return PretrainResult(run_dir, int(meta.get("step") or 0), int(meta.get("epoch") or 0), None, 0.0, "unchanged")
+    if not current_ranks().active:  # under torchrun, rank 0 takes the lock and tells every rank (claim below)
+        check_not_training(run_dir)
     if config.threads:
         torch.set_num_threads(config.threads)
     dataset, X = load_training_data(config)
     config = resolve_for_task(config, dataset.task)  # a tscl 0.1 config.toml gets every option written out
-    checkpoint = run_dir / CHECKPOINT
-    if checkpoint.exists():
-        model = ContrastiveModel.load(checkpoint, device=config.device)
-    else:  # killed before the first checkpoint: start over, same seed, same result
-        model = build_model(config, X.shape[2], _covariates(dataset))
-    meta = read_meta(run_dir)
+    model, digest = _resumed_model(run_dir, config, dataset, X)
     if meta is None:  # killed between writing config.toml and meta.json
         meta = _new_meta(config, dataset, X, model, 0.0)
-    if iters is not None:
-        meta["target_iters"] = iters
-    if model.ranks.is_main:
+    if layer.keys() & {"iters", "epochs"}:
+        meta.update(target_iters=config.iters, target_epochs=config.epochs)
+    meta.update(device=str(model.device), threads=torch.get_num_threads())
+    held: list[ProcessLock] = []
+    try:
+        _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
+        meta["resumed"] = meta.get("resumed", 0) + 1
+        meta["world_size"] = model.ranks.world_size  # the same as before: the continuation is exact
+        timings = meta.setdefault("timings", {})
+        # Time of earlier sessions: at least their training time (a killed session recorded no total).
+        earlier = max(float(timings.get("total_s") or 0.0), model.progress.train_seconds)
+        timings["load_data_s"] = round(time.perf_counter() - started, 3)
+        return _train(model, dataset, X, run_dir, meta, config, on_step, started, earlier)
+    finally:
+        for lock in held:
+            lock.release()
+
+
+def _resumed_model(
+    run_dir: Path, config: RunConfig, dataset: Any, X: np.ndarray
+) -> tuple[ContrastiveModel, str | None]:
+    """The model in the run's last checkpoint and the checkpoint's sha256 (None: no checkpoint yet)."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.exists():  # killed before the first checkpoint: start over, same seed, same result
+        return build_model(config, X.shape[2], _covariates(dataset)), None
+    state, digest = read_checkpoint(checkpoint)
+    return ContrastiveModel.from_state(state, config.device, source=str(checkpoint)), digest
+
+
+def _claim_for_resume(run_dir: Path, config: RunConfig, digest: str | None) -> ProcessLock:
+    """Take the run's lock (held until training ends) and write the continued configuration."""
+    lock = take_run_lock(run_dir)
+    checkpoint = run_dir / CHECKPOINT
+    try:
+        # Another process may have trained the run between the check and the lock: then the state read is old.
+        if checkpoint.exists() if digest is None else digest not in (current_sha256s(checkpoint) or {digest}):
+            raise CheckpointError(f"run {run_dir} changed while it was being resumed", hint="resume it again")
         atomic_write_text(run_dir / CONFIG, dump_config(config))
-    meta["resumed"] = meta.get("resumed", 0) + 1
-    meta["world_size"] = model.ranks.world_size  # the same as before: the continuation is exact
-    meta["timings"]["load_data_s"] = round(time.perf_counter() - started, 3)
-    return _train(model, dataset, X, run_dir, meta, config, on_step, started)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def _save(
@@ -178,6 +239,7 @@ def _save(
     meta: dict[str, Any],
     status: str,
     diagnostics: list[dict[str, float]],
+    total_s: float,
 ) -> None:
     began = time.perf_counter()
     model.save(directory / CHECKPOINT, keep_previous=True)
@@ -188,6 +250,7 @@ def _save(
     timings = meta["timings"]
     timings["train_s"] = round(model.progress.train_seconds, 3)
     timings["checkpoints_s"] = round(timings.get("checkpoints_s", 0.0) + time.perf_counter() - began, 3)
+    timings["total_s"] = round(total_s, 3)
     write_meta(directory, meta)
 
 
@@ -200,7 +263,9 @@ def _train(
     config: RunConfig,
     on_step: ProgressHook | None,
     started: float,
+    earlier_s: float = 0.0,
 ) -> PretrainResult:
+    """Train to the targets in ``meta``; ``earlier_s``: seconds of the run's earlier sessions (resumed runs)."""
     target_iters, target_epochs = meta.get("target_iters"), meta.get("target_epochs")
     total = target_iters or 0
     diagnostics = read_diagnostics(directory / DIAGNOSTICS, model.progress.step)
@@ -211,7 +276,7 @@ def _train(
         if values:
             diagnostics.append({"step": float(m.progress.step), **values})
         if main and m.progress.step % config.checkpoint_every == 0:
-            _save(m, directory, meta, "running", diagnostics)
+            _save(m, directory, meta, "running", diagnostics, earlier_s + time.perf_counter() - started)
         if on_step is not None:
             on_step(m.progress.step, total, loss)
 
@@ -235,7 +300,8 @@ def _train(
         began = time.perf_counter()
         meta["representation"] = representation_report(model, dataset, seed=config.seed)
         meta["timings"]["representation_s"] = round(time.perf_counter() - began, 3)
-    _save(model, directory, meta, "interrupted" if stopped else "finished", diagnostics)
+    status = "interrupted" if stopped else "finished"
+    _save(model, directory, meta, status, diagnostics, earlier_s + time.perf_counter() - started)
     title = f"{config.dataset} · {config.objective.name}"
     began = time.perf_counter()
     if model.progress.losses:
@@ -243,7 +309,7 @@ def _train(
     if diagnostics:
         plot_diagnostics(directory / PLOTS / "diagnostics.png", diagnostics, title)
     meta["timings"]["plots_s"] = round(time.perf_counter() - began, 3)
-    meta["timings"]["total_s"] = round(time.perf_counter() - started, 3)
+    meta["timings"]["total_s"] = round(earlier_s + time.perf_counter() - started, 3)
     write_meta(directory, meta)
     if stopped:
         raise Interrupted.training(directory, model.progress.step, stopped)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from tscl.errors import ConfigError, TsclError
 from tscl.runs.files import read_json_or_none, write_json
-from tscl.runs.layout import CONFIG, PLOTS
+from tscl.runs.layout import CONFIG, METRICS, PLOTS
 
 __all__ = ["TRACKERS", "Tracker", "log_evaluation", "start_trackers"]
 
@@ -228,8 +228,11 @@ class TensorBoardTracker:
 # -- evaluation ----------------------------------------------------------------------------------------------------
 def log_evaluation(run_dir: Path, metrics: Mapping[str, Any], names: Iterable[str]) -> None:
     """Add an evaluation's metrics (and its plots) to the run's tracked runs (started here if it has none)."""
-    measured = {k: v for k, v in metrics.items() if k != "paper"}  # published numbers are not measurements
-    values = {f"eval/{key}": value for key, value in numeric_leaves(measured).items()}
+    # Published numbers are not measurements; the provenance's numbers (step, seeds) are not results.
+    measured = {k: v for k, v in metrics.items() if k not in ("paper", "provenance")}
+    stored = Path(str((metrics.get("provenance") or {}).get("file", METRICS))).parent
+    prefix = "eval" if stored == Path(".") else f"eval/{stored.name}"  # another dataset or protocol: apart
+    values = {f"{prefix}/{key}": value for key, value in numeric_leaves(measured).items()}
     state = read_json_or_none(run_dir / TRACKING) or {}
     for name in check_trackers(names):
         if name == "mlflow":
@@ -240,8 +243,8 @@ def log_evaluation(run_dir: Path, metrics: Mapping[str, Any], names: Iterable[st
                     mlflow.log_params(_params(run_dir))
                     _remember(run_dir, "mlflow_run_id", run.info.run_id)
                 mlflow.log_metrics({key.replace(" ", "_"): v for key, v in values.items()})
-                if (run_dir / PLOTS).is_dir():
-                    mlflow.log_artifacts(str(run_dir / PLOTS), artifact_path="plots")
+                if (run_dir / stored / PLOTS).is_dir():
+                    mlflow.log_artifacts(str(run_dir / stored / PLOTS), artifact_path=str(stored / PLOTS))
         else:
             with _reported("tensorboard"):
                 writer = _writer(run_dir)

@@ -229,5 +229,9 @@ def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], la
                 record.status, record.error = state["status"], state.get("error")
     ordered = [records[t.id] for t in trials]
     rows = summarise(trials, records, layout)
-    files = write_summary(layout, grid.name, rows, ordered)
-    return SweepResult(grid.name, grid.output, ordered, rows, files=list(files))
+    files = list(write_summary(layout, grid.name, rows, ordered))
+    if any(trial.evaluate.plots for trial in trials):
+        from tscl.sweep.plots import plot_summaries
+
+        files += plot_summaries(grid.output / "plots", rows)
+    return SweepResult(grid.name, grid.output, ordered, rows, files=files)

@@ -1,9 +1,13 @@
-"""Sweep summaries: mean ± std over seeds of the headline metrics per (dataset, objective, setting).
+"""Sweep summaries: mean ± std over seeds of the validation and headline metrics per (dataset, objective,
+setting), and the best setting of each (dataset, objective), chosen on validation metrics only.
 
-Headline metrics are each task's (``Task.headline``: the normalised mean-over-horizons MSE and MAE for
-forecasting, accuracy and AUPRC for classification), read from each trial's ``metrics.json``. The std is the
-sample standard deviation over the finished seeds (``ddof=1``), and 0 when only one seed finished. The
-published numbers the task compares with (``Task.published``, from the objective's paper) are set beside.
+Validation metrics come first (``Task.validation``: the 5-fold ``cv_accuracy`` on the training split for
+classification, the validation split's ``valid_mse`` for forecasting), then the headline metrics
+(``Task.headline``: accuracy and AUPRC; the normalised mean-over-horizons MSE and MAE), read from each trial's
+``metrics.json``. The std is the sample standard deviation over the finished seeds (``ddof=1``), and 0 when
+only one seed finished. The published numbers the task compares with (``Task.published``, from the
+objective's paper) are set beside. Where a (dataset, objective) has several settings, the best is the one
+with the best mean of the task's first validation metric; test numbers never take part in the choice.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from tscl.runs.files import write_json
-from tscl.runs.metrics import headline_metrics, read_metrics
+from tscl.runs.metrics import read_metrics, summary_metrics
 from tscl.sweep.grid import Trial
 from tscl.sweep.trial import Layout, TrialRecord
-from tscl.tasks import headline_names, list_tasks, task_named
+from tscl.tasks import create_task, headline_names, list_tasks, task_named, validation_names
 from tscl.training.checkpoint import atomic_write_text
 
 STD_NOTE = "std is the sample standard deviation over finished seeds (ddof=1); 0 when one seed finished"
+BEST_NOTE = "best: per dataset and objective, the setting with the best mean validation metric (never test)"
 
 
 def paper_headline(trial: Trial, task: str | None) -> dict[str, float] | None:
@@ -64,7 +69,7 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
         task = tasks.pop() if len(tasks) == 1 else None
         values: dict[str, list[float]] = {}
         for _, metrics in finished:
-            for name, value in headline_metrics(metrics).items():
+            for name, value in summary_metrics(metrics).items():
                 values.setdefault(name, []).append(value)
         failed = [records[t.id] for t in members if records[t.id].status != "finished"]
         errors = [f"seed {r.seed}: {r.status}: {r.error or '-'}" for r in failed]
@@ -75,7 +80,47 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
             "paper": paper_headline(members[0], task), "settings": members[0].overrides,
             "unfinished": len(failed), "errors": errors,
         })  # fmt: skip
+    mark_best(rows)
     return rows
+
+
+def mark_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set ``row["best"]``: True on the best setting of each (dataset, objective) with two or more settings.
+
+    The best has the best mean of its task's first validation metric (``Task.validation_names``, lower or
+    higher as ``Task.validation_lower_is_better`` says); rows without it take no part. Returns the best rows.
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        row["best"] = False
+        groups.setdefault((row["dataset"], row["objective"]), []).append(row)
+    best = []
+    for members in groups.values():
+        scored = [(row, _selection_value(row)) for row in members]
+        candidates = [(row, value) for row, value in scored if value is not None]
+        if len({row["setting"] for row in members}) < 2 or not candidates:
+            continue
+        winner, _ = min(candidates, key=lambda pair: pair[1])
+        winner["best"] = True
+        best.append(winner)
+    return best
+
+
+def _selection_value(row: dict[str, Any]) -> float | None:
+    """The row's mean of its task's selection metric, negated when higher is better (None: not measured)."""
+    if row["task"] is None or not row["n"]:
+        return None
+    task = create_task(row["task"])
+    if not task.validation_names or task.validation_names[0] not in row["metrics"]:
+        return None
+    mean = float(row["metrics"][task.validation_names[0]]["mean"])
+    return mean if task.validation_lower_is_better else -mean
+
+
+def selected_on(task: str | None) -> str | None:
+    """The metric a task's best setting is chosen on (None: the task has no validation metric)."""
+    names = create_task(task).validation_names if task is not None else ()
+    return names[0] if names else None
 
 
 def write_summary(
@@ -87,7 +132,10 @@ def write_summary(
         counts[record.status] = counts.get(record.status, 0) + 1
     document = {
         "sweep": name, "output": str(layout.output), "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "std": STD_NOTE, "counts": counts, "rows": rows, "trials": [r.to_dict() for r in records],
+        "std": STD_NOTE, "selection": BEST_NOTE, "counts": counts,
+        "best": [{"dataset": r["dataset"], "objective": r["objective"], "setting": r["setting"],
+                  "selected_on": selected_on(r["task"])} for r in rows if r.get("best")],
+        "rows": rows, "trials": [r.to_dict() for r in records],
     }  # fmt: skip
     json_path, csv_path = layout.output / "summary.json", layout.output / "summary.csv"
     write_json(json_path, document)
@@ -96,8 +144,11 @@ def write_summary(
 
 
 def summary_csv(rows: list[dict[str, Any]]) -> str:
-    metrics = headline_names()
-    columns = ["dataset", "objective", "setting", "task", "n", "unfinished"]
+    """One line per row: validation metrics first (mean, std), then headline metrics (mean, std, paper)."""
+    validation, metrics = validation_names(), headline_names()
+    columns = ["dataset", "objective", "setting", "task", "n", "unfinished", "best"]
+    for metric in validation:
+        columns += [f"{metric}_mean", f"{metric}_std"]
     for metric in metrics:
         columns += [f"{metric}_mean", f"{metric}_std", f"paper_{metric}"]
     columns.append("errors")
@@ -106,6 +157,11 @@ def summary_csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     for row in rows:
         line: dict[str, Any] = {key: row[key] for key in columns[:6]}
+        line["best"] = "best" if row.get("best") else ""
+        for metric in validation:
+            stats = row["metrics"].get(metric)
+            line[f"{metric}_mean"] = "" if stats is None else repr(stats["mean"])
+            line[f"{metric}_std"] = "" if stats is None else repr(stats["std"])
         for metric in metrics:
             stats = row["metrics"].get(metric)
             line[f"{metric}_mean"] = "" if stats is None else repr(stats["mean"])

@@ -25,9 +25,11 @@ __all__ = [
     "headline_names",
     "list_tasks",
     "register_task",
+    "summary_names",
     "task_for",
     "task_named",
     "task_of",
+    "validation_names",
 ]
 
 TASKS: Registry[Task] = Registry(
@@ -88,3 +90,15 @@ def headline_names() -> list[str]:
     """The headline metric names of every task, in task-name order (the columns of summaries)."""
     names = [metric for name in list_tasks() for metric in create_task(name).headline_names]
     return list(dict.fromkeys(names))
+
+
+def validation_names() -> list[str]:
+    """The validation metric names of every task, in task-name order (numbers to compare settings on)."""
+    names = [metric for name in list_tasks() for metric in create_task(name).validation_names]
+    return list(dict.fromkeys(names))
+
+
+def summary_names() -> list[str]:
+    """The validation metric names of every task, then the headline names (the columns of listings,
+    comparisons and sweep summaries: numbers to compare settings on come before test numbers)."""
+    return list(dict.fromkeys(validation_names() + headline_names()))

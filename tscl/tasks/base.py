@@ -39,12 +39,17 @@ class Task(ABC):
 
     Attributes:
         name: The registry name; stored as ``"task"`` in metrics.json.
-        headline_names: Metric names shown in run lists and sweep summaries, in column order.
+        headline_names: Test metrics shown in run lists and sweep summaries, in column order.
+        validation_names: Metrics measured without the test split (cross-validation, a validation split) to
+            compare settings on; shown before the headline, and sweeps choose their best setting on the first.
+        validation_lower_is_better: Whether the first validation metric is better when lower (an error).
         same_setting: What else than the variables must match the run's data (the channel-count hint).
     """
 
     name: ClassVar[str]
     headline_names: ClassVar[tuple[str, ...]]
+    validation_names: ClassVar[tuple[str, ...]] = ()
+    validation_lower_is_better: ClassVar[bool] = False
     same_setting: ClassVar[str] = ""
 
     # -- the dataset hooks ----------------------------------------------------------------------------------
@@ -128,6 +133,29 @@ class Task(ABC):
     def headline_source(self, metrics: Mapping[str, Any]) -> Mapping[str, Any]:
         """The part of a metrics dict that holds the headline numbers (the whole dict unless overridden)."""
         return metrics
+
+    def validation(self, metrics: Mapping[str, Any]) -> dict[str, float]:
+        """The :attr:`validation_names` numbers of a metrics dict found in it (metrics.json of older versions,
+        and heads without a grid search, have none)."""
+        source = self.headline_source(metrics)
+        return {
+            name: float(source[name]) for name in self.validation_names if isinstance(source.get(name), (int, float))
+        }
+
+    def summary_text(self, metrics: Mapping[str, Any]) -> str:
+        """The validation numbers, then the headline, as one short text (``tscl runs``)."""
+        validation = [f"{name} {value:.3f}" for name, value in self.validation(metrics).items()]
+        return " · ".join([*validation, self.headline_text(metrics)])
+
+    # -- protocols ---------------------------------------------------------------------------------------
+    def protocol(self) -> str:
+        """The name of the protocol this task object runs, e.g. ``classification-svm``: evaluations of one
+        dataset by different protocols are stored apart (the task's name unless its options change the numbers)."""
+        return self.name
+
+    def protocol_settings(self) -> dict[str, Any]:
+        """The options of this task object that change its numbers (recorded with every evaluation)."""
+        return {}
 
     @abstractmethod
     def headline_text(self, metrics: Mapping[str, Any]) -> str:

@@ -64,10 +64,17 @@ class ClassificationTask(Task):
     Options = ClassificationOptions
     name = "classification"
     headline_names = ("accuracy", "auprc")
+    validation_names = ("cv_accuracy",)
 
     def __init__(self, head: str = DEFAULT_HEAD, head_options: Mapping[str, Any] | None = None) -> None:
         self.head = head
         self.head_options = dict(head_options or {})
+
+    def protocol(self) -> str:
+        return f"{self.name}-{self.head}"
+
+    def protocol_settings(self) -> dict[str, Any]:
+        return {"head": self.head, "head_options": dict(self.head_options)}
 
     # -- the dataset hooks ----------------------------------------------------------------------------------
     def channels(self, data: Any) -> int:

@@ -37,6 +37,8 @@ class ForecastingTask(Task):
     Options = ForecastingOptions
     name = "forecasting"
     headline_names = _ERRORS
+    validation_names = ("valid_mse",)
+    validation_lower_is_better = True
     same_setting = " and the same --univariate/--multivariate setting"
 
     # -- the dataset hooks ----------------------------------------------------------------------------------

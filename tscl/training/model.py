@@ -336,7 +336,13 @@ class ContrastiveModel:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> ContrastiveModel:
         """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file."""
-        state = load_checkpoint(Path(path))
+        return cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], device: str = "auto", source: str = "checkpoint") -> ContrastiveModel:
+        """Rebuild a model from a loaded checkpoint state (see :func:`tscl.training.checkpoint.read_checkpoint`);
+        ``source`` names the file in errors."""
+        path = source
         try:
             model = cls._from_params(state["params"], device)
             model.net.load_state_dict(state["net"])
