@@ -26,6 +26,7 @@ from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.training import distributed, encoding
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
+from tscl.training.memory import BoundedHeap
 from tscl.views import create_views
 from tscl.views.crop import prepare_training_array
 
@@ -223,13 +224,15 @@ class ContrastiveModel:
         n_batches = train.shape[0] // global_batch
         prog = self.progress
         self.net.train()
+        heap = BoundedHeap(self.device)  # memory stays flat over varying crop lengths (see training.memory)
         while not self.reached(n_iters, n_epochs):
             if prog.epoch_position == 0:
                 prog.epoch_order = torch.randperm(train.shape[0], generator=self.generator).tolist()
             start = prog.epoch_position * global_batch
             index = ranks.rows(prog.epoch_order[start : start + global_batch])
             began = time.perf_counter()
-            loss = self._train_step(train[index])
+            with heap.step():
+                loss = self._train_step(train[index])
             loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
             prog.train_seconds += time.perf_counter() - began
             if not np.isfinite(loss):
