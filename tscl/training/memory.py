@@ -76,8 +76,12 @@ class BoundedHeap:
         if not self.active:
             yield
             return
-        with torch.backends.mkldnn.flags(enabled=False):
+        enabled = torch._C._get_mkldnn_enabled()  # only this flag: the public context also resets (and warns on) TF32
+        torch._C._set_mkldnn_enabled(False)
+        try:
             yield
+        finally:
+            torch._C._set_mkldnn_enabled(enabled)
         if self.libc is not None:
             free = self.free_bytes()
             if free is None or free > self.budget:
