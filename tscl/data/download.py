@@ -99,7 +99,7 @@ def _members(download: Download, extracted: list[Path]) -> list[Path]:
 
 def _retrieve(url: str, folder: Path, file_name: str) -> Path:
     """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors."""
-    bar = _DownloadBar(file_name) if sys.stderr.isatty() else None
+    bar = _DownloadBar(file_name) if _on_terminal() else None
     downloader = pooch.HTTPDownloader(progressbar=bar or False, timeout=TIMEOUT_SECONDS, chunk_size=CHUNK_BYTES)
     pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO level
     try:
@@ -115,6 +115,10 @@ def _retrieve(url: str, folder: Path, file_name: str) -> Path:
     finally:
         if bar is not None:
             bar.close()
+
+
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def _reason(exc: requests.exceptions.RequestException) -> str:
