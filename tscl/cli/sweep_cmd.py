@@ -89,6 +89,9 @@ def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
         task = progress.add_task("trials", total=None, state="")
 
         def hook(event: SweepEvent) -> None:
+            if event.kind == "fetch":
+                progress.console.print(f"fetch {event.message}")
+                return
             state = f"running {event.running} · failed {event.failed}"
             if event.skipped:
                 state += f" · already done {event.skipped}"
@@ -100,6 +103,9 @@ def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
 
 
 def _plain_line(event: SweepEvent) -> None:
+    if event.kind == "fetch":
+        print(f"sweep: fetch {event.message}", file=sys.stderr, flush=True)
+        return
     if event.kind == "begin":
         print(f"sweep: {event.total} trials to run, {event.skipped} already finished", file=sys.stderr)
         return
@@ -131,6 +137,8 @@ def render_result(result: SweepResult) -> None:
         rows = [row for row in result.rows if row["task"] == task]
         if rows:
             console.print(summary_table(f"{result.name} · {task}", rows, create_task(task).headline_names))
+    if result.archives:
+        console.print(archive_table(result))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")
@@ -159,6 +167,20 @@ def summary_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...]
         cells += [_number((row["paper"] or {}).get(name)) for name in papers]
         cells.append(str(row["unfinished"]) if row["unfinished"] else "")
         table.add_row(*cells)
+    return table
+
+
+def archive_table(result: SweepResult) -> Table:
+    """Per swept archive and (objective, setting): datasets done and the average of each headline metric."""
+    names = sorted({name for row in result.archives for name in row["metrics"]})
+    table = Table(title=f"{result.name} · archive averages over the datasets done")
+    for column in ("archive", "objective", "setting", "done"):
+        table.add_column(column)
+    for name in names:
+        table.add_column(f"average {name}", justify="right")
+    for row in result.archives:
+        cells = [row["archive"], row["objective"], row["setting"], f"{row['done']}/{row['datasets']}"]
+        table.add_row(*cells, *(_number(row["metrics"].get(name)) for name in names))
     return table
 
 

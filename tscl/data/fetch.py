@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tscl.data.catalog import CatalogEntry, expand_names, get_entry
+from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
 from tscl.data.download import MIRROR_ENV, NETWORK_HINT, fetch_upstream, unpack
-from tscl.data.locate import cache_dir, resolve_roots
+from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
@@ -99,6 +99,23 @@ def fetch_many(
         if on_result is not None:
             on_result(result)
     return results
+
+
+def fetch_missing(
+    names: list[str], data_dir: Path | str | None = None, on_result: Callable[[FetchResult], None] | None = None
+) -> list[FetchResult]:
+    """Fetch, into the cache, the catalog datasets among ``names`` that are found nowhere (the data roots
+    searched from ``data_dir``, or aeon's bundled copies); names of files and unknown names are left alone."""
+    missing = []
+    for name in names:
+        entry = None if looks_like_path(name) else find_entry(name)
+        if entry is None:
+            continue
+        try:
+            locate(entry.name, data_dir)
+        except DataError:
+            missing.append(entry.name)
+    return fetch_many(missing, on_result=on_result) if missing else []
 
 
 def dataset_names(specs: list[str]) -> list[str]:
