@@ -213,3 +213,18 @@ def test_list_json_holds_every_archive(isolated_data_env: Path, capsys: pytest.C
     _, out, _ = run_cli(["data", "list", "--archive", "uea", "--task", "classification", "--json"], capsys)
     libras = next(r for r in json.loads(out) if r["name"] == "Libras")
     assert (libras["n_train"], libras["channels"], libras["equal_length"], libras["cached"]) == (180, 2, True, False)
+
+
+def test_staging_of_a_killed_fetch_is_removed_by_the_next(mirror: Mirror, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _serve_plaid(mirror)
+    root = tmp_path / "root"
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()  # a pid that no longer runs
+    abandoned = root / f".tscl-fetch-{process.pid}-abc"
+    (abandoned / "download-0").mkdir(parents=True)
+    (abandoned / "download-0" / "PLAID.zip").write_bytes(b"half a file")
+    fetch("PLAID", data_dir=root)
+    assert not abandoned.exists() and all_files(root)[0] == ".tscl-manifest.json"

@@ -26,6 +26,8 @@ from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
 from tscl.errors import DataError, DownloadError, TsclError
 
+_STAGING = ".tscl-fetch-"
+
 
 @dataclass(frozen=True)
 class _Built:
@@ -169,11 +171,16 @@ def is_current(entry: CatalogEntry, root: Path) -> bool:
 
 @contextmanager
 def _staging(root: Path) -> Iterator[Path]:
-    """A private folder inside ``root``, removed at exit; folders created for it go too if left empty."""
+    """A private folder inside ``root``, removed at exit; folders created for it go too if left empty.
+
+    Its name carries the process id, so the folders of a fetch that was killed (no chance to clean up) are
+    removed by the next fetch into the same root.
+    """
     created = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
         root.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=".tscl-fetch-", dir=root))
+        _remove_abandoned(root)
+        stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
     except OSError as exc:
         raise DownloadError(f"{root} must be writable but got: {exc.strerror}", NETWORK_HINT) from exc
     try:
@@ -185,6 +192,24 @@ def _staging(root: Path) -> Iterator[Path]:
                 folder.rmdir()
             except OSError:
                 break
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Remove staging folders of processes that no longer run."""
+    for folder in root.glob(f"{_STAGING}*-*"):
+        pid = folder.name[len(_STAGING) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else, or cannot tell: leave it
+    return True
 
 
 def _build(entry: CatalogEntry, stage: Path) -> list[_Built]:
