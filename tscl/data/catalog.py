@@ -24,7 +24,7 @@ from tscl.data.catalog_data import (
     ClassificationRow,
 )
 from tscl.data.dataset import ClassificationData, ForecastingData
-from tscl.data.protocols import forecasting_horizons
+from tscl.data.protocols import forecasting_horizons, forecasting_splits
 from tscl.errors import DataError
 
 ALL_MEMBERS = "all"  # "UCR:all" names every dataset of an archive
@@ -119,11 +119,8 @@ class CatalogEntry:
 
 def _forecasting_entry(name: str, table: dict[str, Any]) -> CatalogEntry:
     file = f"{table['folder']}/{table.get('file', f'{name}.csv')}"
-    if table["folder"] == "ETT":
-        unit = 720 * (4 if name.startswith("ETTm") else 1)
-        splits = f"train [0, {12 * unit}) valid [{12 * unit}, {16 * unit}) test [{16 * unit}, {20 * unit})"
-    else:
-        splits = "60/20/20 of rows: int(0.6 n), int(0.8 n)"
+    train, valid, test = forecasting_splits(name, table["steps"])
+    splits = f"train [0, {train.stop}) valid [{valid.start}, {valid.stop}) test [{test.start}, {test.stop})"
     preprocess = dict(table.get("preprocess", {}))
     return CatalogEntry(
         name=name,

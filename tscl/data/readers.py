@@ -66,32 +66,6 @@ def read_text(path: Path) -> str:
     return text
 
 
-def read_text_head(path: Path, size: int = 1 << 16) -> None:
-    """Check that a file exists, is readable and starts as non-empty UTF-8 text (for readers that stream)."""
-    if not path.is_file():
-        raise DataError(f"file {path} must exist but it was not found", "check the path or run `tscl data list`")
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(size)
-    except OSError as exc:
-        raise DataError(
-            f"{path} must be readable but got: {exc.strerror or exc}", "check the file's permissions"
-        ) from exc
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if len(head) < size or exc.start < len(head) - 4:  # not a character cut by the end of the head
-            raise DataError(
-                f"{path} must be UTF-8 text but byte {exc.start} is not",
-                "is this a binary or compressed file? unzip it first",
-            ) from exc
-        text = head[: exc.start].decode("utf-8")
-    if len(head) < size and not text.strip():
-        raise DataError(
-            f"{path} must contain data but it is empty", "check the path; re-create or re-download the file"
-        )
-
-
 FLOAT32_MAX = np.float64(np.finfo(np.float32).max)  # a float64 scalar: float16 input is compared without overflow
 
 

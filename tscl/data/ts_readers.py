@@ -22,7 +22,6 @@ from tscl.data.readers import (
     parse_floats,
     range_problem,
     read_text,
-    read_text_head,
 )
 from tscl.errors import DataError
 
@@ -79,6 +78,32 @@ def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
         ) from exc
     except OSError as exc:
         raise DataError(f"{path} must be readable but got: {exc.strerror or exc}", "check the file") from exc
+
+
+def read_text_head(path: Path, size: int = 1 << 16) -> None:
+    """Check that a file exists, is readable and starts as non-empty UTF-8 text (for readers that stream)."""
+    if not path.is_file():
+        raise DataError(f"file {path} must exist but it was not found", "check the path or run `tscl data list`")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(size)
+    except OSError as exc:
+        raise DataError(
+            f"{path} must be readable but got: {exc.strerror or exc}", "check the file's permissions"
+        ) from exc
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if len(head) < size or exc.start < len(head) - 4:  # not a character cut by the end of the head
+            raise DataError(
+                f"{path} must be UTF-8 text but byte {exc.start} is not",
+                "is this a binary or compressed file? unzip it first",
+            ) from exc
+        text = head[: exc.start].decode("utf-8")
+    if len(head) < size and not text.strip():
+        raise DataError(
+            f"{path} must contain data but it is empty", "check the path; re-create or re-download the file"
+        )
 
 
 def _measure(path: Path) -> tuple[int, int, int]:
