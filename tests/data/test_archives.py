@@ -63,6 +63,7 @@ def test_zip_is_fetched_unpacked_recorded_and_loaded(mirror: Mirror, tmp_path: P
     assert data.y_train.tolist() == [0, 1, 0, 1] and data.class_names == ["a", "b"]
     assert [check.status for check in verify(data_dir=root)] == ["ok", "ok"]
     assert fetch("PLAID", data_dir=root) == paths and mirror.requests == ["/PLAID.zip"]  # current: not again
+    assert all((root / f).stat().st_mode & 0o777 == 0o644 for f in (*records, MANIFEST_NAME))
 
 
 def test_tampered_file_is_refused_with_one_line(

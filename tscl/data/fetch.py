@@ -27,6 +27,7 @@ from tscl.data.readers import first_line
 from tscl.errors import DataError, DownloadError, TsclError
 
 _STAGING = ".tscl-fetch-"
+FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,8 @@ def _build(entry: CatalogEntry, stage: Path) -> list[_Built]:
             )
         for source, output in zip(inputs, outputs, strict=True):
             os.replace(source, output)
+    for output in outputs:
+        output.chmod(FILE_MODE)  # pooch's temporary files are private (0600)
     return [_checked(entry, i, output, " ".join(urls)) for i, output in enumerate(outputs)]
 
 

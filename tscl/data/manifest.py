@@ -95,6 +95,7 @@ def record_files(root: Path, records: Iterable[FileRecord]) -> None:
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(payload, out, indent=1)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private
             os.replace(temporary, root / MANIFEST_NAME)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
