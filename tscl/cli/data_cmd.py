@@ -108,7 +108,7 @@ def fetch_command(
     """
     from tscl.data.fetch import fetch_many
 
-    console = Console(stderr=json_output)
+    console = Console()
 
     def report(result: FetchResult) -> None:
         if result.error is None:
@@ -119,9 +119,10 @@ def fetch_command(
     results = fetch_many(names, data_dir, force, on_result=None if json_output else report)
     if json_output:
         _print_json([_fetch_row(result) for result in results])
+    errors = [result.error for result in results if result.error is not None]
+    if len(results) == 1 and errors:
+        raise errors[0]
     failed = [result for result in results if result.error is not None]
-    if len(results) == 1 and failed:
-        raise failed[0].error  # type: ignore[misc]
     if failed:
         shown = ", ".join(result.name for result in failed[:10])
         raise DownloadError(
