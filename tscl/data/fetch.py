@@ -61,9 +61,17 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
     if not force and is_current(entry, root):
         return paths
     with _staging(root) as stage:
-        built = _build(entry, stage)
-        _install(entry, root, stage / "out")
-    record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
+        try:
+            built = _build(entry, stage)
+            # Recorded before the files move in: a process killed in between leaves files that fail their
+            # check (and are fetched again), never files without a recorded sum.
+            record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
+            _install(entry, root, stage / "out")
+        except OSError as exc:  # disk full, permissions: the download itself has its own errors
+            raise DownloadError(
+                f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}",
+                "free some disk space or pass another --data-dir",
+            ) from exc
     return paths
 
 
