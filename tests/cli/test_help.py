@@ -11,8 +11,8 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 COMMANDS = [[], ["pretrain"], ["encode"], ["evaluate"], ["report"], ["runs"], ["runs", "compare"], ["sweep"],
-            ["data"], ["data", "list"], ["data", "info"], ["data", "fetch"], ["objectives"], ["objectives", "show"],
-            ["encoders"], ["losses"], ["views"], ["tasks"], ["heads"]]  # fmt: skip
+            ["data"], ["data", "list"], ["data", "info"], ["data", "fetch"], ["data", "verify"], ["objectives"],
+            ["objectives", "show"], ["encoders"], ["losses"], ["views"], ["tasks"], ["heads"]]  # fmt: skip
 _PROBE = """
 import json, sys
 from tscl.cli import main

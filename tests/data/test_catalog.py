@@ -16,6 +16,7 @@ from tscl.data import (
     load_dataset,
     resolve_roots,
 )
+from tscl.data.catalog import expand_names
 from tscl.data.catalog_data import SHA256
 from tscl.data.locate import BUNDLED_SOURCE, bundled_dir, catalog_status, locate
 from tscl.errors import DataError
@@ -23,16 +24,19 @@ from tscl.errors import DataError
 
 def test_catalog_has_forecasting_ucr_and_uea_entries() -> None:
     names = {entry.name for entry in list_entries()}
-    expected = {"ETTh1", "ETTh2", "ETTm1", "ETTm2", "electricity", "weather", "exchange_rate"}
-    assert expected <= names
-    assert {"GunPoint", "FordA", "ECG200", "BasicMotions", "JapaneseVowels", "UWaveGestureLibrary"} <= names
-    assert len(list_entries("classification")) == 24 + 8
+    forecasting = {"ETTh1", "ETTh2", "ETTm1", "ETTm2", "electricity", "traffic", "weather", "WTH", "exchange_rate",
+                   "national_illness"}  # fmt: skip
+    assert {e.name for e in list_entries("forecasting")} == forecasting
+    assert {"GunPoint", "FordA", "ECG200", "BasicMotions", "JapaneseVowels", "UWaveGestureLibrary", "Libras"} <= names
+    assert len(list_entries("classification")) == 128 + 30
+    assert len(list_entries(archive="UCR")) == 128 and len(list_entries(archive="uea")) == 30
+    assert len(list_entries(archive="forecasting")) == 10
 
 
 def test_entries_are_frozen_and_consistent() -> None:
     for entry in list_entries():
-        assert len(entry.files) == len(entry.urls) == len(entry.sha256)
-        assert entry.task in ("forecasting", "classification")
+        assert len(entry.files) == len(entry.sha256) and entry.downloads
+        assert entry.task in ("forecasting", "classification") and entry.length_min <= entry.length_max
         with pytest.raises(AttributeError):
             entry.name = "x"  # type: ignore[misc]
     assert all(SHA256[Path(f).name] == h for e in list_entries() for f, h in zip(e.files, e.sha256, strict=True) if h)
@@ -41,10 +45,36 @@ def test_entries_are_frozen_and_consistent() -> None:
 def test_get_entry_is_case_insensitive_and_describes_ett() -> None:
     entry = get_entry("etth1")
     assert entry.name == "ETTh1"
-    assert entry.urls == ("https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv",)
+    assert entry.downloads[0].url == "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv"
     assert entry.sha256[0] == "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066"
     assert entry.target == "OT" and entry.horizons == (24, 48, 168, 336, 720)
     assert get_entry("ETTm2").sha256 == (None,)
+
+
+def test_classification_entries_describe_the_archives() -> None:
+    libras = get_entry("Libras")
+    sizes = (libras.n_train, libras.n_test, libras.channels, libras.n_classes, libras.length_max)
+    assert sizes == (180, 180, 2, 15, 45)
+    assert libras.downloads[0].url == "https://timeseriesclassification.com/aeon-toolkit/Libras.zip"
+    assert libras.files == ("UEA/Libras/Libras_TRAIN.ts", "UEA/Libras/Libras_TEST.ts")
+    unequal = {e.name for e in list_entries(archive="UCR") if not e.equal_length}
+    assert len(unequal) == 11 and {"PLAID", "GesturePebbleZ1", "PickupGestureWiimoteZ"} <= unequal
+    assert {e.name for e in list_entries(archive="UCR") if e.missing_values} == {
+        "DodgerLoopDay", "DodgerLoopGame", "DodgerLoopWeekend", "MelbournePedestrian"}  # fmt: skip
+    assert {e.name for e in list_entries(archive="UEA") if not e.equal_length} == {
+        "CharacterTrajectories", "InsectWingbeat", "JapaneseVowels", "SpokenArabicDigits"}  # fmt: skip
+    assert get_entry("UWaveGestureLibrary").sha256[0]  # pinned: the shared copy is the upstream file
+
+
+def test_archive_selectors_and_bad_filters() -> None:
+    assert len(expand_names("UCR:all") or []) == 128 and expand_names("ucr:ALL") == expand_names("UCR:all")
+    assert expand_names("GunPoint") is None and expand_names("data/x:y.csv") is None
+    with pytest.raises(DataError, match="archive must be one of UCR, UEA, forecasting but got 'UCX'"):
+        expand_names("UCX:all")
+    with pytest.raises(DataError, match="'<archive>:all'"):
+        expand_names("UCR:some")
+    with pytest.raises(DataError, match="task must be one of classification, forecasting"):
+        list_entries("regression")
 
 
 def test_unknown_name_suggests_close_matches() -> None:

@@ -57,8 +57,9 @@ def test_list_json_and_table(
     _, out, _ = _run(["data", "list", "--data-dir", str(shared_datasets), "--json"], capsys)
     rows = {row["name"]: row for row in json.loads(out)}
     assert rows["ETTh1"]["found"].endswith("ETT") and rows["ETTm2"]["found"] is None
+    assert rows["GunPoint"]["cached"] and not rows["ETTm2"]["cached"]
     code, out, _ = _run(["data", "list"], capsys)
-    assert code == 0 and "GunPoint" in out and "aeon (bundled)" in out
+    assert code == 0 and "GunPoint" in out and "bundled" in out
 
 
 def test_unknown_dataset_is_one_line_error(isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:

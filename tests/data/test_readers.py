@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tscl.data import load_dataset
 from tscl.data.csv_reader import read_forecast_csv
 from tscl.data.locate import bundled_dir
 from tscl.data.readers import encode_labels, read_npy, read_npz, read_ucr_tsv, sort_labels
@@ -156,3 +157,61 @@ def test_tsv_round_trip_of_ragged_series(
     for i, row in enumerate(rows):
         np.testing.assert_array_equal(X[i, : len(row), 0], row)
         assert np.isnan(X[i, len(row) :, 0]).all()
+
+
+def _reference_ts(cases: list[tuple[list[list[str]], str]]) -> np.ndarray:
+    """The obviously-correct reading of the cases below: float() per token, '?'/'NaN' missing, NaN padding."""
+    length = max(len(channel) for channels, _ in cases for channel in channels)
+    out = np.full((len(cases), length, len(cases[0][0])), np.nan)
+    for i, (channels, _) in enumerate(cases):
+        for c, channel in enumerate(channels):
+            for t, token in enumerate(channel):
+                out[i, t, c] = np.nan if token in ("?", "NaN", "") else float(token)
+    return out.astype(np.float32)
+
+
+def test_ts_reader_matches_a_token_by_token_reference(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    cases = []
+    for i in range(60):
+        length = int(rng.integers(1, 12))
+        lengths = [length, length if i % 5 else max(1, length - 1), length]  # every 5th case: ragged channels
+        channels = [[f"{v:.5g}" for v in rng.normal(scale=1e3, size=n)] for n in lengths]
+        if i % 4 == 0:
+            channels[1][0] = rng.choice(["?", "NaN"])
+        cases.append((channels, str(i % 3)))
+    text = "@dimensions 3\n@equalLength false\n@classLabel true 0 1 2\n@data\n"
+    text += "".join(":".join(",".join(ch) for ch in channels) + f":{label}\n" for channels, label in cases)
+    (tmp_path / "mix_TRAIN.ts").write_text(text)
+    series = read_ts(tmp_path / "mix_TRAIN.ts")
+    np.testing.assert_array_equal(series.X, _reference_ts(cases))
+    assert list(series.labels) == [label for _, label in cases]
+
+
+def _write_big_ts(path: Path, cases: int, channels: int, length: int) -> None:
+    """Every 10th case half as long, every 7th with a missing first value (benchmarks/bench_load.py's shape)."""
+    rng = np.random.default_rng(0)
+    lines = [f"@dimensions {channels}", "@equalLength false", "@classLabel true a b c", "@data"]
+    for case in range(cases):
+        values = rng.normal(size=(channels, length // (2 if case % 10 == 0 else 1))).round(4)
+        rows = [",".join(map(str, row)) for row in values]
+        if case % 7 == 0:
+            rows[0] = "?," + rows[0].split(",", 1)[1]
+        lines.append(":".join(rows) + f":{'abc'[case % 3]}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_large_uea_set_loads_within_twice_its_arrays(tmp_path: Path, isolated_data_env: Path) -> None:
+    import tracemalloc
+
+    folder = tmp_path / "UEA" / "Big"
+    folder.mkdir(parents=True)
+    for part in ("TRAIN", "TEST"):
+        _write_big_ts(folder / f"Big_{part}.ts", cases=300, channels=30, length=200)
+    tracemalloc.start()
+    data = load_dataset("Big", tmp_path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert data.X_train.shape == (300, 200, 30) and data.X_train.dtype == np.float32
+    assert np.isnan(data.X_train[0, 100:]).all() and np.isnan(data.X_train[0, 0, 0])  # padding, missing value
+    assert peak <= 2 * (data.X_train.nbytes + data.X_test.nbytes)

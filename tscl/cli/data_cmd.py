@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,6 +11,10 @@ from rich.table import Table
 
 from tscl.cli import app
 from tscl.cli.options import DataDirOpt, JsonOpt, TargetOpt, TimeColOpt, UnivariateOpt
+from tscl.errors import DataError, DownloadError
+
+if TYPE_CHECKING:
+    from tscl.data.fetch import FetchResult
 
 data = typer.Typer(
     help="List, inspect and download datasets (ETT, UCR, UEA, your own files).",
@@ -20,7 +24,11 @@ data = typer.Typer(
 app.add_typer(data, name="data")
 
 NameArg = Annotated[str, typer.Argument(help="Catalog name (ETTh1, GunPoint, ...) or a path to a data file.")]
+NamesArg = Annotated[list[str], typer.Argument(help="Catalog names (ETTh1, Libras, ...) or archives (UCR:all).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Download again even if a valid copy is present.")]
+ArchiveOpt = Annotated[str | None, typer.Option("--archive", help="Only one archive: UCR, UEA or forecasting.")]
+TaskFilterOpt = Annotated[str | None, typer.Option("--task", help="Only one task: classification or forecasting.")]
+CachedOpt = Annotated[bool, typer.Option("--cached", help="Only the datasets found locally.")]
 
 
 def _print_json(payload: Any) -> None:
@@ -28,20 +36,30 @@ def _print_json(payload: Any) -> None:
 
 
 @data.command("list")
-def list_command(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> None:
-    """List the catalog and where each dataset is found locally."""
-    from tscl.data.locate import catalog_status
+def list_command(
+    data_dir: DataDirOpt = None,
+    archive: ArchiveOpt = None,
+    task: TaskFilterOpt = None,
+    cached: CachedOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """List the catalog (every UCR and UEA dataset, the forecasting set) and which are cached locally."""
+    from tscl.data.locate import BUNDLED_SOURCE, catalog_status
 
-    rows = catalog_status(data_dir)
+    rows = [row for row in catalog_status(data_dir, task=task, archive=archive) if row["cached"] or not cached]
     if json_output:
         _print_json(rows)
         return
-    table = Table(title="tscl datasets")
-    for column in ("name", "task", "format", "shape"):
+    held = sum(row["cached"] for row in rows)
+    table = Table(title=f"tscl datasets: {len(rows)} listed, {held} cached", caption="bundled: aeon's copy, offline")
+    table.add_column("name", no_wrap=True)
+    for column in ("archive", "shape", "missing"):
         table.add_column(column)
     table.add_column("found", overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["task"], row["format"], row["shape"], row["found"] or "[dim]-[/dim]")
+        missing = "yes" if row["missing_values"] else ""
+        found = "bundled" if row["found"] == BUNDLED_SOURCE else row["found"] or "[dim]-[/dim]"
+        table.add_row(row["name"], row["archive"], row["shape"], missing, found)
     Console().print(table)
 
 
@@ -82,15 +100,66 @@ def _render_value(key: str, value: Any) -> str:
 
 @data.command("fetch")
 def fetch_command(
-    name: NameArg, data_dir: DataDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
+    names: NamesArg, data_dir: DataDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
 ) -> None:
-    """Download a catalog dataset (verified by sha256) into --data-dir or the cache."""
-    from tscl.data import fetch
+    """Download catalog datasets from their upstreams (checksummed) into --data-dir or the cache.
 
-    paths = fetch(name, data_dir, force=force)
-    if json_output:
-        _print_json({"name": name, "files": [str(p) for p in paths]})
-        return
+    NAMES are catalog names or whole archives: [bold]UCR:all[/bold], [bold]UEA:all[/bold], [bold]forecasting:all[/bold].
+    """
+    from tscl.data.fetch import fetch_many
+
     console = Console()
-    for path in paths:
-        console.print(f"[green]ok[/green] {path}")
+
+    def report(result: FetchResult) -> None:
+        if result.error is None:
+            console.print(f"[green]ok[/green] {result.name}: {', '.join(str(p) for p in result.paths)}")
+        else:
+            console.print(f"[red]failed[/red] {result.name}: {result.error.message}")
+
+    results = fetch_many(names, data_dir, force, on_result=None if json_output else report)
+    if json_output:
+        _print_json([_fetch_row(result) for result in results])
+    errors = [result.error for result in results if result.error is not None]
+    if len(results) == 1 and errors:
+        raise errors[0]
+    failed = [result for result in results if result.error is not None]
+    if failed:
+        shown = ", ".join(result.name for result in failed[:10])
+        raise DownloadError(
+            f"every dataset must be fetched but {len(failed)} of {len(results)} failed: {shown}",
+            "the lines above give each reason; run the command again to retry only those",
+        )
+
+
+def _fetch_row(result: FetchResult) -> dict[str, Any]:
+    error = None if result.error is None else {"message": result.error.message, "hint": result.error.hint}
+    return {"name": result.name, "files": [str(p) for p in result.paths], "error": error}
+
+
+@data.command("verify")
+def verify_command(
+    name: Annotated[str | None, typer.Argument(help="A fetched dataset (default: every fetched dataset).")] = None,
+    data_dir: DataDirOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Check fetched files against the sha256 recorded (or pinned) when they were downloaded."""
+    from tscl.data.fetch import verify
+
+    checks = verify(name, data_dir)
+    if json_output:
+        _print_json([{"dataset": c.record.dataset, "file": str(c.path), "status": c.status} for c in checks])
+    else:
+        table = Table(title=f"{len(checks)} fetched files")
+        for column in ("dataset", "file", "status"):
+            table.add_column(column, overflow="fold")
+        for check in checks:
+            colour = "green" if check.status == "ok" else "red"
+            table.add_row(check.record.dataset, str(check.path), f"[{colour}]{check.status}[/{colour}]")
+        Console().print(table)
+    bad = [check for check in checks if check.status != "ok"]
+    if bad:
+        first = bad[0]
+        raise DataError(
+            f"every fetched file must match its recorded sha256 but {len(bad)} do not: {first.path} is {first.status}",
+            f"run `tscl data fetch {first.record.dataset} --force` to download it again",
+        )

@@ -95,6 +95,9 @@ def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
         task = progress.add_task("trials", total=None, state="")
 
         def hook(event: SweepEvent) -> None:
+            if event.kind == "fetch":
+                progress.console.print(f"fetch {event.message}")
+                return
             state = f"running {event.running} · failed {event.failed}"
             if event.skipped:
                 state += f" · already done {event.skipped}"
@@ -106,6 +109,9 @@ def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
 
 
 def _plain_line(event: SweepEvent) -> None:
+    if event.kind == "fetch":
+        print(f"sweep: fetch {event.message}", file=sys.stderr, flush=True)
+        return
     if event.kind == "begin":
         print(f"sweep: {event.total} trials to run, {event.skipped} already finished", file=sys.stderr)
         return
@@ -139,6 +145,8 @@ def render_result(result: SweepResult) -> None:
             evaluation = create_task(task)
             names = (*evaluation.validation_names, *evaluation.headline_names)
             console.print(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names))
+    if result.archives:
+        console.print(archive_table(result))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")
@@ -173,6 +181,20 @@ def summary_table(
         cells += [_number((row["paper"] or {}).get(name)) for name in papers]
         cells.append(str(row["unfinished"]) if row["unfinished"] else "")
         table.add_row(*cells)
+    return table
+
+
+def archive_table(result: SweepResult) -> Table:
+    """Per swept archive and (objective, setting): datasets done and the average of each headline metric."""
+    names = sorted({name for row in result.archives for name in row["metrics"]})
+    table = Table(title=f"{result.name} · archive averages over the datasets done")
+    for column in ("archive", "objective", "setting", "done"):
+        table.add_column(column)
+    for name in names:
+        table.add_column(f"average {name}", justify="right")
+    for row in result.archives:
+        cells = [row["archive"], row["objective"], row["setting"], f"{row['done']}/{row['datasets']}"]
+        table.add_row(*cells, *(_number(row["metrics"].get(name)) for name in names))
     return table
 
 

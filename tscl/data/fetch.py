@@ -1,9 +1,11 @@
-"""Downloading catalog datasets with pooch: once, verified, atomically.
+"""Fetching catalog datasets from their upstreams: once, checksummed, and all-or-nothing.
 
-Each file is downloaded into a private temporary folder beside its destination, its sha256 is checked, and
-only then is it moved into place with an atomic rename; the temporary folder is removed whatever happens, so
-a failure never leaves a partial or corrupt file. ``TSCL_DATA_MIRROR=http://host:port`` makes every download
-come from ``<mirror>/<file name>`` instead of the catalog URL (the checksum still applies).
+For one dataset, every upstream file is downloaded by pooch into a private staging folder inside the data
+root, checked, unpacked and (for forecasting sets that need it) preprocessed there; the finished files are
+checked against their pinned sha256 (or measured), then moved into place with renames — a dataset folder that
+does not exist yet appears whole in one rename — and recorded in the root's manifest
+(:mod:`tscl.data.manifest`). The staging folder is removed whatever happens, so an interrupted download, a
+damaged archive or a checksum mismatch leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -11,120 +13,274 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
-import pooch
-import requests
+from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
+from tscl.data.download import MIRROR_ENV, NETWORK_HINT, fetch_upstream, unpack
+from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
+from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
+from tscl.data.preprocess import run_step
+from tscl.data.readers import first_line
+from tscl.errors import DataError, DownloadError, TsclError
 
-from tscl.data.catalog import CatalogEntry, get_entry
-from tscl.data.locate import cache_dir
-from tscl.errors import DownloadError
-
-MIRROR_ENV = "TSCL_DATA_MIRROR"
-TIMEOUT_SECONDS = 60
-_HINT = (
-    "check the network, or set TSCL_DATA_MIRROR=http://host:port to a server holding the files, "
-    "or copy the files yourself into --data-dir (see datasets/README.md)"
-)
+_STAGING = ".tscl-fetch-"
+FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
 
-def fetch(name: str, data_dir: Path | None = None, force: bool = False) -> list[Path]:
-    """Download the files of catalog dataset ``name`` into ``data_dir`` (default: the cache directory).
+@dataclass(frozen=True)
+class _Built:
+    """A finished file in the staging folder, with its sum and where it came from."""
 
-    Files keep the catalog layout (``ETT/ETTh1.csv``, ``UCR/GunPoint/GunPoint_TRAIN.tsv``). A file already
-    present with the right checksum (or any checksum when none is known) is not downloaded again unless
-    ``force``.
+    relative: str
+    path: Path
+    sha256: str
+    pinned: bool
+    source: str
+
+
+def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) -> list[Path]:
+    """Download catalog dataset ``name`` into ``data_dir`` (default: the cache directory) unless it is there.
+
+    Files keep the catalog layout (``ETT/ETTh1.csv``, ``UEA/Libras/Libras_TRAIN.ts``). A dataset already
+    present whose files match their pinned or recorded sha256 (or, for files put there by hand, that are
+    simply present) is not downloaded again unless ``force``.
 
     Returns:
         The paths of the dataset's files.
 
     Raises:
         DataError: unknown name.
-        DownloadError: no URL known, network/HTTP failure, or checksum mismatch.
+        DownloadError: network/HTTP failure, a damaged archive, a failed preprocessing or a checksum mismatch.
     """
     entry = get_entry(name)
     root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
-    paths = []
-    for relative, url, sha256 in zip(entry.files, entry.urls, entry.sha256, strict=True):
-        destination = root / relative
-        if force or not _is_valid(destination, sha256):
-            _download(_source_url(entry, relative, url), destination, sha256)
-        paths.append(destination)
+    paths = [root / relative for relative in entry.files]
+    if not force and is_current(entry, root):
+        return paths
+    with _staging(root) as stage:
+        try:
+            built = _build(entry, stage)
+            # Recorded before the files move in: a process killed in between leaves files that fail their
+            # check (and are fetched again), never files without a recorded sum.
+            record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
+            _install(entry, root, stage / "out")
+        except OSError as exc:  # disk full, permissions: the download itself has its own errors
+            raise DownloadError(
+                f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}",
+                "free some disk space or pass another --data-dir",
+            ) from exc
     return paths
 
 
-def _is_valid(path: Path, sha256: str | None) -> bool:
-    if not path.is_file():
-        return False
-    return sha256 is None or pooch.file_hash(str(path), alg="sha256") == sha256
+@dataclass(frozen=True)
+class FetchResult:
+    """The outcome of fetching one dataset of several: its files, or the one-line error that stopped it."""
+
+    name: str
+    paths: tuple[Path, ...] = ()
+    error: TsclError | None = None
 
 
-def _source_url(entry: CatalogEntry, relative: str, url: str | None) -> str:
-    file_name = Path(relative).name
-    mirror = os.environ.get(MIRROR_ENV)
-    if mirror:
-        return f"{mirror.rstrip('/')}/{file_name}"
-    if url is None:
-        where = entry.homepage or "the dataset's homepage"
-        raise DownloadError(
-            f"{entry.name} must have a single-file download URL but none is known for {file_name}",
-            f"get it from {where} and place it as <data-dir>/{relative}, "
-            "or set TSCL_DATA_MIRROR=http://host:port to a server holding the files",
-        )
-    return url
+def fetch_many(
+    names: list[str],
+    data_dir: Path | str | None = None,
+    force: bool = False,
+    on_result: Callable[[FetchResult], None] | None = None,
+) -> list[FetchResult]:
+    """Fetch several datasets one after the other; a failure stops only its own dataset.
 
+    Args:
+        names: catalog names, or archive selectors such as ``"UCR:all"`` (see :func:`dataset_names`).
+        on_result: called after each dataset (for progress output).
 
-def _download(url: str, destination: Path, sha256: str | None) -> None:
-    """Download ``url`` to ``destination`` via a temporary folder; verify before the atomic rename.
-
-    On failure nothing is left behind: neither the file nor the folders made for it.
+    Raises:
+        DataError: an unknown name or archive (checked for all before anything is downloaded).
     """
-    created = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
-    try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".tscl-download-", dir=destination.parent))
-    except OSError as exc:
-        raise DownloadError(f"{destination.parent} must be writable but got: {exc.strerror}", _HINT) from exc
-    done = False
-    try:
-        downloaded = _retrieve(url, staging, destination.name)
-        actual = pooch.file_hash(str(downloaded), alg="sha256")
-        if sha256 is not None and actual != sha256:
-            raise DownloadError(
-                f"sha256 of {destination.name} must be {sha256} but got {actual}",
-                f"the file at {url} is not the expected one; retry, or check TSCL_DATA_MIRROR",
-            )
-        os.replace(downloaded, destination)
-        done = True
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not done:
-            _remove_empty(created)
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove the folders (deepest first) that are still empty; others may have filled them meanwhile."""
-    for folder in folders:
+    canonical = [get_entry(name).name for name in dataset_names(names)]
+    results = []
+    for name in canonical:
         try:
-            folder.rmdir()
-        except OSError:
-            return
+            result = FetchResult(name, tuple(fetch(name, data_dir, force)))
+        except TsclError as exc:
+            result = FetchResult(name, error=exc)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results
 
 
-def _retrieve(url: str, folder: Path, file_name: str) -> Path:
-    """pooch.retrieve with its exceptions turned into one-line DownloadErrors."""
-    downloader = pooch.HTTPDownloader(progressbar=False, timeout=TIMEOUT_SECONDS)
-    pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO level
+def fetch_missing(
+    names: list[str], data_dir: Path | str | None = None, on_result: Callable[[FetchResult], None] | None = None
+) -> list[FetchResult]:
+    """Fetch, into the cache, the catalog datasets among ``names`` that are found nowhere (the data roots
+    searched from ``data_dir``, or aeon's bundled copies); names of files and unknown names are left alone."""
+    missing = []
+    for name in names:
+        entry = None if looks_like_path(name) else find_entry(name)
+        if entry is None:
+            continue
+        try:
+            locate(entry.name, data_dir)
+        except DataError:
+            missing.append(entry.name)
+    return fetch_many(missing, on_result=on_result) if missing else []
+
+
+def dataset_names(specs: list[str]) -> list[str]:
+    """Names with archive selectors expanded (``"UEA:all"`` -> its 30 names), duplicates dropped in order."""
+    names: list[str] = []
+    for spec in specs:
+        for name in expand_names(spec) or [spec]:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def verify(name: str | None = None, data_dir: Path | str | None = None) -> list[Check]:
+    """Check the files ``tscl data fetch`` recorded, of one dataset or of all, against their sha256.
+
+    Searches ``data_dir`` alone when given, else every data root (``$TSCL_DATA_DIR``, ``./datasets``, the cache).
+
+    Raises:
+        DataError: unknown name, or ``name`` was never fetched into the roots searched.
+    """
+    wanted = get_entry(name).name if name is not None else None
+    roots = [Path(data_dir).expanduser()] if data_dir is not None else resolve_roots()
+    checks = [
+        check_record(root, record)
+        for root in roots
+        if root.is_dir()
+        for record in read_manifest(root).values()
+        if wanted in (None, record.dataset)
+    ]
+    if wanted is not None and not checks:
+        searched = ", ".join(str(root) for root in roots)
+        raise DataError(
+            f"{wanted} must have been fetched to be verified but no manifest in {searched} lists it",
+            f"run `tscl data fetch {wanted}` (files copied by hand have no recorded checksum)",
+        )
+    return checks
+
+
+def is_current(entry: CatalogEntry, root: Path) -> bool:
+    """Whether every file of ``entry`` is in ``root`` and matches its pinned or recorded sha256."""
+    records = read_manifest(root) if (root / entry.files[0]).is_file() else {}
+    for relative, pinned in zip(entry.files, entry.sha256, strict=True):
+        path = root / relative
+        if not path.is_file():
+            return False
+        expected = pinned or (records[relative].sha256 if relative in records else None)
+        if expected is not None and file_sha256(path) != expected:
+            return False
+    return True
+
+
+@contextmanager
+def _staging(root: Path) -> Iterator[Path]:
+    """A private folder inside ``root``, removed at exit; folders created for it go too if left empty.
+
+    Its name carries the process id, so the folders of a fetch that was killed (no chance to clean up) are
+    removed by the next fetch into the same root.
+    """
+    created = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
-        # The checksum is verified by the caller so that a mismatch names both sums in our own words.
-        return Path(pooch.retrieve(url, known_hash=None, fname=file_name, path=folder, downloader=downloader))
-    except requests.exceptions.HTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else "an error"
-        raise DownloadError(f"download of {url} must succeed but the server answered HTTP {status}", _HINT) from exc
-    except requests.exceptions.RequestException as exc:
-        reason = type(exc).__name__
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = "cannot connect (no network, or connection refused)"
-        raise DownloadError(f"download of {url} must succeed but got: {reason}", _HINT) from exc
-    except (OSError, ValueError) as exc:
-        raise DownloadError(f"download of {url} must succeed but got: {exc}", _HINT) from exc
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_abandoned(root)
+        stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
+    except OSError as exc:
+        raise DownloadError(f"{root} must be writable but got: {exc.strerror}", NETWORK_HINT) from exc
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in created:  # deepest first; stop at the first that holds something
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def _remove_abandoned(root: Path) -> None:
+    """Remove staging folders of processes that no longer run."""
+    for folder in root.glob(f"{_STAGING}*-*"):
+        pid = folder.name[len(_STAGING) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else, or cannot tell: leave it
+    return True
+
+
+def _build(entry: CatalogEntry, stage: Path) -> list[_Built]:
+    """Download, unpack and preprocess into ``stage/out`` (catalog layout); check each file's sum."""
+    inputs: list[Path] = []
+    urls: list[str] = []
+    for index, download in enumerate(entry.downloads):
+        folder = stage / f"download-{index}"
+        archive, _, url = fetch_upstream(download, folder)
+        inputs.extend(unpack(download, archive, folder / "unpacked"))
+        urls.append(url)
+    outputs = [stage / "out" / relative for relative in entry.files]
+    for output in outputs:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    if entry.preprocess is not None:
+        _preprocess(entry, inputs, outputs[0])
+    else:
+        if len(inputs) != len(outputs):
+            raise DownloadError(
+                f"{entry.name} must come as {len(outputs)} file(s) but the download gave {len(inputs)}",
+                f"check {MIRROR_ENV} or the catalog's URL",
+            )
+        for source, output in zip(inputs, outputs, strict=True):
+            os.replace(source, output)
+    for output in outputs:
+        output.chmod(FILE_MODE)  # pooch's temporary files are private (0600)
+    return [_checked(entry, i, output, " ".join(urls)) for i, output in enumerate(outputs)]
+
+
+def _preprocess(entry: CatalogEntry, inputs: list[Path], output: Path) -> None:
+    assert entry.preprocess is not None
+    try:
+        run_step(entry.preprocess, inputs, output, entry.preprocess_options)
+    except DataError:
+        raise
+    except Exception as exc:  # pandas raises many types on a file of another layout
+        names = ", ".join(p.name for p in inputs)
+        raise DownloadError(
+            f"{names} must be in the upstream layout of {entry.name} but preprocessing failed: {first_line(exc)}",
+            f"the download is not the upstream file; check {MIRROR_ENV} or the catalog's URL",
+        ) from exc
+
+
+def _checked(entry: CatalogEntry, index: int, path: Path, source: str) -> _Built:
+    relative, pinned = entry.files[index], entry.sha256[index]
+    actual = file_sha256(path)
+    if pinned is not None and actual != pinned:
+        raise DownloadError(
+            f"sha256 of {path.name} must be {pinned} but got {actual}",
+            f"the file from {source} is not the expected one; retry, or check {MIRROR_ENV}",
+        )
+    return _Built(relative, path, actual, pinned is not None, source)
+
+
+def _install(entry: CatalogEntry, root: Path, built: Path) -> None:
+    """Move the finished files into ``root``: the dataset's folder in one rename when it is new, else file by
+    file (each an atomic replace), so a reader never sees half a file."""
+    folder = PurePosixPath(os.path.commonpath(entry.files)) if len(entry.files) > 1 else None
+    if folder is not None and not (root / folder).exists():
+        (root / folder).parent.mkdir(parents=True, exist_ok=True)
+        os.rename(built / folder, root / folder)
+        return
+    for relative in entry.files:
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(built / relative, root / relative)

@@ -11,6 +11,7 @@ from tscl.data import protocols
 from tscl.data.csv_reader import TimeTable, read_forecast_csv
 from tscl.data.dataset import ClassificationData, ForecastingData
 from tscl.data.locate import Located, locate, locate_path, looks_like_path
+from tscl.data.manifest import check_files
 from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, read_ucr_tsv
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import DataError
@@ -50,7 +51,12 @@ def load_dataset(
 def load_located(
     located: Located, *, univariate: bool = False, time_col: str | None = None, target: str | None = None
 ) -> ClassificationData | ForecastingData:
-    """Read and preprocess the files of a located dataset with the loader of its kind."""
+    """Read and preprocess the files of a located dataset with the loader of its kind.
+
+    Files that ``tscl data fetch`` recorded in their root's manifest are checked against their sha256 first.
+    """
+    if located.root is not None:
+        check_files(located.root, located.paths)
     return _LOADERS[located.task](located, univariate=univariate, time_col=time_col, target=target)
 
 
@@ -79,7 +85,7 @@ def load_classification(
     train_path, test_path = located.paths[0], located.paths[-1]
     X_train, X_test = _common_length(train.X, test.X if test is not None else None, train_path, test_path)
     for X, path in ((X_train, train_path), (X_test, test_path)):
-        if X.size and np.isnan(X).all():
+        if X.size and _all_missing(X):
             raise DataError(
                 f"{path} must hold at least one value but every value is missing (NaN)",
                 "check the file; only some values may be missing",
@@ -100,6 +106,12 @@ def load_classification(
             y_test = np.zeros(0, dtype=np.int64)
     X_train, X_test = _normalise(located, X_train, X_test)
     return ClassificationData(located.name, X_train, y_train, X_test, y_test, class_names, located.source)
+
+
+def _all_missing(X: np.ndarray) -> bool:
+    """Whether every value is NaN, looking at a block of cases at a time (no full-size mask)."""
+    step = max(1, (1 << 20) // max(1, X[0].size))
+    return all(np.isnan(X[start : start + step]).all() for start in range(0, len(X), step))
 
 
 def _common_length(

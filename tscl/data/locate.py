@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -37,6 +38,8 @@ class Located:
         paths: ``(csv,)``, ``(train, test)`` or ``(array_file,)``.
         collection: ``"UCR"``, ``"UEA"``, ``"ETT"``, ``"forecasting"`` or None when unknown.
         source: human-readable origin (file paths or ``"aeon (bundled)"``).
+        root: the data root the files were found in (None for a file path or aeon's copies); its checksum
+            manifest, if any, is checked before the files are read.
     """
 
     name: str
@@ -44,6 +47,7 @@ class Located:
     paths: tuple[Path, ...]
     collection: str | None
     source: str
+    root: Path | None = None
 
 
 def cache_dir() -> Path:
@@ -116,7 +120,7 @@ def find_in_root(name: str, root: Path, entry: CatalogEntry | None = None) -> Lo
     for kind in kinds:
         found = _FINDERS[kind](name, root, entry)
         if found is not None:
-            return found
+            return replace(found, root=root)
     return None
 
 
@@ -272,16 +276,32 @@ def _series_partners(path: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def catalog_status(data_dir: str | Path | None = None) -> list[dict[str, str | None]]:
-    """One JSON-able row per catalog entry: name, task, format, shape hint and where it is found (or None)."""
-    return [
-        {
-            "name": entry.name,
-            "task": entry.task,
-            "collection": entry.collection,
-            "format": entry.format,
-            "shape": entry.shape,
-            "found": where_found(entry, data_dir),
-        }
-        for entry in list_entries()
-    ]
+def catalog_status(
+    data_dir: str | Path | None = None, *, task: str | None = None, archive: str | None = None
+) -> list[dict[str, Any]]:
+    """One JSON-able row per catalog entry (optionally of one task and/or archive): name, task, archive,
+    format, sizes, and where it is found locally (``found``: a folder, ``aeon (bundled)`` or None)."""
+    rows = []
+    for entry in list_entries(task, archive):
+        found = where_found(entry, data_dir)
+        rows.append(
+            {
+                "name": entry.name,
+                "task": entry.task,
+                "archive": entry.archive,
+                "collection": entry.collection,
+                "format": entry.format,
+                "shape": entry.shape,
+                "n_train": entry.n_train,
+                "n_test": entry.n_test,
+                "n_classes": entry.n_classes,
+                "channels": entry.channels,
+                "length_min": entry.length_min,
+                "length_max": entry.length_max,
+                "equal_length": entry.equal_length,
+                "missing_values": entry.missing_values,
+                "cached": found is not None and found != BUNDLED_SOURCE,
+                "found": found,
+            }
+        )
+    return rows

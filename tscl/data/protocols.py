@@ -143,15 +143,67 @@ def variables_as_instances(name: str, univariate: bool) -> bool:
 
 
 def normalise_ucr(name: str, X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reference UCR rule: sets in :data:`UCR_NOT_NORMALISED` get global train nanmean/nanstd; others pass."""
+    """Reference UCR rule: sets in :data:`UCR_NOT_NORMALISED` get global train nanmean/nanstd; others pass.
+
+    Float32 arrays are scaled in place.
+    """
     if name not in UCR_NOT_NORMALISED:
         return X_train, X_test
-    mean = float(np.nanmean(X_train, dtype=np.float64))
-    std = float(np.nanstd(X_train, dtype=np.float64)) or 1.0
-    return ((X_train - mean) / std).astype(np.float32), ((X_test - mean) / std).astype(np.float32)
+    mean, std = channel_moments(X_train.reshape(len(X_train), -1, 1))  # every value as one channel
+    return _scaled(X_train, mean, std), _scaled(X_test, mean, std)
 
 
 def normalise_uea(X_train: np.ndarray, X_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reference UEA rule: a per-channel scaler fit on the train series (NaN ignored)."""
-    scaler = Standardizer.fit(X_train)
-    return scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)
+    """Reference UEA rule: a per-channel scaler fit on the train series (NaN ignored).
+
+    Float32 arrays are scaled in place, a block of cases at a time, so a large dataset needs no copy.
+
+    Raises:
+        DataError: a channel has no value at all in the train series.
+    """
+    mean, std = channel_moments(X_train)
+    return _scaled(X_train, mean, std), _scaled(X_test, mean, std)
+
+
+def _blocks(X: np.ndarray) -> range:
+    """Start indices of blocks of cases of about 260 000 values each (2 MB in float64)."""
+    step = max(1, (1 << 18) // max(1, X[0].size if len(X) else 1))
+    return range(0, len(X), step)
+
+
+def channel_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel NaN-ignoring mean and population std (1 where it is 0) of ``[N, T, C]``, in float64,
+    computed a block of cases at a time (two passes, as ``np.nanmean``/``np.nanstd`` do).
+
+    Raises:
+        DataError: a channel has no value at all.
+    """
+    channels = X.shape[-1]
+    count, total = np.zeros(channels), np.zeros(channels)
+    step = _blocks(X).step
+    for start in _blocks(X):
+        block = X[start : start + step].reshape(-1, channels).astype(np.float64)
+        count += (~np.isnan(block)).sum(axis=0)
+        total += np.nansum(block, axis=0)
+    if (count == 0).any():
+        index = int(np.flatnonzero(count == 0)[0])
+        raise DataError(
+            f"channel {index} must have at least one value in the train split but all are missing",
+            "drop that column/channel or fill the missing values",
+        )
+    mean = total / count
+    squares = np.zeros(channels)
+    for start in _blocks(X):
+        block = X[start : start + step].reshape(-1, channels).astype(np.float64)
+        squares += np.nansum((block - mean) ** 2, axis=0)
+    std = np.sqrt(squares / count)
+    return mean, np.where(std == 0, 1.0, std)
+
+
+def _scaled(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``(X - mean) / std`` computed in float64 a block at a time and stored in ``X`` (made float32 first)."""
+    out = X if X.dtype == np.float32 else X.astype(np.float32)
+    step = _blocks(out).step
+    for start in _blocks(out):
+        out[start : start + step] = (out[start : start + step] - mean) / std
+    return out

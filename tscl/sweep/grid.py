@@ -5,7 +5,7 @@ A grid is a TOML file (or the same mapping in Python)::
     name = "ts2vec-ucr"                  # optional; default: the file's stem
     output = "sweeps/ts2vec-ucr"         # optional; default: sweeps/<name>; relative to the current folder
     data_dir = "../shared/datasets"      # optional; `--data-dir` / ``data_dir=`` override it
-    datasets = ["GunPoint", "BasicMotions"]
+    datasets = ["GunPoint", "BasicMotions"]   # or a whole archive: "UCR:all", "UEA:all", ["UCR:all", "ETTh1"]
     objectives = ["ts2vec"]              # optional; default ["ts2vec"]
     seeds = [0, 1, 2]                    # optional; default [42]
 
@@ -48,6 +48,7 @@ from tscl.sweep.validate import (
     check_objectives,
     check_unique,
     checked,
+    dataset_list,
     name_list,
     product_table,
     seed_list,
@@ -105,6 +106,7 @@ class Grid:
     base: dict[str, Any] = field(default_factory=dict)
     settings: tuple[dict[str, Any], ...] = ()
     product: dict[str, list[Any]] = field(default_factory=dict)
+    archives: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def variants(self) -> list[tuple[str, dict[str, Any]]]:
         """(label, overrides) of every setting: each ``[[settings]]`` table times each ``[grid]`` product."""
@@ -149,7 +151,10 @@ class Grid:
         data: dict[str, Any] = {"name": self.name, "output": str(self.output)}
         if self.data_dir:
             data["data_dir"] = self.data_dir
-        data.update(datasets=list(self.datasets), objectives=list(self.objectives), seeds=list(self.seeds))
+        in_archives = {name for names in self.archives.values() for name in names}
+        datasets = [f"{archive}:all" for archive in self.archives]
+        datasets += [name for name in self.datasets if name not in in_archives]
+        data.update(datasets=datasets, objectives=list(self.objectives), seeds=list(self.seeds))
         if self.base:
             data["base"] = self.base
         if self.settings:
@@ -205,7 +210,7 @@ def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | Non
     if unknown:
         raise unknown_key(where, unknown[0], TOP_KEYS)
     name = typed(where, "name", values.get("name", stem), str)
-    datasets = name_list(where, values, "datasets", None)
+    datasets, archives = dataset_list(where, values)
     objectives = name_list(where, values, "objectives", [str(RunConfig().objective.name)])
     seeds = seed_list(where, values)
     check_objectives(where, objectives)
@@ -216,7 +221,7 @@ def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | Non
     base = setting_table(where, "base", values.get("base", {}))
     settings = settings_tables(where, values.get("settings", []))
     product = product_table(where, values.get("grid", {}), settings)
-    grid = Grid(name, output, datasets, objectives, seeds, directory, base, settings, product)
+    grid = Grid(name, output, datasets, objectives, seeds, directory, base, settings, product, archives)
     check_unique([label for label, _ in grid.variants()], where)
     return grid
 

@@ -12,7 +12,7 @@ from tscl.errors import ConfigError
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
-from tscl.sweep.summary import summarise, write_summary
+from tscl.sweep.summary import summarise, summarise_archives, write_summary
 from tscl.sweep.tracking import SweepTracking, close_sweep, open_sweep
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
 from tscl.training.checkpoint import atomic_write_text
@@ -20,7 +20,8 @@ from tscl.training.checkpoint import atomic_write_text
 
 @dataclass
 class SweepEvent:
-    """Progress of a sweep: ``begin`` (once), then ``start`` and ``end`` of each trial run by this call."""
+    """Progress of a sweep: ``fetch`` for each missing dataset downloaded first (``message`` says how it went),
+    ``begin`` (once), then ``start`` and ``end`` of each trial run by this call."""
 
     kind: str
     trial: TrialRecord | None
@@ -29,6 +30,7 @@ class SweepEvent:
     running: int = 0
     failed: int = 0
     skipped: int = 0
+    message: str = ""
 
 
 EventHook = Callable[[SweepEvent], None]
@@ -45,6 +47,7 @@ class SweepResult:
     rows: list[dict[str, Any]]
     dry_run: bool = False
     files: list[Path] = field(default_factory=list)
+    archives: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -59,8 +62,8 @@ class SweepResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "sweep": self.name, "output": str(self.output), "dry_run": self.dry_run, "ok": self.ok,
-            "counts": self.counts(), "rows": self.rows, "trials": [t.to_dict() for t in self.trials],
-            "files": [str(f) for f in self.files],
+            "counts": self.counts(), "rows": self.rows, "archives": self.archives,
+            "trials": [t.to_dict() for t in self.trials], "files": [str(f) for f in self.files],
         }  # fmt: skip
 
 
@@ -82,7 +85,9 @@ def run_sweep(
     Args:
         grid: Path of a grid TOML file, the same content as a mapping, or a loaded :class:`Grid`.
         workers: Trials at once; above 1, in spawned processes sharing the CPUs (threads = cores // workers).
-        data_dir: Where datasets are found; overrides the grid's ``data_dir``.
+        data_dir: Where datasets are found; overrides the grid's ``data_dir``. Catalog datasets found nowhere
+            are fetched into the cache before any trial starts; the trials of one that cannot be fetched fail
+            with the download error (the next run tries again).
         dry_run: Only list the trials and what each still needs (run, resume, evaluate, skip).
         output: Output folder; overrides the grid's ``output``.
         on_event: Called with a :class:`SweepEvent` when trials start and end (for progress displays).
@@ -125,7 +130,8 @@ def run_sweep(
             hint="set `output` in the grid (or --output) to a folder you may write to",
         ) from exc
     atomic_write_text(grid.output / "grid.toml", grid.to_toml())
-    todo = [t for t in trials if records[t.id].action != DONE]
+    _fetch_missing(grid, trials, records, on_event)
+    todo = [t for t in trials if records[t.id].action != DONE and records[t.id].status == "pending"]
     tracking = open_sweep(track, grid.name, grid.output) if todo else None
     interrupted = False
     try:
@@ -144,6 +150,28 @@ def run_sweep(
             hint="re-run the same command to resume the rest",
         )
     return result
+
+
+def _fetch_missing(
+    grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], on_event: EventHook | None
+) -> None:
+    """Download the catalog datasets no unfinished trial can find; mark the trials of failed ones failed."""
+    from tscl.data.fetch import FetchResult, fetch_missing
+
+    needed = list(dict.fromkeys(t.dataset for t in trials if records[t.id].action != DONE))
+
+    def report(result: FetchResult) -> None:
+        if on_event is not None:
+            text = "fetched" if result.error is None else f"could not fetch: {result.error.message}"
+            on_event(SweepEvent("fetch", None, total=len(trials), message=f"{result.name}: {text}"))
+
+    for result in fetch_missing(needed, grid.data_dir, on_result=report):
+        if result.error is None:
+            continue
+        for trial in trials:
+            if trial.dataset.lower() == result.name.lower() and records[trial.id].action != DONE:
+                records[trial.id].status = "failed"
+                records[trial.id].error = f"fetching {result.name} failed: {result.error.message}"
 
 
 def _planned(trial: Trial, layout: Layout) -> TrialRecord:
@@ -229,9 +257,10 @@ def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], la
                 record.status, record.error = state["status"], state.get("error")
     ordered = [records[t.id] for t in trials]
     rows = summarise(trials, records, layout)
-    files = list(write_summary(layout, grid.name, rows, ordered))
+    archives = summarise_archives(rows, grid.archives)
+    files = list(write_summary(layout, grid.name, rows, ordered, archives))
     if any(trial.evaluate.plots for trial in trials):
         from tscl.sweep.plots import plot_summaries
 
         files += plot_summaries(grid.output / "plots", rows)
-    return SweepResult(grid.name, grid.output, ordered, rows, files=files)
+    return SweepResult(grid.name, grid.output, ordered, rows, files=files, archives=archives)

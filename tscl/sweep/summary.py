@@ -123,10 +123,36 @@ def selected_on(task: str | None) -> str | None:
     return names[0] if names else None
 
 
+def summarise_archives(rows: list[dict[str, Any]], archives: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Per archive the grid swept (``"UCR:all"``) and (objective, setting): how many of its datasets are done
+    (every seed finished) and the average over those datasets of each headline metric's mean."""
+    out = []
+    for archive, names in archives.items():
+        members = {name.lower() for name in names}
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in rows:
+            if Path(row["dataset"]).stem.lower() in members:
+                groups.setdefault((row["objective"], row["setting"]), []).append(row)
+        for (objective, setting), group in groups.items():
+            done = [row for row in group if row["n"] > 0 and row["unfinished"] == 0]
+            metrics = {}
+            for metric in sorted({m for row in done for m in row["metrics"]}):
+                means = [row["metrics"][metric]["mean"] for row in done if metric in row["metrics"]]
+                metrics[metric] = sum(means) / len(means)
+            out.append({"archive": archive, "objective": objective, "setting": setting, "datasets": len(names),
+                        "done": len(done), "metrics": metrics})  # fmt: skip
+    return out
+
+
 def write_summary(
-    layout: Layout, name: str, rows: list[dict[str, Any]], records: list[TrialRecord]
+    layout: Layout,
+    name: str,
+    rows: list[dict[str, Any]],
+    records: list[TrialRecord],
+    archives: list[dict[str, Any]] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``summary.json`` (rows and every trial) and ``summary.csv`` (one line per row) atomically."""
+    """Write ``summary.json`` (rows, archive averages and every trial) and ``summary.csv`` (one line per row)
+    atomically."""
     counts: dict[str, int] = {}
     for record in records:
         counts[record.status] = counts.get(record.status, 0) + 1
@@ -135,7 +161,7 @@ def write_summary(
         "std": STD_NOTE, "selection": BEST_NOTE, "counts": counts,
         "best": [{"dataset": r["dataset"], "objective": r["objective"], "setting": r["setting"],
                   "selected_on": selected_on(r["task"])} for r in rows if r.get("best")],
-        "rows": rows, "trials": [r.to_dict() for r in records],
+        "rows": rows, "archives": archives or [], "trials": [r.to_dict() for r in records],
     }  # fmt: skip
     json_path, csv_path = layout.output / "summary.json", layout.output / "summary.csv"
     write_json(json_path, document)

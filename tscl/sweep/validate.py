@@ -65,6 +65,30 @@ def name_list(where: str, values: dict[str, Any], key: str, default: list[str] |
     return tuple(items)
 
 
+def dataset_list(where: str, values: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The datasets of a grid with archive selectors expanded, and each selector's archive with its names.
+
+    ``datasets`` is a list of names, paths and selectors (``["UCR:all", "ETTh1"]``), or one selector alone
+    (``datasets = "UEA:all"``).
+    """
+    from tscl.data.catalog import check_archive, expand_names
+    from tscl.errors import DataError
+
+    raw = values.get("datasets")
+    specs = name_list(where, {"datasets": [raw]} if isinstance(raw, str) else values, "datasets", None)
+    names: list[str] = []
+    archives: dict[str, tuple[str, ...]] = {}
+    for spec in specs:
+        try:
+            members = expand_names(spec)
+        except DataError as exc:
+            raise ConfigError(f"{where}: datasets: {exc.message}", hint=exc.hint) from None
+        if members is not None:
+            archives[check_archive(spec.partition(":")[0].strip())] = tuple(members)
+        names.extend(name for name in members or [spec] if name not in names)
+    return tuple(names), archives
+
+
 def seed_list(where: str, values: dict[str, Any]) -> tuple[int, ...]:
     """The distinct non-negative integer seeds (default: the config's default seed)."""
     seeds = values.get("seeds", [RunConfig.model_fields["seed"].default])

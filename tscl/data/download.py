@@ -1,0 +1,167 @@
+"""The mechanics of one upstream file, done by pooch: download (to a temporary file pooch renames when it is
+complete), checksum, unpack with pooch's ``Unzip``/``Decompress`` processors, and a rich progress bar on
+terminals. Every failure becomes a one-line :class:`~tscl.errors.DownloadError`.
+
+``TSCL_DATA_MIRROR=http://host:port`` makes every download come from ``<mirror>/<upstream file name>``
+(``Libras.zip``, ``ETTh1.csv``, ``electricityloaddiagrams20112014.zip``) instead of the upstream URL.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+import zipfile
+from pathlib import Path
+
+import pooch
+import requests
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
+
+from tscl.data.catalog import Download
+from tscl.data.manifest import file_sha256
+from tscl.errors import DownloadError
+
+MIRROR_ENV = "TSCL_DATA_MIRROR"
+TIMEOUT_SECONDS = 60
+CHUNK_BYTES = 256 * 1024
+NETWORK_HINT = (
+    "check the network, or set TSCL_DATA_MIRROR=http://host:port to a server holding the upstream files, "
+    "or copy the files yourself into --data-dir (see datasets/README.md)"
+)
+
+
+def source_url(download: Download) -> str:
+    """The URL to fetch: the upstream one, or ``<mirror>/<file name>`` when ``TSCL_DATA_MIRROR`` is set."""
+    mirror = os.environ.get(MIRROR_ENV)
+    return f"{mirror.rstrip('/')}/{download.file_name}" if mirror else download.url
+
+
+def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
+    """Download one upstream file into ``folder`` and check its pinned sha256.
+
+    Returns:
+        ``(path, sha256, url)`` of the downloaded file.
+
+    Raises:
+        DownloadError: network or HTTP failure, or a pinned checksum that does not match.
+    """
+    url = source_url(download)
+    path = _retrieve(url, folder, download.file_name)
+    actual = file_sha256(path)
+    if download.sha256 is not None and actual != download.sha256:
+        raise DownloadError(
+            f"sha256 of {download.file_name} must be {download.sha256} but got {actual}",
+            f"the file at {url} is not the expected one; retry, or check {MIRROR_ENV}",
+        )
+    return path, actual, url
+
+
+def unpack(download: Download, archive: Path, folder: Path) -> list[Path]:
+    """The files taken from a downloaded file: its ``members`` after unpacking, or the file itself.
+
+    Raises:
+        DownloadError: the file is not a valid archive, or a member is missing.
+    """
+    try:
+        if download.unpack == "zip":
+            extracted = pooch.Unzip(extract_dir=str(folder))(str(archive), "download", None)
+        elif download.unpack == "gzip":
+            name = download.members[0] if download.members else archive.stem
+            extracted = [pooch.Decompress(method="gzip", name=name)(str(archive), "download", None)]
+        else:
+            return [archive]
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DownloadError(
+            f"{download.file_name} must be a {download.unpack} archive but it cannot be unpacked: {exc}",
+            f"the download is damaged or not the upstream file; retry, or check {MIRROR_ENV}",
+        ) from exc
+    return _members(download, [Path(p) for p in extracted])
+
+
+def _members(download: Download, extracted: list[Path]) -> list[Path]:
+    """The extracted files matching each member pattern (by file name, case-sensitive first), in order."""
+    chosen: list[Path] = []
+    for pattern in download.members or ("*",):
+        matches = sorted(p for p in extracted if fnmatch.fnmatchcase(p.name, pattern))
+        if not matches:  # some archives change the case of a name
+            matches = sorted(p for p in extracted if fnmatch.fnmatch(p.name.lower(), pattern.lower()))
+        if not matches:
+            names = ", ".join(sorted(p.name for p in extracted)[:12]) or "nothing"
+            raise DownloadError(
+                f"{download.file_name} must hold {pattern} but it holds {names}",
+                f"the archive is not the upstream one; check {MIRROR_ENV} or the catalog's URL",
+            )
+        chosen.extend(matches)
+    return chosen
+
+
+def _retrieve(url: str, folder: Path, file_name: str) -> Path:
+    """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors."""
+    bar = _DownloadBar(file_name) if _on_terminal() else None
+    downloader = pooch.HTTPDownloader(progressbar=bar or False, timeout=TIMEOUT_SECONDS, chunk_size=CHUNK_BYTES)
+    pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO level
+    try:
+        return Path(pooch.retrieve(url, known_hash=None, fname=file_name, path=folder, downloader=downloader))
+    except requests.exceptions.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "an error"
+        message = f"download of {url} must succeed but the server answered HTTP {status}"
+        raise DownloadError(message, NETWORK_HINT) from exc
+    except requests.exceptions.RequestException as exc:
+        raise DownloadError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
+    except (OSError, ValueError) as exc:
+        raise DownloadError(f"download of {url} must succeed but got: {exc}", NETWORK_HINT) from exc
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _reason(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection closed before the whole file arrived"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"no answer within {TIMEOUT_SECONDS} s"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "cannot connect (no network, or connection refused)"
+    return type(exc).__name__
+
+
+class _DownloadBar:
+    """The progress-bar protocol pooch's HTTPDownloader drives (``total``, ``update``, ``reset``, ``close``),
+    drawn by rich on stderr."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._total = 0
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:  # pooch sets it once the response headers are in
+        self._total = value
+        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(self._label, total=value or None)
+
+    def update(self, advance: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=advance)
+
+    def reset(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.reset(self._task, total=self._total or None)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
