@@ -62,7 +62,7 @@ def swept(args: argparse.Namespace, work: Path) -> tuple[float, list[float]]:
     names = ", ".join(f'"{d}"' for d in args.datasets)
     grid.write_text(
         f'name = "bench"\noutput = "{work / "out"}"\ndata_dir = "{Path(args.data_dir).resolve()}"\n'
-        f"datasets = [{names}]\nobjectives = [\"ts2vec\"]\nseeds = {list(range(args.seeds))}\n\n"
+        f'datasets = [{names}]\nobjectives = ["ts2vec"]\nseeds = {list(range(args.seeds))}\n\n'
         f'[base]\niters = {args.iters}\nhead = "svm"\nplots = false\ndevice = "cpu"\n'
     )
     began = time.perf_counter()
@@ -95,7 +95,8 @@ def main() -> None:
     print("|---|---|---|---|")
     print(f"| `tscl pretrain` + `tscl evaluate`, one by one | {one_by_one:.1f} | {one_by_one / n:.2f} | "
           f"{statistics.mean(acc_seq):.4f} |")  # fmt: skip
-    print(f"| `tscl sweep --workers {args.workers}` | {sweep:.1f} | {sweep / n:.2f} | {statistics.mean(acc_sweep):.4f} |")
+    mean_sweep = statistics.mean(acc_sweep)
+    print(f"| `tscl sweep --workers {args.workers}` | {sweep:.1f} | {sweep / n:.2f} | {mean_sweep:.4f} |")
     print(f"\nratio: x{one_by_one / sweep:.2f}")
 
 
