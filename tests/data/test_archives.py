@@ -82,7 +82,7 @@ def test_tampered_file_is_refused_with_one_line(
     assert code == 1 and out == "" and err.startswith("error: sha256 of") and len(err.strip().splitlines()) == 2
     code, out, err = run_cli(["data", "verify", "PLAID", "--data-dir", str(root), "--json"], capsys)
     assert code == 1 and {row["status"] for row in json.loads(out)} == {"ok", "changed"}
-    assert err.startswith("error: every fetched file must match its recorded sha256 but 1 do not")
+    assert err.startswith("error: every fetched file must match its recorded sha256 but 1 does not")
     fetch("PLAID", data_dir=root)  # not current any more: downloaded again
     restored = load_dataset("PLAID", root).X_train[0, 3, 0]
     assert len(mirror.requests) == 2 and restored == pytest.approx((4.0 - _RAW.mean()) / _RAW.std(), rel=1e-6)

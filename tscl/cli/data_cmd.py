@@ -158,8 +158,9 @@ def verify_command(
         Console().print(table)
     bad = [check for check in checks if check.status != "ok"]
     if bad:
-        first = bad[0]
+        first, verb = bad[0], "does" if len(bad) == 1 else "do"
         raise DataError(
-            f"every fetched file must match its recorded sha256 but {len(bad)} do not: {first.path} is {first.status}",
+            f"every fetched file must match its recorded sha256 but {len(bad)} {verb} not: "
+            f"{first.path} is {first.status}",
             f"run `tscl data fetch {first.record.dataset} --force` to download it again",
         )
