@@ -291,9 +291,7 @@ def parse_split(value: str | Sequence[float] | None) -> tuple[float, float, floa
     except (TypeError, ValueError):
         raise ConfigError(f"--split must be train,valid,test fractions or a protocol but got {value!r}", hint) from None
     if len(fractions) != 3 or not all(0 < f < 1 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(
-            f"--split must be three fractions in (0, 1) summing to 1 but got {value!r}", hint
-        )
+        raise ConfigError(f"--split must be three fractions in (0, 1) summing to 1 but got {value!r}", hint)
     return (fractions[0], fractions[1], fractions[2])
 
 
