@@ -80,7 +80,7 @@ def evaluate_run(
     model, config, digest = load_run_checkpoint(run_dir, device)
     data, files = load_run_dataset_files(config, dataset, data_dir, forecasting=forecasting)
     settings = forecasting.to_dict() if forecasting is not None else {}
-    _check_settings_apply(data.task, settings)
+    check_settings_apply(data.task, settings)
     evaluation = task_for(data, head=head, **settings)
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)
@@ -113,8 +113,12 @@ def evaluate_run(
     return metrics
 
 
-def _check_settings_apply(task: str, settings: dict[str, Any]) -> None:
-    """Refuse settings given for another task than the dataset's (e.g. ``--horizons`` for classification)."""
+def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
+    """Refuse settings given for another task than the dataset's (e.g. ``--horizons`` for classification).
+
+    Raises:
+        ConfigError: naming the first such setting.
+    """
     declared = TASKS.entry(task).options.model_fields
     given = [key for key, value in settings.items() if value is not None and key not in declared]
     given = [key for key in given if not (key == "protocol" and settings[key] == DEFAULT_PROTOCOL)]

@@ -129,7 +129,7 @@ class ForecastingTask(Task):
         metrics = dict(ours.metrics)
         metrics["univariate"] = bool(data.univariate)
         metrics["baselines"] = {} if baseline is None else _baselines(baseline, data, timings)
-        paper = self.published(objective, data.name, bool(data.univariate))
+        paper = self._published_numbers(objective, data.name, bool(data.univariate))
         metrics["paper"] = comparable_paper(paper, data, self.setting)
         metrics.update(setting_record(data))
         return metrics, {"examples": ours.examples}
@@ -187,8 +187,14 @@ class ForecastingTask(Task):
         """``{"horizons": {"24": {"mse", "mae"}, ...}, "mean": {"mse", "mae"}}`` of the paper, or None.
 
         ``horizons`` is empty when only the mean is published; the mean is the published one, else the
-        average of the horizons (4 decimals).
+        average of the horizons (4 decimals). None unless this task runs the paper's protocol (TS2Vec's split,
+        horizons and feature modes): numbers of another setting are not comparable.
         """
+        if not self.setting.is_default:
+            return None
+        return self._published_numbers(objective, dataset, univariate)
+
+    def _published_numbers(self, objective: str, dataset: str, univariate: bool) -> dict[str, Any] | None:
         table = {(name.lower(), setting): numbers for (name, setting), numbers in self.paper(objective).items()}
         numbers = table.get((dataset.lower(), univariate), {})
         per_horizon = sorted((h, values) for h, values in numbers.items() if isinstance(h, int))
