@@ -8,6 +8,7 @@ setting they were computed under, so that reports and comparisons never mix sett
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,10 +54,12 @@ def check_forecasting_data(data: Any, own: bool) -> None:
     rows = {name: s.stop - s.start for name, s in zip(_SPLITS, _slices(data), strict=True)}
     padding = f" minus {ENCODING_PADDING} padding rows" if split == "train" else ""
     if longest < 1:
+        needed = ENCODING_PADDING + 2 if split == "train" else 2
+        counted = f" ({ENCODING_PADDING} padding rows included)" if split == "train" else ""
         raise DataError(
-            f"the {split} split of {data.name} must have more than {ENCODING_PADDING + 1 if split == 'train' else 1}"
-            f" rows for any horizon but has {rows[split]}: the longest horizon this data allows is none",
-            f"give the {split} split more rows with --split (e.g. --split 0.7,0.1,0.2) or use a longer series",
+            f"--split must give the {split} split of {data.name} at least {needed} rows{counted} but it has "
+            f"{rows[split]}: the longest horizon this data allows is 0",
+            f"give the {split} split more rows, e.g. --split 0.7,0.1,0.2, or use a longer series",
         )
     too_long = [h for h in data.horizons if h > longest]
     if too_long:
@@ -81,9 +84,9 @@ def _check_unseen_test(data: Any) -> None:
         return
     if data.test_slice.start < seen:
         raise DataError(
-            f"the test split of {data.name} must start at or after row {seen}, where the rows the encoder was "
-            f"pretrained on end, but starts at row {data.test_slice.start}",
-            f"give train and valid together at least {seen / length:.3g} of the rows with --split",
+            f"--split must start the test split of {data.name} at or after row {seen}, where the rows the encoder "
+            f"was pretrained on end, but it starts at row {data.test_slice.start}",
+            f"give train and valid together at least {math.ceil(1000 * seen / length) / 1000:g} of the rows with --split",
         )
 
 
