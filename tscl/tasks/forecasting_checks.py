@@ -86,8 +86,13 @@ def _check_unseen_test(data: Any) -> None:
         raise DataError(
             f"--split must start the test split of {data.name} at or after row {seen}, where the rows the encoder "
             f"was pretrained on end, but it starts at row {data.test_slice.start}",
-            f"give train and valid together at least {math.ceil(1000 * seen / length) / 1000:g} of the rows with --split",
+            f"give train and valid together at least {_up(seen / length)} of the rows with --split",
         )
+
+
+def _up(fraction: float) -> str:
+    """``fraction`` rounded up to three decimals (a hint's fraction must be enough, not almost)."""
+    return f"{math.ceil(1000 * fraction) / 1000:g}"
 
 
 def check_features(features: str | None, univariate: bool, pretrained_on: str) -> None:
