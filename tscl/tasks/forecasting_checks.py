@@ -121,7 +121,7 @@ def comparable_paper(paper: dict[str, Any] | None, data: Any, setting: Forecasti
     modes only; with other horizons, the published ones among them (their mean only for the same set)."""
     if paper is None or getattr(data, "protocol", DEFAULT_PROTOCOL) != DEFAULT_PROTOCOL:
         return None
-    if setting.split is not None or setting.features == "MS":
+    if setting.split is not None or getattr(data, "feature_mode", "") == "MS":
         return None
     if setting.horizons is None:
         return paper
