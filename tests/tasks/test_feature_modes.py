@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from tscl.data import ForecastingData, load_dataset
-from tscl.data.forecasting_protocols import ForecastingSetting
+from tscl.forecasting_protocols import ForecastingSetting
 from tscl.tasks import create_task
 from tscl.tasks.forecasting_protocol import horizon_samples, target_values
 

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tscl.data.forecasting_protocols import ForecastingSetting
 from tscl.errors import ConfigError, DataError
+from tscl.forecasting_protocols import ForecastingSetting
 from tscl.tasks.forecasting_checks import check_features, check_forecasting_data, comparable_paper
 
 PAPER = {"horizons": {"24": {"mse": 0.039, "mae": 0.152}, "48": {"mse": 0.062, "mae": 0.191}},

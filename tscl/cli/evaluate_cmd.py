@@ -10,7 +10,7 @@ import typer
 from tscl.cli import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
 from tscl.cli.render import console, err_console, print_json
-from tscl.data.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
 
@@ -75,7 +75,7 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
-    from tscl.data.forecasting_protocols import ForecastingSetting
+    from tscl.forecasting_protocols import ForecastingSetting
     from tscl.runs.evaluation import evaluate_run
 
     if head not in HEADS:

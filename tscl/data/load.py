@@ -10,12 +10,12 @@ import numpy as np
 from tscl.data import protocols
 from tscl.data.csv_reader import TimeTable, read_forecast_csv
 from tscl.data.dataset import ClassificationData, ForecastingData
-from tscl.data.forecasting_protocols import ForecastingSetting
 from tscl.data.locate import Located, locate, locate_path, looks_like_path
 from tscl.data.manifest import check_files
 from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, read_ucr_tsv
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import ConfigError, DataError
+from tscl.forecasting_protocols import ForecastingSetting
 
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tscl.data.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, get_protocol
 from tscl.errors import DataError
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, get_protocol
 
 COVARIATE_NAMES = ("minute", "hour", "day_of_week", "day_of_month", "day_of_year", "month", "iso_week")
 
@@ -98,7 +98,7 @@ def _ett_kind(name: str) -> str | None:
 
 def forecasting_splits(name: str, n_rows: int) -> tuple[slice, slice, slice]:
     """Train/valid/test row ranges of the TS2Vec protocol: ETTh* 12/4/4 months of hours, ETTm* in quarter
-    hours, else 60/20/20 (other protocols: :mod:`tscl.data.forecasting_protocols`).
+    hours, else 60/20/20 (other protocols: :mod:`tscl.forecasting_protocols`).
 
     Raises:
         DataError: the series is too short for its split.

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from tscl.config import RunConfig
-from tscl.data.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
 from tscl.errors import CheckpointError, ConfigError
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
 from tscl.runs.files import read_json_or_none
 from tscl.runs.inference import load_run_checkpoint, load_run_dataset_files
 from tscl.runs.layout import EVALUATIONS, META, METRICS, PLOTS, check_run_dir, is_run_dir

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from tscl.config import RunConfig, load_config
-from tscl.data.forecasting_protocols import ForecastingSetting
 from tscl.errors import ConfigError
+from tscl.forecasting_protocols import ForecastingSetting
 from tscl.runs.layout import CHECKPOINT, CONFIG, check_run_dir
 from tscl.tasks import task_for
 from tscl.training.checkpoint import read_checkpoint

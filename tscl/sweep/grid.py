@@ -43,8 +43,8 @@ from typing import Any
 import tomli_w
 
 from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
-from tscl.data.forecasting_protocols import ForecastingSetting
 from tscl.errors import ConfigError
+from tscl.forecasting_protocols import ForecastingSetting
 from tscl.sweep.validate import (
     EVALUATE_KEYS,
     TOP_KEYS,

@@ -178,7 +178,7 @@ def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
     if name in EVALUATE_KEYS:
         typed(where, location, value, EVALUATE_KEYS[name])
         if name in FORECASTING_KEYS:
-            from tscl.data.forecasting_protocols import ForecastingSetting
+            from tscl.forecasting_protocols import ForecastingSetting
 
             checked(f"{where}: {location}", lambda: ForecastingSetting.from_options(**{name: value}))
     elif not is_setting_key(name):

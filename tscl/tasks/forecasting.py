@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field, model_validator
 from rich.table import Table
 
-from tscl.data.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, list_protocols
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, list_protocols
 from tscl.registry import Options
 from tscl.tasks.base import RANDOM, RAW, Encoder, Task, report_columns, report_title, timed
 from tscl.tasks.forecasting_checks import (

@@ -1,6 +1,6 @@
 """The forecasting setting of an evaluation: checked before any work, recorded in metrics.json, stated in reports.
 
-A setting (:class:`tscl.data.forecasting_protocols.ForecastingSetting`: protocol, horizons, split, feature
+A setting (:class:`tscl.forecasting_protocols.ForecastingSetting`: protocol, horizons, split, feature
 mode) is applied by the loader; here the loaded data is checked against it (every horizon must leave samples
 in every split; the test split must not hold rows the encoder was pretrained on), and the metrics say which
 setting they were computed under, so that reports and comparisons never mix settings.
@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from tscl.data.forecasting_protocols import (
+from tscl.errors import ConfigError, DataError
+from tscl.forecasting_protocols import (
     DEFAULT_PROTOCOL,
     ENCODING_PADDING,
     FEATURE_MODES,
@@ -20,7 +21,6 @@ from tscl.data.forecasting_protocols import (
     get_protocol,
     longest_horizon,
 )
-from tscl.errors import ConfigError, DataError
 
 __all__ = [
     "check_forecasting_data",

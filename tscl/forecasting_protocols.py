@@ -1,4 +1,4 @@
-"""Forecasting protocols as data: splits, horizons and feature modes (``tables/forecasting_protocols.toml``).
+"""Forecasting protocols as data: splits, horizons and feature modes (``data/tables/forecasting_protocols.toml``).
 
 A protocol (``ts2vec``: Yue et al., AAAI 2022; ``ltsf``: the long-horizon setting of Informer, Autoformer and
 their successors) says how a series is split and which horizons are predicted, with per-dataset rules (ETT's
@@ -9,6 +9,10 @@ and horizons of one dataset (:class:`ResolvedSetting`).
 
 Feature modes, as the field names them: ``M`` all variables in, all out; ``MS`` all variables in, the target
 out; ``S`` the target alone in and out.
+
+This module sits beside, not inside, :mod:`tscl.data` (whose loaders use it) because ``tscl evaluate --help``
+lists the protocols and must not import pandas, which importing the ``tscl.data`` package does; it imports
+nothing of tscl but the errors.
 """
 
 from __future__ import annotations
@@ -313,7 +317,8 @@ def get_protocol(name: str) -> ForecastingProtocol:
 
 @cache
 def _table() -> dict[str, ForecastingProtocol]:
-    text = resources.files("tscl.data").joinpath("tables", "forecasting_protocols.toml").read_text(encoding="utf-8")
+    table = resources.files("tscl").joinpath("data", "tables", "forecasting_protocols.toml")
+    text = table.read_text(encoding="utf-8")
     return {name: _protocol(name, entry) for name, entry in tomllib.loads(text).items()}
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 import tscl
-from tscl.data.forecasting_protocols import (
+from tscl.data.protocols import forecasting_horizons, forecasting_splits
+from tscl.errors import ConfigError, DataError
+from tscl.forecasting_protocols import (
     ForecastingSetting,
     get_protocol,
     list_protocols,
@@ -16,8 +18,6 @@ from tscl.data.forecasting_protocols import (
     parse_horizons,
     parse_split,
 )
-from tscl.data.protocols import forecasting_horizons, forecasting_splits
-from tscl.errors import ConfigError, DataError
 
 
 def _rows(name: str, n: int, setting: ForecastingSetting) -> tuple[int, int, int]:
