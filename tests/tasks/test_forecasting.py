@@ -230,7 +230,11 @@ def test_the_task_evaluates_causal_representations_beside_both_baselines() -> No
     )
     assert model.calls == random.calls == [("timestamp", 201)]  # step t sees x[t-200 .. t] only
     expected = run_forecasting_protocol(reprs, data)
-    assert list(metrics) == ["task", "horizons", "mean", "univariate", "baselines", "paper"]
+    assert list(metrics) == [
+        "task", "horizons", "mean", "univariate", "baselines", "paper", "protocol", "features", "targets", "split",
+    ]  # fmt: skip
+    assert (metrics["protocol"], metrics["features"], metrics["targets"]) == ("ts2vec", "M", None)
+    assert metrics["split"] == {"rule": "", "train": [0, 240], "valid": [240, 320], "test": [320, 400]}
     assert {k: metrics[k] for k in expected.metrics} == expected.metrics
     assert metrics["univariate"] is False and metrics["paper"] is None
     assert metrics["baselines"] == {

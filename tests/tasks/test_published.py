@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from tscl.objectives import get_objective_class
+from tscl.sweep.grid import EvaluateSettings
 from tscl.sweep.summary import paper_headline
 from tscl.tasks import create_task
 
@@ -48,7 +49,7 @@ def test_classification_accuracy_for_the_published_head_only() -> None:
 
 def _trial(dataset: str, objective: str, univariate: bool = False, head: str = "svm") -> SimpleNamespace:
     return SimpleNamespace(dataset=dataset, objective=objective, config=SimpleNamespace(univariate=univariate),
-                           evaluate=SimpleNamespace(head=head))  # fmt: skip
+                           evaluate=EvaluateSettings(head=head))  # fmt: skip
 
 
 def test_the_sweep_summary_shows_the_published_headline_of_the_trials_task() -> None:

@@ -10,6 +10,7 @@ import typer
 from tscl.cli import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
 from tscl.cli.render import console, err_console, print_json
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
 
@@ -50,21 +51,54 @@ def evaluate(
         list[str] | None,
         typer.Option(help="Add the metrics to the run's tracked run: mlflow or tensorboard (repeatable)."),
     ] = None,
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Forecasting protocol: {' or '.join(list_protocols())} (default {DEFAULT_PROTOCOL}): the split "
+            "and horizons of each dataset (README: Forecasting protocols)."
+        ),
+    ] = None,
+    horizons: Annotated[
+        str | None, typer.Option(help="Forecasting: prediction lengths instead of the protocol's, e.g. 24,36,48,60.")
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Forecasting: train,valid,test fractions (0.7,0.1,0.2) or a protocol whose split to use."),
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            help="Forecasting: M (all variables in, all out), MS (all in, the target out) or S (the target "
+            "alone; univariate runs). Default: S for univariate runs, else M."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
+    from tscl.forecasting_protocols import ForecastingSetting
     from tscl.runs.evaluation import evaluate_run
 
     if head not in HEADS:
         raise HEADS.unknown(head)
+    chosen = (protocol, horizons, split, features)
+    forecasting = ForecastingSetting.from_options(*chosen) if any(v is not None for v in chosen) else None
     if track:
         from tscl.runs.tracking import check_trackers
 
         check_trackers(track)
     with console.status("evaluating...") if not json_out and console.is_terminal else _null():
         metrics = evaluate_run(
-            run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
-            baselines=not no_baselines, threads=threads,
+            run,
+            dataset,
+            data_dir,
+            task,
+            head,
+            seed,
+            device or "auto",
+            plots=not no_plots,
+            baselines=not no_baselines,
+            threads=threads,
+            forecasting=forecasting,
         )
     if track:
         from tscl.runs.tracking import log_evaluation

@@ -76,17 +76,36 @@ def _listing_notes(rows: list[dict[str, Any]]) -> list[str]:
 
 @runs_app.command()
 def compare(
-    paths: Annotated[list[Path], typer.Argument(help="Run directories and/or sweep output folders.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories, evaluation folders (RUN/evaluations/KEY) and/or sweep output folders."),
+    ],
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare each run's evaluation by this protocol (e.g. forecasting-ltsf: the part after the "
+            "dataset in RUN/evaluations/<dataset>-<protocol>); default: each run's own metrics."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Side by side: headline metrics and the settings (config keys) that differ between the runs."""
+    """Side by side: headline metrics and the settings (config keys) that differ between the runs.
+
+    Runs evaluated by different protocols (horizons, splits, feature modes, heads) go in separate tables.
+    """
     from tscl.runs.comparison import compare_runs
 
-    comparison = compare_runs(paths)
+    comparison = compare_runs(paths, protocol)
     if json_out:
         print_json(comparison.to_dict())
         return
-    console.print(comparison_table(comparison))
+    groups = comparison.groups()
+    for name, runs in groups.items():
+        console.print(comparison_table(comparison, runs, (name or "none (not evaluated)") if len(groups) > 1 else None))
+    if len([name for name in groups if name is not None]) > 1:
+        console.print("runs evaluated by different protocols are in separate tables: their numbers are not "
+                      "comparable (tscl runs compare --protocol P takes each run's evaluation by P)",
+                      style="dim", soft_wrap=True)  # fmt: skip
     if not comparison.differing:
         console.print("no setting differs between these runs", style="dim")
     from tscl.tasks import validation_names
@@ -99,11 +118,18 @@ def compare(
         console.print(STALE_NOTE, style="dim", soft_wrap=True)
 
 
-def comparison_table(comparison: Comparison) -> Table:
-    names = [Path(run["run_dir"]).name for run in comparison.runs]
+def comparison_table(
+    comparison: Comparison, runs: list[dict[str, Any]] | None = None, protocol: str | None = None
+) -> Table:
+    """The table of ``runs`` (default: all of the comparison's), titled with their ``protocol`` if given."""
+    runs = comparison.runs if runs is None else runs
+    names = [Path(run["run_dir"]).name for run in runs]
     if len(set(names)) < len(names):
-        names = [run["run_dir"] for run in comparison.runs]
-    table = Table(title=f"{len(comparison.runs)} runs")
+        names = [run["run_dir"] for run in runs]
+    names = [f"{name} ({Path(run['evaluation']).name})" if run.get("evaluation") else name
+             for name, run in zip(names, runs, strict=True)]  # fmt: skip
+    about = "" if protocol is None else f" · protocol {protocol}"
+    table = Table(title=f"{len(runs)} runs{about}")
     for column in ("run", "dataset", "objective", "status"):
         table.add_column(column, overflow="fold")
     for name in comparison.metric_names:
@@ -111,7 +137,7 @@ def comparison_table(comparison: Comparison) -> Table:
     table.add_column("stale")
     for key in comparison.differing:
         table.add_column(key, style="cyan")
-    for name, run in zip(names, comparison.runs, strict=True):
+    for name, run in zip(names, runs, strict=True):
         cells = [name, str(run["dataset"]), str(run["objective"]), str(run["status"])]
         cells += [_value(run["metrics"].get(metric)) for metric in comparison.metric_names]
         cells.append(STALE if run["stale"] else "")

@@ -104,6 +104,11 @@ class ForecastingData:
         univariate: whether only the target column was kept.
         source: the CSV path.
         variables: numeric columns in the file (7 for ETTh1), whatever ``univariate`` is.
+        protocol: the forecasting protocol that chose the split and horizons (``ts2vec``, ``ltsf``).
+        split_label: how the split was chosen (``12/4/4 months``, ``60/20/20``).
+        features: ``S`` (the target alone), ``M`` (all variables in and out) or ``MS`` (all in, target out).
+        target_channels: indices along the last axis of ``data`` of the channels to predict (None: every
+            channel after the covariates); ``target_names``, ``target_mean`` and ``target_std`` describe them.
     """
 
     name: str
@@ -121,6 +126,21 @@ class ForecastingData:
     source: str
     task: ClassVar[str] = "forecasting"
     variables: int | None = None
+    protocol: str = "ts2vec"
+    split_label: str = ""
+    features: str = ""
+    target_channels: tuple[int, ...] | None = None
+
+    @property
+    def feature_mode(self) -> str:
+        """``S``, ``M`` or ``MS`` (data made before feature modes: from ``univariate``)."""
+        return self.features or ("S" if self.univariate else "M")
+
+    def targets(self) -> np.ndarray:
+        """The channels to predict, ``[N_inst, T, K]``."""
+        if self.target_channels is None:
+            return self.data[..., self.n_covariates :]
+        return self.data[..., list(self.target_channels)]
 
     @property
     def variables_as_instances(self) -> bool:
@@ -167,6 +187,9 @@ class ForecastingData:
             "target": list(self.target_names),
             "splits": splits,
             "horizons": list(self.horizons),
+            "protocol": self.protocol,
+            "split": self.split_label,
+            "features": self.feature_mode,
             "missing": int(np.isnan(self.data[..., self.n_covariates :]).sum()),
             "source": self.source,
         }

@@ -14,7 +14,8 @@ from tscl.data.locate import Located, locate, locate_path, looks_like_path
 from tscl.data.manifest import check_files
 from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, read_ucr_tsv
 from tscl.data.ts_readers import read_arff, read_ts
-from tscl.errors import DataError
+from tscl.errors import ConfigError, DataError
+from tscl.forecasting_protocols import ForecastingSetting
 
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
 
@@ -26,6 +27,7 @@ def load_dataset(
     univariate: bool = False,
     time_col: str | None = None,
     target: str | None = None,
+    forecasting: ForecastingSetting | None = None,
 ) -> ClassificationData | ForecastingData:
     """Load a dataset by catalog name, by a name found in a data directory, or from a file path.
 
@@ -37,6 +39,8 @@ def load_dataset(
         univariate: forecasting: keep only the target column.
         time_col: forecasting CSV time column (default ``date`` or the first column of dates).
         target: forecasting univariate target column (default ``OT``/``MT_001``/the last column).
+        forecasting: forecasting protocol, split, horizons and feature mode (default: TS2Vec's protocol;
+            feature mode ``S`` when ``univariate`` else ``M``).
 
     Raises:
         DataError: unknown name, missing or malformed files (message names file and line/case, plus a hint).
@@ -45,11 +49,16 @@ def load_dataset(
         located = locate_path(Path(name_or_path))
     else:
         located = locate(str(name_or_path), data_dir)
-    return load_located(located, univariate=univariate, time_col=time_col, target=target)
+    return load_located(located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting)
 
 
 def load_located(
-    located: Located, *, univariate: bool = False, time_col: str | None = None, target: str | None = None
+    located: Located,
+    *,
+    univariate: bool = False,
+    time_col: str | None = None,
+    target: str | None = None,
+    forecasting: ForecastingSetting | None = None,
 ) -> ClassificationData | ForecastingData:
     """Read and preprocess the files of a located dataset with the loader of its kind.
 
@@ -57,7 +66,9 @@ def load_located(
     """
     if located.root is not None:
         check_files(located.root, located.paths)
-    return _LOADERS[located.task](located, univariate=univariate, time_col=time_col, target=target)
+    return _LOADERS[located.task](
+        located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting
+    )
 
 
 def read_pair(located: Located) -> tuple[LabeledSeries, LabeledSeries | None]:
@@ -73,14 +84,20 @@ def read_pair(located: Located) -> tuple[LabeledSeries, LabeledSeries | None]:
 
 
 def load_classification(
-    located: Located, *, univariate: bool = False, time_col: str | None = None, target: str | None = None
+    located: Located,
+    *,
+    univariate: bool = False,
+    time_col: str | None = None,
+    target: str | None = None,
+    forecasting: ForecastingSetting | None = None,
 ) -> ClassificationData:
     """Read, check, label-encode and normalise a classification dataset.
 
-    ``univariate``, ``time_col`` and ``target`` are forecasting settings: every channel of a classification
-    dataset is kept and it has no time column, so they are accepted (one loader signature) and unused.
+    ``univariate``, ``time_col``, ``target`` and ``forecasting`` are forecasting settings: every channel of a
+    classification dataset is kept and it has no time column, so they are accepted (one loader signature)
+    and unused.
     """
-    del univariate, time_col, target
+    del univariate, time_col, target, forecasting
     train, test = read_pair(located)
     train_path, test_path = located.paths[0], located.paths[-1]
     X_train, X_test = _common_length(train.X, test.X if test is not None else None, train_path, test_path)
@@ -148,21 +165,46 @@ def _normalise(located: Located, X_train: np.ndarray, X_test: np.ndarray) -> tup
 
 
 def load_forecasting(
-    located: Located, *, univariate: bool, time_col: str | None, target: str | None
+    located: Located,
+    *,
+    univariate: bool,
+    time_col: str | None,
+    target: str | None,
+    forecasting: ForecastingSetting | None = None,
 ) -> ForecastingData:
-    """Read a forecasting CSV and apply the TS2Vec protocol (covariates, splits, train-fit scalers)."""
+    """Read a forecasting CSV and apply its protocol (covariates, splits, train-fit scalers, feature mode).
+
+    A feature mode in ``forecasting`` decides ``univariate`` (``S``: True; ``M``, ``MS``: False).
+    """
+    setting = forecasting or ForecastingSetting()
+    if setting.features is not None:
+        univariate = setting.features == "S"
     table = read_forecast_csv(located.paths[0], time_col)
-    train, valid, test = protocols.forecasting_splits(located.name, len(table.timestamps))
+    resolved = setting.resolve(located.name, len(table.timestamps), univariate)
+    train, valid, test = resolved.splits
     names, values = _select_targets(located, table, univariate, target)
     scaler = protocols.Standardizer.fit(values[train], [f"column {n!r}" for n in names])
     targets = scaler.transform(values)
     raw_covariates = protocols.calendar_covariates(table.timestamps)
     covariates = protocols.Standardizer.fit(raw_covariates[train]).transform(raw_covariates)
-    if protocols.variables_as_instances(located.name, univariate):
+    as_instances = protocols.variables_as_instances(located.name, univariate)
+    if as_instances:
         series = targets.T[:, :, None]  # [V, T, 1]: each variable is an instance, as the reference does
     else:
         series = targets[None]
     covariates = np.repeat(covariates[None], series.shape[0], axis=0)
+    target_channels = None
+    target_mean, target_std = scaler.mean, scaler.std
+    if resolved.features == "MS":
+        if as_instances:
+            raise ConfigError(
+                f"--features MS needs the variables of {located.name} as channels but they are separate "
+                "instances under its protocol",
+                "use --features M",
+            )
+        index = names.index(target or protocols.default_target(located.name, table.columns))
+        target_channels = (covariates.shape[-1] + index,)
+        names, target_mean, target_std = [names[index]], scaler.mean[[index]], scaler.std[[index]]
     return ForecastingData(
         name=located.name,
         data=np.concatenate([covariates, series], axis=-1).astype(np.float32),
@@ -170,14 +212,18 @@ def load_forecasting(
         train_slice=train,
         valid_slice=valid,
         test_slice=test,
-        horizons=protocols.forecasting_horizons(located.name),
+        horizons=resolved.horizons,
         target_names=names,
-        target_mean=scaler.mean,
-        target_std=scaler.std,
+        target_mean=target_mean,
+        target_std=target_std,
         timestamps=table.timestamps,
         univariate=univariate,
         source=located.source,
         variables=len(table.columns),
+        protocol=resolved.protocol,
+        split_label=resolved.split_label,
+        features=resolved.features,
+        target_channels=target_channels,
     )
 
 

@@ -15,11 +15,9 @@ import numpy as np
 import pandas as pd
 
 from tscl.errors import DataError
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, get_protocol
 
 COVARIATE_NAMES = ("minute", "hour", "day_of_week", "day_of_month", "day_of_year", "month", "iso_week")
-HORIZONS_ETTM = (24, 48, 96, 288, 672)
-HORIZONS_DEFAULT = (24, 48, 168, 336, 720)
-_HOURS_PER_MONTH = 30 * 24  # the reference counts months of 30 days
 
 # UCR 2018 sets that the archive does not z-normalise; the reference normalises exactly these (global train
 # mean/std) and passes every other UCR set through unchanged.
@@ -99,33 +97,18 @@ def _ett_kind(name: str) -> str | None:
 
 
 def forecasting_splits(name: str, n_rows: int) -> tuple[slice, slice, slice]:
-    """Train/valid/test row ranges: ETTh* 12/4/4 months of hours, ETTm* in quarter hours, else 60/20/20.
+    """Train/valid/test row ranges of the TS2Vec protocol: ETTh* 12/4/4 months of hours, ETTm* in quarter
+    hours, else 60/20/20 (other protocols: :mod:`tscl.forecasting_protocols`).
 
     Raises:
         DataError: the series is too short for its split.
     """
-    kind = _ett_kind(name)
-    if kind is not None:
-        unit = _HOURS_PER_MONTH * (4 if kind == "m" else 1)
-        bounds = (0, 12 * unit, 16 * unit, 20 * unit)
-        if n_rows < bounds[-1]:
-            raise DataError(
-                f"{name} must have at least {bounds[-1]} rows for its 12/4/4-month split but got {n_rows}",
-                f"is the file truncated? re-download it with `tscl data fetch {name} --force`",
-            )
-    else:
-        bounds = (0, int(0.6 * n_rows), int(0.8 * n_rows), n_rows)
-        if n_rows < 5:  # below 5 the 60/20/20 parts are single rows
-            raise DataError(
-                f"{name} must have at least 5 rows for a 60/20/20 split but got {n_rows}",
-                "use a longer series",
-            )
-    return slice(bounds[0], bounds[1]), slice(bounds[1], bounds[2]), slice(bounds[2], bounds[3])
+    return ForecastingSetting().resolve(name, n_rows, univariate=False).splits
 
 
 def forecasting_horizons(name: str) -> tuple[int, ...]:
-    """Prediction lengths: ETTm* {24, 48, 96, 288, 672}; every other dataset {24, 48, 168, 336, 720}."""
-    return HORIZONS_ETTM if _ett_kind(name) == "m" else HORIZONS_DEFAULT
+    """Prediction lengths of the TS2Vec protocol: ETTm* {24, 48, 96, 288, 672}; others {24, 48, 168, 336, 720}."""
+    return get_protocol(DEFAULT_PROTOCOL).horizons_for(name)
 
 
 def default_target(name: str, columns: list[str]) -> str:

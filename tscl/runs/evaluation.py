@@ -20,6 +20,7 @@ from typing import Any
 
 from tscl.config import RunConfig
 from tscl.errors import CheckpointError, ConfigError
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
 from tscl.runs.files import read_json_or_none
 from tscl.runs.inference import load_run_checkpoint, load_run_dataset_files
 from tscl.runs.layout import EVALUATIONS, META, METRICS, PLOTS, check_run_dir, is_run_dir
@@ -28,7 +29,7 @@ from tscl.runs.metrics import evaluation_key, protocol_of, read_metrics, write_m
 from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
-from tscl.tasks import task_for
+from tscl.tasks import TASKS, task_for
 from tscl.tasks.heads import DEFAULT_HEAD
 
 
@@ -43,6 +44,7 @@ def evaluate_run(
     plots: bool = True,
     baselines: bool = True,
     threads: int | None = None,
+    forecasting: ForecastingSetting | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -58,6 +60,8 @@ def evaluate_run(
         baselines: Also evaluate the random-init and raw-input baselines (the encoder's numbers are the same
             either way).
         threads: Torch threads (default: torch's own choice).
+        forecasting: Forecasting protocol, horizons, split and feature mode (default: the TS2Vec protocol, the
+            run's variables); a ConfigError for a dataset another task evaluates.
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
@@ -74,8 +78,12 @@ def evaluate_run(
     meta = read_meta(run_dir)  # a damaged meta.json fails before anything is written
     status = run_state(run_dir, meta)
     model, config, digest = load_run_checkpoint(run_dir, device)
-    data, files = load_run_dataset_files(config, dataset, data_dir)
-    evaluation = task_for(data, head=head)
+    data, files = load_run_dataset_files(config, dataset, data_dir, forecasting=forecasting)
+    settings = forecasting.to_dict() if forecasting is not None else {}
+    check_settings_apply(data.task, settings)
+    evaluation = task_for(data, head=head, **settings)
+    own_dataset = _is_own_dataset(dataset, config)
+    evaluation.check_data(data, config, own_dataset)
     evaluation.check_channels(data, model.input_dims, config.dataset)
     timings["load_s"] = time.perf_counter() - began
     if task is not None and task != evaluation.name:
@@ -86,7 +94,7 @@ def evaluate_run(
     metrics, extras = evaluation.evaluate(
         model, data, baseline=random_model, objective=objective, seed=seed, timings=timings
     )
-    own = _is_own_dataset(dataset, config) and protocol_of(read_metrics(run_dir)) in (None, evaluation.protocol())
+    own = own_dataset and protocol_of(read_metrics(run_dir)) in (None, evaluation.protocol())
     folder = run_dir if own else run_dir / EVALUATIONS / evaluation_key(data.name, evaluation.protocol())
     checkpoint = {"step": model.progress.step, "sha256": digest}
     provenance = evaluation_provenance(
@@ -103,6 +111,22 @@ def evaluate_run(
     if own:
         _record_timings(run_dir, metrics["timings"])
     return metrics
+
+
+def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
+    """Refuse settings given for another task than the dataset's (e.g. ``--horizons`` for classification).
+
+    Raises:
+        ConfigError: naming the first such setting.
+    """
+    declared = TASKS.entry(task).options.model_fields
+    given = [key for key, value in settings.items() if value is not None and key not in declared]
+    given = [key for key in given if not (key == "protocol" and settings[key] == DEFAULT_PROTOCOL)]
+    if given:
+        raise ConfigError(
+            f"--{given[0]} must be given only for datasets it applies to but the dataset is evaluated by {task}",
+            f"drop --{given[0]}",
+        )
 
 
 def _is_own_dataset(dataset: str | None, config: RunConfig) -> bool:

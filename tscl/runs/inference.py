@@ -9,6 +9,7 @@ import numpy as np
 
 from tscl.config import RunConfig, load_config
 from tscl.errors import ConfigError
+from tscl.forecasting_protocols import ForecastingSetting
 from tscl.runs.layout import CHECKPOINT, CONFIG, check_run_dir
 from tscl.tasks import task_for
 from tscl.training.checkpoint import read_checkpoint
@@ -49,8 +50,10 @@ def load_run_dataset_files(
     univariate: bool | None = None,
     time_col: str | None = None,
     target: str | None = None,
+    forecasting: ForecastingSetting | None = None,
 ) -> tuple[Any, tuple[Path, ...]]:
-    """:func:`load_run_dataset` and the files it was read from."""
+    """:func:`load_run_dataset` and the files it was read from (``forecasting``: the protocol, horizons,
+    split and feature mode of a forecasting dataset; a feature mode decides ``univariate``)."""
     from tscl.data.load import load_located
     from tscl.data.locate import locate, locate_path, looks_like_path
 
@@ -63,6 +66,7 @@ def load_run_dataset_files(
         univariate=config.univariate if univariate is None else univariate,
         time_col=time_col if time_col is not None else (config.time_col if same else None),
         target=target if target is not None else (config.target if same else None),
+        forecasting=forecasting,
     )
     return data, located.paths
 

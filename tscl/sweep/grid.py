@@ -23,7 +23,9 @@ Settings are the run configuration's keys as ``--set`` writes them: run fields (
 ``dataset``, ``objective``, ``seed`` and ``data_dir``, which the lists above set), a component's name
 (``loss = "infonce"``) or option (``"loss.temperature" = 0.5``, ``"objective.aug_lr" = [1e-3, 1e-2]``; tscl
 0.1's flat names such as ``aug_lr`` are read too), and the evaluation keys ``head``, ``task``, ``eval_seed``,
-``plots`` and ``baselines`` (false: skip the random-init and raw-input baselines).
+``plots`` and ``baselines`` (false: skip the random-init and raw-input baselines), and for forecasting
+datasets ``protocol`` ("ts2vec", "ltsf"), ``horizons`` ([24, 36] or "24,36"), ``split`` ([0.7, 0.1, 0.2] or a
+protocol's name) and ``features`` ("M", "MS", "S"), checked against each dataset before any trial starts.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import tomli_w
 
 from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
 from tscl.errors import ConfigError
+from tscl.forecasting_protocols import ForecastingSetting
 from tscl.sweep.validate import (
     EVALUATE_KEYS,
     TOP_KEYS,
@@ -77,6 +80,15 @@ class EvaluateSettings:
     eval_seed: int = 0
     plots: bool = True
     baselines: bool = True
+    protocol: str | None = None
+    horizons: list[int] | str | None = None
+    split: list[float] | str | None = None
+    features: str | None = None
+
+    def forecasting(self) -> ForecastingSetting | None:
+        """The forecasting setting the grid states (None: the defaults)."""
+        chosen = (self.protocol, self.horizons, self.split, self.features)
+        return ForecastingSetting.from_options(*chosen) if any(v is not None for v in chosen) else None
 
 
 @dataclass(frozen=True)

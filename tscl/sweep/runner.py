@@ -12,6 +12,7 @@ from tscl.errors import ConfigError
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
+from tscl.sweep.preflight import check_evaluation_settings
 from tscl.sweep.summary import summarise, summarise_archives, write_summary
 from tscl.sweep.tracking import SweepTracking, close_sweep, open_sweep
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
@@ -122,6 +123,8 @@ def run_sweep(
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
         return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
+    unfinished = [t for t in trials if records[t.id].action != DONE]
+    checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
     try:
         grid.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -131,6 +134,7 @@ def run_sweep(
         ) from exc
     atomic_write_text(grid.output / "grid.toml", grid.to_toml())
     _fetch_missing(grid, trials, records, on_event)
+    check_evaluation_settings(unfinished, grid.name, checked)  # the data fetched just now
     todo = [t for t in trials if records[t.id].action != DONE and records[t.id].status == "pending"]
     tracking = open_sweep(track, grid.name, grid.output) if todo else None
     interrupted = False

@@ -20,14 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from tscl.runs.files import write_json
-from tscl.runs.metrics import read_metrics, summary_metrics
+from tscl.runs.metrics import protocol_of, read_metrics, summary_metrics
 from tscl.sweep.grid import Trial
 from tscl.sweep.trial import Layout, TrialRecord
 from tscl.tasks import create_task, headline_names, list_tasks, task_named, validation_names
 from tscl.training.checkpoint import atomic_write_text
 
 STD_NOTE = "std is the sample standard deviation over finished seeds (ddof=1); 0 when one seed finished"
-BEST_NOTE = "best: per dataset and objective, the setting with the best mean validation metric (never test)"
+BEST_NOTE = (
+    "best: per dataset, objective and evaluation protocol, the setting with the best mean validation metric "
+    "(never test)"
+)
 
 
 def paper_headline(trial: Trial, task: str | None) -> dict[str, float] | None:
@@ -36,8 +39,10 @@ def paper_headline(trial: Trial, task: str | None) -> dict[str, float] | None:
     ``task`` is the task of the trials' metrics; when None (no trial finished), every task is asked.
     """
     name = Path(trial.dataset).stem
+    forecasting = trial.evaluate.forecasting()
+    settings = forecasting.to_dict() if forecasting is not None else {}
     for candidate in [t for t in list_tasks() if task in (None, t)]:
-        evaluation = task_named(candidate, head=trial.evaluate.head)
+        evaluation = task_named(candidate, head=trial.evaluate.head, **settings)
         published = evaluation.published(trial.objective, name, trial.config.univariate)
         if published is not None:
             return evaluation.headline(published)
@@ -67,6 +72,7 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
         finished = [(t, trial_metrics(layout, t)) for t in members if records[t.id].status == "finished"]
         tasks = {str(m.get("task")) for _, m in finished if m}
         task = tasks.pop() if len(tasks) == 1 else None
+        protocols = sorted({str(protocol_of(m)) for _, m in finished if m})
         values: dict[str, list[float]] = {}
         for _, metrics in finished:
             for name, value in summary_metrics(metrics).items():
@@ -75,6 +81,7 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
         errors = [f"seed {r.seed}: {r.status}: {r.error or '-'}" for r in failed]
         rows.append({
             "dataset": dataset, "objective": objective, "setting": setting, "task": task,
+            "protocol": protocols[0] if len(protocols) == 1 else None,
             "n": len(finished), "seeds": [t.seed for t, _ in finished],
             "metrics": {name: mean_std(v) for name, v in values.items()},
             "paper": paper_headline(members[0], task), "settings": members[0].overrides,
@@ -85,15 +92,17 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
 
 
 def mark_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Set ``row["best"]``: True on the best setting of each (dataset, objective) with two or more settings.
+    """Set ``row["best"]``: True on the best setting of each (dataset, objective, evaluation protocol) with two
+    or more settings; settings evaluated by different protocols (other horizons, splits, feature modes) are
+    never ranked against each other.
 
     The best has the best mean of its task's first validation metric (``Task.validation_names``, lower or
     higher as ``Task.validation_lower_is_better`` says); rows without it take no part. Returns the best rows.
     """
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str, str | None], list[dict[str, Any]]] = {}
     for row in rows:
         row["best"] = False
-        groups.setdefault((row["dataset"], row["objective"]), []).append(row)
+        groups.setdefault((row["dataset"], row["objective"], row.get("protocol")), []).append(row)
     best = []
     for members in groups.values():
         scored = [(row, _selection_value(row)) for row in members]

@@ -165,7 +165,7 @@ def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking |
     metrics = evaluate_run(
         run_dir, data_dir=Path(trial.config.data_dir) if trial.config.data_dir else None, task=settings.task,
         head=settings.head, seed=settings.eval_seed, device=trial.config.device, plots=settings.plots,
-        baselines=settings.baselines,
+        baselines=settings.baselines, forecasting=settings.forecasting(),
     )  # fmt: skip
     if tracking is not None:
         track_evaluation(tracking, run_dir, metrics)

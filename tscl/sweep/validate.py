@@ -12,7 +12,12 @@ from tscl.config import SECTIONS, RunConfig, config_from_mapping, is_setting_key
 from tscl.errors import ConfigError
 
 TOP_KEYS = ("name", "output", "data_dir", "datasets", "objectives", "seeds", "base", "settings", "grid")
-EVALUATE_KEYS: dict[str, type] = {"head": str, "task": str, "eval_seed": int, "plots": bool, "baselines": bool}
+EVALUATE_KEYS: dict[str, type | tuple[type, ...]] = {
+    "head": str, "task": str, "eval_seed": int, "plots": bool, "baselines": bool,
+    # forecasting: the protocol, and what to change of it (tscl evaluate --protocol/--horizons/--split/--features)
+    "protocol": str, "horizons": (list, str), "split": (list, str), "features": str,
+}  # fmt: skip
+FORECASTING_KEYS = ("protocol", "horizons", "split", "features")
 AXIS_KEYS = {"dataset": "datasets", "objective": "objectives", "seed": "seeds", "data_dir": "data_dir"}
 # Run fields a setting may hold; components' options are written `section.option` (e.g. "loss.temperature").
 PRETRAIN_KEYS = tuple(k for k in RunConfig.model_fields if k not in AXIS_KEYS and k not in SECTIONS)
@@ -172,6 +177,10 @@ def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
                           hint=f"list it at the top of the grid: {AXIS_KEYS[name]} = ...")  # fmt: skip
     if name in EVALUATE_KEYS:
         typed(where, location, value, EVALUATE_KEYS[name])
+        if name in FORECASTING_KEYS:
+            from tscl.forecasting_protocols import ForecastingSetting
+
+            checked(f"{where}: {location}", lambda: ForecastingSetting.from_options(**{name: value}))
     elif not is_setting_key(name):
         raise unknown_key(f"{where}: {location.rsplit('.', 1)[0]}", name, SETTING_KEYS)
     elif name in RunConfig.model_fields and name not in SECTIONS:

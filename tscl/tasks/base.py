@@ -84,6 +84,19 @@ class Task(ABC):
             f"use data with the same variables{self.same_setting} as the run, or pretrain a run on {data.name}",
         )
 
+    def check_data(self, data: Any, config: Any, own: bool) -> None:
+        """Refuse, before any work, data this task's settings cannot evaluate (none refused unless overridden).
+
+        Args:
+            data: The loaded dataset.
+            config: The run's resolved ``RunConfig`` (what the encoder was pretrained on).
+            own: Whether ``data`` is the run's pretraining dataset.
+
+        Raises:
+            TsclError: A one-line error naming the option to change.
+        """
+        del data, config, own
+
     # -- evaluating --------------------------------------------------------------------------------------
     @abstractmethod
     def evaluate(

@@ -9,15 +9,23 @@ values, :func:`~tscl.tasks.forecasting_protocol.lag_features`). Published number
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field, model_validator
 from rich.table import Table
 
+from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, list_protocols
 from tscl.registry import Options
 from tscl.tasks.base import RANDOM, RAW, Encoder, Task, report_columns, report_title, timed
+from tscl.tasks.forecasting_checks import (
+    comparable_paper,
+    features_text,
+    protocol_text,
+    setting_record,
+)
 from tscl.tasks.report import best_cells, format_metric
 
 __all__ = ["ENCODING_WINDOW", "ForecastingOptions", "ForecastingTask", "forecasting_table"]
@@ -28,11 +36,27 @@ _ROW_KEYS = ("mse", "mae", "mse_raw", "mae_raw", "valid_mse", "valid_mae")
 
 
 class ForecastingOptions(Options):
-    """Options of the forecasting task: none (the protocol is the reference's, fixed for comparability)."""
+    """Options of the forecasting task: the protocol and what to change of it (defaults: TS2Vec's protocol)."""
+
+    protocol: str = Field(DEFAULT_PROTOCOL, description=f"Forecasting protocol: {', '.join(list_protocols())}.")
+    horizons: list[int] | None = Field(None, description="Prediction lengths (None: the protocol's).")
+    split: list[float] | str | None = Field(
+        None, description="Train/valid/test fractions, or a protocol whose split to use (None: the protocol's)."
+    )
+    features: str | None = Field(None, description="M, MS or S (None: S for univariate runs, else M).")
+
+    @model_validator(mode="after")
+    def _valid(self) -> ForecastingOptions:
+        ForecastingSetting.from_options(self.protocol, self.horizons, self.split, self.features)
+        return self
 
 
 class ForecastingTask(Task):
-    """Forecasting: ridge heads on causal per-timestamp representations; MSE and MAE per horizon."""
+    """Forecasting: ridge heads on causal per-timestamp representations; MSE and MAE per horizon.
+
+    Args: the fields of :class:`ForecastingOptions` (they describe the data it is given, which
+        :func:`tscl.data.load_dataset` prepares with the same setting).
+    """
 
     Options = ForecastingOptions
     name = "forecasting"
@@ -40,6 +64,31 @@ class ForecastingTask(Task):
     validation_names = ("valid_mse",)
     validation_lower_is_better = True
     same_setting = " and the same --univariate/--multivariate setting"
+
+    def __init__(
+        self,
+        protocol: str = DEFAULT_PROTOCOL,
+        horizons: Sequence[int] | None = None,
+        split: Sequence[float] | str | None = None,
+        features: str | None = None,
+    ) -> None:
+        self.setting = ForecastingSetting.from_options(protocol, horizons, split, features)
+
+    def protocol(self) -> str:
+        """``forecasting``, or with what differs from the defaults: ``forecasting-ltsf-h24-36-MS``."""
+        label = self.setting.label()
+        return f"{self.name}-{label}" if label else self.name
+
+    def protocol_settings(self) -> dict[str, Any]:
+        return self.setting.to_dict()
+
+    def check_data(self, data: Any, config: Any, own: bool) -> None:
+        """The feature mode matches the run's inputs, every horizon fits every split, and (``own``: the run's
+        dataset) the test split starts after the rows the encoder was pretrained on."""
+        from tscl.tasks.forecasting_checks import check_features, check_forecasting_data
+
+        check_features(self.setting.features, bool(config.univariate), str(config.dataset))
+        check_forecasting_data(data, own)
 
     # -- the dataset hooks ----------------------------------------------------------------------------------
     def channels(self, data: Any) -> int:
@@ -80,7 +129,9 @@ class ForecastingTask(Task):
         metrics = dict(ours.metrics)
         metrics["univariate"] = bool(data.univariate)
         metrics["baselines"] = {} if baseline is None else _baselines(baseline, data, timings)
-        metrics["paper"] = self.published(objective, data.name, bool(data.univariate))
+        paper = self._published_numbers(objective, data.name, bool(data.univariate))
+        metrics["paper"] = comparable_paper(paper, data, self.setting)
+        metrics.update(setting_record(data))
         return metrics, {"examples": ours.examples}
 
     def metric_rows(self, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -111,13 +162,14 @@ class ForecastingTask(Task):
     def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
         """Normalised errors beside the paper, raw-scale errors, and the validation split's errors."""
         columns = report_columns(metrics)
-        name = f"{report_title(metrics)} · {'univariate' if metrics.get('univariate') else 'multivariate'}"
+        name = f"{report_title(metrics)} · {features_text(metrics)}"
         tables = [
             forecasting_table(columns, metrics.get("paper"), title=f"{name} (normalised)"),
             forecasting_table(columns, None, raw=True, title=f"{name} (raw scale)"),
         ]
         if "valid_mse" in metrics.get("mean", {}):  # metrics.json written before validation errors existed
             tables.append(forecasting_table(columns, None, valid=True, title=f"{name} (validation split, normalised)"))
+        tables[0].caption = protocol_text(metrics)  # once: the tables share the setting
         return tables
 
     def headline_source(self, metrics: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -126,14 +178,23 @@ class ForecastingTask(Task):
 
     def headline_text(self, metrics: Mapping[str, Any]) -> str:
         mean = metrics.get("mean", {})
-        return f"MSE {mean.get('mse', float('nan')):.3f} / MAE {mean.get('mae', float('nan')):.3f}"
+        text = f"MSE {mean.get('mse', float('nan')):.3f} / MAE {mean.get('mae', float('nan')):.3f}"
+        protocol = str((metrics.get("provenance") or {}).get("protocol") or self.name)
+        label = protocol.removeprefix(f"{self.name}-") if protocol != self.name else ""
+        return f"{text} ({label})" if label else text
 
     def published(self, objective: str, dataset: str, univariate: bool = False) -> dict[str, Any] | None:
         """``{"horizons": {"24": {"mse", "mae"}, ...}, "mean": {"mse", "mae"}}`` of the paper, or None.
 
         ``horizons`` is empty when only the mean is published; the mean is the published one, else the
-        average of the horizons (4 decimals).
+        average of the horizons (4 decimals). None unless this task runs the paper's protocol (TS2Vec's split,
+        horizons and feature modes): numbers of another setting are not comparable.
         """
+        if not self.setting.is_default:
+            return None
+        return self._published_numbers(objective, dataset, univariate)
+
+    def _published_numbers(self, objective: str, dataset: str, univariate: bool) -> dict[str, Any] | None:
         table = {(name.lower(), setting): numbers for (name, setting), numbers in self.paper(objective).items()}
         numbers = table.get((dataset.lower(), univariate), {})
         per_horizon = sorted((h, values) for h, values in numbers.items() if isinstance(h, int))

@@ -204,7 +204,7 @@ def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
     """Validate shapes and finiteness; return the target channels ``[N_inst, T, K]``."""
     if reprs.ndim != 3 or reprs.shape[:2] != data.data.shape[:2]:
         raise DataError(f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}")
-    targets = data.data[..., data.n_covariates :]
+    targets = target_values(data)
     for name, array in (("reprs", reprs), ("targets", targets)):
         if not np.isfinite(array).all():
             raise DataError(
@@ -212,6 +212,15 @@ def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
                 hint="encode NaN-padded windows with the encoder's NaN handling; impute missing targets",
             )
     return targets
+
+
+def target_values(data: ForecastingDataLike) -> np.ndarray:
+    """The channels to predict, ``[N_inst, T, K]``: ``data.target_channels`` when the data says (feature mode
+    ``MS``: every variable in, the target out), else every channel after the covariates."""
+    channels = getattr(data, "target_channels", None)
+    if channels is None:
+        return data.data[..., data.n_covariates :]
+    return data.data[..., list(channels)]
 
 
 def _target_scaler(data: ForecastingDataLike, n_inst: int, k: int) -> tuple[np.ndarray, np.ndarray]:

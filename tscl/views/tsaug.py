@@ -105,7 +105,7 @@ def parse_augmentations(spec: str | Sequence[str]) -> list[str]:
     if unknown:
         raise ConfigError(
             f"augmentations must be among {', '.join(list_transforms())} but got {', '.join(unknown)}",
-            hint="separate names with commas, e.g. --augmentations jitter,scaling,timewarp",
+            hint="separate names with commas, e.g. --set views.augmentations=jitter,scaling,timewarp",
         )
     return names
 
