@@ -11,6 +11,7 @@ from rich.table import Table
 from tscl.cli import app
 from tscl.cli.options import JsonOpt
 from tscl.cli.render import console, print_json
+from tscl.text import plural
 
 if TYPE_CHECKING:
     from tscl.runs.comparison import Comparison
@@ -103,7 +104,7 @@ def comparison_table(comparison: Comparison) -> Table:
     names = [Path(run["run_dir"]).name for run in comparison.runs]
     if len(set(names)) < len(names):
         names = [run["run_dir"] for run in comparison.runs]
-    table = Table(title=f"{len(comparison.runs)} runs")
+    table = Table(title=plural(len(comparison.runs), "run"))
     for column in ("run", "dataset", "objective", "status"):
         table.add_column(column, overflow="fold")
     for name in comparison.metric_names:

@@ -15,7 +15,9 @@ from tscl.sweep.grid import Grid, Trial, load_grid
 from tscl.sweep.summary import summarise, write_summary
 from tscl.sweep.tracking import SweepTracking, close_sweep, open_sweep
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
+from tscl.text import plural
 from tscl.training.checkpoint import atomic_write_text
+from tscl.training.threads import choose_threads
 
 
 @dataclass
@@ -76,6 +78,7 @@ def run_sweep(
     cpus_per_trial: float = 1,
     gpus_per_trial: float = 0,
     track: Iterable[str] = (),
+    threads: int | None = None,
 ) -> SweepResult:
     """Run every unfinished trial of ``grid`` and write ``summary.json``/``summary.csv`` in its output folder.
 
@@ -91,6 +94,8 @@ def run_sweep(
             "ray://host:port": a cluster) and each trial's ``cpus_per_trial`` / ``gpus_per_trial``.
         track: Experiment trackers ("mlflow", "tensorboard"): one tracked run per trial, nested under one for
             the sweep (see :mod:`tscl.sweep.tracking`).
+        threads: CPU threads of every trial (pretraining, resuming and evaluating), over the grid's ``threads``;
+            None: the grid's, else each trial takes the cores left free when it starts (``tscl.training.threads``).
 
     Raises:
         ConfigError: The grid is invalid (checked for every trial before any starts).
@@ -113,6 +118,9 @@ def run_sweep(
     if output is not None:
         grid = dataclasses.replace(grid, output=Path(output))
     trials = grid.trials()
+    if threads is not None:
+        choose_threads(threads)  # a bad count fails before anything runs
+        trials = [dataclasses.replace(t, config=t.config.model_copy(update={"threads": threads})) for t in trials]
     layout = Layout(grid.output)
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
@@ -140,7 +148,7 @@ def run_sweep(
     close_sweep(tracking, grid.output, result.rows, result.ok)
     if interrupted or any(r.status == "interrupted" for r in result.trials):
         raise Interrupted(
-            f"sweep interrupted: {result.counts().get('finished', 0)} of {len(trials)} trials finished",
+            f"sweep interrupted: {result.counts().get('finished', 0)} of {plural(len(trials), 'trial')} finished",
             hint="re-run the same command to resume the rest",
         )
     return result
