@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import DataDirOpt, JsonOpt, TargetOpt, TimeColOpt, UnivariateOpt
+from tscl.cli.render import folded
 
 data = typer.Typer(
     help="List, inspect and download datasets (ETT, UCR, UEA, your own files).",
@@ -42,7 +43,7 @@ def list_command(data_dir: DataDirOpt = None, json_output: JsonOpt = False) -> N
     table.add_column("found", overflow="fold")
     for row in rows:
         table.add_row(row["name"], row["task"], row["format"], row["shape"], row["found"] or "[dim]-[/dim]")
-    Console().print(table)
+    Console().print(folded(table))
 
 
 @data.command("info")
@@ -67,12 +68,12 @@ def info_command(
     table.add_column("value")
     for key, value in info.items():
         table.add_row(key, _render_value(key, value))
-    Console().print(table)
+    Console().print(folded(table))
 
 
 def _render_value(key: str, value: Any) -> str:
     if key == "classes":
-        return ", ".join(f"{c['name']} ({c['train']}/{c['test']})" for c in value) or "-"
+        return "\n".join(f"class {c['name']}: {c['train']} train, {c['test']} test" for c in value) or "-"
     if key == "splits":
         return "  ".join(f"{part} [{s['start']}, {s['end']})" for part, s in value.items())
     if isinstance(value, list):

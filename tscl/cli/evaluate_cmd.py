@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
-from tscl.cli.render import console, err_console, phase_progress, print_json
+from tscl.cli.render import console, err_console, folded, phase_progress, print_json
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
 
@@ -27,7 +27,7 @@ RunArg = Annotated[Path, typer.Argument(help="Run directory made by tscl pretrai
 def render_metrics(metrics: dict[str, Any]) -> None:
     """Print the report tables of a metrics dict (as stored in metrics.json), as its task lays them out."""
     for table in task_named(str(metrics.get("task"))).tables(metrics):
-        console.print(table)
+        console.print(folded(table))
     timings = metrics.get("timings")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")

@@ -10,11 +10,20 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
 
 from tscl.text import plural as plural  # re-exported for the commands
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def folded(table: Table) -> Table:
+    """``table`` with every column folding long cells onto further lines instead of cutting them with "…"
+    (run directories, trial ids and dataset names stay whole on an 80-column terminal)."""
+    for column in table.columns:
+        column.overflow = "fold"
+    return table
 
 
 def print_json(data: Any) -> None:

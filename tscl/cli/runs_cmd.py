@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import JsonOpt
-from tscl.cli.render import console, print_json
+from tscl.cli.render import console, folded, print_json
 from tscl.text import plural
 
 if TYPE_CHECKING:
@@ -28,7 +28,10 @@ def runs(
     runs_dir: Annotated[Path | None, typer.Option(help="Folder holding run directories (default ./runs).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List runs: dataset, objective, state (running, dead, finished, ...), step, metrics (validation first), stale."""
+    """List runs: dataset, objective, state (running, dead, finished, ...), step, metrics (validation first), stale.
+
+    With --json, ``headline`` holds the metrics as numbers by name and ``headline_text`` the table's text.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from tscl.runs.layout import default_runs_root
@@ -49,8 +52,8 @@ def runs(
         status = str(r.get("status"))
         table.add_row(r["run_dir"], str(r.get("dataset", "-")), str(r.get("objective", "-")),
                       f"[red]{status}[/]" if status == "dead" else status, str(r.get("step", "-")),
-                      r.get("headline", "-"), STALE if r.get("stale") else "")  # fmt: skip
-    console.print(table)
+                      r.get("headline_text", "-"), STALE if r.get("stale") else "")  # fmt: skip
+    console.print(folded(table))
     for note in _listing_notes(rows):
         console.print(note, style="dim", soft_wrap=True)
 
@@ -87,7 +90,7 @@ def compare(
     if json_out:
         print_json(comparison.to_dict())
         return
-    console.print(comparison_table(comparison))
+    console.print(folded(comparison_table(comparison)))
     if not comparison.differing:
         console.print("no setting differs between these runs", style="dim")
     from tscl.tasks import validation_names

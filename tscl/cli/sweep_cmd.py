@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli import app, fail
+from tscl.cli.app import app, fail
 from tscl.cli.options import JsonOpt, ThreadsOpt
-from tscl.cli.render import console, err_console, print_json
+from tscl.cli.render import console, err_console, folded, print_json
 from tscl.text import plural
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def render_plan(result: SweepResult) -> None:
         table.add_column(column)
     for t in result.trials:
         table.add_row(t.id, t.dataset, t.objective, t.setting, str(t.seed), t.action)
-    console.print(table)
+    console.print(folded(table))
 
 
 def render_result(result: SweepResult) -> None:
@@ -140,7 +140,7 @@ def render_result(result: SweepResult) -> None:
         if rows:
             evaluation = create_task(task)
             names = (*evaluation.validation_names, *evaluation.headline_names)
-            console.print(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names))
+            console.print(folded(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names)))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")
@@ -148,7 +148,7 @@ def render_result(result: SweepResult) -> None:
             table.add_column(column, overflow="fold")
         for t in problems:
             table.add_row(t.id, t.status, t.error or "-")
-        console.print(table)
+        console.print(folded(table))
     console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
     if any(row.get("best") for row in result.rows):
         console.print(f"★ {BEST_NOTE}", style="dim")

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
-from tscl.errors import CheckpointError, DataError
+from tscl.errors import CheckpointError, DataError, DivergedError
 from tscl.runs.claim import create_run_dir
 from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
 from tscl.runs.files import atomic_write_text
@@ -300,6 +300,17 @@ def _save(
     write_meta(directory, meta)
 
 
+def _diverged_hint(directory: Path, config: RunConfig) -> str:
+    """What to do after the loss diverged, naming the checkpoint that is kept only if there is one."""
+    lower = f"lower the learning rate (now {config.lr:g}) and start a new run, e.g. --lr {config.lr / 10:g}"
+    checkpoint = directory / CHECKPOINT
+    step = (read_meta(directory) or {}).get("step")
+    if not checkpoint.is_file() or not step:
+        return f"{lower}; no checkpoint was written before it diverged (the first comes at iteration " \
+            f"{config.checkpoint_every})"
+    return f"{lower}; the run's last checkpoint, {checkpoint} (iteration {step}, before the divergence), is kept"
+
+
 def _train(
     model: ContrastiveModel,
     dataset: Any,
@@ -329,10 +340,12 @@ def _train(
     try:
         with stop_on_signals() as received:
             model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
-    except BaseException:
+    except BaseException as exc:
         if main:
             meta["status"] = "failed"
             write_meta(directory, meta)
+        if isinstance(exc, DivergedError):
+            raise DivergedError(exc.message, _diverged_hint(directory, config), exc.step) from None
         raise
     # A signal to any rank stops every rank after the same iteration (training.distributed).
     stopped = received["signal"]

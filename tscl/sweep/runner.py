@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tscl.errors import ConfigError
+from tscl.errors import ConfigError, DataError
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
@@ -124,6 +124,7 @@ def run_sweep(
     layout = Layout(grid.output)
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
+        check_datasets_found(grid)
         return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
     try:
         grid.output.mkdir(parents=True, exist_ok=True)
@@ -152,6 +153,21 @@ def run_sweep(
             hint="re-run the same command to resume the rest",
         )
     return result
+
+
+def check_datasets_found(grid: Grid) -> None:
+    """Every dataset of ``grid`` can be found (a known name with its files, or an existing file), without
+    loading it: a dry run catches a misspelt name. (A real sweep fails such trials alone and runs the rest.)"""
+    from tscl.data.locate import locate, locate_path, looks_like_path
+
+    for name in grid.datasets:
+        try:
+            if looks_like_path(name):
+                locate_path(Path(name).expanduser())
+            else:
+                locate(name, grid.data_dir)
+        except DataError as exc:
+            raise DataError(f"{grid.name}: {exc.message}", exc.hint) from None
 
 
 def _planned(trial: Trial, layout: Layout) -> TrialRecord:

@@ -19,7 +19,7 @@ from torch.optim.swa_utils import AveragedModel
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
 from tscl.config_migration import migrate_legacy, nest
 from tscl.encoders import create_encoder
-from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
+from tscl.errors import CheckpointError, ConfigError, DataError, DivergedError
 from tscl.kernels.optim import update_average
 from tscl.losses import create_loss
 from tscl.objectives import create_objective
@@ -259,9 +259,10 @@ class ContrastiveModel:
             loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
             prog.train_seconds += time.perf_counter() - began
             if not np.isfinite(loss):
-                raise TrainingError(
+                raise DivergedError(
                     f"the loss must stay finite but is {loss} at iteration {prog.step + 1}: training diverged",
-                    hint=f"lower the learning rate (now {self.config.lr:g}); the last checkpoint is left untouched",
+                    hint=f"lower the learning rate (now {self.config.lr:g}); the model keeps its last finite state",
+                    step=prog.step + 1,
                 )
             prog.step += 1
             prog.losses.append(loss)
