@@ -69,7 +69,7 @@ def evaluate(
         from tscl.runs.tracking import check_trackers
 
         check_trackers(track)
-    with phase_progress("evaluate", PHASES, enabled=not json_out) as on_phase:
+    with phase_progress(PHASES, enabled=not json_out) as on_phase:
         metrics = evaluate_run(
             run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
             baselines=not no_baselines, threads=threads, on_phase=on_phase,

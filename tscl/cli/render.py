@@ -51,21 +51,15 @@ def step_progress(description: str, enabled: bool = True) -> Iterator[Any]:
 
 
 @contextmanager
-def phase_progress(command: str, labels: dict[str, str], enabled: bool = True) -> Iterator[Any]:
+def phase_progress(labels: dict[str, str], enabled: bool = True) -> Iterator[Any]:
     """A display of a command's phases fed with ``on_phase(name)`` as each begins (names are ``labels``' keys).
 
-    On a terminal, one line per phase with a spinner, ticked with its duration when the next begins; else a
-    plain ``command: label`` line on stderr per phase. Yields None when not ``enabled``.
+    On a terminal (stderr), one line per phase with a spinner, ticked with its duration when the next begins.
+    Elsewhere (a pipe, a log file) nothing is shown, so that an error stays the only line on stderr; yields
+    None then, and when not ``enabled``.
     """
-    if not enabled:
+    if not enabled or not err_console.is_terminal:
         yield None
-        return
-    if not err_console.is_terminal:
-
-        def line(name: str) -> None:
-            print(f"{command}: {labels.get(name, name)}", file=sys.stderr, flush=True)
-
-        yield _once_per_phase(line)
         return
     from rich.progress import SpinnerColumn
 

@@ -108,7 +108,8 @@ class ContrastiveModel:
         gather_negatives: bool = False,
         **options: Any,
     ) -> None:
-        choose_threads(threads)  # a bad count fails here, not at the first fit
+        if threads is not None:
+            choose_threads(threads)  # a bad count fails here, not at the first fit
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
         layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
         layer.update(

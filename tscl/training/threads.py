@@ -24,7 +24,7 @@ from pathlib import Path
 from tscl.errors import ConfigError
 
 SAMPLE_SECONDS = 0.25
-FREE_MARGIN = 0.25  # a core is free when others use at most 75 % of it
+FREE_MARGIN = 0.25  # a core counts as free when others use at most 25 % of it
 REUSE_SECONDS = 30.0  # a measurement this recent is reused (the Python API may fit or encode in a loop)
 
 _last: tuple[float, float | None] | None = None  # (monotonic time, busy cores) of the last sample
