@@ -72,8 +72,11 @@ def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None
     assert done.returncode == 0 and done.stdout.split() == ["pretrain"], done.stderr
     done = _tscl([], tmp_path, _TSCL_COMPLETE="complete_bash", COMP_WORDS="tscl evaluate --no-b", COMP_CWORD="2")
     assert done.stdout.split() == ["--no-baselines"], done.stderr
-    done = _tscl(["--show-completion", "bash"], tmp_path, SHELL="/bin/bash")
-    assert done.returncode == 0 and "_TSCL_COMPLETE=complete_bash" in done.stdout, done.stderr
+    done = _tscl([], tmp_path, _TSCL_COMPLETE="source_bash")  # the script, whatever shell runs the tests
+    assert done.returncode == 0 and "complete -o default -F _tscl_completion tscl" in done.stdout, done.stderr
+    # --show-completion detects the user's shell; typer's switch for tests takes it as a value instead
+    done = _tscl(["--show-completion", "zsh"], tmp_path, _TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION="1")
+    assert done.returncode == 0 and "_TSCL_COMPLETE=complete_zsh" in done.stdout, done.stderr
 
 
 def test_tables_fold_long_names_at_80_columns(gunpoint_run: Path, tmp_path: Path) -> None:

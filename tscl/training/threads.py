@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tscl.errors import ConfigError
 
-SAMPLE_SECONDS = 0.25
+SAMPLE_SECONDS = 0.15
 FREE_MARGIN = 0.25  # a core counts as free when others use at most 25 % of it
 REUSE_SECONDS = 30.0  # a measurement this recent is reused (the Python API may fit or encode in a loop)
 
