@@ -37,7 +37,6 @@ ThreadsOpt = Annotated[
     int | None,
     typer.Option(
         "--threads",
-        min=1,
         help="CPU threads for torch (default: the cores other processes leave free, measured at start; "
         "give it for bit-identical reruns).",
     ),

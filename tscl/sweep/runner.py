@@ -104,6 +104,8 @@ def run_sweep(
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1")
+    if threads is not None:
+        choose_threads(threads)  # a bad count fails before anything is read or run
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
     if backend == "ray":
@@ -119,7 +121,6 @@ def run_sweep(
         grid = dataclasses.replace(grid, output=Path(output))
     trials = grid.trials()
     if threads is not None:
-        choose_threads(threads)  # a bad count fails before anything runs
         trials = [dataclasses.replace(t, config=t.config.model_copy(update={"threads": threads})) for t in trials]
     layout = Layout(grid.output)
     records = {t.id: _planned(t, layout) for t in trials}
