@@ -10,6 +10,7 @@ when the machine is idle.
 Usage:
   python benchmarks/bench_threads.py                                   # GunPoint, 60 iterations, 2 rounds
   python benchmarks/bench_threads.py --dataset ETTh1 --univariate --data-dir ../shared/datasets --iters 20
+  python benchmarks/bench_threads.py --api --iters 60                  # TS2Vec.fit instead of the command
 """
 
 from __future__ import annotations
@@ -25,9 +26,33 @@ import time
 from pathlib import Path
 
 BURNER = "import time\nwhile True:\n    sum(range(10_000))\n"
+# --api: the Python API's fit instead of the command line (prints the count it ran on).
+API = """
+import sys, time, torch, tscl
+from tscl.data import load_dataset
+data = load_dataset(sys.argv[1], sys.argv[2] or None, univariate=sys.argv[3] == "1")
+threads = int(sys.argv[5]) if sys.argv[5] else None
+seen = []
+model = tscl.TS2Vec(seed=1, device="cpu", threads=threads)
+model.fit(data.pretrain_array(), n_iters=int(sys.argv[4]), callback=lambda m, l: seen.append(torch.get_num_threads()))
+print(seen[-1])
+"""
+
+
+def run_api_case(threads: int | None, args: argparse.Namespace) -> dict[str, object]:
+    command = [sys.executable, "-c", API, args.dataset, args.data_dir or "", "1" if args.univariate else "0",
+               str(args.iters), str(threads or "")]  # fmt: skip
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"the API case failed:\n{done.stderr[-3000:]}")
+    return {"seconds": seconds, "threads": int(done.stdout.split()[-1]), "rule": "given" if threads else "auto"}
 
 
 def run_case(threads: int | None, args: argparse.Namespace, work: Path) -> dict[str, object]:
+    if args.api:
+        return run_api_case(threads, args)
     run_dir = Path(tempfile.mkdtemp(dir=work)) / "run"
     command = [sys.executable, "-m", "tscl", "pretrain", "--dataset", args.dataset, "--iters", str(args.iters),
                "--run-dir", str(run_dir), "--device", "cpu", "--seed", "1", "--json"]  # fmt: skip
@@ -67,6 +92,7 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--burners", type=int, default=1, help="extra busy processes in the loaded condition")
+    parser.add_argument("--api", action="store_true", help="time TS2Vec(threads=...).fit instead of the command")
     parser.add_argument("--fixed", type=int, nargs="+", default=None, help="fixed --threads values (1 .. cores)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -85,7 +111,9 @@ def main() -> None:
                               f"(ran on {out['threads']}: {out['rule']})", file=sys.stderr, flush=True)  # fmt: skip
                 finally:
                     stop(burners)
-    print(f"\n{args.dataset}, {args.iters} iterations, {cores} cores, medians of {args.rounds} rounds (wall s)\n")
+    what = "TS2Vec.fit" if args.api else "tscl pretrain"
+    print(f"\n{what}: {args.dataset}, {args.iters} iterations, {cores} cores, medians of {args.rounds} rounds "
+          "(wall s)\n")  # fmt: skip
     print("| condition | " + " | ".join(f"--threads {t}" if t else "default" for t in settings)
           + " | default / best fixed |")  # fmt: skip
     print("|---" * (len(settings) + 2) + "|")
