@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tscl.cli import INTERRUPTED
 from tscl.errors import TsclError
 
 
@@ -31,7 +32,6 @@ def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseExc
 
 
 _CLICK_ERRORS, _ABORTS = _click_exceptions()
-INTERRUPTED = 130
 
 app = typer.Typer(
     name="tscl",
