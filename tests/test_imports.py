@@ -8,7 +8,7 @@ from pathlib import Path
 import tscl
 
 ROOT = Path(tscl.__file__).parent
-SHARED = {"errors"}  # imported by everyone, imports nothing of tscl
+SHARED = {"errors", "text"}  # imported by everyone, import nothing of tscl
 
 
 def _package(module: str) -> str:

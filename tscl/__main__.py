@@ -1,5 +1,11 @@
-"""``python -m tscl`` runs the command line."""
+"""``python -m tscl`` runs the command line (Ctrl-C while it is still importing: one line, exit code 130)."""
 
-from tscl.cli import main
+try:
+    from tscl.cli import main
+except KeyboardInterrupt:
+    import sys
+
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(130) from None
 
 main()

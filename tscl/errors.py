@@ -37,3 +37,11 @@ class CheckpointError(TsclError):
 
 class TrainingError(TsclError):
     """Training cannot go on (e.g. the loss diverged to NaN or inf)."""
+
+
+class DivergedError(TrainingError):
+    """The loss became NaN or inf; ``step`` is the iteration it happened at."""
+
+    def __init__(self, message: str, hint: str | None = None, step: int = 0) -> None:
+        super().__init__(message, hint)
+        self.step = step

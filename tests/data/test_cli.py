@@ -48,7 +48,7 @@ def test_info_json_japanese_vowels(isolated_data_env: Path, capsys: pytest.Captu
 
 def test_info_table(isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["data", "info", "BasicMotions"], capsys)
-    assert code == 0 and "BasicMotions" in out and "Badminton (10/10)" in out
+    assert code == 0 and "BasicMotions" in out and "class Badminton: 10 train, 10 test" in out
 
 
 def test_list_json_and_table(

@@ -278,7 +278,7 @@ CHANNEL_CASES = {
 
 @pytest.mark.parametrize("command", list(CHANNEL_CASES))
 def test_channel_count_differs_from_the_encoder(command: str, bench: Bench, capsys: pytest.CaptureFixture[str]) -> None:
-    _check(bench, capsys, CHANNEL_CASES[command], "BasicMotions must have 1 channels like GunPoint", "got 6")
+    _check(bench, capsys, CHANNEL_CASES[command], "BasicMotions must have 1 channel like GunPoint", "got 6")
 
 
 RUN_CASES = {

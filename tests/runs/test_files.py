@@ -68,7 +68,8 @@ def test_listing_reads_every_run_through_the_metrics_reader(tmp_path: Path) -> N
     _run(tmp_path, "bad", "x", meta="{oops")
     rows = list_runs(tmp_path)
     assert [Path(r["run_dir"]).name for r in rows] == ["new", "old", "deep", "bad"]
-    assert rows[0]["headline"] == "-" and rows[1]["headline"] == "MSE 0.123 / MAE 0.250"
+    assert rows[0]["headline_text"] == "-" and rows[1]["headline_text"] == "MSE 0.123 / MAE 0.250"
+    assert rows[0]["headline"] == {} and rows[1]["headline"] == {"mse": 0.1234, "mae": 0.25}
     assert rows[3]["status"] == "unreadable"
     assert list_runs(tmp_path / "nowhere") == []
     assert headline_metrics(FORECAST) == {"mse": 0.1234, "mae": 0.25}

@@ -59,7 +59,7 @@ def test_another_dataset_is_stored_beside_and_the_runs_own_metrics_stay(
     assert json.loads((folder / "metrics.json").read_text()) == other
     assert (folder / "metrics.csv").read_text().startswith("model,accuracy,auprc,cv_accuracy")
     row = _listed(run, capsys)
-    assert row["headline"] == f"cv_accuracy {own['cv_accuracy']:.3f} · acc {own['accuracy']:.3f}"  # still its own
+    assert row["headline_text"] == f"cv_accuracy {own['cv_accuracy']:.3f} · acc {own['accuracy']:.3f}"  # still its own
     assert row["evaluations"] == [folder.name] and row["stale"] is False and row["status"] == "finished"
     code, out, _ = run_cli(["runs", "--runs-dir", str(run.parent)], capsys)
     assert code == 0 and f"{own['accuracy']:.3f}" in out and "evaluations of other datasets" in out
@@ -123,7 +123,7 @@ def test_runs_of_older_versions_are_listed_and_their_metrics_judged_by_time(
     checkpoint = (run / "checkpoints" / "last.pt").stat().st_mtime
     os.utime(run / "metrics.json", (checkpoint + 10, checkpoint + 10))
     row = _listed(run, capsys)
-    assert row["status"] == "finished" and row["stale"] is False and row["headline"] == "acc 0.500"
+    assert row["status"] == "finished" and row["stale"] is False and row["headline_text"] == "acc 0.500"
     os.utime(run / "metrics.json", (checkpoint - 10, checkpoint - 10))
     assert _listed(run, capsys)["stale"] is True
 

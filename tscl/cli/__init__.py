@@ -1,109 +1,31 @@
-"""The ``tscl`` command line: commands parse options, call the library and render the result."""
+"""The ``tscl`` command line: commands parse options, call the library and render the result.
+
+This module imports nothing heavy, so that Ctrl-C while the command line is still starting (importing typer,
+pydantic, torch ...) ends with one line and exit code 130 instead of a traceback. The app lives in
+:mod:`tscl.cli.app`.
+"""
 
 from __future__ import annotations
 
-import importlib
 import sys
+from typing import Any
 
-import typer
-
-from tscl.errors import TsclError
-
-
-def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
-    """Usage-error and abort types of click and of the click copy that typer >= 0.20 vendors.
-
-    Whichever is installed (plain click need not be, since typer vendors its own) is caught.
-    """
-    errors: list[type[Exception]] = []
-    aborts: list[type[BaseException]] = [typer.Abort]
-    for name in ("click.exceptions", "typer._click.exceptions"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        if hasattr(module, "ClickException"):
-            errors.append(module.ClickException)
-        if hasattr(module, "Abort"):
-            aborts.append(module.Abort)
-    return tuple(errors), tuple(aborts)
-
-
-_CLICK_ERRORS, _ABORTS = _click_exceptions()
 INTERRUPTED = 130
-
-app = typer.Typer(
-    name="tscl",
-    help="Self-supervised contrastive representation learning for multivariate time series.",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-
-
-def _register() -> None:
-    from tscl.cli import data_cmd  # noqa: F401  (commands register themselves on import)
-
-    for module in ("pretrain_cmd", "evaluate_cmd", "runs_cmd", "sweep_cmd", "components_cmd"):
-        try:
-            __import__(f"tscl.cli.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"tscl.cli.{module}":
-                raise
-
-
-def fail(message: str, hint: str | None = None) -> None:
-    """Print a one-line error (and an optional hint) on stderr and exit with code 1."""
-    print(f"error: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    raise SystemExit(1)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script: no traceback escapes for expected errors."""
-    _register()
-    command = typer.main.get_command(app)
+    """Entry point of the console script and of ``python -m tscl``."""
     try:
-        code = command.main(args=argv, prog_name="tscl", standalone_mode=False)
-    except TsclError as exc:
-        from tscl.runs.interrupt import Interrupted
-
-        if isinstance(exc, Interrupted):
-            _interrupted(exc.message, exc.hint)
-        fail(exc.message, exc.hint)
-    except _ABORTS:
-        fail("interrupted")
-    except _CLICK_ERRORS as exc:
-        _usage_error(exc)
+        from tscl.cli.app import run
     except KeyboardInterrupt:
-        _interrupted()
-    if isinstance(code, int) and code == INTERRUPTED:  # typer turns Ctrl-C into Exit(130) and returns it
-        _interrupted()
-    if isinstance(code, int) and code != 0:
-        raise SystemExit(code)
+        print("error: interrupted", file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from None
+    run(argv)
 
 
-def _usage_error(exc: Exception) -> None:
-    """Click's errors (unknown option, bad value, missing argument) as one ``error:`` line and a hint."""
-    message = str(getattr(exc, "format_message", lambda: str(exc))())
-    if type(exc).__name__ == "NoArgsIsHelpError":  # `tscl data` alone: the help, as --help shows it
-        print(message)
-        raise SystemExit(0)
-    ctx = getattr(exc, "ctx", None)
-    hint = f"see `{ctx.command_path} --help`" if ctx is not None else "run with --help to see the valid options"
-    option = getattr(exc, "option_name", None)
-    if option:  # a tscl 0.1 flag that became a setting: say how to write it now
-        from tscl.config_migration import legacy_flag_hint
+def __getattr__(name: str) -> Any:
+    if name in ("app", "fail"):  # what plug-ins and older code imported from here
+        from tscl.cli import app as module
 
-        hint = legacy_flag_hint(option) or hint
-    fail(" ".join(message.split()), hint)
-
-
-def _interrupted(message: str = "interrupted", hint: str | None = None) -> None:
-    """Every long command stopped by a signal ends here: its message, how to continue, exit code 130."""
-    print(f"error: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
-    raise SystemExit(INTERRUPTED)
+        return getattr(module, name)
+    raise AttributeError(f"module 'tscl.cli' has no attribute {name!r}")

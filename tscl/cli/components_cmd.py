@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import JsonOpt
-from tscl.cli.render import console, print_json
+from tscl.cli.render import console, folded, print_json
 
 # command group -> (registry "module:attribute", what it lists)
 KINDS = {
@@ -64,7 +64,7 @@ def _add_kind(kind: str) -> None:
             table.add_column(column)
         for row in entries:
             table.add_row(*row)
-        console.print(table)
+        console.print(folded(table))
 
     @group.command("show")
     def show_command(
@@ -88,7 +88,7 @@ def _add_kind(kind: str) -> None:
             table.add_column("help", overflow="fold", ratio=1, min_width=24)
             for row in info["options"]:
                 table.add_row(row["name"], row["type"], repr(row["default"]), row["constraint"], row["help"])
-            console.print(table)
+            console.print(folded(table))
         else:  # a narrow terminal (or a pipe, 80 columns): one option per block keeps the help readable
             console.print(f"[bold]{name}[/]: {info['summary']}", highlight=False)
             console.print(f"[dim]{caption}[/]", highlight=False)

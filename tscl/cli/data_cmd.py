@@ -9,12 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import DataDirOpt, JsonOpt, TargetOpt, TimeColOpt, UnivariateOpt
 from tscl.errors import DataError, DownloadError
 
 if TYPE_CHECKING:
     from tscl.data.fetch import FetchResult
+from tscl.cli.render import folded
 
 data = typer.Typer(
     help="List, inspect and download datasets (ETT, UCR, UEA, your own files).",
@@ -60,7 +61,7 @@ def list_command(
         missing = "yes" if row["missing_values"] else ""
         found = "bundled" if row["found"] == BUNDLED_SOURCE else row["found"] or "[dim]-[/dim]"
         table.add_row(row["name"], row["archive"], row["shape"], missing, found)
-    Console().print(table)
+    Console().print(folded(table))
 
 
 @data.command("info")
@@ -85,12 +86,12 @@ def info_command(
     table.add_column("value")
     for key, value in info.items():
         table.add_row(key, _render_value(key, value))
-    Console().print(table)
+    Console().print(folded(table))
 
 
 def _render_value(key: str, value: Any) -> str:
     if key == "classes":
-        return ", ".join(f"{c['name']} ({c['train']}/{c['test']})" for c in value) or "-"
+        return "\n".join(f"class {c['name']}: {c['train']} train, {c['test']} test" for c in value) or "-"
     if key == "splits":
         return "  ".join(f"{part} [{s['start']}, {s['end']})" for part, s in value.items())
     if isinstance(value, list):

@@ -7,12 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
-from tscl.cli.render import console, err_console, print_json
+from tscl.cli.render import console, err_console, folded, phase_progress, print_json
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
+
+PHASES = {
+    "load_s": "loading the checkpoint and the data",
+    "encode_s": "encoding with the pretrained encoder",
+    "head_s": "fitting and scoring the head",
+    "baseline_s": "baselines: random-init encoder and raw inputs",
+    "write_s": "writing metrics and plots",
+}
 
 RunArg = Annotated[Path, typer.Argument(help="Run directory made by tscl pretrain.")]
 
@@ -20,7 +28,7 @@ RunArg = Annotated[Path, typer.Argument(help="Run directory made by tscl pretrai
 def render_metrics(metrics: dict[str, Any]) -> None:
     """Print the report tables of a metrics dict (as stored in metrics.json), as its task lays them out."""
     for table in task_named(str(metrics.get("task"))).tables(metrics):
-        console.print(table)
+        console.print(folded(table))
     timings = metrics.get("timings")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")
@@ -86,20 +94,11 @@ def evaluate(
         from tscl.runs.tracking import check_trackers
 
         check_trackers(track)
-    with console.status("evaluating...") if not json_out and console.is_terminal else _null():
+    with phase_progress(PHASES, enabled=not json_out) as on_phase:
         metrics = evaluate_run(
-            run,
-            dataset,
-            data_dir,
-            task,
-            head,
-            seed,
-            device or "auto",
-            plots=not no_plots,
-            baselines=not no_baselines,
-            threads=threads,
-            forecasting=forecasting,
-        )
+            run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
+            baselines=not no_baselines, threads=threads, forecasting=forecasting, on_phase=on_phase,
+        )  # fmt: skip
     if track:
         from tscl.runs.tracking import log_evaluation
 
@@ -118,14 +117,6 @@ def evaluate(
     if folder != run:
         console.print(f"(beside the run's own metrics.json: {folder.name} is not the run's own dataset and protocol)",
                       style="dim", soft_wrap=True)  # fmt: skip
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()

@@ -34,5 +34,10 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed of every random choice (default 42).")]
 DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps (default auto).")]
 ThreadsOpt = Annotated[
-    int | None, typer.Option("--threads", help="CPU threads for torch (default: torch's own choice).")
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads for torch (default: the cores other processes leave free, measured at start; "
+        "give it for bit-identical reruns).",
+    ),
 ]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tscl.cli import app, fail
+from tscl.cli.app import app, fail
 from tscl.cli.options import (
     DataDirOpt,
     DatasetOpt,
@@ -18,7 +18,7 @@ from tscl.cli.options import (
     ThreadsOpt,
     TimeColOpt,
 )
-from tscl.cli.render import console, print_json, step_progress
+from tscl.cli.render import console, err_console, plural, print_json, step_progress
 
 PosInt = int | None
 Text = str | None
@@ -178,9 +178,12 @@ def pretrain(
         console.print(f"to train further: tscl pretrain --resume {result.run_dir} --iters N (N > {result.steps})",
                       soft_wrap=True, style="dim")  # fmt: skip
         return
+    for note in result.notes:
+        err_console.print(f"note: {note}", soft_wrap=True)
     final = f"{result.final_loss:.4f}" if result.final_loss is not None else "-"
     console.print(
-        f"[green]done[/]: {result.steps} iterations ({result.epochs} epochs) in {result.seconds:.1f} s, "
+        f"[green]done[/]: {plural(result.steps, 'iteration')} ({plural(result.epochs, 'epoch')}) in "
+        f"{result.seconds:.1f} s, "
         f"final loss {final}\nrun directory: [bold]{result.run_dir}[/]\n"
         f"next: tscl evaluate {result.run_dir}"
     )
@@ -231,6 +234,7 @@ def encode(
     time_col: TimeColOpt = None,
     target: TargetOpt = None,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write representations of a dataset (default: the run's own) as a .npy file."""
@@ -244,7 +248,7 @@ def encode(
         fail(f"the folder of --out must exist but {out.parent} does not", f"create it first: mkdir -p {out.parent}")
     reprs = encode_dataset(
         run, dataset=dataset, data_dir=data_dir, split=split, mode=mode, causal_window=causal_window,
-        univariate=univariate, time_col=time_col, target=target, device=device or "auto",
+        univariate=univariate, time_col=time_col, target=target, device=device or "auto", threads=threads,
     )  # fmt: skip
     import io
 

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli import app
+from tscl.cli.app import app
 from tscl.cli.options import JsonOpt
-from tscl.cli.render import console, print_json
+from tscl.cli.render import console, folded, print_json
+from tscl.text import plural
 
 if TYPE_CHECKING:
     from tscl.runs.comparison import Comparison
@@ -27,7 +28,10 @@ def runs(
     runs_dir: Annotated[Path | None, typer.Option(help="Folder holding run directories (default ./runs).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """List runs: dataset, objective, state (running, dead, finished, ...), step, metrics (validation first), stale."""
+    """List runs: dataset, objective, state (running, dead, finished, ...), step, metrics (validation first), stale.
+
+    With --json, ``headline`` holds the metrics as numbers by name and ``headline_text`` the table's text.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from tscl.runs.layout import default_runs_root
@@ -48,8 +52,8 @@ def runs(
         status = str(r.get("status"))
         table.add_row(r["run_dir"], str(r.get("dataset", "-")), str(r.get("objective", "-")),
                       f"[red]{status}[/]" if status == "dead" else status, str(r.get("step", "-")),
-                      r.get("headline", "-"), STALE if r.get("stale") else "")  # fmt: skip
-    console.print(table)
+                      r.get("headline_text", "-"), STALE if r.get("stale") else "")  # fmt: skip
+    console.print(folded(table))
     for note in _listing_notes(rows):
         console.print(note, style="dim", soft_wrap=True)
 
@@ -101,7 +105,8 @@ def compare(
         return
     groups = comparison.groups()
     for name, runs in groups.items():
-        console.print(comparison_table(comparison, runs, (name or "none (not evaluated)") if len(groups) > 1 else None))
+        title = (name or "none (not evaluated)") if len(groups) > 1 else None
+        console.print(folded(comparison_table(comparison, runs, title)))
     if len([name for name in groups if name is not None]) > 1:
         console.print("runs evaluated by different protocols are in separate tables: their numbers are not "
                       "comparable (tscl runs compare --protocol P takes each run's evaluation by P)",
@@ -129,7 +134,7 @@ def comparison_table(
     names = [f"{name} ({Path(run['evaluation']).name})" if run.get("evaluation") else name
              for name, run in zip(names, runs, strict=True)]  # fmt: skip
     about = "" if protocol is None else f" · protocol {protocol}"
-    table = Table(title=f"{len(runs)} runs{about}")
+    table = Table(title=f"{plural(len(runs), 'run')}{about}")
     for column in ("run", "dataset", "objective", "status"):
         table.add_column(column, overflow="fold")
     for name in comparison.metric_names:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli import app, fail
-from tscl.cli.options import JsonOpt
-from tscl.cli.render import console, err_console, print_json
+from tscl.cli.app import app, fail
+from tscl.cli.options import JsonOpt, ThreadsOpt
+from tscl.cli.render import console, err_console, folded, print_json
+from tscl.text import plural
 
 if TYPE_CHECKING:
     from tscl.sweep import SweepEvent, SweepResult
@@ -47,6 +48,7 @@ def sweep(
         typer.Option(help="Send each trial to a tracker, repeatable: mlflow (runs nested under one for the sweep) "
                      "or tensorboard (event files in each trial's run directory)."),
     ] = None,
+    threads: ThreadsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
@@ -56,7 +58,7 @@ def sweep(
         result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
                            on_event=None if dry_run else hook, backend=backend, address=address,
                            cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
-                           track=track or ())  # fmt: skip
+                           track=track or (), threads=threads)  # fmt: skip
     if json_out:
         print_json(result.to_dict())
     elif dry_run:
@@ -67,7 +69,7 @@ def sweep(
         counts = result.counts()
         unfinished = len(result.trials) - counts.get("finished", 0)
         fail(
-            f"{unfinished} of {len(result.trials)} trials did not finish ({_counts_text(counts)})",
+            f"{unfinished} of {plural(len(result.trials), 'trial')} did not finish ({_counts_text(counts)})",
             f"errors are in {result.output / 'summary.json'}; fix them and re-run (finished trials are kept)",
         )
 
@@ -113,7 +115,7 @@ def _plain_line(event: SweepEvent) -> None:
         print(f"sweep: fetch {event.message}", file=sys.stderr, flush=True)
         return
     if event.kind == "begin":
-        print(f"sweep: {event.total} trials to run, {event.skipped} already finished", file=sys.stderr)
+        print(f"sweep: {plural(event.total, 'trial')} to run, {event.skipped} already finished", file=sys.stderr)
         return
     trial = event.trial
     assert trial is not None
@@ -126,12 +128,12 @@ def _plain_line(event: SweepEvent) -> None:
 
 
 def render_plan(result: SweepResult) -> None:
-    table = Table(title=f"sweep {result.name}: {len(result.trials)} trials in {result.output}")
+    table = Table(title=f"sweep {result.name}: {plural(len(result.trials), 'trial')} in {result.output}")
     for column in ("trial", "dataset", "objective", "setting", "seed", "needs"):
         table.add_column(column)
     for t in result.trials:
         table.add_row(t.id, t.dataset, t.objective, t.setting, str(t.seed), t.action)
-    console.print(table)
+    console.print(folded(table))
 
 
 def render_result(result: SweepResult) -> None:
@@ -144,9 +146,9 @@ def render_result(result: SweepResult) -> None:
         if rows:
             evaluation = create_task(task)
             names = (*evaluation.validation_names, *evaluation.headline_names)
-            console.print(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names))
+            console.print(folded(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names)))
     if result.archives:
-        console.print(archive_table(result))
+        console.print(folded(archive_table(result)))
     problems = [t for t in result.trials if t.status != "finished"]
     if problems:
         table = Table(title="unfinished trials")
@@ -154,7 +156,7 @@ def render_result(result: SweepResult) -> None:
             table.add_column(column, overflow="fold")
         for t in problems:
             table.add_row(t.id, t.status, t.error or "-")
-        console.print(table)
+        console.print(folded(table))
     console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
     if any(row.get("best") for row in result.rows):
         console.print(f"★ {BEST_NOTE}", style="dim")

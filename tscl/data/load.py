@@ -16,6 +16,7 @@ from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, 
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import ConfigError, DataError
 from tscl.forecasting_protocols import ForecastingSetting
+from tscl.text import plural
 
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
 
@@ -139,7 +140,8 @@ def _common_length(
         return X_train, np.zeros((0, X_train.shape[1], X_train.shape[2]), dtype=np.float32)
     if X_train.shape[2] != X_test.shape[2]:
         raise DataError(
-            f"{test_path} must have {X_train.shape[2]} channels like {train_path.name} but got {X_test.shape[2]}",
+            f"{test_path} must have {plural(X_train.shape[2], 'channel')} like {train_path.name} "
+            f"but got {X_test.shape[2]}",
             "check that the files belong to the same dataset",
         )
     length = max(X_train.shape[1], X_test.shape[1])

@@ -15,6 +15,7 @@ evaluated at its latest checkpoint, whose step the provenance (``run_status: run
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,9 @@ from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
 from tscl.tasks import TASKS, task_for
+from tscl.tasks.base import PhaseTimings
 from tscl.tasks.heads import DEFAULT_HEAD
+from tscl.training.threads import ThreadChoice, thread_scope
 
 
 def evaluate_run(
@@ -45,6 +48,7 @@ def evaluate_run(
     baselines: bool = True,
     threads: int | None = None,
     forecasting: ForecastingSetting | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -59,25 +63,44 @@ def evaluate_run(
         plots: Write the task's PNG plots beside the metrics.
         baselines: Also evaluate the random-init and raw-input baselines (the encoder's numbers are the same
             either way).
-        threads: Torch threads (default: torch's own choice).
+        threads: Torch threads (default: the cores other processes leave free, see
+            :mod:`tscl.training.threads`; torch's count is restored afterwards).
         forecasting: Forecasting protocol, horizons, split and feature mode (default: the TS2Vec protocol, the
             run's variables); a ConfigError for a dataset another task evaluates.
+        on_phase: Called with each phase's name as it begins: ``load_s``, ``encode_s``, ``head_s``,
+            ``baseline_s`` (the names of ``metrics["timings"]``), then ``write_s``.
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
     """
-    if threads is not None:
-        if threads < 1:
-            raise ConfigError(f"threads must be a positive integer but got {threads}", hint="pass --threads N, N >= 1")
-        import torch
+    with thread_scope(threads) as chosen:
+        return _evaluate(
+            run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase
+        )
 
-        torch.set_num_threads(threads)
-    timings: dict[str, float] = {}
+
+def _evaluate(
+    run_dir: Path,
+    dataset: str | None,
+    data_dir: Path | None,
+    task: str | None,
+    head: str,
+    seed: int,
+    device: str,
+    plots: bool,
+    baselines: bool,
+    threads: ThreadChoice,
+    forecasting: ForecastingSetting | None,
+    on_phase: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    timings = PhaseTimings(on_phase)
+    timings.begin("load_s")
     began = time.perf_counter()
     check_run_dir(run_dir)
     meta = read_meta(run_dir)  # a damaged meta.json fails before anything is written
     status = run_state(run_dir, meta)
     model, config, digest = load_run_checkpoint(run_dir, device)
+    model.threads = threads.threads
     data, files = load_run_dataset_files(config, dataset, data_dir, forecasting=forecasting)
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
@@ -90,6 +113,8 @@ def evaluate_run(
         raise ConfigError(f"task must match the dataset's ({evaluation.name}) but got {task!r}", hint="drop --task")
     # The baseline: the pretrained model's architecture (its resolved configuration), weights as initialised.
     random_model = build_model(model.config.replace(device=device), model.input_dims or 1) if baselines else None
+    if random_model is not None:
+        random_model.threads = threads.threads
     objective = str(config.objective.name)
     metrics, extras = evaluation.evaluate(
         model, data, baseline=random_model, objective=objective, seed=seed, timings=timings
@@ -102,9 +127,10 @@ def evaluate_run(
     )
     metrics.update(
         dataset=data.name, objective=objective, run_dir=str(run_dir),
-        timings={k: round(v, 3) for k, v in timings.items()},
+        timings={k: round(v, 3) for k, v in timings.items()}, threads=threads.threads,
         provenance={**provenance, "file": str((folder / METRICS).relative_to(run_dir))},
     )  # fmt: skip
+    timings.begin("write_s")
     write_metrics(folder, metrics, evaluation.metric_rows(metrics))
     if plots:
         evaluation.plots(folder / PLOTS, metrics, extras, data)

@@ -14,6 +14,7 @@ from tscl.runs.layout import CHECKPOINT, CONFIG, check_run_dir
 from tscl.tasks import task_for
 from tscl.training.checkpoint import read_checkpoint
 from tscl.training.model import ContrastiveModel
+from tscl.training.threads import choose_threads
 
 
 def load_run(run_dir: Path, device: str = "auto") -> tuple[ContrastiveModel, RunConfig]:
@@ -82,13 +83,19 @@ def encode_dataset(
     time_col: str | None = None,
     target: str | None = None,
     device: str = "auto",
+    threads: int | None = None,
 ) -> np.ndarray:
-    """Representations of a dataset with a run's averaged encoder."""
+    """Representations of a dataset with a run's averaged encoder.
+
+    ``threads``: CPU threads (None: the cores other processes leave free, see :mod:`tscl.training.threads`).
+    """
+    choice = choose_threads(threads)
     if causal_window is not None and causal_window < 1:
         raise ConfigError(f"causal_window must be >= 1 but got {causal_window}")
     if causal_window is not None and mode != "timestamp":
         raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
     model, config = load_run(run_dir, device)
+    model.threads = choice.threads
     data = load_run_dataset(config, dataset, data_dir, univariate, time_col, target)
     task = task_for(data)
     task.check_channels(data, model.input_dims, config.dataset)

@@ -7,7 +7,7 @@ from typing import Any
 
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import META, METRICS, default_runs_root
-from tscl.runs.metrics import headline_text, other_evaluations, read_metrics
+from tscl.runs.metrics import headline_text, other_evaluations, read_metrics, summary_metrics
 from tscl.runs.state import run_state, stale_reason
 
 
@@ -15,8 +15,10 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
     """Summaries of the run directories under ``root`` (default: ``$TSCL_RUNS_DIR`` or ``./runs``), newest first.
 
     Each row: run_dir, dataset, objective, status (``running``, ``dead``, ``finished``, ``interrupted``,
-    ``failed``: see :func:`tscl.runs.state.run_state`), step, created, headline (validation numbers first),
-    stale (the metrics were computed from an earlier checkpoint than the latest) with stale_reason,
+    ``failed``: see :func:`tscl.runs.state.run_state`), step, created, headline (the validation, then the
+    headline metrics as numbers by name, e.g. ``{"cv_accuracy": 0.92, "accuracy": 0.89, "auprc": 0.9}``; empty
+    before evaluation), headline_text (the same as the table shows it), stale (the metrics were computed from
+    an earlier checkpoint than the latest) with stale_reason,
     evaluations (keys of the evaluations of other datasets or protocols stored beside), and metrics.
     Unreadable ones are marked ``status: unreadable``; a missing folder holds no runs. Nothing is written.
     """
@@ -33,7 +35,8 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
         rows.append({
             "run_dir": str(run), "dataset": meta.get("dataset"), "objective": meta.get("objective"),
             "status": run_state(run, meta), "step": meta.get("step"), "created": meta.get("created"),
-            "headline": headline_text(metrics), "stale": reason is not None, "stale_reason": reason,
+            "headline": summary_metrics(metrics), "headline_text": headline_text(metrics),
+            "stale": reason is not None, "stale_reason": reason,
             "evaluations": list(other_evaluations(run)), "metrics": metrics,
         })  # fmt: skip
     return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)

@@ -7,6 +7,7 @@ iterations, at the end, and on SIGINT/SIGTERM; ``resume`` continues exactly from
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
-from tscl.errors import CheckpointError, DataError
+from tscl.errors import CheckpointError, DataError, DivergedError
 from tscl.runs.claim import create_run_dir
 from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
 from tscl.runs.files import atomic_write_text
@@ -31,6 +32,7 @@ from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint
 from tscl.training.distributed import Ranks, current_ranks
 from tscl.training.model import ContrastiveModel, resolve_device
+from tscl.training.threads import ThreadChoice, thread_scope
 from tscl.views.crop import prepare_training_array
 
 ProgressHook = Callable[[int, int, float], None]
@@ -44,11 +46,13 @@ class PretrainResult:
     final_loss: float | None
     seconds: float
     status: str
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_dir": str(self.run_dir), "steps": self.steps, "epochs": self.epochs,
             "final_loss": self.final_loss, "seconds": round(self.seconds, 3), "status": self.status,
+            "notes": list(self.notes),
         }  # fmt: skip
 
 
@@ -78,17 +82,33 @@ def pretrain(
     runs_root: Path | None = None,
     on_step: ProgressHook | None = None,
 ) -> PretrainResult:
-    """Train a new model as ``config`` says, in a new run directory."""
+    """Train a new model as ``config`` says, in a new run directory.
+
+    Without ``config.threads`` it trains on the cores other processes leave free (:mod:`tscl.training.threads`);
+    ``meta.json`` records the count (``threads``) and why (``threads_rule``). torch's count is restored after.
+    """
     started = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    with thread_scope(config.threads) as threads:
+        return _pretrain(config, run_dir, runs_root, on_step, started, threads)
+
+
+def _pretrain(
+    config: RunConfig,
+    run_dir: Path | None,
+    runs_root: Path | None,
+    on_step: ProgressHook | None,
+    started: float,
+    threads: ThreadChoice,
+) -> PretrainResult:
     resolve_device(config.device)
     dataset, X = load_training_data(config)
     config = resolve_for_task(config, dataset.task)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
+    model.threads = threads.threads
     _check_training_data(config, X, model)  # unusable training data fails before the run exists
     meta = _new_meta(config, dataset, X, model, data_seconds)
+    meta["threads_rule"] = threads.rule
 
     held: list[ProcessLock] = []
 
@@ -182,16 +202,42 @@ def resume(
         return PretrainResult(run_dir, int(meta.get("step") or 0), int(meta.get("epoch") or 0), None, 0.0, "unchanged")
     if not current_ranks().active:  # under torchrun, rank 0 takes the lock and tells every rank (claim below)
         check_not_training(run_dir)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    recorded = (meta or {}).get("threads")
+    ceiling = int(recorded) if config.threads is None and isinstance(recorded, int) else None
+    with thread_scope(config.threads, ceiling) as threads:
+        notes = _thread_notes(threads, ceiling)
+        result = _resume(run_dir, config, meta, layer, on_step, started, threads)
+    return dataclasses.replace(result, notes=notes)
+
+
+def _thread_notes(threads: ThreadChoice, recorded: int | None) -> tuple[str, ...]:
+    """Say so when a resumed run continues on fewer threads than it ran on (the last digits may differ)."""
+    if recorded is None or threads.threads >= recorded:
+        return ()
+    return (
+        f"continued on {threads.threads} thread(s), the run had {recorded} ({threads.rule}): the result may "
+        f"differ from an uninterrupted run in the last digits; --threads {recorded} keeps it exact",
+    )
+
+
+def _resume(
+    run_dir: Path,
+    config: RunConfig,
+    meta: dict[str, Any] | None,
+    layer: dict[str, Any],
+    on_step: ProgressHook | None,
+    started: float,
+    threads: ThreadChoice,
+) -> PretrainResult:
     dataset, X = load_training_data(config)
     config = resolve_for_task(config, dataset.task)  # a tscl 0.1 config.toml gets every option written out
     model, digest = _resumed_model(run_dir, config, dataset, X)
+    model.threads = threads.threads
     if meta is None:  # killed between writing config.toml and meta.json
         meta = _new_meta(config, dataset, X, model, 0.0)
     if layer.keys() & {"iters", "epochs"}:
         meta.update(target_iters=config.iters, target_epochs=config.epochs)
-    meta.update(device=str(model.device), threads=torch.get_num_threads())
+    meta.update(device=str(model.device), threads=threads.threads, threads_rule=threads.rule)
     held: list[ProcessLock] = []
     try:
         _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
@@ -254,6 +300,17 @@ def _save(
     write_meta(directory, meta)
 
 
+def _diverged_hint(directory: Path, config: RunConfig) -> str:
+    """What to do after the loss diverged, naming the checkpoint that is kept only if there is one."""
+    lower = f"lower the learning rate (now {config.lr:g}) and start a new run, e.g. --lr {config.lr / 10:g}"
+    checkpoint = directory / CHECKPOINT
+    step = (read_meta(directory) or {}).get("step")
+    if not checkpoint.is_file() or not step:
+        return f"{lower}; no checkpoint was written before it diverged (the first comes at iteration " \
+            f"{config.checkpoint_every})"
+    return f"{lower}; the run's last checkpoint, {checkpoint} (iteration {step}, before the divergence), is kept"
+
+
 def _train(
     model: ContrastiveModel,
     dataset: Any,
@@ -283,10 +340,12 @@ def _train(
     try:
         with stop_on_signals() as received:
             model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
-    except BaseException:
+    except BaseException as exc:
         if main:
             meta["status"] = "failed"
             write_meta(directory, meta)
+        if isinstance(exc, DivergedError):
+            raise DivergedError(exc.message, _diverged_hint(directory, config), exc.step) from None
         raise
     # A signal to any rank stops every rank after the same iteration (training.distributed).
     stopped = received["signal"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tscl.errors import ConfigError
+from tscl.errors import ConfigError, DataError
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
@@ -16,7 +16,9 @@ from tscl.sweep.preflight import check_evaluation_settings
 from tscl.sweep.summary import summarise, summarise_archives, write_summary
 from tscl.sweep.tracking import SweepTracking, close_sweep, open_sweep
 from tscl.sweep.trial import DONE, Layout, TrialRecord, planned_action, read_state, run_trial
+from tscl.text import plural
 from tscl.training.checkpoint import atomic_write_text
+from tscl.training.threads import choose_threads
 
 
 @dataclass
@@ -80,6 +82,7 @@ def run_sweep(
     cpus_per_trial: float = 1,
     gpus_per_trial: float = 0,
     track: Iterable[str] = (),
+    threads: int | None = None,
 ) -> SweepResult:
     """Run every unfinished trial of ``grid`` and write ``summary.json``/``summary.csv`` in its output folder.
 
@@ -97,6 +100,8 @@ def run_sweep(
             "ray://host:port": a cluster) and each trial's ``cpus_per_trial`` / ``gpus_per_trial``.
         track: Experiment trackers ("mlflow", "tensorboard"): one tracked run per trial, nested under one for
             the sweep (see :mod:`tscl.sweep.tracking`).
+        threads: CPU threads of every trial (pretraining, resuming and evaluating), over the grid's ``threads``;
+            None: the grid's, else each trial takes the cores left free when it starts (``tscl.training.threads``).
 
     Raises:
         ConfigError: The grid is invalid (checked for every trial before any starts).
@@ -105,6 +110,8 @@ def run_sweep(
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1")
+    if threads is not None:
+        choose_threads(threads)  # a bad count fails before anything is read or run
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
     if backend == "ray":
@@ -119,9 +126,12 @@ def run_sweep(
     if output is not None:
         grid = dataclasses.replace(grid, output=Path(output))
     trials = grid.trials()
+    if threads is not None:
+        trials = [dataclasses.replace(t, config=t.config.model_copy(update={"threads": threads})) for t in trials]
     layout = Layout(grid.output)
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
+        check_datasets_found(grid)
         return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
     unfinished = [t for t in trials if records[t.id].action != DONE]
     checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
@@ -150,7 +160,7 @@ def run_sweep(
     close_sweep(tracking, grid.output, result.rows, result.ok)
     if interrupted or any(r.status == "interrupted" for r in result.trials):
         raise Interrupted(
-            f"sweep interrupted: {result.counts().get('finished', 0)} of {len(trials)} trials finished",
+            f"sweep interrupted: {result.counts().get('finished', 0)} of {plural(len(trials), 'trial')} finished",
             hint="re-run the same command to resume the rest",
         )
     return result
@@ -176,6 +186,25 @@ def _fetch_missing(
             if trial.dataset.lower() == result.name.lower() and records[trial.id].action != DONE:
                 records[trial.id].status = "failed"
                 records[trial.id].error = f"fetching {result.name} failed: {result.error.message}"
+
+
+def check_datasets_found(grid: Grid) -> None:
+    """Every dataset of ``grid`` is a catalog name (fetched by the sweep when missing), a known name with its
+    files or an existing file, checked without loading it: a dry run catches a misspelt name. (A real sweep
+    fails such trials alone and runs the rest.)"""
+    from tscl.data.catalog import find_entry
+    from tscl.data.locate import locate, locate_path, looks_like_path
+
+    for name in grid.datasets:
+        if not looks_like_path(name) and find_entry(name) is not None:
+            continue  # a catalog dataset: the sweep fetches it when it is not found
+        try:
+            if looks_like_path(name):
+                locate_path(Path(name).expanduser())
+            else:
+                locate(name, grid.data_dir)
+        except DataError as exc:
+            raise DataError(f"{grid.name}: {exc.message}", exc.hint) from None
 
 
 def _planned(trial: Trial, layout: Layout) -> TrialRecord:

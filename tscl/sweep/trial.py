@@ -154,7 +154,8 @@ def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking |
                     shutil.rmtree(run_dir)
                 pretrain(trial.config, run_dir=run_dir, on_step=tracked if trackers else None)
             else:
-                resume(run_dir, on_step=tracked if trackers else None)
+                threads = {"threads": trial.config.threads} if trial.config.threads else {}
+                resume(run_dir, on_step=tracked if trackers else None, changes=threads)
         except BaseException:
             for tracker in trackers:
                 tracker.abort()
@@ -165,7 +166,7 @@ def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking |
     metrics = evaluate_run(
         run_dir, data_dir=Path(trial.config.data_dir) if trial.config.data_dir else None, task=settings.task,
         head=settings.head, seed=settings.eval_seed, device=trial.config.device, plots=settings.plots,
-        baselines=settings.baselines, forecasting=settings.forecasting(),
+        baselines=settings.baselines, forecasting=settings.forecasting(), threads=trial.config.threads,
     )  # fmt: skip
     if tracking is not None:
         track_evaluation(tracking, run_dir, metrics)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from tscl.errors import ConfigError, DataError
+from tscl.text import plural
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -79,7 +80,7 @@ class Task(ABC):
         if input_dims is None or found == input_dims:
             return
         raise DataError(
-            f"{data.name} must have {input_dims} channels like {pretrained_on}, the run's pretraining data, "
+            f"{data.name} must have {plural(input_dims, 'channel')} like {pretrained_on}, the run's pretraining data, "
             f"but got {found}",
             f"use data with the same variables{self.same_setting} as the run, or pretrain a run on {data.name}",
         )
@@ -195,8 +196,27 @@ class Task(ABC):
         return dict(published.get(self.name, {}))
 
 
+class PhaseTimings(dict[str, float]):
+    """Phase durations that also announce each phase as it begins (``on_phase(name)``), for progress displays."""
+
+    def __init__(self, on_phase: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.on_phase = on_phase
+
+    def begin(self, name: str) -> None:
+        if self.on_phase is not None:
+            self.on_phase(name)
+
+
+def begin_phase(timings: dict[str, float], name: str) -> None:
+    """Announce phase ``name`` (``encode_s``, ``head_s``, ``baseline_s`` ...) when ``timings`` listens."""
+    if isinstance(timings, PhaseTimings):
+        timings.begin(name)
+
+
 def timed(timings: dict[str, float], name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)``, its duration added to ``timings[name]``."""
+    """``fn(*args, **kwargs)``, its duration added to ``timings[name]`` (the phase announced first)."""
+    begin_phase(timings, name)
     began = time.perf_counter()
     out = fn(*args, **kwargs)
     timings[name] = timings.get(name, 0.0) + time.perf_counter() - began

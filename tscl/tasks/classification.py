@@ -21,7 +21,7 @@ from rich.table import Table
 
 from tscl.errors import ConfigError, DataError
 from tscl.registry import Options
-from tscl.tasks.base import RANDOM, RAW, Encoder, Task, report_columns, report_title, timed
+from tscl.tasks.base import RANDOM, RAW, Encoder, Task, begin_phase, report_columns, report_title, timed
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS
 from tscl.tasks.report import MISSING, best_cells, format_metric
 
@@ -181,6 +181,7 @@ def _baselines(
     """The protocol's metrics on a random-init encoder's representations and on the flattened raw series."""
     from tscl.tasks.classification_protocol import flatten_features
 
+    begin_phase(timings, "baseline_s")
     began = time.perf_counter()
     random = fit(baseline.encode(data.X_train), baseline.encode(data.X_test))
     length = max(data.X_train.shape[1], data.X_test.shape[1])

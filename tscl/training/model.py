@@ -19,14 +19,17 @@ from torch.optim.swa_utils import AveragedModel
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
 from tscl.config_migration import migrate_legacy, nest
 from tscl.encoders import create_encoder
-from tscl.errors import CheckpointError, ConfigError, DataError, TrainingError
+from tscl.errors import CheckpointError, ConfigError, DataError, DivergedError
 from tscl.kernels.optim import update_average
 from tscl.losses import create_loss
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
+from tscl.text import plural
 from tscl.training import distributed, encoding
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.memory import BoundedHeap
+from tscl.training.progress import fit_progress
+from tscl.training.threads import choose_threads, thread_scope
 from tscl.views import create_views
 from tscl.views.crop import prepare_training_array
 
@@ -79,6 +82,8 @@ class ContrastiveModel:
         lr, batch_size, max_train_length: Training settings (TS2Vec defaults).
         seed: Seed of the generator every random choice draws from.
         device: "auto", "cpu", "cuda[:i]" or "mps".
+        threads: CPU threads of ``fit`` and ``encode`` (torch's count is restored afterwards). None: the
+            cores other processes leave free, at most torch's count (see :mod:`tscl.training.threads`).
         n_covariates: Leading calendar channels of the data (never augmented).
         task: Evaluation task of the data ("forecasting", ...): selects the objective's task defaults.
         **options: Flat component options, e.g. ``repr_dims=320`` or ``aug_lr=0.01``.
@@ -97,11 +102,14 @@ class ContrastiveModel:
         max_train_length: int | None = 3000,
         seed: int = 42,
         device: str = "auto",
+        threads: int | None = None,
         n_covariates: int = 0,
         task: str | None = None,
         gather_negatives: bool = False,
         **options: Any,
     ) -> None:
+        if threads is not None:
+            choose_threads(threads)  # a bad count fails here, not at the first fit
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
         layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
         layer.update(
@@ -113,6 +121,7 @@ class ContrastiveModel:
         # In a process group (torchrun), this process trains its share of every batch: see training.distributed.
         self.ranks = distributed.current_ranks()
         self.device = resolve_device(distributed.local_device(device))
+        self.threads = threads
         self.progress = TrainProgress()
         self.generator = torch.Generator().manual_seed(seed)
         self._built = False
@@ -182,7 +191,8 @@ class ContrastiveModel:
             raise DataError(f"{what} must not contain inf values", hint="replace them with NaN (missing)")
         if self._built and X.shape[2] != self.input_dims:
             raise DataError(
-                f"{what} must have {self.input_dims} channels (the encoder's input) but got {X.shape[2]}",
+                f"{what} must have {plural(self.input_dims or 0, 'channel')} (the encoder's input) "
+                f"but got {X.shape[2]}",
                 hint="evaluate on data with the same variables the encoder was pretrained on",
             )
         return X
@@ -199,17 +209,31 @@ class ContrastiveModel:
         n_epochs: int | None = None,
         callback: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        progress: bool = False,
     ) -> ContrastiveModel:
         """Train on ``X`` [N, T, C] until ``n_iters`` total iterations or ``n_epochs`` total epochs.
 
         Calling ``fit`` again (or after :meth:`load`) continues from the current state to the new targets.
-        ``callback(model, loss)`` runs after every step; ``should_stop()`` ends training early after a step.
+        ``callback(model, loss)`` runs after every step; ``should_stop()`` ends training early after a step;
+        ``progress=True`` shows a progress bar (iterations, loss, time left) on stderr or in the notebook.
         """
         X = self._check_input(X, "training data")
-        if not self._built:
-            self._build(X.shape[2])
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
+        with thread_scope(self.threads), fit_progress(progress, self, n_iters, n_epochs) as shown:
+            steps = callback if shown is None else _both(shown, callback)
+            return self._fit(X, n_iters, n_epochs, steps, should_stop)
+
+    def _fit(
+        self,
+        X: np.ndarray,
+        n_iters: int | None,
+        n_epochs: int | None,
+        callback: StepCallback | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> ContrastiveModel:
+        if not self._built:
+            self._build(X.shape[2])
         train = torch.from_numpy(prepare_training_array(X, self.config.max_train_length))
         ranks = self.ranks
         if train.shape[0] < ranks.world_size:
@@ -236,9 +260,10 @@ class ContrastiveModel:
             loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
             prog.train_seconds += time.perf_counter() - began
             if not np.isfinite(loss):
-                raise TrainingError(
+                raise DivergedError(
                     f"the loss must stay finite but is {loss} at iteration {prog.step + 1}: training diverged",
-                    hint=f"lower the learning rate (now {self.config.lr:g}); the last checkpoint is left untouched",
+                    hint=f"lower the learning rate (now {self.config.lr:g}); the model keeps its last finite state",
+                    step=prog.step + 1,
                 )
             prog.step += 1
             prog.losses.append(loss)
@@ -301,6 +326,12 @@ class ContrastiveModel:
         """
         X = self._check_input(X, "data to encode")
         net = self._inference_net()
+        with thread_scope(self.threads):
+            return self._encode(net, X, mode, causal_window, batch_size)
+
+    def _encode(
+        self, net: torch.nn.Module, X: np.ndarray, mode: str, causal_window: int | None, batch_size: int | None
+    ) -> np.ndarray:
         if mode == "instance":
             return encoding.encode_instances(net, X, self.device, batch_size)
         if mode != "timestamp":
@@ -377,6 +408,15 @@ class ContrastiveModel:
         input_dims = flat.pop("input_dims")
         config = config_from_mapping(migrate_legacy(flat), source="checkpoint")
         return cls.from_config(resolve_for_task(config, ""), input_dims, n_covariates)
+
+
+def _both(first: StepCallback, second: StepCallback | None) -> StepCallback:
+    def both(model: ContrastiveModel, loss: float) -> None:
+        first(model, loss)
+        if second is not None:
+            second(model, loss)
+
+    return both
 
 
 def _section(value: str | Mapping[str, Any]) -> dict[str, Any]:

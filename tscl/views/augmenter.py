@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from tscl.encoders.layers import DilatedConvEncoder
 from tscl.errors import ConfigError
+from tscl.text import plural
 
 __all__ = ["AugmentationNetwork", "AugmentedView", "hard_concrete_sample", "temporal_consistency"]
 
@@ -127,7 +128,7 @@ class AugmentationNetwork(nn.Module):
         super().__init__()
         if not 0 <= n_covariates < input_dims:
             raise ConfigError(
-                f"n_covariates must be in [0, {input_dims}) (the input has {input_dims} channels) "
+                f"n_covariates must be in [0, {input_dims}) (the input has {plural(input_dims, 'channel')}) "
                 f"but got {n_covariates}",
                 hint="only the leading calendar channels can be excluded from augmentation",
             )
