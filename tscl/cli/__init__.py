@@ -2,7 +2,7 @@
 
 This module imports nothing heavy, so that Ctrl-C while the command line is still starting (importing typer,
 pydantic, torch ...) ends with one line and exit code 130 instead of a traceback. The app lives in
-:mod:`tscl.cli.app`.
+:mod:`tscl.cli.application`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ INTERRUPTED = 130
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script and of ``python -m tscl``."""
     try:
-        from tscl.cli.app import run
+        from tscl.cli.application import run
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         raise SystemExit(INTERRUPTED) from None
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def __getattr__(name: str) -> Any:
     if name in ("app", "fail"):  # what plug-ins and older code imported from here
-        from tscl.cli import app as module
+        from tscl.cli import application
 
-        return getattr(module, name)
+        return getattr(application, name)
     raise AttributeError(f"module 'tscl.cli' has no attribute {name!r}")

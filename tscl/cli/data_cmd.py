@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tscl.cli.app import app
+from tscl.cli.application import app
 from tscl.cli.options import DataDirOpt, JsonOpt, TargetOpt, TimeColOpt, UnivariateOpt
 from tscl.errors import DataError, DownloadError
 

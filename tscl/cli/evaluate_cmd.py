@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tscl.cli.app import app
+from tscl.cli.application import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
 from tscl.cli.render import console, err_console, folded, phase_progress, print_json
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tscl.cli.app import app, fail
+from tscl.cli.application import app, fail
 from tscl.cli.options import (
     DataDirOpt,
     DatasetOpt,

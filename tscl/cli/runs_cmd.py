@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli.app import app
+from tscl.cli.application import app
 from tscl.cli.options import JsonOpt
 from tscl.cli.render import console, folded, print_json
 from tscl.text import plural

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from tscl.cli.app import app, fail
+from tscl.cli.application import app, fail
 from tscl.cli.options import JsonOpt, ThreadsOpt
 from tscl.cli.render import console, err_console, folded, print_json
 from tscl.text import plural
