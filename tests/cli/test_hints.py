@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import tscl
-from tscl.cli import _register, app
+from tscl.cli.application import _register, app
 
 ROOT = Path(tscl.__file__).parent
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9_-]*)")
