@@ -126,7 +126,7 @@ def test_unknown_head_lists_the_valid_names() -> None:
 
 def test_the_registry_lists_the_built_in_heads_with_their_options() -> None:
     assert list_heads() == ["knn", "logistic", "svm"]
-    assert HEADS.entry("svm").defaults() == {"max_samples": 10_000}
+    assert HEADS.entry("svm").defaults() == {"max_samples": 10_000, "fit_conflicting_inf": False}
     assert HEADS.entry("logistic").defaults() == {"max_iter": 100_000}
     assert HEADS.entry("knn").defaults() == {}
     for name in list_heads():
