@@ -29,7 +29,8 @@ __all__ = [
 ]
 
 SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000, 10000, np.inf)
-# libsvm never stops on non-separable data with C = inf; the reference caps the iterations at this value.
+# The reference's grid search caps libsvm's iterations at this value (its direct C = inf fit on tiny sets has
+# no cap, and would never return on conflicting duplicates: the cap is kept there too).
 _SVM_MAX_ITER = 10_000_000
 # The protocol searches C only with 50 training rows or more; the row cap may not go below that (its 5
 # stratified folds would get too few rows per class).
@@ -111,7 +112,8 @@ def has_conflicting_duplicates(features: np.ndarray, y: np.ndarray) -> bool:
     """
     _, group = np.unique(np.asarray(features) + 0.0, axis=0, return_inverse=True)
     group = group.reshape(-1)
-    labelled = np.unique(np.stack([group, np.asarray(y).astype(np.int64)]), axis=1)
+    label = np.unique(np.asarray(y), return_inverse=True)[1].reshape(-1)
+    labelled = np.unique(np.stack([group, label]), axis=1)
     return bool(labelled.shape[1] > group.max() + 1)
 
 
