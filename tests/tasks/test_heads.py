@@ -126,7 +126,7 @@ def test_unknown_head_lists_the_valid_names() -> None:
 
 def test_the_registry_lists_the_built_in_heads_with_their_options() -> None:
     assert list_heads() == ["knn", "logistic", "svm"]
-    assert HEADS.entry("svm").defaults() == {"max_samples": 10_000}
+    assert HEADS.entry("svm").defaults() == {"max_samples": 10_000, "fit_conflicting_inf": False}
     assert HEADS.entry("logistic").defaults() == {"max_iter": 100_000}
     assert HEADS.entry("knn").defaults() == {}
     for name in list_heads():
@@ -139,6 +139,7 @@ def test_the_registry_lists_the_built_in_heads_with_their_options() -> None:
     [
         ("svm", {"max_samples": 10}, "head.max_samples must be greater than or equal to 50 but got 10"),
         ("svm", {"max_samples": "many"}, "head.max_samples must be a valid integer"),
+        ("svm", {"fit_conflicting_inf": "yes"}, "head.fit_conflicting_inf must be a valid boolean but got 'yes'"),
         ("logistic", {"max_iter": 0}, "head.max_iter must be greater than 0 but got 0"),
         ("knn", {"k": 3}, "head.k is not an option of knn"),
         ("logistic", {"max_iters": 5}, "head.max_iters is not an option of logistic"),

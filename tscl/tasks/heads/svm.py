@@ -17,10 +17,20 @@ from tscl.errors import ConfigError
 from tscl.registry import Options
 from tscl.tasks.heads.base import scatter_scores
 
-__all__ = ["SVM_C_GRID", "PrecomputedRBFSVM", "SVMHead", "fit_svm_protocol", "scale_gamma", "svm_uses_grid_search"]
+__all__ = [
+    "SVM_C_GRID",
+    "PrecomputedRBFSVM",
+    "SVMHead",
+    "SVMOptions",
+    "fit_svm_protocol",
+    "has_conflicting_duplicates",
+    "scale_gamma",
+    "svm_uses_grid_search",
+]
 
 SVM_C_GRID: tuple[float, ...] = (1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000, 10000, np.inf)
-# libsvm never stops on non-separable data with C = inf; the reference caps the iterations at this value.
+# The reference's grid search caps libsvm's iterations at this value (its direct C = inf fit on tiny sets has
+# no cap, and would never return on conflicting duplicates: the cap is kept there too).
 _SVM_MAX_ITER = 10_000_000
 # The protocol searches C only with 50 training rows or more; the row cap may not go below that (its 5
 # stratified folds would get too few rows per class).
@@ -33,28 +43,42 @@ def svm_uses_grid_search(n_train: int, n_classes: int) -> bool:
 
 
 def fit_svm_protocol(
-    features: np.ndarray, y: np.ndarray, seed: int = 0, max_samples: int = 10_000, n_jobs: int = 1
+    features: np.ndarray,
+    y: np.ndarray,
+    seed: int = 0,
+    max_samples: int = 10_000,
+    n_jobs: int = 1,
+    fit_conflicting_inf: bool = False,
 ) -> PrecomputedRBFSVM:
     """Fit the TS2Vec classification SVM (RBF kernel, ``gamma="scale"``).
 
     With fewer than 5 training examples per class or fewer than 50 in total, C = inf is used directly.
     Otherwise C is chosen from :data:`SVM_C_GRID` by 5-fold cross-validated accuracy after a stratified
-    subsample to ``max_samples`` rows, and the best model is refitted on that subsample.
+    subsample to ``max_samples`` rows (the reference's rule for sets above 10 000 rows), and the best model is
+    refitted on that subsample.
 
     This is what ``GridSearchCV(SVC(gamma="scale"), {"C": SVM_C_GRID}, cv=5)`` does (same folds, the same
-    per-fit ``gamma = 1 / (D * var(X_fit))``, the first best C on ties), without its needless recomputation:
-    the squared distances between training rows are computed once, and each of the 50 fits gets its kernel
-    matrix from them by one element-wise exponential, so libsvm never evaluates a kernel itself.
+    per-fit ``gamma = 1 / (D * var(X_fit))``, the same fold means and the first best C on ties), without its
+    needless recomputation: the squared distances between training rows are computed once, and each fold's
+    kernel matrices once from them, shared by the fold's fits, so libsvm never evaluates a kernel itself.
+
+    One candidate is left out unless ``fit_conflicting_inf``: C = inf when two training rows have identical
+    features but different labels (see :func:`has_conflicting_duplicates`). That hard-margin problem has no
+    solution; libsvm cannot stop before ``max_iter`` = 10^7 iterations in each class pair holding such rows
+    (the fits the reference spends hours in on ElectricDevices) and returns a state whose decision values are
+    dominated by rounding. The selection then equals the reference's whenever the reference does not select
+    that candidate.
 
     Args:
         features: Instance representations ``[N, D]``.
         y: Labels ``[N]``; the class count is that of the classes present.
         seed: ``random_state`` of the subsample split and of the SVC (0 reproduces the reference).
         max_samples: Row cap before the grid search.
-        n_jobs: Parallel fits of the grid search (threads).
+        n_jobs: Parallel folds of the grid search (threads); the result does not depend on it.
+        fit_conflicting_inf: Search C = inf even when it has no solution, as the reference does.
 
     Returns:
-        The fitted SVM.
+        The fitted SVM, with its ``cv_accuracy`` and the mean fold accuracy of every C searched (``cv_means``).
     """
     features = np.asarray(features, dtype=np.float64)
     classes, counts = np.unique(y, return_counts=True)
@@ -64,25 +88,54 @@ def fit_svm_protocol(
         # A class with one member cannot be stratified; sklearn would raise, so fall back to a plain split.
         stratify = y if counts.min() >= 2 else None
         features, _, y, _ = train_test_split(features, y, train_size=max_samples, random_state=seed, stratify=stratify)
+    grid = SVM_C_GRID
+    if not fit_conflicting_inf and has_conflicting_duplicates(features, y):
+        grid = tuple(c for c in SVM_C_GRID if np.isfinite(c))
     distances = euclidean_distances(features, squared=True)
-    folds = list(StratifiedKFold(n_splits=5).split(features, y))
-
-    def fold_scores(train: np.ndarray, test: np.ndarray) -> list[float]:
-        gamma = scale_gamma(features[train])
-        kernel_train = np.exp(-gamma * distances[np.ix_(train, train)])
-        kernel_test = np.exp(-gamma * distances[np.ix_(test, train)])
-        scores = []
-        for c in SVM_C_GRID:
-            svm = _svc(c, seed).fit(kernel_train, y[train])
-            scores.append(float(np.mean(svm.predict(kernel_test) == y[test])))
-        return scores
-
-    per_fold = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(fold_scores)(tr, te) for tr, te in folds)
-    means = np.mean(np.array(per_fold), axis=0)
-    best = int(np.argmax(means))  # the first of equal bests, as GridSearchCV's rank_test_score.argmin()
-    model = PrecomputedRBFSVM(SVM_C_GRID[best], seed)
+    folds = StratifiedKFold(n_splits=5).split(features, y)
+    jobs = (delayed(_fold_accuracies)(features, y, distances, train, test, grid, seed) for train, test in folds)
+    per_fold = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
+    # As GridSearchCV: a [candidates, folds] array averaged along its rows, the first best on ties.
+    means = np.average(np.ascontiguousarray(np.array(per_fold, dtype=np.float64).T), axis=1)
+    best = int(np.argmax(means))
+    model = PrecomputedRBFSVM(grid[best], seed)
     model.cv_accuracy = float(means[best])
+    model.cv_means = dict(zip(grid, means.tolist(), strict=True))
     return model.fit(features, y, distances=distances)
+
+
+def has_conflicting_duplicates(features: np.ndarray, y: np.ndarray) -> bool:
+    """Whether two rows of ``features`` are identical (as kernel inputs: -0.0 equals 0.0) but labelled apart.
+
+    Their kernel rows are then identical too, so in their class pair's dual problem with C = inf the KKT
+    violation of the two is 2 whatever the multipliers: libsvm's stopping test (violation < tol) never holds.
+    """
+    _, group = np.unique(np.asarray(features) + 0.0, axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    label = np.unique(np.asarray(y), return_inverse=True)[1].reshape(-1)
+    labelled = np.unique(np.stack([group, label]), axis=1)
+    return bool(labelled.shape[1] > group.max() + 1)
+
+
+def _fold_accuracies(
+    features: np.ndarray, y: np.ndarray, distances: np.ndarray, train: np.ndarray, test: np.ndarray,
+    grid: tuple[float, ...], seed: int,
+) -> list[float]:  # fmt: skip
+    """Test accuracy of one fold for every C of ``grid``, all fits sharing the fold's kernel matrices."""
+    gamma = scale_gamma(features[train])
+    kernel_train = _rbf_from_distances(distances[np.ix_(train, train)], gamma)
+    kernel_test = _rbf_from_distances(distances[np.ix_(test, train)], gamma)
+    scores = []
+    for c in grid:
+        svm = _svc(c, seed).fit(kernel_train, y[train])
+        scores.append(float(np.mean(svm.predict(kernel_test) == y[test])))
+    return scores
+
+
+def _rbf_from_distances(distances: np.ndarray, gamma: float) -> np.ndarray:
+    """``exp(-gamma * distances)``, overwriting ``distances`` (a fold's matrices are large: no temporaries)."""
+    np.multiply(distances, -gamma, out=distances)
+    return np.exp(distances, out=distances)
 
 
 def scale_gamma(features: np.ndarray) -> float:
@@ -102,6 +155,7 @@ class PrecomputedRBFSVM:
         C: The regularisation constant.
         gamma: The RBF width, set by ``fit``.
         cv_accuracy: Mean 5-fold accuracy of the chosen C in the grid search (None without a search).
+        cv_means: Mean 5-fold accuracy of every C searched (empty without a search).
     """
 
     kernel = "rbf"
@@ -111,16 +165,19 @@ class PrecomputedRBFSVM:
         self.seed = seed
         self.gamma: float | None = None
         self.cv_accuracy: float | None = None
+        self.cv_means: dict[float, float] = {}
         self._svc: SVC | None = None
         self._train: np.ndarray | None = None
+        self._last_query: tuple[np.ndarray, np.ndarray] | None = None
 
     def fit(self, X: np.ndarray, y: np.ndarray, distances: np.ndarray | None = None) -> PrecomputedRBFSVM:
-        """Fit on features ``[N, D]``; ``distances``: their squared distances, if already computed."""
+        """Fit on features ``[N, D]``; ``distances``: their squared distances if already computed (overwritten)."""
         self._train = np.asarray(X, dtype=np.float64)
+        self._last_query = None
         self.gamma = scale_gamma(self._train)
         if distances is None:
             distances = euclidean_distances(self._train, squared=True)
-        self._svc = _svc(self.C, self.seed).fit(np.exp(-self.gamma * distances), y)
+        self._svc = _svc(self.C, self.seed).fit(_rbf_from_distances(distances, self.gamma), y)
         return self
 
     @property
@@ -128,10 +185,16 @@ class PrecomputedRBFSVM:
         return self._fitted().classes_
 
     def _kernel(self, X: np.ndarray) -> np.ndarray:
+        """The kernel between ``X`` and the training rows, kept for the last ``X`` (the protocol asks for the
+        test set's predictions, then its scores: one [M, N] matrix, not two; comparing values is O(M D))."""
         self._fitted()
         assert self._train is not None and self.gamma is not None
-        distances = euclidean_distances(np.asarray(X, dtype=np.float64), self._train, squared=True)
-        return np.exp(-self.gamma * distances)
+        query = np.asarray(X, dtype=np.float64)
+        if self._last_query is not None and np.array_equal(self._last_query[0], query):
+            return self._last_query[1]
+        kernel = _rbf_from_distances(euclidean_distances(query, self._train, squared=True), self.gamma)
+        self._last_query = (query.copy(), kernel)
+        return kernel
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self._fitted().predict(self._kernel(X))
@@ -153,6 +216,12 @@ class SVMOptions(Options):
         ge=_GRID_MIN_ROWS,
         description="Training rows kept (stratified subsample) for the grid search of C and the final fit.",
     )
+    fit_conflicting_inf: bool = Field(
+        False,
+        description="Search C = inf even when training rows with identical features have different labels: "
+        "that fit has no solution and runs to libsvm's 10^7-iteration cap per class pair, as the reference "
+        "does (hours on ElectricDevices); off, C = inf leaves the grid for such sets.",
+    )
 
 
 class SVMHead:
@@ -162,18 +231,24 @@ class SVMHead:
         seed: ``random_state`` of the subsample split and of the SVC.
         n_jobs: Threads for the grid search's five folds (libsvm releases the GIL); same result for any value.
         max_samples: See :class:`SVMOptions`.
+        fit_conflicting_inf: See :class:`SVMOptions`.
     """
 
     Options = SVMOptions
 
-    def __init__(self, seed: int = 0, n_jobs: int = 1, *, max_samples: int = 10_000) -> None:
+    def __init__(
+        self, seed: int = 0, n_jobs: int = 1, *, max_samples: int = 10_000, fit_conflicting_inf: bool = False
+    ) -> None:
         self.seed = seed
         self.n_jobs = n_jobs
         self.max_samples = max_samples
+        self.fit_conflicting_inf = fit_conflicting_inf
         self.model: PrecomputedRBFSVM | None = None
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> SVMHead:
-        self.model = fit_svm_protocol(X, y, seed=self.seed, max_samples=self.max_samples, n_jobs=self.n_jobs)
+        self.model = fit_svm_protocol(
+            X, y, self.seed, self.max_samples, self.n_jobs, fit_conflicting_inf=self.fit_conflicting_inf
+        )
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
