@@ -36,3 +36,18 @@ DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda
 ThreadsOpt = Annotated[
     int | None, typer.Option("--threads", help="CPU threads for torch (default: torch's own choice).")
 ]
+WindowOpt = Annotated[
+    int | None, typer.Option("--window", help="Grouped data: cut each recording into windows of this many steps.")
+]
+StrideOpt = Annotated[
+    int | None, typer.Option("--stride", help="Grouped data: steps between windows (default: --window).")
+]
+SplitByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split-by",
+        help="Grouped data: subject (default; no subject in two of train/valid/test), trial, or random (windows: "
+        "optimistic, warned about).",
+    ),
+]
+SplitSeedOpt = Annotated[int | None, typer.Option("--split-seed", help="Grouped data: seed of the split (0).")]
