@@ -85,6 +85,14 @@ class RunConfig(BaseModel):
     univariate: bool = Field(False, description="Forecasting: the target column only.")
     time_col: str | None = Field(None, description="Time column of a forecasting CSV.")
     target: str | None = Field(None, description="Target column of a forecasting CSV.")
+    recording_window: int | None = Field(
+        None, ge=2, description="Grouped data: windows of this many steps are cut from each recording (--window)."
+    )
+    recording_stride: int | None = Field(
+        None, ge=1, description="Grouped data: steps between windows (--stride; default: the window)."
+    )
+    split_by: str | None = Field(None, description="Grouped data: subject (default), trial or random split.")
+    split_seed: int | None = Field(None, description="Grouped data: seed of the split (None: 0).")
     iters: int | None = Field(None, ge=1, description="Total iterations (None: 200, or 600 for >100k values).")
     epochs: int | None = Field(None, ge=1, description="Total epochs, instead of iterations.")
     batch_size: int = Field(8, ge=1, description="Series per iteration.")

@@ -7,6 +7,7 @@ iterations, at the end, and on SIGINT/SIGTERM; ``resume`` continues exactly from
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from tscl.runs.claim import create_run_dir
 from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
 from tscl.runs.files import atomic_write_text
 from tscl.runs.interrupt import Interrupted, stop_on_signals
-from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, check_run_dir, default_runs_root
+from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, SPLIT, check_run_dir, default_runs_root
 from tscl.runs.lock import ProcessLock
 from tscl.runs.logs import plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
@@ -52,13 +53,23 @@ class PretrainResult:
         }  # fmt: skip
 
 
+def grouping_of(config: RunConfig, stored_split: Mapping[str, Any] | None = None) -> Any:
+    """The grouped-data settings of a run configuration (see :class:`tscl.data.grouped.Grouping`)."""
+    from tscl.data.grouped import Grouping
+
+    return Grouping(
+        config.recording_window, config.recording_stride, config.split_by, config.split_seed or 0, stored_split
+    )
+
+
 def load_training_data(config: RunConfig) -> tuple[Any, np.ndarray]:
     from tscl.data import load_dataset
 
     data_dir = Path(config.data_dir) if config.data_dir else None
     dataset = load_dataset(
-        config.dataset, data_dir, univariate=config.univariate, time_col=config.time_col, target=config.target
-    )
+        config.dataset, data_dir, univariate=config.univariate, time_col=config.time_col, target=config.target,
+        grouping=grouping_of(config),
+    )  # fmt: skip
     return dataset, dataset.pretrain_array()
 
 
@@ -97,6 +108,8 @@ def pretrain(
         directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
         held.append(take_run_lock(directory))
         atomic_write_text(directory / CONFIG, dump_config(config))
+        if getattr(dataset, "split", None):
+            atomic_write_text(directory / SPLIT, json.dumps(dataset.split, indent=1) + "\n")
         write_meta(directory, meta)
         return directory
 
@@ -282,7 +295,8 @@ def _train(
 
     try:
         with stop_on_signals() as received:
-            model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
+            model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]),
+                      groups=_pretrain_groups(dataset))  # fmt: skip
     except BaseException:
         if main:
             meta["status"] = "failed"
@@ -314,6 +328,12 @@ def _train(
     if stopped:
         raise Interrupted.training(directory, model.progress.step, stopped)
     return _result(model, directory, started)
+
+
+def _pretrain_groups(dataset: Any) -> Mapping[str, np.ndarray] | None:
+    """Group ids of the pretraining rows (grouped data), for objectives that contrast by id."""
+    groups = getattr(dataset, "pretrain_groups", None)
+    return groups() if callable(groups) else None
 
 
 def _result(model: ContrastiveModel, directory: Path, started: float) -> PretrainResult:
