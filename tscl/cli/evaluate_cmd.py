@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tscl.cli import app
-from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
+from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, SplitByOpt, ThreadsOpt
 from tscl.cli.render import console, err_console, print_json
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
@@ -50,6 +50,22 @@ def evaluate(
         list[str] | None,
         typer.Option(help="Add the metrics to the run's tracked run: mlflow or tensorboard (repeatable)."),
     ] = None,
+    split_by: SplitByOpt = None,
+    label_fraction: Annotated[
+        str | None,
+        typer.Option(
+            "--label-fraction",
+            help="Classification: label-efficiency protocol at these fractions of the training labels, e.g. "
+            "1,0.1,0.01 (taken per group when the data has groups): linear probe and fine-tuning, mean ± std.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option("--seeds", help="Label-efficiency: seeds per fraction (label draw, head, fine-tuning)."),
+    ] = None,
+    protocols: Annotated[
+        str | None, typer.Option("--protocols", help="Label-efficiency: linear, finetune or both (linear,finetune).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
@@ -64,7 +80,8 @@ def evaluate(
     with console.status("evaluating...") if not json_out and console.is_terminal else _null():
         metrics = evaluate_run(
             run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
-            baselines=not no_baselines, threads=threads,
+            baselines=not no_baselines, threads=threads, split_by=split_by,
+            task_settings=_label_efficiency_settings(label_fraction, seeds, protocols),
         )
     if track:
         from tscl.runs.tracking import log_evaluation
@@ -74,6 +91,8 @@ def evaluate(
     if provenance["run_status"] == "running":  # on stderr: --json output stays one document
         err_console.print(f"note: {run} is still training: evaluated its checkpoint at iteration "
                           f"{provenance['checkpoint']['step']}", soft_wrap=True)  # fmt: skip
+    for warning in metrics.get("warnings", []):  # on stderr, before the report
+        err_console.print(f"[yellow]warning[/]: {warning}", soft_wrap=True)
     if json_out:
         print_json(metrics)
         return
@@ -84,6 +103,24 @@ def evaluate(
     if folder != run:
         console.print(f"(beside the run's own metrics.json: {folder.name} is not the run's own dataset and protocol)",
                       style="dim", soft_wrap=True)  # fmt: skip
+
+
+def _label_efficiency_settings(fractions: str | None, seeds: int | None, protocols: str | None) -> dict[str, Any]:
+    """The label-efficiency options given on the command line (None: not given)."""
+    from tscl.errors import ConfigError
+
+    values: list[float] | None = None
+    if fractions is not None:
+        try:
+            values = [float(part) for part in fractions.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(f"--label-fraction must be numbers separated by commas but got {fractions!r}",
+                              hint="e.g. --label-fraction 1,0.1,0.01") from None  # fmt: skip
+    elif seeds is not None or protocols is not None:
+        raise ConfigError("--seeds and --protocols must come with --label-fraction but it is missing",
+                          hint="e.g. --label-fraction 1,0.1,0.01 --seeds 5")  # fmt: skip
+    chosen = None if protocols is None else [p.strip() for p in protocols.split(",") if p.strip()]
+    return {"label_fractions": values, "seeds": seeds, "protocols": chosen}
 
 
 class _null:

@@ -43,6 +43,8 @@ def evaluate_run(
     plots: bool = True,
     baselines: bool = True,
     threads: int | None = None,
+    split_by: str | None = None,
+    task_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -58,6 +60,10 @@ def evaluate_run(
         baselines: Also evaluate the random-init and raw-input baselines (the encoder's numbers are the same
             either way).
         threads: Torch threads (default: torch's own choice).
+        split_by: Grouped data: evaluate on another kind of split than the run's stored one (``random``:
+            windows of one subject in every part; stored beside, with a warning in ``metrics["warnings"]``).
+        task_settings: Further evaluation settings (e.g. ``label_fractions``, ``seeds``); a task that declares
+            them and evaluates the dataset's kind takes over (see :func:`tscl.tasks.task_for`).
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
@@ -74,8 +80,8 @@ def evaluate_run(
     meta = read_meta(run_dir)  # a damaged meta.json fails before anything is written
     status = run_state(run_dir, meta)
     model, config, digest = load_run_checkpoint(run_dir, device)
-    data, files = load_run_dataset_files(config, dataset, data_dir)
-    evaluation = task_for(data, head=head)
+    data, files = load_run_dataset_files(config, dataset, data_dir, run_dir=run_dir, split_by=split_by)
+    evaluation = task_for(data, head=head, **(task_settings or {}))
     evaluation.check_channels(data, model.input_dims, config.dataset)
     timings["load_s"] = time.perf_counter() - began
     if task is not None and task != evaluation.name:
@@ -86,12 +92,20 @@ def evaluate_run(
     metrics, extras = evaluation.evaluate(
         model, data, baseline=random_model, objective=objective, seed=seed, timings=timings
     )
+    split = split_summary(data)
+    resplit = split is not None and split_by is not None and split_by != (config.split_by or "subject")
     own = _is_own_dataset(dataset, config) and protocol_of(read_metrics(run_dir)) in (None, evaluation.protocol())
-    folder = run_dir if own else run_dir / EVALUATIONS / evaluation_key(data.name, evaluation.protocol())
+    own = own and not resplit
+    key_name = f"{data.name}-split-{split_by}" if resplit else data.name
+    folder = run_dir if own else run_dir / EVALUATIONS / evaluation_key(key_name, evaluation.protocol())
     checkpoint = {"step": model.progress.step, "sha256": digest}
     provenance = evaluation_provenance(
         checkpoint, dataset_fingerprint(data, files), evaluation, seed, config.seed, status
     )
+    if split is not None:
+        metrics["split"] = split
+        if split["split_by"] == "random":
+            metrics["warnings"] = [RANDOM_SPLIT_WARNING]
     metrics.update(
         dataset=data.name, objective=objective, run_dir=str(run_dir),
         timings={k: round(v, 3) for k, v in timings.items()},
@@ -103,6 +117,23 @@ def evaluate_run(
     if own:
         _record_timings(run_dir, metrics["timings"])
     return metrics
+
+
+RANDOM_SPLIT_WARNING = (
+    "grouped data evaluated with a random split: windows of one subject (and of one recording) are in both "
+    "training and test, so these scores are optimistic; evaluate with --split-by subject for the honest number"
+)
+
+
+def split_summary(data: Any) -> dict[str, Any] | None:
+    """How grouped data was split (kind, seed, groups per part), or None for data without groups."""
+    record = getattr(data, "split", None)
+    if not record:
+        return None
+    from tscl.data.splits import PARTS
+
+    return {"split_by": record["split_by"], "seed": record["seed"],
+            "groups": {part: len(record.get(part, [])) for part in PARTS}}  # fmt: skip
 
 
 def _is_own_dataset(dataset: str | None, config: RunConfig) -> bool:
