@@ -45,7 +45,8 @@ def test_metrics_match_sklearn_and_skip_absent_classes() -> None:
     found = classification_metrics(y, scores, 4)  # class 3 absent from the test labels
     predicted = scores.argmax(axis=1)
     assert found["accuracy"] == pytest.approx(accuracy_score(y, predicted))
-    assert found["macro_f1"] == pytest.approx(f1_score(y, predicted, labels=[0, 1, 2], average="macro", zero_division=0))
+    expected_f1 = f1_score(y, predicted, labels=[0, 1, 2], average="macro", zero_division=0)
+    assert found["macro_f1"] == pytest.approx(expected_f1)
     onehot = np.eye(4)[y][:, :3]
     assert found["auroc"] == pytest.approx(roc_auc_score(onehot, scores[:, :3], average="macro"))
     assert classification_metrics(np.zeros(3, dtype=int), scores[:3], 4)["auroc"] is None
@@ -107,7 +108,7 @@ def test_label_efficiency_on_a_ucr_set_end_to_end(
     stored = json.loads((run / "metrics.json").read_text())
     assert stored["provenance"]["protocol"] == "label-efficiency-linear-finetune"
     code, out, _ = run_cli(["report", str(run)], capsys)
-    assert code == 0 and "finetune" in out and "±" in out
+    assert code == 0 and "finetune" in out and "±" in out and "macro-F1" in out
 
 
 def test_bad_label_efficiency_flags_are_one_line_errors(
@@ -135,6 +136,9 @@ def test_grouped_run_reuses_its_split_and_warns_on_a_random_one(
     run = tmp_path / "run"
     args = ["pretrain", "--dataset", str(watch), "--window", "50", "--stride", "100", "--split-seed", "2",
             "--objective", "comet", "--batch-size", "16", "--iters", "1", "--run-dir", str(run), *TINY]  # fmt: skip
+    small = tmp_path / "small"
+    code, out, err = run_cli([*args[:-10], "--batch-size", "4", "--run-dir", str(small), *TINY], capsys)
+    assert code == 1 and "batch_size must be at least 8" in err and not small.exists()
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     split = json.loads((run / "split.json").read_text())

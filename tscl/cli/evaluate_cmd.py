@@ -20,6 +20,11 @@ def render_metrics(metrics: dict[str, Any]) -> None:
     """Print the report tables of a metrics dict (as stored in metrics.json), as its task lays them out."""
     for table in task_named(str(metrics.get("task"))).tables(metrics):
         console.print(table)
+    split = metrics.get("split")
+    if split:
+        groups = split["groups"]
+        console.print(f"split by {split['split_by']} (seed {split['seed']}): groups train {groups['train']}, "
+                      f"valid {groups['valid']}, test {groups['test']}", style="dim", soft_wrap=True)  # fmt: skip
     timings = metrics.get("timings")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")

@@ -24,8 +24,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import Tensor
 
-from tscl.data.group_sampler import group_batch_order
-from tscl.errors import ConfigError
+from tscl.data.group_sampler import MIN_BATCH, group_batch_order
 from tscl.kernels.optim import adamw
 from tscl.losses._id_contrast import id_contrastive_loss, pyramid_loss
 from tscl.losses.hierarchical import instance_contrastive_loss, temporal_contrastive_loss
@@ -64,6 +63,7 @@ class CometObjective:
     default_loss = None
     default_views = None
     uses_groups = True
+    min_group_batch = MIN_BATCH  # grouped data: the sampler's smallest batch
     paper: dict[str, Any] = {}
 
     def __init__(
@@ -76,8 +76,7 @@ class CometObjective:
         temperature: float = 0.1,
         id_representation: str = "flattened",
     ) -> None:
-        if setup.loss is not None:
-            raise ConfigError("objective comet must not be given a [loss] but got one", hint="drop --loss")
+        # default_loss None: the run configuration refuses a [loss] section, so setup.loss is unused
         self.encoder = setup.encoder
         self.weights = {"patient": patient_weight, "trial": trial_weight, "sample": sample_weight,
                         "observation": observation_weight}  # fmt: skip
@@ -89,6 +88,8 @@ class CometObjective:
     # -- the batch sampler ----------------------------------------------------------------------------
     def epoch_order(self, ids: Mapping[str, Tensor], batch_size: int, generator: torch.Generator) -> list[int]:
         """An epoch's row order with same-trial and same-subject pairs in every batch (the sampler)."""
+        if len(torch.unique(ids["trial"])) == len(ids["trial"]):  # no ids: every row its own group
+            return torch.randperm(len(ids["trial"]), generator=generator).tolist()
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         return group_batch_order(ids["subject"].cpu().numpy(), ids["trial"].cpu().numpy(), batch_size, seed)
 

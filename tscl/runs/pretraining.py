@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
-from tscl.errors import CheckpointError, DataError
+from tscl.errors import CheckpointError, ConfigError, DataError
 from tscl.runs.claim import create_run_dir
 from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
 from tscl.runs.files import atomic_write_text
@@ -98,7 +98,7 @@ def pretrain(
     config = resolve_for_task(config, dataset.task)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
-    _check_training_data(config, X, model)  # unusable training data fails before the run exists
+    _check_training_data(config, X, model, dataset)  # unusable training data fails before the run exists
     meta = _new_meta(config, dataset, X, model, data_seconds)
 
     held: list[ProcessLock] = []
@@ -137,8 +137,15 @@ def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
     return result
 
 
-def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel) -> None:
+def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel, dataset: Any = None) -> None:
     prepare_training_array(X, config.max_train_length)
+    smallest = int(getattr(model.objective, "min_group_batch", 0))
+    if smallest and _pretrain_groups(dataset) is not None and config.batch_size < smallest:
+        raise ConfigError(
+            f"batch_size must be at least {smallest} for objective {config.objective.name} on grouped data "
+            f"but got {config.batch_size}",
+            hint="its sampler puts pairs of one recording and of one subject in every batch: pass --batch-size 32",
+        )
     minimum = int(getattr(model.objective, "min_length", 1))
     if X.shape[1] < minimum:
         raise DataError(

@@ -65,8 +65,9 @@ class LabelEfficiencyTask(Task):
     Options = LabelEfficiencyOptions
     name = "label-efficiency"
     evaluates: ClassVar[str] = "classification"
-    headline_names = ("macro_f1",)
-    validation_names = ("valid_macro_f1",)
+    # The classification columns of run lists and sweep summaries (no new column): the encoder's numbers at
+    # the smallest fraction; the report's table has every fraction, protocol and metric.
+    headline_names = ("accuracy", "auprc")
 
     def __init__(self, **options: Any) -> None:
         self.options = LabelEfficiencyOptions(**options)
@@ -184,12 +185,13 @@ class LabelEfficiencyTask(Task):
 
     # -- reporting ---------------------------------------------------------------------------------------
     def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
-        shown = ("accuracy", "macro_f1", "auroc", "auprc", "valid_macro_f1")
+        shown = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auroc": "AUROC", "auprc": "AUPRC",
+                 "valid_macro_f1": "valid F1"}  # fmt: skip
         tables = []
         for protocol in metrics.get("protocols", []):
-            table = Table(title=f"{report_title(metrics)} · {protocol} · mean ± std over {metrics.get('seeds')} seeds")
-            for column in ("labels", "rows", "model", *shown):
-                table.add_column(column, justify="left" if column == "model" else "right")
+            table = Table(title=f"{report_title(metrics)} · {protocol} · mean±std over {metrics.get('seeds')} seeds")
+            for column in ("labels", "rows", "model", *shown.values()):
+                table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
             for fraction, by_protocol in metrics.get("results", {}).items():
                 for name, summary in by_protocol.get(protocol, {}).items():
                     cells = [_cell(summary.get(key)) for key in shown]
@@ -219,7 +221,7 @@ class LabelEfficiencyTask(Task):
 
 
 def _cell(value: Mapping[str, Any] | None) -> str:
-    return "-" if value is None else f"{value['mean']:.3f} ± {value['std']:.3f}"
+    return "-" if value is None else f"{value['mean']:.3f}±{value['std']:.3f}"
 
 
 class Parts(NamedTuple):
