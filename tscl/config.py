@@ -155,6 +155,10 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> Ru
     return config
 
 
+# Run settings whose command-line flag is not the key's name.
+_FLAG_OF = {"recording_window": "window", "recording_stride": "stride"}
+
+
 def _config_error(exc: ValidationError, source: str) -> ConfigError:
     from tscl.registry import unknown_option_error
 
@@ -167,7 +171,7 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         return ConfigError(f"{source}: unknown key {key!r}", hint=unknown.hint)
     message = str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "
-    flag = key.split(".")[0].replace("_", "-")
+    flag = _FLAG_OF.get(key, key.split(".")[0]).replace("_", "-")
     hint = f"check --{flag} or `{key}` in the config file" if key in RunConfig.model_fields else "fix the value"
     return ConfigError(f"{where}{key} {message} but got {error.get('input')!r}", hint=hint)
 
