@@ -212,8 +212,9 @@ class LabelEfficiencyTask(Task):
 
     def headline_text(self, metrics: Mapping[str, Any]) -> str:
         source = self.headline_source(metrics)
-        smallest = min(metrics.get("results") or {"?": 0}, key=lambda k: float(k) if k != "?" else 0)
-        return f"macro-F1 {source.get('macro_f1', float('nan')):.3f} at {smallest} labels"
+        fractions = [float(key) for key in metrics.get("results") or {}]
+        where = f" at {min(fractions):.0%} of the labels" if fractions else ""
+        return f"macro-F1 {source.get('macro_f1', float('nan')):.3f}{where}"
 
     def published(self, objective: str, dataset: str, univariate: bool = False) -> dict[str, Any] | None:
         del objective, dataset, univariate
