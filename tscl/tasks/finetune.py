@@ -3,8 +3,9 @@
 The encoder (a copy; the run's weights stay) and a linear head on its instance representation (the
 encoder's ``encode_instance``, else the maximum over time) are trained with cross-entropy, the encoder at
 ``lr`` and the head at ten times that. Every ``eval_every`` steps the validation macro-F1 is measured; the
-weights of the best validation score are kept, training stops after ``patience`` evaluations without a
-better one, and only the kept model sees the test split (the public COMET code keeps the last epoch's).
+weights of the best validation score (ties: the lower validation cross-entropy) are kept, training stops
+after ``patience`` evaluations without a better one, and only the kept model sees the test split (the
+public COMET code keeps the last epoch's).
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def _scores(net: nn.Module, head: nn.Module, X: np.ndarray, device: torch.device
     return torch.cat(parts).numpy()
 
 
+def _copy(net: nn.Module, head: nn.Module) -> dict[str, Any]:
+    return copy.deepcopy({"net": net.state_dict(), "head": head.state_dict()})
+
+
 def finetune(
     network: nn.Module,
     train: tuple[np.ndarray, np.ndarray],
@@ -77,6 +82,7 @@ def finetune(
         optimizer = torch.optim.AdamW([{"params": net.parameters(), "lr": settings.lr},
                                        {"params": head.parameters(), "lr": settings.lr * 10}])  # fmt: skip
         best: tuple[float, int, dict[str, Any]] = (-1.0, 0, {})
+        best_loss = float("inf")
         order: list[int] = []
         waited = 0
         for step in range(1, settings.steps + 1):
@@ -90,10 +96,12 @@ def finetune(
             optimizer.step()
             if step % settings.eval_every and step != settings.steps:
                 continue
-            predicted = _scores(net, head, X_valid, device).argmax(axis=1)
-            score = float(f1_score(y_valid, predicted, average="macro", zero_division=0))
-            if score > best[0]:
-                best, waited = (score, step, copy.deepcopy({"net": net.state_dict(), "head": head.state_dict()})), 0
+            probabilities = _scores(net, head, X_valid, device)
+            score = float(f1_score(y_valid, probabilities.argmax(axis=1), average="macro", zero_division=0))
+            # ties in macro-F1 (common on small validation sets) go to the lower validation cross-entropy
+            cross_entropy = float(-np.log(probabilities[np.arange(len(y_valid)), y_valid] + 1e-12).mean())
+            if (score, -cross_entropy) > (best[0], -best_loss):
+                best, best_loss, waited = (score, step, _copy(net, head)), cross_entropy, 0
             else:
                 waited += 1
                 if waited >= settings.patience:
