@@ -85,6 +85,14 @@ class RunConfig(BaseModel):
     univariate: bool = Field(False, description="Forecasting: the target column only.")
     time_col: str | None = Field(None, description="Time column of a forecasting CSV.")
     target: str | None = Field(None, description="Target column of a forecasting CSV.")
+    recording_window: int | None = Field(
+        None, ge=2, description="Grouped data: windows of this many steps are cut from each recording (--window)."
+    )
+    recording_stride: int | None = Field(
+        None, ge=1, description="Grouped data: steps between windows (--stride; default: the window)."
+    )
+    split_by: str | None = Field(None, description="Grouped data: subject (default), trial or random split.")
+    split_seed: int | None = Field(None, description="Grouped data: seed of the split (None: 0).")
     iters: int | None = Field(None, ge=1, description="Total iterations (None: 200, or 600 for >100k values).")
     epochs: int | None = Field(None, ge=1, description="Total epochs, instead of iterations.")
     batch_size: int = Field(8, ge=1, description="Series per iteration.")
@@ -147,6 +155,10 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> Ru
     return config
 
 
+# Run settings whose command-line flag is not the key's name.
+_FLAG_OF = {"recording_window": "window", "recording_stride": "stride"}
+
+
 def _config_error(exc: ValidationError, source: str) -> ConfigError:
     from tscl.registry import unknown_option_error
 
@@ -159,7 +171,7 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         return ConfigError(f"{source}: unknown key {key!r}", hint=unknown.hint)
     message = str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "
-    flag = key.split(".")[0].replace("_", "-")
+    flag = _FLAG_OF.get(key, key.split(".")[0]).replace("_", "-")
     hint = f"check --{flag} or `{key}` in the config file" if key in RunConfig.model_fields else "fix the value"
     return ConfigError(f"{where}{key} {message} but got {error.get('input')!r}", hint=hint)
 

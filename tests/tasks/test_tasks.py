@@ -47,11 +47,13 @@ def _toy_csv(path: Path, rows: int = 3700) -> Path:
 
 
 def test_the_built_in_tasks_and_an_unknown_name() -> None:
-    assert list_tasks() == ["classification", "forecasting"]
+    assert list_tasks() == ["classification", "forecasting", "label-efficiency"]
     assert isinstance(create_task("forecasting"), ForecastingTask)
     with pytest.raises(ConfigError) as raised:
         create_task("regression")
-    assert raised.value.message == "task must be one of classification, forecasting but got 'regression'"
+    assert raised.value.message == (
+        "task must be one of classification, forecasting, label-efficiency but got 'regression'"
+    )
 
 
 def test_options_are_strict_but_shared_settings_go_to_the_tasks_that_take_them() -> None:
@@ -68,7 +70,8 @@ def test_task_for_looks_up_the_task_of_either_kind_of_dataset(tmp_path: Path, is
     assert isinstance(task_for(load_dataset("GunPoint")), ClassificationTask)
     forecasting = load_dataset(_toy_csv(tmp_path / "toy.csv"), univariate=True)
     assert isinstance(task_for(forecasting), ForecastingTask)
-    with pytest.raises(ConfigError, match="task must be one of classification, forecasting but got 'ranking'"):
+    valid = "classification, forecasting, label-efficiency"
+    with pytest.raises(ConfigError, match=f"task must be one of {valid} but got 'ranking'"):
         task_for(SimpleNamespace(task="ranking"))
 
 
@@ -93,7 +96,7 @@ class HorizonMSETask(ForecastingTask):
 def test_a_registered_task_is_listed_and_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TASKS, "_registered", {})  # the registration ends with the test
     register_task("horizon-mse", HorizonMSETask)
-    assert list_tasks() == ["classification", "forecasting", "horizon-mse"]
+    assert list_tasks() == ["classification", "forecasting", "horizon-mse", "label-efficiency"]
     metrics = {"task": "horizon-mse", "mean": {"mse": 0.5, "mae": 0.7}}
     task = task_of(metrics)
     assert isinstance(task, HorizonMSETask) and task.headline(metrics) == {"mse": 0.5}

@@ -10,7 +10,17 @@ from rich.console import Console
 from rich.table import Table
 
 from tscl.cli.application import app
-from tscl.cli.options import DataDirOpt, JsonOpt, TargetOpt, TimeColOpt, UnivariateOpt
+from tscl.cli.options import (
+    DataDirOpt,
+    JsonOpt,
+    SplitByOpt,
+    SplitSeedOpt,
+    StrideOpt,
+    TargetOpt,
+    TimeColOpt,
+    UnivariateOpt,
+    WindowOpt,
+)
 from tscl.errors import DataError, DownloadError
 
 if TYPE_CHECKING:
@@ -71,12 +81,18 @@ def info_command(
     univariate: UnivariateOpt = False,
     time_col: TimeColOpt = None,
     target: TargetOpt = None,
+    window: WindowOpt = None,
+    stride: StrideOpt = None,
+    split_by: SplitByOpt = None,
+    split_seed: SplitSeedOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
-    """Load a dataset as training would and summarise it."""
+    """Load a dataset as training would and summarise it (grouped data: subjects, recordings, windows per class)."""
     from tscl.data import load_dataset
+    from tscl.data.grouped import Grouping
 
-    dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target)
+    grouping = Grouping(window, stride, split_by, split_seed or 0)
+    dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target, grouping=grouping)
     info = dataset.info()
     if json_output:
         _print_json(info)
@@ -91,7 +107,18 @@ def info_command(
 
 def _render_value(key: str, value: Any) -> str:
     if key == "classes":
+        if value and "valid" in value[0]:  # grouped data: windows per class in train/valid/test
+            return "\n".join(f"class {c['name']}: {c['train']} train, {c['valid']} valid, {c['test']} test"
+                             for c in value)
         return "\n".join(f"class {c['name']}: {c['train']} train, {c['test']} test" for c in value) or "-"
+    if key == "groups":
+        per = value["recordings_per_subject"]
+        shown = ", ".join(f"{s}: {n}" for s, n in list(per.items())[:12]) + (" ..." if len(per) > 12 else "")
+        parts = value["subjects_per_part"]
+        return (f"{value['subjects']} subjects, {value['recordings']} recordings (per subject {shown}); "
+                f"windows {value['window'] or 'whole recordings'} every {value['stride'] or value['window'] or '-'}; "
+                f"split by {value['split_by']} (seed {value['split_seed']}): subjects train {parts['train']}, "
+                f"valid {parts['valid']}, test {parts['test']}")  # fmt: skip
     if key == "splits":
         return "  ".join(f"{part} [{s['start']}, {s['end']})" for part, s in value.items())
     if isinstance(value, list):

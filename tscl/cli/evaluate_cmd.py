@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tscl.cli.application import app
-from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, ThreadsOpt
+from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, SplitByOpt, ThreadsOpt
 from tscl.cli.render import console, err_console, folded, phase_progress, print_json
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
 from tscl.tasks import list_tasks, task_named
@@ -29,6 +29,11 @@ def render_metrics(metrics: dict[str, Any]) -> None:
     """Print the report tables of a metrics dict (as stored in metrics.json), as its task lays them out."""
     for table in task_named(str(metrics.get("task"))).tables(metrics):
         console.print(folded(table))
+    split = metrics.get("split")
+    if split:
+        groups = split["groups"]
+        console.print(f"split by {split['split_by']} (seed {split['seed']}): groups train {groups['train']}, "
+                      f"valid {groups['valid']}, test {groups['test']}", style="dim", soft_wrap=True)  # fmt: skip
     timings = metrics.get("timings")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")
@@ -80,6 +85,22 @@ def evaluate(
             "alone; univariate runs). Default: S for univariate runs, else M."
         ),
     ] = None,
+    split_by: SplitByOpt = None,
+    label_fraction: Annotated[
+        str | None,
+        typer.Option(
+            "--label-fraction",
+            help="Classification: label-efficiency protocol at these fractions of the training labels, e.g. "
+            "1,0.1,0.01 (taken per group when the data has groups): linear probe and fine-tuning, mean ± std.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option("--seeds", help="Label-efficiency: seeds per fraction (label draw, head, fine-tuning)."),
+    ] = None,
+    protocols: Annotated[
+        str | None, typer.Option("--protocols", help="Label-efficiency: linear, finetune or both (linear,finetune).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
@@ -98,6 +119,7 @@ def evaluate(
         metrics = evaluate_run(
             run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
             baselines=not no_baselines, threads=threads, forecasting=forecasting, on_phase=on_phase,
+            split_by=split_by, task_settings=_label_efficiency_settings(label_fraction, seeds, protocols),
         )  # fmt: skip
     if track:
         from tscl.runs.tracking import log_evaluation
@@ -107,6 +129,8 @@ def evaluate(
     if provenance["run_status"] == "running":  # on stderr: --json output stays one document
         err_console.print(f"note: {run} is still training: evaluated its checkpoint at iteration "
                           f"{provenance['checkpoint']['step']}", soft_wrap=True)  # fmt: skip
+    for warning in metrics.get("warnings", []):  # on stderr, before the report
+        err_console.print(f"[yellow]warning[/]: {warning}", soft_wrap=True)
     if json_out:
         print_json(metrics)
         return
@@ -117,6 +141,24 @@ def evaluate(
     if folder != run:
         console.print(f"(beside the run's own metrics.json: {folder.name} is not the run's own dataset and protocol)",
                       style="dim", soft_wrap=True)  # fmt: skip
+
+
+def _label_efficiency_settings(fractions: str | None, seeds: int | None, protocols: str | None) -> dict[str, Any]:
+    """The label-efficiency options given on the command line (None: not given)."""
+    from tscl.errors import ConfigError
+
+    values: list[float] | None = None
+    if fractions is not None:
+        try:
+            values = [float(part) for part in fractions.split(",") if part.strip()]
+        except ValueError:
+            raise ConfigError(f"--label-fraction must be numbers separated by commas but got {fractions!r}",
+                              hint="e.g. --label-fraction 1,0.1,0.01") from None  # fmt: skip
+    elif seeds is not None or protocols is not None:
+        raise ConfigError("--seeds and --protocols must come with --label-fraction but it is missing",
+                          hint="e.g. --label-fraction 1,0.1,0.01 --seeds 5")  # fmt: skip
+    chosen = None if protocols is None else [p.strip() for p in protocols.split(",") if p.strip()]
+    return {"label_fractions": values, "seeds": seeds, "protocols": chosen}
 
 
 @app.command()

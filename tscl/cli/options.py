@@ -41,3 +41,18 @@ ThreadsOpt = Annotated[
         "give it for bit-identical reruns).",
     ),
 ]
+WindowOpt = Annotated[
+    int | None, typer.Option("--window", help="Grouped data: cut each recording into windows of this many steps.")
+]
+StrideOpt = Annotated[
+    int | None, typer.Option("--stride", help="Grouped data: steps between windows (default: --window).")
+]
+SplitByOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split-by",
+        help="Grouped data: subject (default; no subject in two of train/valid/test), trial, or random (windows: "
+        "optimistic, warned about).",
+    ),
+]
+SplitSeedOpt = Annotated[int | None, typer.Option("--split-seed", help="Grouped data: seed of the split (0).")]

@@ -14,9 +14,13 @@ from tscl.cli.options import (
     DeviceOpt,
     JsonOpt,
     SeedOpt,
+    SplitByOpt,
+    SplitSeedOpt,
+    StrideOpt,
     TargetOpt,
     ThreadsOpt,
     TimeColOpt,
+    WindowOpt,
 )
 from tscl.cli.render import console, err_console, plural, print_json, step_progress
 
@@ -86,6 +90,10 @@ def pretrain(
     ] = None,
     time_col: TimeColOpt = None,
     target: TargetOpt = None,
+    window: WindowOpt = None,
+    stride: StrideOpt = None,
+    split_by: SplitByOpt = None,
+    split_seed: SplitSeedOpt = None,
     seed: SeedOpt = None,
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
@@ -124,6 +132,7 @@ def pretrain(
         "univariate": univariate, "time_col": time_col, "target": target, "seed": seed, "device": device,
         "threads": threads, "checkpoint_every": checkpoint_every, "gather_negatives": gather_negatives,
     })  # fmt: skip
+    flags.update(recording_window=window, recording_stride=stride, split_by=split_by, split_seed=split_seed)
     ranks = _join_process_group(device)
     if resume is None and run_dir is not None and _restarted_with(run_dir):
         resume = run_dir  # torchrun restarted the workers after a failure: continue from the last checkpoint

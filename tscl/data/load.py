@@ -10,6 +10,7 @@ import numpy as np
 from tscl.data import protocols
 from tscl.data.csv_reader import TimeTable, read_forecast_csv
 from tscl.data.dataset import ClassificationData, ForecastingData
+from tscl.data.grouped import Grouping
 from tscl.data.locate import Located, locate, locate_path, looks_like_path
 from tscl.data.manifest import check_files
 from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, read_ucr_tsv
@@ -29,6 +30,7 @@ def load_dataset(
     time_col: str | None = None,
     target: str | None = None,
     forecasting: ForecastingSetting | None = None,
+    grouping: Grouping | None = None,
 ) -> ClassificationData | ForecastingData:
     """Load a dataset by catalog name, by a name found in a data directory, or from a file path.
 
@@ -42,6 +44,8 @@ def load_dataset(
         target: forecasting univariate target column (default ``OT``/``MT_001``/the last column).
         forecasting: forecasting protocol, split, horizons and feature mode (default: TS2Vec's protocol;
             feature mode ``S`` when ``univariate`` else ``M``).
+        grouping: grouped data (an ``.npz`` of recordings, a long CSV with a subject column, or any file with a
+            ``.groups.csv`` sidecar): windows and split (see :mod:`tscl.data.grouped`).
 
     Raises:
         DataError: unknown name, missing or malformed files (message names file and line/case, plus a hint).
@@ -50,7 +54,9 @@ def load_dataset(
         located = locate_path(Path(name_or_path))
     else:
         located = locate(str(name_or_path), data_dir)
-    return load_located(located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting)
+    return load_located(
+        located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting, grouping=grouping
+    )
 
 
 def load_located(
@@ -60,6 +66,7 @@ def load_located(
     time_col: str | None = None,
     target: str | None = None,
     forecasting: ForecastingSetting | None = None,
+    grouping: Grouping | None = None,
 ) -> ClassificationData | ForecastingData:
     """Read and preprocess the files of a located dataset with the loader of its kind.
 
@@ -67,6 +74,11 @@ def load_located(
     """
     if located.root is not None:
         check_files(located.root, located.paths)
+    from tscl.data.grouped_load import load_if_grouped
+
+    grouped = load_if_grouped(located, grouping or Grouping())
+    if grouped is not None:
+        return grouped
     return _LOADERS[located.task](
         located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting
     )

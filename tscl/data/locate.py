@@ -20,6 +20,7 @@ import platformdirs
 from tscl.data.catalog import CatalogEntry, find_entry, list_entries, unknown_name_error
 from tscl.data.catalog_data import AEON_BUNDLED
 from tscl.data.dataset import ClassificationData, ForecastingData
+from tscl.data.grouped_readers import is_grouped_csv
 from tscl.errors import DataError
 
 OFFLINE_DEFAULT = "GunPoint"
@@ -240,6 +241,8 @@ def locate_path(path: Path) -> Located:
     if not path.is_file():
         raise DataError(f"file {path} must exist but it was not found", "check the path, or give a dataset name")
     collection = path.parent.parent.name if path.parent.parent.name in ("UCR", "UEA") else None
+    if suffix == ".csv" and is_grouped_csv(path):
+        return Located(path.stem, ClassificationData.task, (path,), None, str(path))
     if suffix == ".csv":
         entry = find_entry(path.stem, ForecastingData.task)
         name = entry.name if entry else path.stem

@@ -49,6 +49,8 @@ def evaluate_run(
     threads: int | None = None,
     forecasting: ForecastingSetting | None = None,
     on_phase: Callable[[str], None] | None = None,
+    split_by: str | None = None,
+    task_settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -69,14 +71,19 @@ def evaluate_run(
             run's variables); a ConfigError for a dataset another task evaluates.
         on_phase: Called with each phase's name as it begins: ``load_s``, ``encode_s``, ``head_s``,
             ``baseline_s`` (the names of ``metrics["timings"]``), then ``write_s``.
+        split_by: Grouped data: evaluate on another kind of split than the run's stored one (``random``:
+            windows of one subject in every part; stored beside, with a warning in ``metrics["warnings"]``).
+        task_settings: Further evaluation settings (e.g. ``label_fractions``, ``seeds``); a task that declares
+            them and evaluates the dataset's kind takes over (see :func:`tscl.tasks.task_for`).
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
     """
     with thread_scope(threads) as chosen:
         return _evaluate(
-            run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase
-        )
+            run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase,
+            split_by, task_settings,
+        )  # fmt: skip
 
 
 def _evaluate(
@@ -92,6 +99,8 @@ def _evaluate(
     threads: ThreadChoice,
     forecasting: ForecastingSetting | None,
     on_phase: Callable[[str], None] | None,
+    split_by: str | None,
+    task_settings: dict[str, Any] | None,
 ) -> dict[str, Any]:
     timings = PhaseTimings(on_phase)
     timings.begin("load_s")
@@ -101,10 +110,12 @@ def _evaluate(
     status = run_state(run_dir, meta)
     model, config, digest = load_run_checkpoint(run_dir, device)
     model.threads = threads.threads
-    data, files = load_run_dataset_files(config, dataset, data_dir, forecasting=forecasting)
+    data, files = load_run_dataset_files(
+        config, dataset, data_dir, forecasting=forecasting, run_dir=run_dir, split_by=split_by
+    )
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
-    evaluation = task_for(data, head=head, **settings)
+    evaluation = task_for(data, head=head, **settings, **(task_settings or {}))
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)
     evaluation.check_channels(data, model.input_dims, config.dataset)
@@ -119,12 +130,19 @@ def _evaluate(
     metrics, extras = evaluation.evaluate(
         model, data, baseline=random_model, objective=objective, seed=seed, timings=timings
     )
-    own = own_dataset and protocol_of(read_metrics(run_dir)) in (None, evaluation.protocol())
-    folder = run_dir if own else run_dir / EVALUATIONS / evaluation_key(data.name, evaluation.protocol())
+    split = split_summary(data)
+    resplit = split is not None and split_by is not None and split_by != (config.split_by or "subject")
+    own = own_dataset and protocol_of(read_metrics(run_dir)) in (None, evaluation.protocol()) and not resplit
+    key_name = f"{data.name}-split-{split_by}" if resplit else data.name
+    folder = run_dir if own else run_dir / EVALUATIONS / evaluation_key(key_name, evaluation.protocol())
     checkpoint = {"step": model.progress.step, "sha256": digest}
     provenance = evaluation_provenance(
         checkpoint, dataset_fingerprint(data, files), evaluation, seed, config.seed, status
     )
+    if split is not None:
+        metrics["split"] = split
+        if split["split_by"] == "random":
+            metrics["warnings"] = [RANDOM_SPLIT_WARNING]
     metrics.update(
         dataset=data.name, objective=objective, run_dir=str(run_dir),
         timings={k: round(v, 3) for k, v in timings.items()}, threads=threads.threads,
@@ -153,6 +171,23 @@ def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
             f"--{given[0]} must be given only for datasets it applies to but the dataset is evaluated by {task}",
             f"drop --{given[0]}",
         )
+
+
+RANDOM_SPLIT_WARNING = (
+    "grouped data evaluated with a random split: windows of one subject (and of one recording) are in both "
+    "training and test, so these scores are optimistic; evaluate with --split-by subject for the honest number"
+)
+
+
+def split_summary(data: Any) -> dict[str, Any] | None:
+    """How grouped data was split (kind, seed, groups per part), or None for data without groups."""
+    record = getattr(data, "split", None)
+    if not record:
+        return None
+    from tscl.data.splits import PARTS
+
+    return {"split_by": record["split_by"], "seed": record["seed"],
+            "groups": {part: len(record.get(part, [])) for part in PARTS}}  # fmt: skip
 
 
 def _is_own_dataset(dataset: str | None, config: RunConfig) -> bool:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tscl.config import RunConfig, load_config
-from tscl.errors import ConfigError
+from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
-from tscl.runs.layout import CHECKPOINT, CONFIG, check_run_dir
+from tscl.runs.files import read_json_or_none
+from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir
 from tscl.tasks import task_for
 from tscl.training.checkpoint import read_checkpoint
 from tscl.training.model import ContrastiveModel
@@ -52,9 +54,12 @@ def load_run_dataset_files(
     time_col: str | None = None,
     target: str | None = None,
     forecasting: ForecastingSetting | None = None,
+    run_dir: Path | None = None,
+    split_by: str | None = None,
 ) -> tuple[Any, tuple[Path, ...]]:
     """:func:`load_run_dataset` and the files it was read from (``forecasting``: the protocol, horizons,
-    split and feature mode of a forecasting dataset; a feature mode decides ``univariate``)."""
+    split and feature mode of a forecasting dataset; a feature mode decides ``univariate``; grouped data: split
+    as the run in ``run_dir`` stored it, or by ``split_by``)."""
     from tscl.data.load import load_located
     from tscl.data.locate import locate, locate_path, looks_like_path
 
@@ -68,8 +73,24 @@ def load_run_dataset_files(
         time_col=time_col if time_col is not None else (config.time_col if same else None),
         target=target if target is not None else (config.target if same else None),
         forecasting=forecasting,
+        grouping=run_grouping(config, run_dir if same else None, split_by),
     )
     return data, located.paths
+
+
+def run_grouping(config: RunConfig, run_dir: Path | None, split_by: str | None = None) -> Any:
+    """Grouped-data settings for evaluating a run: its windows, and its stored split (``split.json``) unless
+    ``split_by`` asks for another kind of split (made with the run's split seed)."""
+    from tscl.runs.pretraining import grouping_of
+
+    stored = None
+    if run_dir is not None and (run_dir / SPLIT).is_file() and split_by in (None, config.split_by or "subject"):
+        stored = read_json_or_none(run_dir / SPLIT)
+        if stored is None:
+            raise CheckpointError(f"{run_dir / SPLIT} is corrupted (not a JSON object)",
+                                  hint="pass --split-by to make a new split")  # fmt: skip
+    grouping = grouping_of(config, stored)
+    return grouping if split_by is None else replace(grouping, split_by=split_by)
 
 
 def encode_dataset(
@@ -96,7 +117,7 @@ def encode_dataset(
         raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
     model, config = load_run(run_dir, device)
     model.threads = choice.threads
-    data = load_run_dataset(config, dataset, data_dir, univariate, time_col, target)
+    data = load_run_dataset_files(config, dataset, data_dir, univariate, time_col, target, run_dir=run_dir)[0]
     task = task_for(data)
     task.check_channels(data, model.input_dims, config.dataset)
     return model.encode(task.split_array(data, split), mode=mode, causal_window=causal_window)

@@ -3,6 +3,7 @@
 A run directory holds ``config.toml`` (the resolved configuration), ``meta.json`` (status, step, timings,
 versions), ``checkpoints/last.pt``, ``losses.csv``, ``diagnostics.csv`` (objectives that report some),
 ``metrics.json`` / ``metrics.csv`` after evaluation of the run's own dataset, ``plots/``,
+``split.json`` (grouped data: the groups of each part),
 ``evaluations/<dataset>-<protocol>/`` (metrics and plots of other datasets and protocols) and ``run.lock``
 (held by the process training the run; ``run.lock.owner.json`` names it).
 """
@@ -24,6 +25,7 @@ METRICS_CSV = "metrics.csv"
 PLOTS = "plots"
 EVALUATIONS = "evaluations"
 LOCK = "run.lock"
+SPLIT = "split.json"  # grouped data: which groups the run trained on (evaluation reuses the split)
 
 
 def default_runs_root() -> Path:

@@ -8,6 +8,7 @@ iterations, at the end, and on SIGINT/SIGTERM; ``resume`` continues exactly from
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,12 +19,12 @@ import numpy as np
 import torch
 
 from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
-from tscl.errors import CheckpointError, DataError, DivergedError
+from tscl.errors import CheckpointError, ConfigError, DataError, DivergedError
 from tscl.runs.claim import create_run_dir
 from tscl.runs.diagnostics import plot_diagnostics, read_diagnostics, representation_report, write_diagnostics
 from tscl.runs.files import atomic_write_text
 from tscl.runs.interrupt import Interrupted, stop_on_signals
-from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, check_run_dir, default_runs_root
+from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, SPLIT, check_run_dir, default_runs_root
 from tscl.runs.lock import ProcessLock
 from tscl.runs.logs import plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
@@ -56,13 +57,23 @@ class PretrainResult:
         }  # fmt: skip
 
 
+def grouping_of(config: RunConfig, stored_split: Mapping[str, Any] | None = None) -> Any:
+    """The grouped-data settings of a run configuration (see :class:`tscl.data.grouped.Grouping`)."""
+    from tscl.data.grouped import Grouping
+
+    return Grouping(
+        config.recording_window, config.recording_stride, config.split_by, config.split_seed or 0, stored_split
+    )
+
+
 def load_training_data(config: RunConfig) -> tuple[Any, np.ndarray]:
     from tscl.data import load_dataset
 
     data_dir = Path(config.data_dir) if config.data_dir else None
     dataset = load_dataset(
-        config.dataset, data_dir, univariate=config.univariate, time_col=config.time_col, target=config.target
-    )
+        config.dataset, data_dir, univariate=config.univariate, time_col=config.time_col, target=config.target,
+        grouping=grouping_of(config),
+    )  # fmt: skip
     return dataset, dataset.pretrain_array()
 
 
@@ -106,7 +117,7 @@ def _pretrain(
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))
     model.threads = threads.threads
-    _check_training_data(config, X, model)  # unusable training data fails before the run exists
+    _check_training_data(config, X, model, dataset)  # unusable training data fails before the run exists
     meta = _new_meta(config, dataset, X, model, data_seconds)
     meta["threads_rule"] = threads.rule
 
@@ -117,6 +128,8 @@ def _pretrain(
         directory = create_run_dir(run_dir, runs_root or default_runs_root(), label)
         held.append(take_run_lock(directory))
         atomic_write_text(directory / CONFIG, dump_config(config))
+        if getattr(dataset, "split", None):
+            atomic_write_text(directory / SPLIT, json.dumps(dataset.split, indent=1) + "\n")
         write_meta(directory, meta)
         return directory
 
@@ -144,8 +157,15 @@ def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
     return result
 
 
-def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel) -> None:
+def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel, dataset: Any = None) -> None:
     prepare_training_array(X, config.max_train_length)
+    smallest = int(getattr(model.objective, "min_group_batch", 0))
+    if smallest and _pretrain_groups(dataset) is not None and config.batch_size < smallest:
+        raise ConfigError(
+            f"batch_size must be at least {smallest} for objective {config.objective.name} on grouped data "
+            f"but got {config.batch_size}",
+            hint="its sampler puts pairs of one recording and of one subject in every batch: pass --batch-size 32",
+        )
     minimum = int(getattr(model.objective, "min_length", 1))
     if X.shape[1] < minimum:
         raise DataError(
@@ -339,7 +359,8 @@ def _train(
 
     try:
         with stop_on_signals() as received:
-            model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]))
+            model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]),
+                      groups=_pretrain_groups(dataset))  # fmt: skip
     except BaseException as exc:
         if main:
             meta["status"] = "failed"
@@ -373,6 +394,12 @@ def _train(
     if stopped:
         raise Interrupted.training(directory, model.progress.step, stopped)
     return _result(model, directory, started)
+
+
+def _pretrain_groups(dataset: Any) -> Mapping[str, np.ndarray] | None:
+    """Group ids of the pretraining rows (grouped data), for objectives that contrast by id."""
+    groups = getattr(dataset, "pretrain_groups", None)
+    return groups() if callable(groups) else None
 
 
 def _result(model: ContrastiveModel, directory: Path, started: float) -> PretrainResult:

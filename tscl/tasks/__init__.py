@@ -38,6 +38,7 @@ TASKS: Registry[Task] = Registry(
     {
         "forecasting": "tscl.tasks.forecasting:ForecastingTask",
         "classification": "tscl.tasks.classification:ClassificationTask",
+        "label-efficiency": "tscl.tasks.label_efficiency:LabelEfficiencyTask",
     },
 )
 
@@ -73,11 +74,22 @@ def task_named(name: str, **settings: Any) -> Task:
 def task_for(dataset: Any, **settings: Any) -> Task:
     """The task that evaluates a loaded dataset: its ``task`` attribute looked up in :data:`TASKS`.
 
+    A setting the dataset's own task does not declare (``label_fractions``) selects instead a task whose class
+    says it ``evaluates`` that kind of dataset and whose options declare the setting. None values are "not given".
+
     Args:
         dataset: A dataset from :func:`tscl.data.load_dataset` (or anything with a ``task`` name).
         settings: Evaluation settings, as in :func:`task_named`.
     """
-    return task_named(dataset.task, **settings)
+    settings = {key: value for key, value in settings.items() if value is not None}
+    name = dataset.task
+    foreign = set(settings) - set(TASKS.entry(name).options.model_fields)
+    if foreign:
+        for other in list_tasks():
+            entry = TASKS.entry(other)
+            if getattr(entry.factory, "evaluates", None) == name and foreign <= set(entry.options.model_fields):
+                return task_named(other, **settings)
+    return task_named(name, **settings)
 
 
 def task_of(metrics: Mapping[str, Any] | None) -> Task | None:

@@ -210,19 +210,22 @@ class ContrastiveModel:
         callback: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
         progress: bool = False,
+        groups: Mapping[str, np.ndarray] | None = None,
     ) -> ContrastiveModel:
         """Train on ``X`` [N, T, C] until ``n_iters`` total iterations or ``n_epochs`` total epochs.
 
         Calling ``fit`` again (or after :meth:`load`) continues from the current state to the new targets.
         ``callback(model, loss)`` runs after every step; ``should_stop()`` ends training early after a step;
         ``progress=True`` shows a progress bar (iterations, loss, time left) on stderr or in the notebook.
+        ``groups`` (grouped data: ``{"subject": [N], "trial": [N]}`` integer ids) reach objectives that declare
+        ``uses_groups``; such an objective orders each epoch itself (``epoch_order``, its batch sampler).
         """
         X = self._check_input(X, "training data")
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
         with thread_scope(self.threads), fit_progress(progress, self, n_iters, n_epochs) as shown:
             steps = callback if shown is None else _both(shown, callback)
-            return self._fit(X, n_iters, n_epochs, steps, should_stop)
+            return self._fit(X, n_iters, n_epochs, steps, should_stop, groups)
 
     def _fit(
         self,
@@ -231,6 +234,7 @@ class ContrastiveModel:
         n_epochs: int | None,
         callback: StepCallback | None,
         should_stop: Callable[[], bool] | None,
+        groups: Mapping[str, np.ndarray] | None = None,
     ) -> ContrastiveModel:
         if not self._built:
             self._build(X.shape[2])
@@ -247,16 +251,17 @@ class ContrastiveModel:
         global_batch = batch_size * ranks.world_size
         n_batches = train.shape[0] // global_batch
         prog = self.progress
+        ids = self._group_ids(groups, train.shape[0])
         self.net.train()
         heap = BoundedHeap(self.device)  # memory stays flat over varying crop lengths (see training.memory)
         while not self.reached(n_iters, n_epochs):
             if prog.epoch_position == 0:
-                prog.epoch_order = torch.randperm(train.shape[0], generator=self.generator).tolist()
+                prog.epoch_order = self._epoch_order(train.shape[0], global_batch, ids)
             start = prog.epoch_position * global_batch
             index = ranks.rows(prog.epoch_order[start : start + global_batch])
             began = time.perf_counter()
             with heap.step():
-                loss = self._train_step(train[index])
+                loss = self._train_step(train[index], None if ids is None else {k: v[index] for k, v in ids.items()})
             loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
             prog.train_seconds += time.perf_counter() - began
             if not np.isfinite(loss):
@@ -279,13 +284,32 @@ class ContrastiveModel:
                 break
         return self
 
+    def _group_ids(self, groups: Mapping[str, np.ndarray] | None, n: int) -> dict[str, torch.Tensor] | None:
+        """Integer id tensors for an objective that uses groups (each row its own group when there are none)."""
+        if not getattr(self.objective, "uses_groups", False):
+            return None
+        if groups is None:
+            return {"subject": torch.arange(n), "trial": torch.arange(n)}
+        ids = {key: torch.as_tensor(np.asarray(values), dtype=torch.long) for key, values in groups.items()}
+        if any(len(values) != n for values in ids.values()):
+            raise DataError(f"group ids must have one entry per training series ({n}) but got "
+                            f"{ {k: len(v) for k, v in ids.items()} }")  # fmt: skip
+        return ids
+
+    def _epoch_order(self, n: int, batch: int, ids: Mapping[str, torch.Tensor] | None) -> list[int]:
+        """Row order of a new epoch: the objective's batch sampler when it has one, else a random permutation."""
+        sampler = getattr(self.objective, "epoch_order", None)
+        if ids is not None and callable(sampler):
+            return list(sampler(ids, batch, self.generator))
+        return torch.randperm(n, generator=self.generator).tolist()
+
     def reached(self, n_iters: int | None, n_epochs: int | None) -> bool:
         """Whether training has reached ``n_iters`` total iterations or ``n_epochs`` total epochs."""
         if n_iters is not None and self.progress.step >= n_iters:
             return True
         return n_epochs is not None and self.progress.epoch >= n_epochs
 
-    def _train_step(self, x: torch.Tensor) -> float:
+    def _train_step(self, x: torch.Tensor, ids: Mapping[str, torch.Tensor] | None = None) -> float:
         max_len = self.config.max_train_length
         if max_len is not None and x.size(1) > max_len:
             offset = int(torch.randint(0, x.size(1) - max_len + 1, (1,), generator=self.generator))
@@ -297,7 +321,11 @@ class ContrastiveModel:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(dropout_seed)
-            loss = self.objective.training_step(x, self.generator)
+            if ids is None:
+                loss = self.objective.training_step(x, self.generator)
+            else:
+                on_device = {key: value.to(self.device) for key, value in ids.items()}
+                loss = self.objective.training_step(x, self.generator, ids=on_device)
         update_average(self.averaged, self.net)
         return loss
 
@@ -308,6 +336,10 @@ class ContrastiveModel:
         net = self.averaged.module
         net.eval()
         return net
+
+    def inference_network(self) -> torch.nn.Module:
+        """The averaged encoder used for inference (fine-tuning protocols train a copy of it)."""
+        return self._inference_net()
 
     def encode(
         self,

@@ -1,0 +1,155 @@
+"""Label efficiency: which labels a fraction keeps, the metrics, selection on validation only, the task end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+from tests.cli_helpers import run_cli
+from tscl.encoders import create_encoder
+from tscl.errors import DataError
+from tscl.tasks.finetune import FinetuneSettings, finetune
+from tscl.tasks.label_fractions import classification_metrics, labelled_rows, linear_probe
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TINY = ["--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1"]
+
+
+def test_labelled_rows_take_whole_groups_stratified_and_seeded() -> None:
+    groups = np.repeat(np.arange(40), 5)  # 40 recordings of 5 windows
+    labels = np.repeat(np.arange(40) % 4, 5)  # 10 recordings per class
+    assert labelled_rows(groups, labels, 1.0, seed=0).tolist() == list(range(200))
+    rows = labelled_rows(groups, labels, 0.2, seed=1)
+    chosen = np.unique(groups[rows])
+    assert len(chosen) == 8 and len(rows) == 40  # whole groups only
+    assert np.bincount(labels[rows] // 1, minlength=4).tolist() == [10, 10, 10, 10]  # 2 groups per class
+    assert rows.tolist() == labelled_rows(groups, labels, 0.2, seed=1).tolist()
+    assert rows.tolist() != labelled_rows(groups, labels, 0.2, seed=2).tolist()
+    tiny = labelled_rows(groups, labels, 0.01, seed=0)
+    assert len(np.unique(groups[tiny])) == 2 and len(np.unique(labels[tiny])) == 2  # two classes at least
+    with pytest.raises(DataError, match="in \\(0, 1\\]"):
+        labelled_rows(groups, labels, 1.5, seed=0)
+
+
+def test_metrics_match_sklearn_and_skip_absent_classes() -> None:
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1, 2, 2, 1, 0, 2, 1])
+    scores = rng.random((8, 4))
+    scores /= scores.sum(axis=1, keepdims=True)
+    found = classification_metrics(y, scores, 4)  # class 3 absent from the test labels
+    predicted = scores.argmax(axis=1)
+    assert found["accuracy"] == pytest.approx(accuracy_score(y, predicted))
+    expected_f1 = f1_score(y, predicted, labels=[0, 1, 2], average="macro", zero_division=0)
+    assert found["macro_f1"] == pytest.approx(expected_f1)
+    onehot = np.eye(4)[y][:, :3]
+    assert found["auroc"] == pytest.approx(roc_auc_score(onehot, scores[:, :3], average="macro"))
+    assert classification_metrics(np.zeros(3, dtype=int), scores[:3], 4)["auroc"] is None
+
+
+def _blobs(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    return rng.normal(size=(n, 5)) + 1.5 * np.eye(3, 5)[y], y
+
+
+def test_linear_probe_selects_on_validation_never_on_test() -> None:
+    train, valid, test = _blobs(0, 90), _blobs(1, 60), _blobs(2, 60)
+    result = linear_probe(train, valid, test, 3, seed=0)
+    shuffled = (test[0], np.random.default_rng(5).permutation(test[1]))
+    other = linear_probe(train, valid, shuffled, 3, seed=0)
+    assert other["C"] == result["C"] and other["valid_macro_f1"] == result["valid_macro_f1"]
+    assert result["accuracy"] > 0.6 > other["accuracy"]
+
+
+def test_finetune_keeps_the_best_validation_model_and_learns() -> None:
+    torch.manual_seed(0)
+    encoder = create_encoder("ts2vec", 1, repr_dims=8, hidden_dims=8, depth=1)
+    rng = np.random.default_rng(0)
+
+    def series(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, 2, size=n)
+        t = np.linspace(0, 6, 32)
+        X = np.sin(t[None, :] * (1 + 2 * y[:, None])) + 0.3 * rng.normal(size=(n, 32))
+        return X[:, :, None].astype(np.float32), y
+
+    train, valid, test = series(48), series(32), series(32)
+    before = {key: value.clone() for key, value in encoder.state_dict().items()}
+    settings = FinetuneSettings(steps=200, eval_every=10, patience=10, lr=1e-3, batch_size=16)
+    result = finetune(encoder, train, valid, test, 2, seed=0, settings=settings)
+    assert result["accuracy"] > 0.9 and 10 <= result["best_step"] <= 200
+    shuffled = (test[0], np.random.default_rng(1).permutation(test[1]))
+    again = finetune(encoder, train, valid, shuffled, 2, seed=0, settings=settings)
+    assert again["best_step"] == result["best_step"] and again["valid_macro_f1"] == result["valid_macro_f1"]
+    assert all(torch.equal(value, before[key]) for key, value in encoder.state_dict().items())  # a copy is tuned
+
+
+def test_label_efficiency_on_a_ucr_set_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_data_env: Path
+) -> None:
+    run = tmp_path / "run"
+    code, _, err = run_cli(["pretrain", "--iters", "2", "--run-dir", str(run), *TINY], capsys)
+    assert code == 0, err
+    from tscl.runs.evaluation import evaluate_run
+
+    settings = {"label_fractions": [1.0, 0.2], "seeds": 2, "finetune_steps": 10, "eval_every": 5}
+    metrics = evaluate_run(run, threads=1, task_settings=settings)
+    assert metrics["task"] == "label-efficiency" and metrics["label_unit"] == "sample"
+    result = metrics["results"]["0.2"]
+    assert set(result) == {"linear", "finetune"}
+    assert set(result["linear"]) == {"tscl", "random init", "raw input"}
+    assert set(result["finetune"]) == {"tscl", "random init"}
+    assert len(result["linear"]["tscl"]["macro_f1"]["values"]) == 2
+    stored = json.loads((run / "metrics.json").read_text())
+    assert stored["provenance"]["protocol"] == "label-efficiency-linear-finetune"
+    code, out, _ = run_cli(["report", str(run)], capsys)
+    assert code == 0 and "finetune" in out and "±" in out and "macro-F1" in out
+
+
+def test_bad_label_efficiency_flags_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_data_env: Path
+) -> None:
+    run = tmp_path / "run"
+    assert run_cli(["pretrain", "--iters", "1", "--run-dir", str(run), *TINY], capsys)[0] == 0
+    for args, message in (
+        (["--label-fraction", "1,2"], "label_fractions"),
+        (["--label-fraction", "a"], "--label-fraction must be numbers"),
+        (["--seeds", "3"], "must come with --label-fraction"),
+        (["--label-fraction", "1", "--protocols", "svm"], "protocols"),
+    ):
+        code, out, err = run_cli(["evaluate", str(run), *args], capsys)
+        assert code == 1 and message in err and "Traceback" not in err + out, (args, err)
+    assert not (run / "metrics.json").exists()
+
+
+def test_grouped_run_reuses_its_split_and_warns_on_a_random_one(
+    shared_datasets: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    watch = shared_datasets / "grouped" / "watch.npz"
+    if not watch.is_file():
+        pytest.skip("grouped/watch.npz is not in the shared datasets")
+    run = tmp_path / "run"
+    args = ["pretrain", "--dataset", str(watch), "--window", "50", "--stride", "100", "--split-seed", "2",
+            "--objective", "comet", "--batch-size", "16", "--iters", "1", "--run-dir", str(run), *TINY]  # fmt: skip
+    small = tmp_path / "small"
+    code, out, err = run_cli([*args[:-10], "--batch-size", "4", "--run-dir", str(small), *TINY], capsys)
+    assert code == 1 and "batch_size must be at least 8" in err and not small.exists()
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    split = json.loads((run / "split.json").read_text())
+    assert split["split_by"] == "subject" and not set(split["train"]) & set(split["test"])
+    common = ["--label-fraction", "0.1", "--seeds", "1", "--protocols", "linear", "--no-baselines", "--json"]
+    code, out, err = run_cli(["evaluate", str(run), *common], capsys)
+    assert code == 0 and "warning" not in err
+    metrics = json.loads(out)
+    assert metrics["split"] == {"split_by": "subject", "seed": 2,
+                                "groups": {p: len(split[p]) for p in ("train", "valid", "test")}}  # fmt: skip
+    code, out, err = run_cli(["evaluate", str(run), *common, "--split-by", "random"], capsys)
+    assert code == 0 and "random split" in err
+    assert json.loads(out)["provenance"]["file"].startswith("evaluations/watch-split-random")
+    assert json.loads((run / "metrics.json").read_text())["split"]["split_by"] == "subject"

@@ -1,0 +1,248 @@
+"""The label-efficiency task: classification with a fraction of the training labels, several seeds.
+
+For each fraction (``--label-fraction 1,0.1,0.01``) and seed (``--seeds 5``), a seeded draw of labelled groups
+(:func:`tscl.tasks.label_fractions.labelled_rows`) trains a linear probe on frozen max-pooled features and/or
+fine-tunes the encoder with a small head (:mod:`tscl.tasks.finetune`); both select on the validation split's
+macro-F1 (grouped data: its validation part; UCR/UEA: a stratified fifth of the training split, the group
+being the sample) and are scored once on test. Reported: accuracy, macro F1 / precision / recall, AUROC and
+AUPRC as mean ± std over seeds, for the encoder and - on the same draws - a random-init encoder of the same
+architecture (probe and fine-tuning from scratch) and the raw inputs (probe). Selected by giving
+``label_fractions`` to a classification dataset (see :func:`tscl.tasks.task_for`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal, NamedTuple
+
+import numpy as np
+from pydantic import Field, field_validator
+from rich.table import Table
+
+from tscl.errors import DataError
+from tscl.registry import Options
+from tscl.tasks.base import MODEL, RANDOM, RAW, Encoder, Task, report_title, timed
+from tscl.tasks.classification import ClassificationTask
+from tscl.tasks.label_fractions import METRICS, labelled_rows, linear_probe
+
+__all__ = ["LabelEfficiencyOptions", "LabelEfficiencyTask"]
+
+Protocol = Literal["linear", "finetune"]
+
+
+class LabelEfficiencyOptions(Options):
+    """Options of the label-efficiency task."""
+
+    label_fractions: list[float] = Field([1.0, 0.1, 0.01], description="Fractions of the training labels kept.")
+    seeds: int = Field(5, ge=1, description="Seeds per fraction (label draw, probe, fine-tuning).")
+    protocols: list[Protocol] = Field(["linear", "finetune"], description="linear probe and/or full fine-tuning.")
+    finetune_steps: int = Field(300, ge=1, description="Most fine-tuning steps (batches).")
+    finetune_lr: float = Field(1e-4, gt=0, description="Fine-tuning learning rate of the encoder (head: 10x).")
+    finetune_batch_size: int = Field(32, ge=1, description="Fine-tuning batch size.")
+    eval_every: int = Field(25, ge=1, description="Fine-tuning steps between validation checks.")
+    patience: int = Field(4, ge=1, description="Validation checks without improvement before stopping.")
+
+    @field_validator("label_fractions")
+    @classmethod
+    def _fractions(cls, values: list[float]) -> list[float]:
+        if not values or any(not 0 < v <= 1 for v in values):
+            raise ValueError("must be one or more fractions in (0, 1]")
+        return values
+
+
+def _summary(values: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in (*METRICS, "valid_macro_f1"):
+        found = [v[key] for v in values if v.get(key) is not None]
+        out[key] = {"mean": float(np.mean(found)), "std": float(np.std(found)), "values": found} if found else None
+    return out
+
+
+class LabelEfficiencyTask(Task):
+    """Linear probe and fine-tuning at fractions of the labels, mean ± std over seeds (module docstring)."""
+
+    Options = LabelEfficiencyOptions
+    name = "label-efficiency"
+    evaluates: ClassVar[str] = "classification"
+    # The classification columns of run lists and sweep summaries (no new column): the encoder's numbers at
+    # the smallest fraction; the report's table has every fraction, protocol and metric.
+    headline_names = ("accuracy", "auprc")
+
+    def __init__(self, **options: Any) -> None:
+        self.options = LabelEfficiencyOptions(**options)
+        self._classification = ClassificationTask()
+
+    def protocol(self) -> str:
+        """``label-efficiency-linear-finetune``: evaluations with other protocols are stored apart."""
+        return "-".join([self.name, *self.options.protocols])
+
+    def protocol_settings(self) -> dict[str, Any]:
+        return self.options.model_dump()
+
+    # -- the dataset hooks: those of classification ------------------------------------------------------
+    def channels(self, data: Any) -> int:
+        return self._classification.channels(data)
+
+    def covariate_channels(self, data: Any) -> int:
+        return self._classification.covariate_channels(data)
+
+    def split_array(self, data: Any, split: str) -> np.ndarray:
+        return self._classification.split_array(data, split)
+
+    def held_out_windows(self, data: Any, length: int) -> tuple[np.ndarray, str]:
+        return self._classification.held_out_windows(data, length)
+
+    # -- evaluating --------------------------------------------------------------------------------------
+    def evaluate(
+        self, model: Encoder, data: Any, *, baseline: Encoder | None, objective: str, seed: int,
+        timings: dict[str, float],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+        if data.y_train is None or data.y_test is None:
+            raise DataError(f"dataset {data.name} must be labelled for the label-efficiency protocol but is not",
+                            hint="evaluate a labelled dataset")  # fmt: skip
+        parts = _parts(data, seed)
+        encoders: dict[str, Any] = {MODEL: model, **({RANDOM: baseline} if baseline is not None else {})}
+        features = self._features(encoders, parts, baseline is not None, timings)
+        o = self.options
+        results: dict[str, Any] = {}
+        labelled: dict[str, float] = {}
+        for fraction in o.label_fractions:
+            runs: dict[str, dict[str, list[dict[str, Any]]]] = {p: {} for p in o.protocols}
+            counts = []
+            for draw in range(o.seeds):
+                rows = labelled_rows(parts.groups, parts.train[1], fraction, seed=seed * 1000 + draw)
+                counts.append(len(rows))
+                for name, fitted in self._one_draw(encoders, features, parts, rows, draw, len(data.class_names),
+                                                   timings):  # fmt: skip
+                    runs[fitted.pop("protocol")].setdefault(name, []).append(fitted)
+            key = f"{fraction:g}"
+            labelled[key] = float(np.mean(counts))
+            results[key] = {p: {name: _summary(v) for name, v in by_model.items()} for p, by_model in runs.items()}
+        metrics = {
+            "task": self.name, "label_fractions": list(o.label_fractions), "seeds": o.seeds,
+            "protocols": list(o.protocols), "n_train": int(len(parts.train[1])), "labelled_rows": labelled,
+            "label_unit": "trial" if getattr(data, "ids", None) else "sample", "results": results, "baselines": {},
+            "paper": None,
+        }  # fmt: skip
+        return metrics, {}
+
+    def _features(
+        self, encoders: Mapping[str, Any], parts: Parts, raw: bool, timings: dict[str, float]
+    ) -> dict[str, tuple[np.ndarray, ...]]:
+        """Frozen features of train, valid and test for the linear probe (and the raw inputs, flattened)."""
+        from tscl.tasks.classification_protocol import flatten_features
+
+        if "linear" not in self.options.protocols:
+            return {}
+        arrays = (parts.train[0], parts.valid[0], parts.test[0])
+        features = {name: tuple(timed(timings, "encode_s", encoder.encode, X) for X in arrays)
+                    for name, encoder in encoders.items()}  # fmt: skip
+        if raw:
+            features[RAW] = tuple(flatten_features(X) for X in arrays)
+        return features
+
+    def _one_draw(
+        self, encoders: Mapping[str, Any], features: Mapping[str, tuple[np.ndarray, ...]], parts: Parts,
+        rows: np.ndarray, draw: int, n_classes: int, timings: dict[str, float],
+    ) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
+        """Every protocol's result on one draw of labelled rows, as ``(model, {"protocol": ..., metrics})``."""
+        import torch
+
+        from tscl.tasks.finetune import FinetuneSettings, finetune
+
+        o = self.options
+        labelled = (parts.train[0][rows], parts.train[1][rows])
+        out: list[tuple[str, dict[str, Any]]] = []
+        for name, (a, b, c) in features.items():
+            fitted = timed(timings, "head_s", linear_probe, (a[rows], labelled[1]), (b, parts.valid[1]),
+                           (c, parts.test[1]), n_classes, draw, torch.get_num_threads())  # fmt: skip
+            out.append((name, {"protocol": "linear", **fitted}))
+        if "finetune" in o.protocols:
+            settings = FinetuneSettings(o.finetune_steps, o.eval_every, o.patience, o.finetune_lr,
+                                        o.finetune_batch_size)  # fmt: skip
+            for name, encoder in encoders.items():
+                tuned = timed(timings, "finetune_s", finetune, encoder.inference_network(), labelled, parts.valid,
+                              parts.test, n_classes, draw, settings)  # fmt: skip
+                out.append((name, {"protocol": "finetune", **tuned}))
+        return out
+
+    def metric_rows(self, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """One row per fraction, protocol and model: mean and std of every metric."""
+        rows = []
+        for fraction, by_protocol in metrics.get("results", {}).items():
+            for protocol, by_model in by_protocol.items():
+                for name, summary in by_model.items():
+                    row: dict[str, Any] = {"fraction": fraction, "protocol": protocol, "model": name}
+                    for key, value in summary.items():
+                        row[f"{key}_mean"] = None if value is None else value["mean"]
+                        row[f"{key}_std"] = None if value is None else value["std"]
+                    rows.append(row)
+        return rows
+
+    def plots(self, folder: Path, metrics: Mapping[str, Any], extras: Mapping[str, Any], data: Any) -> None:
+        del folder, metrics, extras, data  # the table says it all
+
+    # -- reporting ---------------------------------------------------------------------------------------
+    def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
+        shown = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auroc": "AUROC", "auprc": "AUPRC",
+                 "valid_macro_f1": "valid F1"}  # fmt: skip
+        tables = []
+        for protocol in metrics.get("protocols", []):
+            table = Table(title=f"{report_title(metrics)} · {protocol} · mean±std over {metrics.get('seeds')} seeds")
+            for column in ("labels", "rows", "model", *shown.values()):
+                table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+            for fraction, by_protocol in metrics.get("results", {}).items():
+                for name, summary in by_protocol.get(protocol, {}).items():
+                    cells = [_cell(summary.get(key)) for key in shown]
+                    rows = f"{metrics.get('labelled_rows', {}).get(fraction, 0):.0f}"
+                    table.add_row(f"{float(fraction):.0%}", rows, name, *cells)
+            tables.append(table)
+        return tables
+
+    def headline_source(self, metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The encoder's means at the smallest fraction, first protocol."""
+        results = metrics.get("results") or {}
+        if not results:
+            return {}
+        smallest = min(results, key=float)
+        protocol = next(iter(results[smallest]), None)
+        summary = results[smallest].get(protocol, {}).get(MODEL, {}) if protocol else {}
+        return {key: value["mean"] for key, value in summary.items() if value is not None}
+
+    def headline_text(self, metrics: Mapping[str, Any]) -> str:
+        source = self.headline_source(metrics)
+        fractions = [float(key) for key in metrics.get("results") or {}]
+        where = f" at {min(fractions):.0%} of the labels" if fractions else ""
+        return f"macro-F1 {source.get('macro_f1', float('nan')):.3f}{where}"
+
+    def published(self, objective: str, dataset: str, univariate: bool = False) -> dict[str, Any] | None:
+        del objective, dataset, univariate
+        return None
+
+
+def _cell(value: Mapping[str, Any] | None) -> str:
+    return "-" if value is None else f"{value['mean']:.3f}±{value['std']:.3f}"
+
+
+class Parts(NamedTuple):
+    """Arrays and labels of the three parts, and the group of every training row."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    valid: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+    groups: np.ndarray
+
+
+def _parts(data: Any, seed: int) -> Parts:
+    """Grouped data bring their validation part and trial ids; other data get a stratified fifth of the
+    training split as validation, each sample its own group."""
+    from tscl.data.splits import assign_parts
+
+    if getattr(data, "y_valid", None) is not None and len(data.y_valid):
+        return Parts((data.X_train, data.y_train), (data.X_valid, data.y_valid), (data.X_test, data.y_test),
+                     data.ids["train"]["trial"])  # fmt: skip
+    split = assign_parts(np.arange(len(data.y_train)), data.y_train, seed, (0.8, 0.2, 0.0))
+    keep, hold = split == 0, split == 1
+    return Parts((data.X_train[keep], data.y_train[keep]), (data.X_train[hold], data.y_train[hold]),
+                 (data.X_test, data.y_test), np.arange(int(keep.sum())))  # fmt: skip
