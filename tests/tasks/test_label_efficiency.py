@@ -147,9 +147,9 @@ def test_grouped_run_reuses_its_split_and_warns_on_a_random_one(
     code, out, err = run_cli(["evaluate", str(run), *common], capsys)
     assert code == 0 and "warning" not in err
     metrics = json.loads(out)
-    assert metrics["split"] == {"split_by": "subject", "seed": 2,
+    assert metrics["group_split"] == {"split_by": "subject", "seed": 2,
                                 "groups": {p: len(split[p]) for p in ("train", "valid", "test")}}  # fmt: skip
     code, out, err = run_cli(["evaluate", str(run), *common, "--split-by", "random"], capsys)
     assert code == 0 and "random split" in err
     assert json.loads(out)["provenance"]["file"].startswith("evaluations/watch-split-random")
-    assert json.loads((run / "metrics.json").read_text())["split"]["split_by"] == "subject"
+    assert json.loads((run / "metrics.json").read_text())["group_split"]["split_by"] == "subject"

@@ -29,7 +29,7 @@ def render_metrics(metrics: dict[str, Any]) -> None:
     """Print the report tables of a metrics dict (as stored in metrics.json), as its task lays them out."""
     for table in task_named(str(metrics.get("task"))).tables(metrics):
         console.print(folded(table))
-    split = metrics.get("split")
+    split = metrics.get("group_split")
     if split:
         groups = split["groups"]
         console.print(f"split by {split['split_by']} (seed {split['seed']}): groups train {groups['train']}, "

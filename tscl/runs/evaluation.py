@@ -140,7 +140,7 @@ def _evaluate(
         checkpoint, dataset_fingerprint(data, files), evaluation, seed, config.seed, status
     )
     if split is not None:
-        metrics["split"] = split
+        metrics["group_split"] = split
         if split["split_by"] == "random":
             metrics["warnings"] = [RANDOM_SPLIT_WARNING]
     metrics.update(
