@@ -92,6 +92,8 @@ def evaluate_run(
     provenance = evaluation_provenance(
         checkpoint, dataset_fingerprint(data, files), evaluation, seed, config.seed, status
     )
+    if meta and meta.get("objective_log"):  # the objective's per-epoch records, shown under the report
+        metrics["objective_log"] = meta["objective_log"]
     metrics.update(
         dataset=data.name, objective=objective, run_dir=str(run_dir),
         timings={k: round(v, 3) for k, v in timings.items()},

@@ -243,7 +243,10 @@ def _save(
 ) -> None:
     began = time.perf_counter()
     model.save(directory / CHECKPOINT, keep_previous=True)
-    write_losses(directory / LOSSES, model.progress.losses)
+    epoch_log = getattr(model.objective, "epoch_log", None)  # per-epoch records of objectives that keep some
+    write_losses(directory / LOSSES, model.progress.losses, epoch_log)
+    if epoch_log:
+        meta["objective_log"] = epoch_log
     if diagnostics:
         write_diagnostics(directory / DIAGNOSTICS, diagnostics)
     meta.update(status=status, step=model.progress.step, epoch=model.progress.epoch)
