@@ -34,6 +34,7 @@ OBJECTIVES: Registry[Any] = Registry(
         "augment": "tscl.objectives.augment:AugmentObjective",
         "timae": "tscl.objectives.timae:TiMAEObjective",
         "timedrl": "tscl.objectives.timedrl:TimeDRLObjective",
+        "dbpm": "tscl.objectives.dbpm:DBPMObjective",
     },
     runtime=("setup",),
 )
