@@ -25,7 +25,9 @@ Optional hooks the training loop calls when an objective has them:
 * ``encoder_stepped``: False after a step that did not update the encoder (that step is then no sample of
   the averaged encoder used for inference);
 * ``epoch_log``: per-epoch records, rows with ``step`` and ``epoch``, written as extra columns of
-  ``losses.csv`` (on the step that ended the epoch), into ``meta.json`` and under the evaluation report.
+  ``losses.csv`` (on the step that ended the epoch), into ``meta.json`` and under the evaluation report;
+* ``artifacts()``: ``{file name: state}`` of models of its own, written beside the run's checkpoint
+  (``checkpoints/NAME``, with its sha256) at every save; the checkpoint holds them too (resume reads that).
 """
 
 from __future__ import annotations
