@@ -35,6 +35,7 @@ OBJECTIVES: Registry[Any] = Registry(
         "timae": "tscl.objectives.timae:TiMAEObjective",
         "timedrl": "tscl.objectives.timedrl:TimeDRLObjective",
         "dbpm": "tscl.objectives.dbpm:DBPMObjective",
+        "rebar": "tscl.objectives.rebar:REBARObjective",
     },
     runtime=("setup",),
 )
