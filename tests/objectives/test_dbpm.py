@@ -47,6 +47,28 @@ def test_summary_matches_loop_and_weighs_recent_epochs(recency: float) -> None:
     assert float(rising[0]) == pytest.approx(2 / 3)  # epoch 2 weighs twice epoch 1
 
 
+@pytest.mark.parametrize("recency", [0.0, 1.0, 2.0])
+def test_running_sums_give_the_summary_of_the_whole_history(recency: float) -> None:
+    from tscl.encoders import create_encoder
+    from tscl.losses import create_loss
+    from tscl.objectives import create_objective
+    from tscl.objectives.base import Setup
+    from tscl.views import create_views
+
+    setup = Setup(create_encoder("ts2vec", 1, depth=1), create_loss("infonce"), 1, views=create_views("tsaug"))
+    objective = create_objective("dbpm", setup, recency=recency)
+    history = np.random.default_rng(3).uniform(size=(6, 5))
+    history[2, 1] = history[0, 4] = np.nan  # not seen in those epochs
+    objective._grow(5)
+    for epoch in history:
+        seen = torch.from_numpy(~np.isnan(epoch))
+        objective.epoch_sum = torch.from_numpy(np.nan_to_num(epoch) * 2)  # each seen twice
+        objective.epoch_count = seen.double() * 2
+        objective._end_epoch()
+    expected = history_summary(torch.from_numpy(history), recency)
+    torch.testing.assert_close(objective.summaries(), expected)
+
+
 def ref_weights(s: list[float], noisy_cut: float, faulty_cut: float) -> tuple[list[float], list[bool], list[bool]]:
     known = [v for v in s if not math.isnan(v)]
     mu = sum(known) / len(known)
@@ -179,7 +201,7 @@ def test_each_series_history_finds_the_injected_noisy_and_faulty_pairs(
     log = objective.epoch_log
     assert [row["epoch"] for row in log] == list(range(1, 11)) and [row["step"] for row in log][:2] == [4, 8]
     assert all(row["noisy"] == row["faulty"] == 0 for row in log[:5]), "nothing is flagged during the warm-up"
-    assert objective.history.shape == (10, 64) and not objective.history.isnan().any()
+    assert objective.summaries().shape == (64,) and not objective.summaries().isnan().any()
     noisy, faulty = objective.flags()
     assert _indices(noisy) == set(NOISY) and _indices(faulty) == set(FAULTY)
     assert all(row["noisy"] == len(NOISY) and row["faulty"] == len(FAULTY) for row in log[5:])
@@ -214,6 +236,8 @@ def test_it_takes_the_wrapped_objectives_needs_and_refuses_what_cannot_be_wrappe
     assert resolved({"inner": "ts2vec"}, loss={"name": "infonce"}).views.name is None
     with pytest.raises(ConfigError, match="objective.inner must be another objective"):
         resolved({"inner": "dbpm"})
+    with pytest.raises(ConfigError, match="objective.inner must be one of augment, .* but got 'nosuch'"):
+        resolved({"inner": "nosuch"})
     x = np.zeros((4, 16, 1), dtype=np.float32)
 
     def build(options: dict[str, Any], **kwargs: Any) -> None:

@@ -6,11 +6,12 @@ ICLR 2024. Some positive pairs are bad: *noisy* pairs (views dominated by noise,
 objective named by ``inner`` around a ``[loss]`` that gives one loss per series (``per_sample``, e.g.
 ``infonce``), and keeps, per training series (its index in the training array), the mean of its loss over
 each epoch. After ``warmup`` of the planned epochs, each series' history is summarised as a mean weighted
-toward recent epochs (epoch e weighs e^``recency``), a Gaussian (mean mu, std sigma) is fitted to all
-summaries, series with summary <= mu - ``noisy_cutoff`` sigma are flagged noisy and those >= mu +
-``faulty_cutoff`` sigma faulty; during the next epoch a flagged series' loss is multiplied by exp(-z^2/2),
-z its standardised summary (the wrapped objective's step is otherwise unchanged). Flag counts per epoch go to
-``losses.csv`` (columns ``noisy``, ``faulty``), ``meta.json`` and the evaluation report.
+toward recent epochs (epoch e weighs e^``recency``; kept as two running sums, so memory stays constant), a
+Gaussian (mean mu, std sigma) is fitted to all summaries, series with summary <= mu - ``noisy_cutoff`` sigma
+are flagged noisy and those >= mu + ``faulty_cutoff`` sigma faulty; during the next epoch a flagged series'
+loss is multiplied by exp(-z^2/2), z its standardised summary (the wrapped objective's step is otherwise
+unchanged). Flag counts per epoch go to ``losses.csv`` (columns ``noisy``, ``faulty``), ``meta.json`` and the
+evaluation report.
 
 Differences from the public code: the weight is exp(-z^2/2) <= 1, never the Gaussian density, which exceeds 1
 when sigma is small and then up-weights the bad pairs; the warm-up is a share of the planned training rather
@@ -35,7 +36,7 @@ DEFAULT_INNER = "augment"
 
 
 class DBPMOptions(Options):
-    inner: str = Field(DEFAULT_INNER, description="The objective wrapped; its [loss] must give per-series losses.")
+    inner: str = Field(DEFAULT_INNER, description="The objective wrapped; its loss must give per-series losses.")
     inner_options: dict[str, Any] = Field(default_factory=dict, description="Options of the wrapped objective.")
     warmup: float = Field(0.6, ge=0, lt=1, description="Share of the planned epochs before pairs are flagged.")
     noisy_cutoff: float = Field(2.0, gt=0, description="Noisy when the summary <= mean - noisy_cutoff x std.")
@@ -116,9 +117,12 @@ class DBPMObjective:
     @classmethod
     def needs_of(cls, options: dict[str, Any]) -> Any:
         """The wrapped objective's class: its defaults (encoder, loss, views, task defaults) are DBPM's."""
-        from tscl.objectives import get_objective_class
+        from tscl.objectives import OBJECTIVES, get_objective_class
 
         inner = str(options.get("inner", DEFAULT_INNER))
+        if inner not in OBJECTIVES:
+            unknown = OBJECTIVES.unknown(inner)
+            raise ConfigError(f"objective.inner{str(unknown).removeprefix('objective')}", hint=unknown.hint)
         wrapped = get_objective_class(inner)
         if wrapped is cls:
             raise ConfigError("objective.inner must be another objective but got 'dbpm'", hint="e.g. augment")
@@ -147,12 +151,13 @@ class DBPMObjective:
         self.inner = OBJECTIVES.create(inner, wrapped, prefix="objective.inner_options", **inner_options)
         self.min_length = int(getattr(self.inner, "min_length", 1))
         self.device = setup.device
-        self.history = torch.zeros(0, 0, dtype=torch.float64)  # [epochs, series]
-        self.epoch_sum = torch.zeros(0, dtype=torch.float64)
-        self.epoch_count = torch.zeros(0, dtype=torch.float64)
+        # Per series: this epoch's loss sum and count, the recency-weighted sum of its per-epoch means and the
+        # sum of their weights (the summary is their ratio: the history in constant memory), its weight.
+        self.epoch_sum, self.epoch_count = _zeros(0), _zeros(0)
+        self.weighted_sum, self.weight_total = _zeros(0), _zeros(0)
         self.weights = torch.ones(0, dtype=torch.float64)
-        self.steps, self.iters_per_epoch, self.warmup_epochs = 0, 0, 1
-        self.epoch_log: list[dict[str, float]] = []
+        self.epochs, self.steps, self.iters_per_epoch, self.warmup_epochs = 0, 0, 0, 1
+        self._log: list[tuple[float, ...]] = []  # tuples of floats: not tracked by the garbage collector
         self._rows: Tensor | None = None
 
     # -- the training loop's hooks ---------------------------------------------------------------------
@@ -191,7 +196,7 @@ class DBPMObjective:
                 f"dbpm must get one loss per training series but got {tuple(per_sample.shape)} for {got}",
                 hint="set objective.inner_options.window=0 so the wrapped objective keeps the batch's rows",
             )
-        values = per_sample.detach().double().cpu()
+        values = per_sample.detach().cpu().double()  # float64 on the CPU (MPS has no float64)
         self.epoch_sum.index_add_(0, rows, values)
         self.epoch_count.index_add_(0, rows, torch.ones_like(values))
         weights = self.weights[rows].to(per_sample.device, per_sample.dtype)
@@ -200,52 +205,69 @@ class DBPMObjective:
     # -- mining ----------------------------------------------------------------------------------------
     def _grow(self, size: int) -> None:
         extra = size - self.epoch_sum.numel()
-        if extra <= 0:
-            return
-        self.history = torch.cat([self.history, torch.full((self.history.size(0), extra), math.nan).double()], 1)
-        self.epoch_sum = torch.cat([self.epoch_sum, torch.zeros(extra, dtype=torch.float64)])
-        self.epoch_count = torch.cat([self.epoch_count, torch.zeros(extra, dtype=torch.float64)])
-        self.weights = torch.cat([self.weights, torch.ones(extra, dtype=torch.float64)])
+        if extra > 0:
+            self.epoch_sum, self.epoch_count = _extend(self.epoch_sum, extra), _extend(self.epoch_count, extra)
+            self.weighted_sum, self.weight_total = _extend(self.weighted_sum, extra), _extend(self.weight_total, extra)
+            self.weights = torch.cat([self.weights, torch.ones(extra, dtype=torch.float64)])
+
+    def summaries(self) -> Tensor:
+        """Each series' recency-weighted mean of its per-epoch losses so far, [N] (NaN: never seen);
+        :func:`history_summary` of the full history, kept as two running sums."""
+        known = self.weight_total > 0
+        return torch.where(known, self.weighted_sum / self.weight_total.clamp_min(1e-300), math.nan)
 
     def _end_epoch(self) -> None:
+        self.epochs += 1
         seen = self.epoch_count > 0
-        missing = torch.full_like(self.epoch_sum, math.nan)
-        mean = torch.where(seen, self.epoch_sum / self.epoch_count.clamp_min(1), missing)
-        self.history = torch.cat([self.history, mean.unsqueeze(0)])
+        mean = self.epoch_sum / self.epoch_count.clamp_min(1)
+        weight = float(self.epochs) ** self.recency
+        self.weighted_sum += torch.where(seen, weight * mean, 0.0)
+        self.weight_total += torch.where(seen, weight, 0.0)
         self.epoch_sum.zero_(), self.epoch_count.zero_()
-        epoch = self.history.size(0)
-        noisy = faulty = torch.zeros(0, dtype=torch.bool)
-        if epoch >= self.warmup_epochs:
-            summaries = history_summary(self.history, self.recency)
-            self.weights, noisy, faulty = bad_pair_weights(summaries, *self.cutoffs)
+        noisy, faulty = self.flags()
+        if self.epochs >= self.warmup_epochs:
+            self.weights, _, _ = bad_pair_weights(self.summaries(), *self.cutoffs)
         flagged = noisy | faulty
         mean_weight = float(self.weights[flagged].mean()) if bool(flagged.any()) else 1.0
-        self.epoch_log.append({
-            "step": float(self.steps), "epoch": float(epoch), "noisy": float(noisy.sum()),
-            "faulty": float(faulty.sum()), "flagged_weight": mean_weight,
-        })  # fmt: skip
+        self._log.append((self.steps, self.epochs, float(noisy.sum()), float(faulty.sum()), mean_weight))
 
     def flags(self) -> tuple[Tensor, Tensor]:
-        """The series flagged noisy and faulty at the last epoch's end (bool [N] each)."""
-        _, noisy, faulty = bad_pair_weights(history_summary(self.history, self.recency), *self.cutoffs)
-        if self.history.size(0) < self.warmup_epochs:
+        """The series flagged noisy and faulty at the last epoch's end (bool [N] each; none before the warm-up)."""
+        _, noisy, faulty = bad_pair_weights(self.summaries(), *self.cutoffs)
+        if self.epochs < self.warmup_epochs:
             return torch.zeros_like(noisy), torch.zeros_like(faulty)
         return noisy, faulty
+
+    @property
+    def epoch_log(self) -> list[dict[str, float]]:
+        """Per epoch: the step that ended it, its number, the series flagged noisy and faulty, their mean weight."""
+        return [dict(zip(LOG_COLUMNS, map(float, row), strict=True)) for row in self._log]
 
     # -- state -----------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
-            "inner": self.inner.state_dict(), "history": self.history, "epoch_sum": self.epoch_sum,
-            "epoch_count": self.epoch_count, "weights": self.weights, "steps": self.steps,
-            "epoch_log": [dict(row) for row in self.epoch_log],
+            "inner": self.inner.state_dict(), "epoch_sum": self.epoch_sum, "epoch_count": self.epoch_count,
+            "weighted_sum": self.weighted_sum, "weight_total": self.weight_total, "weights": self.weights,
+            "epochs": self.epochs, "steps": self.steps, "log": torch.tensor(self._log, dtype=torch.float64),
         }  # fmt: skip
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.inner.load_state_dict(state["inner"])
-        self.history, self.weights = state["history"].double(), state["weights"].double()
-        self.epoch_sum, self.epoch_count = state["epoch_sum"].double(), state["epoch_count"].double()
-        self.steps = int(state["steps"])
-        self.epoch_log = [{k: float(v) for k, v in row.items()} for row in state["epoch_log"]]
+        for name in ("epoch_sum", "epoch_count", "weighted_sum", "weight_total", "weights"):
+            setattr(self, name, state[name].double().clone())
+        self.epochs, self.steps = int(state["epochs"]), int(state["steps"])
+        self._log = [tuple(row) for row in state["log"].tolist()]
+
+
+LOG_COLUMNS = ("step", "epoch", "noisy", "faulty", "flagged_weight")
+
+
+def _zeros(size: int) -> Tensor:
+    return torch.zeros(size, dtype=torch.float64)
+
+
+def _extend(values: Tensor, extra: int) -> Tensor:
+    return torch.cat([values, _zeros(extra)])
 
 
 def _check_wrappable(inner: str, inner_options: dict[str, Any], setup: Setup) -> None:
