@@ -181,6 +181,7 @@ class REBARObjective:
         self.stage1_end = stage1_iters or max(1, round(stage1_share * UNPLANNED_ITERS))
         self.encoder_stepped = True
         self.diagnostics: dict[str, float] = {}
+        self._stored_complete = False
 
     def plan(self, planned_iters: int, iters_per_epoch: int) -> None:
         """Stage 1 takes ``stage1_iters`` or ``stage1_share`` of the planned iterations (fixed once it ended)."""
@@ -250,9 +251,12 @@ class REBARObjective:
         return float(loss.item())
 
     def artifacts(self) -> dict[str, Any]:
-        """Stage 1's model as ``checkpoints/rebar_retrieval.pt`` in the run directory, once it has trained."""
-        if self.step == 0:
+        """Stage 1's model as ``checkpoints/rebar_retrieval.pt`` in the run directory: at every save during
+        stage 1, then once more when it is complete (stage 2 leaves it alone)."""
+        complete = self.step >= self.stage1_end
+        if self.step == 0 or (complete and self._stored_complete):
             return {}
+        self._stored_complete = complete
         trained = min(self.step, self.stage1_end)
         return {"rebar_retrieval.pt": {
             "retrieval": self.retrieval.state_dict(), "trained_iters": trained,
