@@ -47,11 +47,7 @@ def _census() -> tuple[int, int, int]:
 OPEN = {"rebar": "about 50 tracked objects more over 200 iterations under pytest only (tensors flat); open"}
 
 
-@pytest.mark.parametrize(
-    "objective",
-    [pytest.param(o, marks=pytest.mark.xfail(reason=OPEN[o], strict=False)) if o in OPEN else o
-     for o in list_objectives()],
-)  # fmt: skip
+@pytest.mark.parametrize("objective", list_objectives())
 def test_pretraining_holds_no_more_objects_after_hundreds_of_iterations(
     objective: str, tmp_path: Path, isolated_data_env: Path
 ) -> None:
@@ -71,4 +67,6 @@ def test_pretraining_holds_no_more_objects_after_hundreds_of_iterations(
     assert tensors_end == tensors, f"live tensors grew from {tensors} to {tensors_end}"
     assert nbytes_end == nbytes, f"tensor storage grew from {nbytes} to {nbytes_end} bytes"
     # the loss history grows by one float per step (untracked by gc); other objects stay put
+    if objective in OPEN and objects_end - objects >= 50:
+        pytest.xfail(f"{OPEN[objective]}: {objects} -> {objects_end}")
     assert objects_end - objects < 50, f"tracked objects grew from {objects} to {objects_end}"
