@@ -312,6 +312,10 @@ def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
     from tscl.objectives import get_objective_class
 
     objective = get_objective_class(str(config.objective.name))
+    # A wrapper objective (needs_of) needs what the objective it wraps needs, chosen by its options.
+    needs_of = getattr(objective, "needs_of", None)
+    if callable(needs_of):
+        objective = needs_of(config.objective.options)
     explicit = {section: getattr(config, section).model_dump() for section in SECTIONS}
     if getattr(objective, "default_views", None) is None and (config.views.name or config.views.options):
         raise ConfigError(

@@ -13,7 +13,7 @@ from tscl.losses import create_loss, list_losses
 from tscl.losses._alignment import alignment, uniformity
 from tscl.losses._mmd import MMDLoss, mmd_loss
 from tscl.losses.dcl import DecoupledContrastiveLoss, decoupled_contrastive_loss
-from tscl.losses.infonce import InfoNCELoss, info_nce_loss
+from tscl.losses.infonce import InfoNCELoss, info_nce_loss, info_nce_sample_losses
 from tscl.losses.local_infonce import LocalInfoNCELoss, local_info_nce_loss
 from tscl.losses.siglip import SigmoidContrastiveLoss, sigmoid_contrastive_loss
 
@@ -113,6 +113,30 @@ def test_info_nce_and_dcl_match_loops(shape: tuple[int, int], tau: float) -> Non
     z1, z2 = _pair(*shape, seed=shape[0] * 7 + int(tau * 100))
     assert float(info_nce_loss(z1, z2, tau)) == pytest.approx(ref_info_nce(z1, z2, tau), rel=1e-4, abs=1e-5)
     assert float(decoupled_contrastive_loss(z1, z2, tau)) == pytest.approx(ref_dcl(z1, z2, tau), rel=1e-4, abs=1e-5)
+
+
+def ref_info_nce_sample(z1: torch.Tensor, z2: torch.Tensor, tau: float, i: int) -> float:
+    """Instance i's NT-Xent: the mean of the cross-entropies of its two rows (z1[i] and z2[i])."""
+    z = torch.cat([z1, z2]).double()
+    n, b = z.shape[0], z1.shape[0]
+    terms = []
+    for row, partner in ((i, i + b), (i + b, i)):
+        denominator = sum(math.exp(_cos(z[row], z[k]) / tau) for k in range(n) if k != row)
+        terms.append(-_cos(z[row], z[partner]) / tau + math.log(denominator))
+    return sum(terms) / 2
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("tau", [0.1, 0.5])
+def test_info_nce_per_sample_matches_loop_and_averages_to_the_loss(shape: tuple[int, int], tau: float) -> None:
+    z1, z2 = _pair(*shape, seed=shape[0] * 3 + 1)
+    per_sample = info_nce_sample_losses(z1, z2, tau)
+    assert per_sample.shape == (shape[0],)
+    for i in range(shape[0]):
+        assert float(per_sample[i]) == pytest.approx(ref_info_nce_sample(z1, z2, tau, i), rel=1e-4, abs=1e-5)
+    assert float(per_sample.mean()) == pytest.approx(float(info_nce_loss(z1, z2, tau)), rel=1e-5, abs=1e-6)
+    module = InfoNCELoss(temperature=tau)
+    torch.testing.assert_close(module.per_sample(z1[:, None].expand(-1, 3, -1), z2[:, None]), per_sample)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

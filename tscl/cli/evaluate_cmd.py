@@ -34,9 +34,24 @@ def render_metrics(metrics: dict[str, Any]) -> None:
         groups = split["groups"]
         console.print(f"split by {split['split_by']} (seed {split['seed']}): groups train {groups['train']}, "
                       f"valid {groups['valid']}, test {groups['test']}", style="dim", soft_wrap=True)  # fmt: skip
+    if metrics.get("objective_log"):
+        console.print(folded(objective_log_table(metrics["objective_log"])))
     timings = metrics.get("timings")
     if timings:
         console.print("timings: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()), style="dim")
+
+
+def objective_log_table(rows: list[dict[str, Any]], last: int = 10) -> Any:
+    """The objective's per-epoch records of pretraining (its last ``last`` epochs) as a table."""
+    from rich.table import Table
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    table = Table(title=f"pretraining, per epoch ({min(last, len(rows))} of {len(rows)} shown)")
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right")
+    for row in rows[-last:]:
+        table.add_row(*(f"{row[c]:.4g}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns))
+    return table
 
 
 @app.command()

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from tscl.losses._base import check_pair, instance_vectors
 from tscl.registry import Options, check_options
 
-__all__ = ["InfoNCELoss", "info_nce_loss", "pair_similarities", "partners"]
+__all__ = ["InfoNCELoss", "info_nce_loss", "info_nce_sample_losses", "pair_similarities", "partners"]
 
 
 def pair_similarities(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
@@ -45,6 +45,17 @@ def info_nce_loss(z1: Tensor, z2: Tensor, temperature: float = 0.1) -> Tensor:
     return F.cross_entropy(sims, partners(z1.size(0), sims.device))
 
 
+def info_nce_sample_losses(z1: Tensor, z2: Tensor, temperature: float = 0.1) -> Tensor:
+    """Per-instance NT-Xent: the mean of instance i's two rows' cross-entropies, shape [B].
+
+    Their mean is :func:`info_nce_loss`; used by objectives that weight instances (``dbpm``).
+    """
+    check_pair(z1, z2, 2)
+    sims = pair_similarities(z1, z2, temperature)
+    rows = F.cross_entropy(sims, partners(z1.size(0), sims.device), reduction="none")
+    return rows.view(2, -1).mean(dim=0)
+
+
 class InfoNCEOptions(Options):
     temperature: float = Field(0.1, gt=0, allow_inf_nan=False, description="Softmax temperature (0.05 - 1).")
 
@@ -62,6 +73,10 @@ class InfoNCELoss(nn.Module):
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         """Loss of two views [B, T, D] (max-pooled over time) or [B, D]; returns a scalar."""
         return info_nce_loss(*instance_vectors(z1, z2), self.temperature)
+
+    def per_sample(self, z1: Tensor, z2: Tensor) -> Tensor:
+        """The loss of each instance, shape [B] (its mean is ``forward``'s value)."""
+        return info_nce_sample_losses(*instance_vectors(z1, z2), self.temperature)
 
 
 COMPONENT = InfoNCELoss

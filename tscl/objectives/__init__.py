@@ -35,6 +35,8 @@ OBJECTIVES: Registry[Any] = Registry(
         "timae": "tscl.objectives.timae:TiMAEObjective",
         "timedrl": "tscl.objectives.timedrl:TimeDRLObjective",
         "comet": "tscl.objectives.comet:CometObjective",
+        "dbpm": "tscl.objectives.dbpm:DBPMObjective",
+        "rebar": "tscl.objectives.rebar:REBARObjective",
     },
     runtime=("setup",),
 )

@@ -12,7 +12,22 @@ know about it is stated as class attributes, never by testing its name:
   config files and flags), e.g. ``{"forecasting": {"encoder": {"name": "cost"}}}``;
 * ``presets``: named published settings (:class:`Preset`);
 * ``paper``: published numbers, ``{task: {key: numbers}}`` (read by the evaluation tasks);
-* ``min_length`` (optional): the shortest series it can train on.
+* ``min_length`` (optional): the shortest series it can train on;
+* ``needs_of(options)`` (optional, a wrapper): the objective class whose needs above it takes, given its
+  options (e.g. the objective it wraps).
+
+Optional hooks the training loop calls when an objective has them:
+
+* ``takes_index = True``: ``training_step(x, generator, index=...)`` also gets the rows' indices in the
+  training array ``[B]`` (per-series state such as a loss history);
+* ``plan(planned_iters, iters_per_epoch)``: at the start of every ``fit``, the iterations planned in total
+  and per epoch (schedules by the length of training);
+* ``encoder_stepped``: False after a step that did not update the encoder (that step is then no sample of
+  the averaged encoder used for inference);
+* ``epoch_log``: per-epoch records, rows with ``step`` and ``epoch``, written as extra columns of
+  ``losses.csv`` (on the step that ended the epoch), into ``meta.json`` and under the evaluation report;
+* ``artifacts()``: ``{file name: state}`` of models of its own, written beside the run's checkpoint
+  (``checkpoints/NAME``, with its sha256) at every save; the checkpoint holds them too (resume reads that).
 """
 
 from __future__ import annotations

@@ -143,6 +143,8 @@ def _evaluate(
         metrics["group_split"] = split
         if split["split_by"] == "random":
             metrics["warnings"] = [RANDOM_SPLIT_WARNING]
+    if meta and meta.get("objective_log"):  # the objective's per-epoch records, shown under the report
+        metrics["objective_log"] = meta["objective_log"]
     metrics.update(
         dataset=data.name, objective=objective, run_dir=str(run_dir),
         timings={k: round(v, 3) for k, v in timings.items()}, threads=threads.threads,

@@ -8,8 +8,18 @@ from pathlib import Path
 from tscl.runs.files import atomic_write_bytes, write_csv
 
 
-def write_losses(path: Path, losses: list[float]) -> None:
-    write_csv(path, ["step", "loss"], ([step, f"{loss:.6g}"] for step, loss in enumerate(losses, start=1)))
+def write_losses(path: Path, losses: list[float], epoch_log: list[dict[str, float]] | None = None) -> None:
+    """One row per step; an objective's per-epoch records (``epoch_log``, rows with a ``step``) add columns,
+    filled on the step that ended each epoch and empty elsewhere."""
+    by_step = {int(row["step"]): row for row in epoch_log or []}
+    extra = list(dict.fromkeys(key for row in epoch_log or [] for key in row if key != "step"))
+
+    def cells(step: int) -> list[str]:
+        row = by_step.get(step, {})
+        return [f"{row[key]:.6g}" if key in row else "" for key in extra]
+
+    rows = ([step, f"{loss:.6g}", *cells(step)] for step, loss in enumerate(losses, start=1))
+    write_csv(path, ["step", "loss", *extra], rows)
 
 
 def plot_losses(path: Path, losses: list[float], title: str) -> None:

@@ -30,7 +30,7 @@ from tscl.runs.logs import plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
 from tscl.runs.resuming import check_not_training, extends_target, resumed_config
 from tscl.runs.state import take_run_lock
-from tscl.training.checkpoint import current_sha256s, read_checkpoint
+from tscl.training.checkpoint import current_sha256s, read_checkpoint, save_checkpoint
 from tscl.training.distributed import Ranks, current_ranks
 from tscl.training.model import ContrastiveModel, resolve_device
 from tscl.training.threads import ThreadChoice, thread_scope
@@ -309,7 +309,13 @@ def _save(
 ) -> None:
     began = time.perf_counter()
     model.save(directory / CHECKPOINT, keep_previous=True)
-    write_losses(directory / LOSSES, model.progress.losses)
+    artifacts = getattr(model.objective, "artifacts", None)  # models of its own the objective keeps as files
+    for name, state in (artifacts() if callable(artifacts) else {}).items():
+        save_checkpoint(directory / CHECKPOINT.parent / name, state)
+    epoch_log = getattr(model.objective, "epoch_log", None)  # per-epoch records of objectives that keep some
+    write_losses(directory / LOSSES, model.progress.losses, epoch_log)
+    if epoch_log:
+        meta["objective_log"] = epoch_log
     if diagnostics:
         write_diagnostics(directory / DIAGNOSTICS, diagnostics)
     meta.update(status=status, step=model.progress.step, epoch=model.progress.epoch)

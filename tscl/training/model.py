@@ -252,6 +252,7 @@ class ContrastiveModel:
         n_batches = train.shape[0] // global_batch
         prog = self.progress
         ids = self._group_ids(groups, train.shape[0])
+        self._plan_objective(n_iters, n_epochs, n_batches)
         self.net.train()
         heap = BoundedHeap(self.device)  # memory stays flat over varying crop lengths (see training.memory)
         while not self.reached(n_iters, n_epochs):
@@ -261,7 +262,8 @@ class ContrastiveModel:
             index = ranks.rows(prog.epoch_order[start : start + global_batch])
             began = time.perf_counter()
             with heap.step():
-                loss = self._train_step(train[index], None if ids is None else {k: v[index] for k, v in ids.items()})
+                batch_ids = None if ids is None else {k: v[index] for k, v in ids.items()}
+                loss = self._train_step(train[index], index, batch_ids)
             loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
             prog.train_seconds += time.perf_counter() - began
             if not np.isfinite(loss):
@@ -303,13 +305,23 @@ class ContrastiveModel:
             return list(sampler(ids, batch, self.generator))
         return torch.randperm(n, generator=self.generator).tolist()
 
+    def _plan_objective(self, n_iters: int | None, n_epochs: int | None, iters_per_epoch: int) -> None:
+        """Tell an objective that schedules by the length of training (``plan``) the iterations planned in total."""
+        plan = getattr(self.objective, "plan", None)
+        if not callable(plan):
+            return
+        planned = [n for n in (n_iters, None if n_epochs is None else n_epochs * iters_per_epoch) if n is not None]
+        plan(min(planned), iters_per_epoch)
+
     def reached(self, n_iters: int | None, n_epochs: int | None) -> bool:
         """Whether training has reached ``n_iters`` total iterations or ``n_epochs`` total epochs."""
         if n_iters is not None and self.progress.step >= n_iters:
             return True
         return n_epochs is not None and self.progress.epoch >= n_epochs
 
-    def _train_step(self, x: torch.Tensor, ids: Mapping[str, torch.Tensor] | None = None) -> float:
+    def _train_step(
+        self, x: torch.Tensor, index: list[int], ids: Mapping[str, torch.Tensor] | None = None
+    ) -> float:
         max_len = self.config.max_train_length
         if max_len is not None and x.size(1) > max_len:
             offset = int(torch.randint(0, x.size(1) - max_len + 1, (1,), generator=self.generator))
@@ -321,12 +333,18 @@ class ContrastiveModel:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(dropout_seed)
-            if ids is None:
-                loss = self.objective.training_step(x, self.generator)
-            else:
-                on_device = {key: value.to(self.device) for key, value in ids.items()}
-                loss = self.objective.training_step(x, self.generator, ids=on_device)
-        update_average(self.averaged, self.net)
+            # Objectives that keep per-series state (takes_index) are told which training series the rows are;
+            # objectives that use groups get the rows' group ids.
+            rows: dict[str, Any] = {}
+            if getattr(self.objective, "takes_index", False):
+                rows["index"] = torch.tensor(index)
+            if ids is not None:
+                rows["ids"] = {key: value.to(self.device) for key, value in ids.items()}
+            loss = self.objective.training_step(x, self.generator, **rows)
+        # A step that left the encoder alone (encoder_stepped False, e.g. training a helper model first) is
+        # not a sample of the encoder's average.
+        if getattr(self.objective, "encoder_stepped", True):
+            update_average(self.averaged, self.net)
         return loss
 
     # -- inference ------------------------------------------------------------------------------------
