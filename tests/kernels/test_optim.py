@@ -3,8 +3,11 @@ their in-place updates are seen by what is derived from the weights."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import pkgutil
+import subprocess
+import sys
 
 import torch
 from torch import nn
@@ -85,3 +88,41 @@ def test_importing_tscl_registers_no_global_hooks() -> None:
     assert not torch_optimizer._global_optimizer_post_hooks
     assert not nn.modules.module._global_forward_hooks
     assert not nn.modules.module._global_backward_hooks
+
+
+def test_adamw_state_dicts_load_into_torch_adamw_and_back() -> None:
+    # Checkpoints written before (torch's class) and after (tscl's) load into either, and training goes on
+    # identically.
+    torch.manual_seed(0)
+    weights = [nn.Parameter(torch.randn(5)), nn.Parameter(torch.randn(2, 3))]
+    ours = adamw(weights, lr=1e-2)
+    for p in weights:
+        p.grad = torch.randn(p.shape)
+    ours.step()
+    state = ours.state_dict()
+    theirs = torch.optim.AdamW([nn.Parameter(p.detach().clone()) for p in weights], lr=1e-2)
+    theirs.load_state_dict(copy.deepcopy(state))  # as from a file: no tensors shared with `ours`
+    again = adamw([nn.Parameter(p.detach().clone()) for p in weights], lr=1e-2)
+    again.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    for optimizer in (ours, theirs, again):
+        for p, g in zip(optimizer.param_groups[0]["params"], (torch.ones(5), torch.ones(2, 3)), strict=True):
+            p.grad = g
+        optimizer.step()
+    for a, b, c in zip(*(o.param_groups[0]["params"] for o in (ours, theirs, again)), strict=True):
+        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(a, c)
+
+
+def test_training_imports_neither_the_compiler_nor_pandas(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # torch's optimizer wrappers import torch._dynamo (~0.8 s) and pandas costs ~0.2 s: a small UCR-style run
+    # needs neither (a fresh interpreter, so that nothing imported by other tests counts).
+    script = (
+        "import sys, numpy as np\n"
+        "from tscl.data import load_dataset\n"
+        "from tscl.training.model import ContrastiveModel\n"
+        "X = np.random.default_rng(0).standard_normal((6, 20, 1)).astype('float32')\n"
+        "ContrastiveModel(device='cpu', batch_size=4, threads=1).fit(X, n_iters=2)\n"
+        "print(sorted(m for m in ('torch._dynamo', 'pandas') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
