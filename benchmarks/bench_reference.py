@@ -12,6 +12,10 @@ machine load hits both; the figure of a workload is the median over rounds):
   gunpoint-pretrain UCR GunPoint pretraining (batch 8, 200 iterations)
   etth1-encode     the forecasting protocol's causal encoding of the whole ETTh1 series (window 201), with
                    the same weights in both encoders; the max abs difference of the representations is shown
+  gunpoint-cli     GunPoint pretraining from the command line, start to exit (200 iterations, batch 8, seed 42):
+                   `tscl pretrain` against the official `train.py GunPoint NAME --loader UCR` (its own data
+                   loading, checkpoint and interpreter start-up; no --eval), run with the device forced to
+                   the CPU (its --gpu option takes only CUDA indices) and --max-threads set to --threads
 
 Both sides get the same arrays (tscl's loaders; the official TS2Vec.fit / encode take numpy arrays) and the
 same settings. The official loss is also timed with ``torch.set_flush_denormal(True)`` ("official + FTZ"):
@@ -34,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_loss import measure_peak_gflops  # noqa: E402
 
-WORKLOADS = ("loss-8x1000", "loss-4x2000", "etth1-pretrain", "gunpoint-pretrain", "etth1-encode")
+WORKLOADS = ("loss-8x1000", "loss-4x2000", "etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "gunpoint-cli")
 IMPLEMENTATIONS = {"loss": ("tscl", "official", "official-ftz")}
 DEFAULT_IMPLEMENTATIONS = ("tscl", "official")
 SLOW_ROUNDS = {"etth1-pretrain": 2}  # at most this many rounds (minutes each)
@@ -139,7 +143,50 @@ def run_case(workload: str, impl: str, data_dir: str, reference_dir: str) -> dic
 
 
 # ------------------------------------------------------------------------------------------ the driver
+# The official train.py, run as its own program with one change: its --gpu index is replaced by the CPU.
+_OFFICIAL_CLI = """
+import runpy, sys
+sys.path.insert(0, {reference_dir!r})
+import utils
+_init = utils.init_dl_program
+utils.init_dl_program = lambda device_name, **kwargs: _init("cpu", **kwargs)
+sys.argv = ["train.py", *sys.argv[1:]]
+runpy.run_path({train!r}, run_name="__main__")
+"""
+
+
+def _command_line_case(impl: str, args: argparse.Namespace) -> dict:
+    """Wall time of one GunPoint pretraining command, interpreter start to exit, in a scratch folder."""
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="tscl-bench-cli-"))
+    try:
+        if impl == "tscl":
+            command = ["tscl", "pretrain", "--dataset", "GunPoint", "--data-dir", args.data_dir, "--iters", "200",
+                       "--batch-size", "8", "--seed", "42", "--threads", str(args.threads),
+                       "--run-dir", str(scratch / "run")]  # fmt: skip
+        else:
+            (scratch / "datasets").mkdir()
+            (scratch / "datasets" / "UCR").symlink_to(Path(args.data_dir).resolve() / "UCR")
+            script = scratch / "official_train.py"
+            reference = str(Path(args.reference_dir).resolve())
+            script.write_text(_OFFICIAL_CLI.format(reference_dir=reference, train=reference + "/train.py"))
+            command = [sys.executable, str(script), "GunPoint", "bench", "--loader", "UCR", "--batch-size", "8",
+                       "--iters", "200", "--seed", "42", "--max-threads", str(args.threads)]  # fmt: skip
+        start = time.perf_counter()
+        done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(f"gunpoint-cli ({impl}) failed:\n{done.stderr[-3000:]}")
+        return {"seconds": seconds}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def _in_subprocess(workload: str, impl: str, args: argparse.Namespace) -> dict:
+    if workload == "gunpoint-cli":
+        return _command_line_case(impl, args)
     command = [sys.executable, __file__, "--case", workload, impl, "--threads", str(args.threads),
                "--data-dir", args.data_dir, "--reference-dir", args.reference_dir]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)

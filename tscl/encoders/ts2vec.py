@@ -24,6 +24,7 @@ from tscl.encoders.layers import (
     timestamp_mask,
 )
 from tscl.errors import ConfigError
+from tscl.kernels.dropout import dropout as mask_dropout
 from tscl.kernels.last_position import DilatedConv, DilatedStack, LastPositionEncoder, ResidualBlock
 from tscl.registry import Options, check_options
 
@@ -97,7 +98,8 @@ class TSEncoder(ViewEncoder):
                 for h, k, span in zip(hidden, keeps, spans, strict=True)
             ]
         outputs = [self.feature_extractor.forward_time_major(h, row_spans, pad) for h, row_spans, pad in groups]
-        out = self.repr_dropout(torch.cat(outputs) if len(outputs) > 1 else outputs[0])
+        out = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
+        out = mask_dropout(out, self.repr_dropout.p, self.training)  # nn.Dropout, with a cheaper mask
         return list(out.split([x.size(0) for x in views]))
 
     def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:

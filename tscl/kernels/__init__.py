@@ -13,4 +13,5 @@ Modules:
     fft_season: the last step of a per-frequency linear map of the rFFT, without the inverse FFT.
     weight_cache: a value derived from weights, kept while they are frozen and unchanged.
     optim: AdamW fused into one kernel (version counters kept) and the batched equal-weight average.
+    dropout: dropout with its mask drawn by numpy on CPUs (half the cost of torch's bernoulli_).
 """
