@@ -253,7 +253,8 @@ def _row(name: str, r: dict) -> str:
     if "matmul_flop" in r:
         flop, peak = r["matmul_flop"], r["peak_gflops"] * 1e9
         note += (f"{'; ' if note else ''}matmul {flop / 1e12:.2f} TFLOP: {flop / r['tscl_s'] / 1e9:.0f} GFLOP/s "
-                 f"achieved, {flop / peak:.1f} s at the measured {peak / 1e9:.0f} GFLOP/s peak")  # fmt: skip
+                 f"achieved, {flop / peak:.1f} s at the measured {peak / 1e9:.0f} GFLOP/s peak: "
+                 f"{flop / peak / r['tscl_s']:.0%} of the FLOP bound")  # fmt: skip
     cells = [name, f"{r['tscl_s']:.2f}", base, f"{r['peak_rss_mb']:.0f}", note]
     return "| " + " | ".join(cells) + " |"
 

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from tscl.errors import ConfigError
+from tscl.kernels.residual_block import Padding, residual_block, zero_padding
 from tscl.kernels.tap_conv import tap_conv1d
 
 MASK_MODES = ("binomial", "continuous", "all_true", "all_false", "mask_last")
@@ -46,17 +47,6 @@ class SamePadConv(nn.Module):
         return tap_conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
 
 
-# (first series, stop series, length): series first:stop of a batch end after ``length`` steps.
-Padding = list[tuple[int, int, int]]
-
-
-def _zero_padding(x: torch.Tensor, padding: Padding | None) -> torch.Tensor:
-    """Sequence-first ``x`` [T, B, C] with the steps beyond each series' end set to zero, in place."""
-    for first, stop, length in padding or ():
-        x[length:, first:stop] = 0.0
-    return x
-
-
 class ConvBlock(nn.Module):
     """GELU -> conv -> GELU -> conv, plus a residual (1x1 projection when shapes change or final)."""
 
@@ -81,13 +71,19 @@ class ConvBlock(nn.Module):
         later steps are held at zero, so each series ends exactly as with the convolutions' zero padding
         (several lengths in one batch).
         """
+        first, second = self.conv1.conv, self.conv2.conv
+        if self.conv1.centre is not None and self.conv2.centre is not None and first.bias is not None \
+                and second.bias is not None and self.conv1.dilation == self.conv2.dilation:  # fmt: skip
+            projector = None if self.projector is None else (self.projector.weight, self.projector.bias)
+            return residual_block(x, (first.weight, first.bias), (second.weight, second.bias), self.conv1.dilation,
+                                  projector, padding)  # fmt: skip
         if self.projector is None:
             residual = x
         else:
             residual = F.linear(x, self.projector.weight[:, :, 0], self.projector.bias)
-        mid = _zero_padding(self.conv1.forward_seq_first(F.gelu(x)), padding)
+        mid = zero_padding(self.conv1.forward_seq_first(F.gelu(x)), padding)
         out = self.conv2.forward_seq_first(F.gelu(mid)).add_(residual)
-        return _zero_padding(out, padding)
+        return zero_padding(out, padding)
 
     def reads_single_step(self, length: int) -> bool:
         """True when, on series of ``length`` steps, every output step depends only on the same input step."""

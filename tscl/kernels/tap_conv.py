@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-__all__ = ["tap_conv1d", "tap_conv1d_reference"]
+__all__ = ["per_tap_weights", "tap_conv1d", "tap_conv1d_reference", "tap_forward", "tap_grad_input", "tap_grad_weight"]
 
 
 def _taps(kernel_size: int, dilation: int, length: int) -> list[tuple[int, int]]:
@@ -43,27 +43,64 @@ def _shifted_rows(shift: int, length: int, batch: int) -> tuple[slice, slice]:
     return slice(-shift * batch, length * batch), slice(0, (length + shift) * batch)
 
 
+def per_tap_weights(weight: Tensor) -> Tensor:
+    """A kernel [C_out, C_in, K] as K contiguous matrices [K, C_in, C_out] (detached): tap j's product."""
+    return weight.detach().permute(2, 1, 0).contiguous()
+
+
+def tap_forward(x: Tensor, per_tap: Tensor, dilation: int, out: Tensor) -> Tensor:
+    """Add the convolution of contiguous ``x`` [T, B, C_in] (no bias) to ``out`` [T, B, C_out], in place."""
+    length, batch, in_channels = x.shape
+    kernel_size = per_tap.size(0)
+    rows = x.view(length * batch, in_channels)
+    out_rows = out.view(length * batch, out.size(-1))
+    out_rows.addmm_(rows, per_tap[kernel_size // 2])
+    for j, shift in _taps(kernel_size, dilation, length):
+        dst, src = _shifted_rows(shift, length, batch)
+        out_rows[dst].addmm_(rows[src], per_tap[j])
+    return out
+
+
+def tap_grad_input(grad_out: Tensor, per_tap: Tensor, dilation: int) -> Tensor:
+    """Gradient of the convolution's input [T, B, C_in] from contiguous ``grad_out`` [T, B, C_out]."""
+    length, batch, out_channels = grad_out.shape
+    kernel_size, in_channels, _ = per_tap.shape
+    grad_rows = grad_out.view(length * batch, out_channels)
+    grad_x_rows = torch.mm(grad_rows, per_tap[kernel_size // 2].t())
+    for j, shift in _taps(kernel_size, dilation, length):
+        dst, src = _shifted_rows(shift, length, batch)
+        grad_x_rows[src].addmm_(grad_rows[dst], per_tap[j].t())
+    return grad_x_rows.view(length, batch, in_channels)
+
+
+def tap_grad_weight(x: Tensor, grad_out: Tensor, dilation: int, kernel_size: int) -> Tensor:
+    """Gradient of the kernel, as [C_out, C_in, K], from contiguous ``x`` and ``grad_out`` [T, B, C]."""
+    length, batch, in_channels = x.shape
+    out_channels = grad_out.size(-1)
+    rows = x.view(length * batch, in_channels)
+    grad_rows = grad_out.view(length * batch, out_channels)
+    grad_per_tap = x.new_zeros((kernel_size, in_channels, out_channels))
+    torch.mm(rows.t(), grad_rows, out=grad_per_tap[kernel_size // 2])
+    for j, shift in _taps(kernel_size, dilation, length):
+        dst, src = _shifted_rows(shift, length, batch)
+        torch.mm(rows[src].t(), grad_rows[dst], out=grad_per_tap[j])
+    return grad_per_tap.permute(2, 1, 0)
+
+
 class _TapConv1d(torch.autograd.Function):
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: FunctionCtx, x: Tensor, weight: Tensor, bias: Tensor | None, dilation: int
     ) -> Tensor:
-        length, batch, in_channels = x.shape
-        out_channels, _, kernel_size = weight.shape
+        length, batch, _ = x.shape
         x = x.contiguous()
-        # [K, C_in, C_out]: tap j's matrix, contiguous, so every product is a plain GEMM.
-        per_tap = weight.detach().permute(2, 1, 0).contiguous()
-        centre = kernel_size // 2
-        rows = x.view(length * batch, in_channels)
-        out = x.new_empty(length, batch, out_channels)  # not a view: the caller may add to it in place
-        out_rows = out.view(length * batch, out_channels)
+        per_tap = per_tap_weights(weight)  # [K, C_in, C_out]: every product is a plain GEMM
+        out = x.new_empty(length, batch, weight.size(0))  # not a view: the caller may add to it in place
         if bias is not None:
-            torch.addmm(bias.detach(), rows, per_tap[centre], out=out_rows)
+            out.copy_(bias.detach().expand_as(out))
         else:
-            torch.mm(rows, per_tap[centre], out=out_rows)
-        for j, shift in _taps(kernel_size, dilation, length):
-            dst, src = _shifted_rows(shift, length, batch)
-            out_rows[dst].addmm_(rows[src], per_tap[j])
+            out.zero_()
+        tap_forward(x, per_tap, dilation, out)
         ctx.save_for_backward(x, per_tap)
         ctx.dilation = dilation  # type: ignore[attr-defined]
         ctx.has_bias = bias is not None  # type: ignore[attr-defined]
@@ -75,29 +112,13 @@ class _TapConv1d(torch.autograd.Function):
     ) -> tuple[Tensor | None, Tensor | None, Tensor | None, None]:
         x, per_tap = ctx.saved_tensors  # type: ignore[attr-defined]
         dilation: int = ctx.dilation  # type: ignore[attr-defined]
-        length, batch, in_channels = x.shape
-        kernel_size, _, out_channels = per_tap.shape
-        centre = kernel_size // 2
-        taps = _taps(kernel_size, dilation, length)
-        grad_rows = grad_out.contiguous().view(length * batch, out_channels)
-        rows = x.view(length * batch, in_channels)
-        grad_x = grad_weight = grad_bias = None
+        grad_out = grad_out.contiguous()
         needs_x, needs_w, needs_b = ctx.needs_input_grad[:3]  # type: ignore[attr-defined]
-        if needs_x:
-            grad_x_rows = torch.mm(grad_rows, per_tap[centre].t())
-            for j, shift in taps:
-                dst, src = _shifted_rows(shift, length, batch)
-                grad_x_rows[src].addmm_(grad_rows[dst], per_tap[j].t())
-            grad_x = grad_x_rows.view(length, batch, in_channels)
-        if needs_w:
-            grad_per_tap = per_tap.new_zeros(per_tap.shape)
-            torch.mm(rows.t(), grad_rows, out=grad_per_tap[centre])
-            for j, shift in taps:
-                dst, src = _shifted_rows(shift, length, batch)
-                torch.mm(rows[src].t(), grad_rows[dst], out=grad_per_tap[j])
-            grad_weight = grad_per_tap.permute(2, 1, 0)
+        grad_x = tap_grad_input(grad_out, per_tap, dilation) if needs_x else None
+        grad_weight = tap_grad_weight(x, grad_out, dilation, per_tap.size(0)) if needs_w else None
+        grad_bias = None
         if needs_b and ctx.has_bias:  # type: ignore[attr-defined]
-            grad_bias = grad_rows.sum(0)
+            grad_bias = grad_out.view(-1, grad_out.size(-1)).sum(0)
         return grad_x, grad_weight, grad_bias, None
 
 
