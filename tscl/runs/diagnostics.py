@@ -56,14 +56,15 @@ def write_diagnostics(path: Path, rows: list[dict[str, float]]) -> None:
 
 def plot_diagnostics(path: Path, rows: list[dict[str, float]], title: str) -> None:
     """One panel per statistic against the iteration, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # The figure API with the Agg canvas: no pyplot (0.2-0.3 s to import) and no global backend change.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     names = [k for k in dict.fromkeys(key for row in rows for key in row) if k != "step"]
     steps = np.array([row["step"] for row in rows])
-    fig, axes = plt.subplots(len(names), 1, figsize=(6, 1.8 * len(names) + 0.6), dpi=110, sharex=True, squeeze=False)
+    fig = Figure(figsize=(6, 1.8 * len(names) + 0.6), dpi=110)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=True):
         values = np.array([row.get(name, math.nan) for row in rows], dtype=float)
         keep = ~np.isnan(values)
@@ -74,7 +75,6 @@ def plot_diagnostics(path: Path, rows: list[dict[str, float]], title: str) -> No
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
 
 

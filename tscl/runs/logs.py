@@ -24,13 +24,14 @@ def write_losses(path: Path, losses: list[float], epoch_log: list[dict[str, floa
 
 def plot_losses(path: Path, losses: list[float], title: str) -> None:
     """Loss per iteration with a running mean, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # The figure API with the Agg canvas: no pyplot (0.2-0.3 s to import) and no global backend change.
     import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    fig = Figure(figsize=(6, 3.5), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     steps = np.arange(1, len(losses) + 1)
     ax.plot(steps, losses, lw=0.8, alpha=0.5, label="loss")
     if len(losses) >= 10:
@@ -44,5 +45,4 @@ def plot_losses(path: Path, losses: list[float], title: str) -> None:
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    plt.close(fig)
     atomic_write_bytes(path, buffer.getvalue())
