@@ -16,6 +16,8 @@ machine load hits both; the figure of a workload is the median over rounds):
                    `tscl pretrain` against the official `train.py GunPoint NAME --loader UCR` (its own data
                    loading, checkpoint and interpreter start-up; no --eval), run with the device forced to
                    the CPU (its --gpu option takes only CUDA indices) and --max-threads set to --threads
+  median-cli       the same on ProximalPhalanxOutlineCorrect (600 series of 80 steps), the median UCR set by
+                   training cases x length of the 128 in tscl's catalog (rank 60)
 
 Both sides get the same arrays (tscl's loaders; the official TS2Vec.fit / encode take numpy arrays) and the
 same settings. The official loss is also timed with ``torch.set_flush_denormal(True)`` ("official + FTZ"):
@@ -38,7 +40,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_loss import measure_peak_gflops  # noqa: E402
 
-WORKLOADS = ("loss-8x1000", "loss-4x2000", "etth1-pretrain", "gunpoint-pretrain", "etth1-encode", "gunpoint-cli")
+WORKLOADS = (
+    "loss-8x1000",
+    "loss-4x2000",
+    "etth1-pretrain",
+    "gunpoint-pretrain",
+    "etth1-encode",
+    "gunpoint-cli",
+    "median-cli",
+)
 IMPLEMENTATIONS = {"loss": ("tscl", "official", "official-ftz")}
 DEFAULT_IMPLEMENTATIONS = ("tscl", "official")
 SLOW_ROUNDS = {"etth1-pretrain": 2}  # at most this many rounds (minutes each)
@@ -155,15 +165,18 @@ runpy.run_path({train!r}, run_name="__main__")
 """
 
 
-def _command_line_case(impl: str, args: argparse.Namespace) -> dict:
-    """Wall time of one GunPoint pretraining command, interpreter start to exit, in a scratch folder."""
+CLI_DATASETS = {"gunpoint-cli": "GunPoint", "median-cli": "ProximalPhalanxOutlineCorrect"}
+
+
+def _command_line_case(impl: str, dataset: str, args: argparse.Namespace) -> dict:
+    """Wall time of one UCR pretraining command, interpreter start to exit, in a scratch folder."""
     import shutil
     import tempfile
 
     scratch = Path(tempfile.mkdtemp(prefix="tscl-bench-cli-"))
     try:
         if impl == "tscl":
-            command = ["tscl", "pretrain", "--dataset", "GunPoint", "--data-dir", args.data_dir, "--iters", "200",
+            command = ["tscl", "pretrain", "--dataset", dataset, "--data-dir", args.data_dir, "--iters", "200",
                        "--batch-size", "8", "--seed", "42", "--threads", str(args.threads),
                        "--run-dir", str(scratch / "run")]  # fmt: skip
         else:
@@ -172,21 +185,21 @@ def _command_line_case(impl: str, args: argparse.Namespace) -> dict:
             script = scratch / "official_train.py"
             reference = str(Path(args.reference_dir).resolve())
             script.write_text(_OFFICIAL_CLI.format(reference_dir=reference, train=reference + "/train.py"))
-            command = [sys.executable, str(script), "GunPoint", "bench", "--loader", "UCR", "--batch-size", "8",
+            command = [sys.executable, str(script), dataset, "bench", "--loader", "UCR", "--batch-size", "8",
                        "--iters", "200", "--seed", "42", "--max-threads", str(args.threads)]  # fmt: skip
         start = time.perf_counter()
         done = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - start
         if done.returncode != 0:
-            raise RuntimeError(f"gunpoint-cli ({impl}) failed:\n{done.stderr[-3000:]}")
+            raise RuntimeError(f"{dataset} from the command line ({impl}) failed:\n{done.stderr[-3000:]}")
         return {"seconds": seconds}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _in_subprocess(workload: str, impl: str, args: argparse.Namespace) -> dict:
-    if workload == "gunpoint-cli":
-        return _command_line_case(impl, args)
+    if workload in CLI_DATASETS:
+        return _command_line_case(impl, CLI_DATASETS[workload], args)
     command = [sys.executable, __file__, "--case", workload, impl, "--threads", str(args.threads),
                "--data-dir", args.data_dir, "--reference-dir", args.reference_dir]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
