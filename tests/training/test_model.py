@@ -58,6 +58,27 @@ def test_resume_equals_straight_run(tmp_path) -> None:
     assert resumed.progress.losses == pytest.approx(straight.progress.losses)
 
 
+def test_checkpoints_keep_their_dropout_stream(tmp_path) -> None:
+    # New runs draw dropout masks with numpy; checkpoints written before that (no "dropout_stream" entry)
+    # continue with torch's bernoulli_, so that they resume exactly as the version that wrote them would.
+    X = _data(n=10)
+    model = ContrastiveModel(**SMALL).fit(X, n_iters=2)
+    state = model.state_dict()
+    assert state["dropout_stream"] == "numpy" and model.net.dropout_stream == "numpy"
+    old = {key: value for key, value in state.items() if key != "dropout_stream"}
+    loaded = ContrastiveModel.from_state(old, device="cpu")
+    assert loaded.net.dropout_stream == "torch" and loaded.averaged.module.dropout_stream == "torch"
+    x = torch.randn(3, 12, 2)
+    outputs = []
+    for stream in ("torch", "numpy"):
+        loaded.net.train()
+        loaded.net.dropout_stream = stream
+        torch.manual_seed(5)
+        outputs.append(loaded.net(x, mask="all_true"))
+    assert not torch.equal(*outputs)  # the stream decides the masks (tests/test_config_migration: exact resume)
+    assert ContrastiveModel.from_state(state, device="cpu").net.dropout_stream == "numpy"
+
+
 def test_epochs_and_default_iteration_rule() -> None:
     X = _data(n=10)
     model = ContrastiveModel(**SMALL).fit(X, n_epochs=2)

@@ -63,6 +63,9 @@ class TSEncoder(ViewEncoder):
         self.input_fc = nn.Linear(input_dims, hidden_dims)
         self.feature_extractor = DilatedConvEncoder(hidden_dims, [hidden_dims] * depth + [output_dims], 3)
         self.repr_dropout = nn.Dropout(p=dropout)
+        # Random stream of the dropout mask: "numpy" (`tscl.kernels.dropout`, half the cost on CPUs) or "torch"
+        # (nn.Dropout's bernoulli_, what runs saved before it keep, so that they resume exactly).
+        self.dropout_stream = "numpy"
 
     def forward_views(
         self,
@@ -99,7 +102,10 @@ class TSEncoder(ViewEncoder):
             ]
         outputs = [self.feature_extractor.forward_time_major(h, row_spans, pad) for h, row_spans, pad in groups]
         out = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
-        out = mask_dropout(out, self.repr_dropout.p, self.training)  # nn.Dropout, with a cheaper mask
+        if self.dropout_stream == "torch":
+            out = self.repr_dropout(out)
+        else:
+            out = mask_dropout(out, self.repr_dropout.p, self.training)  # nn.Dropout, with a cheaper mask
         return list(out.split([x.size(0) for x in views]))
 
     def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:

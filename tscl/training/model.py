@@ -34,6 +34,8 @@ from tscl.views import create_views
 from tscl.views.crop import prepare_training_array
 
 StepCallback = Callable[["ContrastiveModel", float], None]
+# The dropout mask stream of models built by this version (see `tscl.encoders.ts2vec.TSEncoder.dropout_stream`).
+DROPOUT_STREAM = "numpy"
 
 
 def resolve_device(device: str) -> torch.device:
@@ -401,6 +403,7 @@ class ContrastiveModel:
             "averaged": self.averaged.state_dict(),
             "objective": self.objective.state_dict(),
             "generator": self.generator.get_state(),
+            "dropout_stream": DROPOUT_STREAM,
             "progress": {
                 "step": prog.step, "epoch": prog.epoch, "epoch_position": prog.epoch_position,
                 "epoch_order": torch.tensor(prog.epoch_order, dtype=torch.long),
@@ -434,6 +437,8 @@ class ContrastiveModel:
             model.objective.load_state_dict(state["objective"])
             model.generator.set_state(state["generator"])
             prog = state["progress"]
+            # Checkpoints written before the cheaper dropout mask continue with torch's (exact resume).
+            set_dropout_stream([model.net, model.averaged.module], str(state.get("dropout_stream", "torch")))
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
             raise CheckpointError(
                 f"checkpoint {path} does not match this tscl's model ({type(exc).__name__}: {str(exc)[:120]})",
@@ -458,6 +463,14 @@ class ContrastiveModel:
         input_dims = flat.pop("input_dims")
         config = config_from_mapping(migrate_legacy(flat), source="checkpoint")
         return cls.from_config(resolve_for_task(config, ""), input_dims, n_covariates)
+
+
+def set_dropout_stream(modules: list[torch.nn.Module], stream: str) -> None:
+    """Give every encoder layer with a choice of dropout mask stream (``dropout_stream``) ``stream``."""
+    for module in modules:
+        for layer in module.modules():
+            if hasattr(layer, "dropout_stream"):
+                setattr(layer, "dropout_stream", stream)  # noqa: B010  (mypy types Module attributes as tensors)
 
 
 def _both(first: StepCallback, second: StepCallback | None) -> StepCallback:
