@@ -102,11 +102,14 @@ class TSEncoder(ViewEncoder):
             ]
         outputs = [self.feature_extractor.forward_time_major(h, row_spans, pad) for h, row_spans, pad in groups]
         out = torch.cat(outputs) if len(outputs) > 1 else outputs[0]
-        if self.dropout_stream == "torch":
-            out = self.repr_dropout(out)
-        else:
-            out = mask_dropout(out, self.repr_dropout.p, self.training)  # nn.Dropout, with a cheaper mask
+        out = self.representation_dropout(out)
         return list(out.split([x.size(0) for x in views]))
+
+    def representation_dropout(self, out: torch.Tensor) -> torch.Tensor:
+        """The dropout on the representation (training mode), its mask drawn from ``dropout_stream``."""
+        if self.dropout_stream == "torch":
+            return self.repr_dropout(out)  # type: ignore[no-any-return]
+        return mask_dropout(out, self.repr_dropout.p, self.training)  # nn.Dropout's effect, a cheaper mask
 
     def last_position_fn(self, window: int) -> Callable[[torch.Tensor], torch.Tensor]:
         """`ViewEncoder.last_position_fn` in eval mode (no masking, no dropout), by `LastPositionEncoder`.
