@@ -73,8 +73,9 @@ def adamw(parameters: Iterable[nn.Parameter], lr: float, weight_decay: float = 0
 def update_average(averaged: AveragedModel, model: nn.Module) -> None:
     """``averaged.update_parameters(model)`` for the equal-weight average, with batched tensor operations.
 
-    Same arithmetic as torch's default average, ``avg + (p - avg) / (n + 1)``, applied to all parameters
-    and buffers at once (torch's own loop runs one small operation per tensor on CPUs).
+    torch's default average, ``avg + (p - avg) / (n + 1)`` (up to the last bit: the division is a multiplication
+    by 1 / (n + 1)), applied to all parameters and buffers at once (torch's own loop runs one small operation
+    per tensor on CPUs).
     """
     targets = [t.detach() for t in averaged.module.parameters()]
     sources = [t.detach() for t in model.parameters()]
@@ -89,7 +90,12 @@ def update_average(averaged: AveragedModel, model: nn.Module) -> None:
     if n == 0 or not same:
         averaged.update_parameters(model)
         return
-    steps = torch._foreach_sub(sources, targets)
-    torch._foreach_div_(steps, n + 1)
-    torch._foreach_add_(targets, steps)
+    if hasattr(torch, "_foreach_lerp_"):
+        # avg + (p - avg) / (n + 1) as one pass over the weights (lerp with weight 1 / (n + 1) <= 1/2 computes
+        # avg + w * (p - avg)): the same average up to rounding of the last bit, ~4x faster than three passes.
+        torch._foreach_lerp_(targets, sources, 1.0 / (n + 1))
+    else:
+        steps = torch._foreach_sub(sources, targets)
+        torch._foreach_div_(steps, n + 1)
+        torch._foreach_add_(targets, steps)
     averaged.n_averaged += 1
