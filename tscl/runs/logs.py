@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 from tscl.runs.files import atomic_write_bytes, write_csv
@@ -20,6 +21,25 @@ def write_losses(path: Path, losses: list[float], epoch_log: list[dict[str, floa
 
     rows = ([step, f"{loss:.6g}", *cells(step)] for step, loss in enumerate(losses, start=1))
     write_csv(path, ["step", "loss", *extra], rows)
+
+
+def import_plotting_in_background() -> threading.Thread:
+    """Import matplotlib's figure and Agg canvas (~0.3 s) on a daemon thread, while training runs.
+
+    The training steps spend their time in torch's kernels, which release the interpreter lock, so the import
+    overlaps with them instead of adding to the run's wall time when the plots are drawn.
+    """
+
+    def load() -> None:
+        try:
+            import matplotlib.backends.backend_agg  # noqa: F401
+            import matplotlib.figure  # noqa: F401
+        except Exception:  # noqa: BLE001  (the plots' own import reports any problem, in the main thread)
+            pass
+
+    thread = threading.Thread(target=load, name="tscl-import-plotting", daemon=True)
+    thread.start()
+    return thread
 
 
 def plot_losses(path: Path, losses: list[float], title: str) -> None:

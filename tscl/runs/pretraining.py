@@ -26,7 +26,7 @@ from tscl.runs.files import atomic_write_text
 from tscl.runs.interrupt import Interrupted, stop_on_signals
 from tscl.runs.layout import CHECKPOINT, CONFIG, DIAGNOSTICS, LOSSES, PLOTS, SPLIT, check_run_dir, default_runs_root
 from tscl.runs.lock import ProcessLock
-from tscl.runs.logs import plot_losses, write_losses
+from tscl.runs.logs import import_plotting_in_background, plot_losses, write_losses
 from tscl.runs.meta import new_meta, read_meta, write_meta
 from tscl.runs.resuming import check_not_training, extends_target, resumed_config
 from tscl.runs.state import take_run_lock
@@ -363,6 +363,8 @@ def _train(
         if on_step is not None:
             on_step(m.progress.step, total, loss)
 
+    if main:
+        import_plotting_in_background()
     try:
         with stop_on_signals() as received:
             model.fit(X, target_iters, target_epochs, callback=after_step, should_stop=lambda: bool(received["signal"]),
