@@ -262,6 +262,17 @@ def parse_set(items: Iterable[str]) -> dict[str, Any]:
     return layer
 
 
+def parse_key_values(items: Iterable[str], flag: str = "--set", example: str = "finetune_lr=3e-4") -> dict[str, Any]:
+    """Flat ``KEY=VALUE`` items (dashes in keys read as underscores), values read as in :func:`parse_set`."""
+    values: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} must be KEY=VALUE but got {item!r}", hint=f"e.g. {flag} {example}")
+        values[key.strip().replace("-", "_")] = _toml_value(text.strip())
+    return values
+
+
 def _toml_value(text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]

@@ -109,6 +109,15 @@ def test_label_efficiency_on_a_ucr_set_end_to_end(
     assert stored["provenance"]["protocol"] == "label-efficiency-linear-finetune"
     code, out, _ = run_cli(["report", str(run)], capsys)
     assert code == 0 and "finetune" in out and "±" in out and "macro-F1" in out
+    sets = ["--set", "finetune_head=random", "--set", "finetune-steps=4", "--set", "eval_every=2", "--set",
+            "finetune_lr=1e-5"]  # fmt: skip
+    code, out, err = run_cli(["evaluate", str(run), "--label-fraction", "1", "--seeds", "1", "--protocols",
+                              "finetune", "--no-baselines", "--json", *sets], capsys)  # fmt: skip
+    assert code == 0, err
+    chosen = json.loads(out)["provenance"]["settings"]
+    assert (chosen["finetune_head"], chosen["finetune_steps"], chosen["eval_every"]) == ("random", 4, 2)
+    assert chosen["finetune_lr"] == 1e-5 and chosen["finetune_head_lr"] == 1e-3
+    assert json.loads(out)["results"]["1"]["finetune"]["tscl"]["macro_f1"] is not None
 
 
 def test_bad_label_efficiency_flags_are_one_line_errors(
@@ -121,6 +130,10 @@ def test_bad_label_efficiency_flags_are_one_line_errors(
         (["--label-fraction", "a"], "--label-fraction must be numbers"),
         (["--seeds", "3"], "must come with --label-fraction"),
         (["--label-fraction", "1", "--protocols", "svm"], "protocols"),
+        (["--label-fraction", "1", "--set", "finetune_lrr=1e-4"], "--set finetune_lrr must be an option of the "
+         "label-efficiency task"),
+        (["--set", "finetune_lr"], "--set must be KEY=VALUE"),
+        (["--label-fraction", "1", "--set", "finetune_head=best"], "finetune_head"),
     ):
         code, out, err = run_cli(["evaluate", str(run), *args], capsys)
         assert code == 1 and message in err and "Traceback" not in err + out, (args, err)

@@ -116,14 +116,24 @@ def evaluate(
     protocols: Annotated[
         str | None, typer.Option("--protocols", help="Label-efficiency: linear, finetune or both (linear,finetune).")
     ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="An option of the evaluation task as KEY=VALUE, repeatable, e.g. finetune_lr=3e-4, "
+            "finetune_head=random, finetune_steps=600 (label efficiency). Unknown keys fail with the task's options.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the task's head on the frozen encoder; print a report, write metrics.json/.csv and plots."""
+    from tscl.config import parse_key_values
     from tscl.forecasting_protocols import ForecastingSetting
     from tscl.runs.evaluation import evaluate_run
 
     if head not in HEADS:
         raise HEADS.unknown(head)
+    options = parse_key_values(sets or [])
     chosen = (protocol, horizons, split, features)
     forecasting = ForecastingSetting.from_options(*chosen) if any(v is not None for v in chosen) else None
     if track:
@@ -135,6 +145,7 @@ def evaluate(
             run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
             baselines=not no_baselines, threads=threads, forecasting=forecasting, on_phase=on_phase,
             split_by=split_by, task_settings=_label_efficiency_settings(label_fraction, seeds, protocols),
+            task_options=options,
         )  # fmt: skip
     if track:
         from tscl.runs.tracking import log_evaluation

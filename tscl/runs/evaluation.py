@@ -30,7 +30,7 @@ from tscl.runs.metrics import evaluation_key, protocol_of, read_metrics, write_m
 from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
-from tscl.tasks import TASKS, task_for
+from tscl.tasks import TASKS, check_task_options, task_for
 from tscl.tasks.base import PhaseTimings
 from tscl.tasks.heads import DEFAULT_HEAD
 from tscl.training.threads import ThreadChoice, thread_scope
@@ -51,6 +51,7 @@ def evaluate_run(
     on_phase: Callable[[str], None] | None = None,
     split_by: str | None = None,
     task_settings: dict[str, Any] | None = None,
+    task_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -75,6 +76,8 @@ def evaluate_run(
             windows of one subject in every part; stored beside, with a warning in ``metrics["warnings"]``).
         task_settings: Further evaluation settings (e.g. ``label_fractions``, ``seeds``); a task that declares
             them and evaluates the dataset's kind takes over (see :func:`tscl.tasks.task_for`).
+        task_options: Options of the task, like ``task_settings`` (and over them), but each must be one the
+            chosen task declares (``finetune_lr``); a ConfigError listing its options otherwise.
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
@@ -82,7 +85,7 @@ def evaluate_run(
     with thread_scope(threads) as chosen:
         return _evaluate(
             run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase,
-            split_by, task_settings,
+            split_by, {**(task_settings or {}), **(task_options or {})}, task_options or {},
         )  # fmt: skip
 
 
@@ -101,6 +104,7 @@ def _evaluate(
     on_phase: Callable[[str], None] | None,
     split_by: str | None,
     task_settings: dict[str, Any] | None,
+    task_options: dict[str, Any],
 ) -> dict[str, Any]:
     timings = PhaseTimings(on_phase)
     timings.begin("load_s")
@@ -116,6 +120,7 @@ def _evaluate(
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
     evaluation = task_for(data, head=head, **settings, **(task_settings or {}))
+    check_task_options(evaluation, task_options)
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)
     evaluation.check_channels(data, model.input_dims, config.dataset)

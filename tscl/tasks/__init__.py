@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tscl.errors import ConfigError
 from tscl.registry import Options, Registry
 from tscl.tasks.base import Task
 
 __all__ = [
     "TASKS",
     "Task",
+    "check_task_options",
     "create_task",
     "headline_names",
     "list_tasks",
@@ -74,8 +76,9 @@ def task_named(name: str, **settings: Any) -> Task:
 def task_for(dataset: Any, **settings: Any) -> Task:
     """The task that evaluates a loaded dataset: its ``task`` attribute looked up in :data:`TASKS`.
 
-    A setting the dataset's own task does not declare (``label_fractions``) selects instead a task whose class
-    says it ``evaluates`` that kind of dataset and whose options declare the setting. None values are "not given".
+    Settings the dataset's own task does not declare (``label_fractions``) select instead the task whose class
+    says it ``evaluates`` that kind of dataset and whose options declare most of them. None values are "not
+    given".
 
     Args:
         dataset: A dataset from :func:`tscl.data.load_dataset` (or anything with a ``task`` name).
@@ -84,12 +87,26 @@ def task_for(dataset: Any, **settings: Any) -> Task:
     settings = {key: value for key, value in settings.items() if value is not None}
     name = dataset.task
     foreign = set(settings) - set(TASKS.entry(name).options.model_fields)
-    if foreign:
-        for other in list_tasks():
-            entry = TASKS.entry(other)
-            if getattr(entry.factory, "evaluates", None) == name and foreign <= set(entry.options.model_fields):
-                return task_named(other, **settings)
+    if foreign:  # the task of this kind that declares most of them (an unknown key still names the right task)
+        declared = {other: len(foreign & set(TASKS.entry(other).options.model_fields)) for other in list_tasks()
+                    if getattr(TASKS.entry(other).factory, "evaluates", None) == name}  # fmt: skip
+        best = max(declared, key=lambda other: declared[other], default=None)
+        if best is not None and declared[best]:
+            return task_named(best, **settings)
     return task_named(name, **settings)
+
+
+def check_task_options(task: Task, options: Mapping[str, Any]) -> None:
+    """Refuse options ``task`` does not declare (settings given to it explicitly, e.g. ``evaluate --set``).
+
+    Raises:
+        ConfigError: Naming the first unknown key and listing the task's options.
+    """
+    declared = TASKS.entry(task.name).options.model_fields
+    unknown = [key for key in options if key not in declared]
+    if unknown:
+        raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
+                          hint=f"its options: {', '.join(declared)}")  # fmt: skip
 
 
 def task_of(metrics: Mapping[str, Any] | None) -> Task | None:

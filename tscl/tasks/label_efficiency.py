@@ -24,7 +24,7 @@ from tscl.errors import DataError
 from tscl.registry import Options
 from tscl.tasks.base import MODEL, RANDOM, RAW, Encoder, Task, report_title, timed
 from tscl.tasks.classification import ClassificationTask
-from tscl.tasks.label_fractions import METRICS, labelled_rows, linear_probe
+from tscl.tasks.label_fractions import METRICS, HeadInit, labelled_rows, linear_probe
 
 __all__ = ["LabelEfficiencyOptions", "LabelEfficiencyTask"]
 
@@ -38,8 +38,12 @@ class LabelEfficiencyOptions(Options):
     seeds: int = Field(5, ge=1, description="Seeds per fraction (label draw, probe, fine-tuning).")
     protocols: list[Protocol] = Field(["linear", "finetune"], description="linear probe and/or full fine-tuning.")
     finetune_steps: int = Field(300, ge=1, description="Most fine-tuning steps (batches).")
-    finetune_lr: float = Field(1e-4, gt=0, description="Fine-tuning learning rate of the encoder (head: 10x).")
-    finetune_batch_size: int = Field(32, ge=1, description="Fine-tuning batch size.")
+    finetune_lr: float = Field(1e-4, gt=0, description="Fine-tuning learning rate of the pretrained encoder.")
+    finetune_head_lr: float = Field(1e-3, gt=0, description="Fine-tuning learning rate of the new head.")
+    finetune_head: HeadInit = Field("probe", description="Head start: probe (the validation-chosen linear probe, "
+                                    "LP-FT) or random.")  # fmt: skip
+    finetune_weight_decay: float = Field(0.01, ge=0, description="AdamW weight decay of fine-tuning.")
+    finetune_batch_size: int = Field(32, ge=1, description="Fine-tuning batch size (at most the labelled rows).")
     eval_every: int = Field(25, ge=1, description="Fine-tuning steps between validation checks.")
     patience: int = Field(4, ge=1, description="Validation checks without improvement before stopping.")
 
@@ -53,7 +57,7 @@ class LabelEfficiencyOptions(Options):
 
 def _summary(values: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in (*METRICS, "valid_macro_f1"):
+    for key in (*METRICS, "valid_macro_f1", "valid_cross_entropy"):
         found = [v[key] for v in values if v.get(key) is not None]
         out[key] = {"mean": float(np.mean(found)), "std": float(np.std(found)), "values": found} if found else None
     return out
@@ -159,8 +163,10 @@ class LabelEfficiencyTask(Task):
                            (c, parts.test[1]), n_classes, draw, torch.get_num_threads())  # fmt: skip
             out.append((name, {"protocol": "linear", **fitted}))
         if "finetune" in o.protocols:
-            settings = FinetuneSettings(o.finetune_steps, o.eval_every, o.patience, o.finetune_lr,
-                                        o.finetune_batch_size)  # fmt: skip
+            settings = FinetuneSettings(steps=o.finetune_steps, eval_every=o.eval_every, patience=o.patience,
+                                        lr=o.finetune_lr, batch_size=o.finetune_batch_size,
+                                        head_lr=o.finetune_head_lr, head=o.finetune_head,
+                                        weight_decay=o.finetune_weight_decay)  # fmt: skip
             for name, encoder in encoders.items():
                 tuned = timed(timings, "finetune_s", finetune, encoder.inference_network(), labelled, parts.valid,
                               parts.test, n_classes, draw, settings)  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -23,9 +23,12 @@ from threadpoolctl import threadpool_limits
 from tscl.errors import DataError
 from tscl.tasks.classification_protocol import auprc
 
-__all__ = ["METRICS", "classification_metrics", "labelled_rows", "linear_probe"]
+__all__ = ["METRICS", "FittedProbe", "HeadInit", "classification_metrics", "fit_probe", "labelled_rows", "linear_probe"]
 
 METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "auroc", "auprc")
+# How fine-tuning's head starts (:mod:`tscl.tasks.finetune`; declared here, where the options can import it
+# without torch): from the linear probe (LP-FT) or at random.
+HeadInit = Literal["probe", "random"]
 PROBE_C = (0.01, 0.1, 1.0)  # chosen on validation macro-F1; a small grid keeps the many fits quick
 
 
@@ -94,6 +97,41 @@ def _probe_scores(model: Any, classes: np.ndarray, X: np.ndarray, n_classes: int
     return scores
 
 
+class FittedProbe(NamedTuple):
+    """A logistic regression on standardised features, with the C and validation macro-F1 that chose it."""
+
+    scaler: StandardScaler
+    model: LogisticRegression
+    C: float
+    valid_macro_f1: float
+
+
+def fit_probe(
+    train: tuple[np.ndarray, np.ndarray], valid: tuple[np.ndarray, np.ndarray], seed: int, threads: int = 1
+) -> FittedProbe:
+    """Logistic regression on standardised features ``[N, D]``, C from :data:`PROBE_C` by validation macro-F1
+    (ties: the smaller C).
+
+    ``threads`` caps the BLAS threads of the fits (numpy's default, every core, thrashes on a busy machine).
+    """
+    (X, y), (X_valid, y_valid) = train, valid
+    if len(np.unique(y)) < 2:
+        raise DataError(f"the labelled rows must hold at least 2 classes but got {np.unique(y).tolist()}")
+    with warnings.catch_warnings(), threadpool_limits(limits=threads):
+        # lbfgs may stop at max_iter on nearly separable features (the raw inputs); the probe is still scored
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scaler = StandardScaler().fit(X)
+        X, X_valid = scaler.transform(X), scaler.transform(X_valid)
+        best: FittedProbe | None = None
+        for c in PROBE_C:
+            probe = LogisticRegression(C=c, max_iter=300, random_state=seed).fit(X, y)
+            score = float(f1_score(y_valid, probe.predict(X_valid), average="macro", zero_division=0))
+            if best is None or score > best.valid_macro_f1:
+                best = FittedProbe(scaler, probe, c, score)
+    assert best is not None
+    return best
+
+
 def linear_probe(
     train: tuple[np.ndarray, np.ndarray],
     valid: tuple[np.ndarray, np.ndarray],
@@ -102,38 +140,14 @@ def linear_probe(
     seed: int,
     threads: int = 1,
 ) -> dict[str, Any]:
-    """Logistic regression on standardised frozen features, C chosen on the validation macro-F1.
-
-    ``threads`` caps the BLAS threads of the fits (numpy's default, every core, thrashes on a busy machine).
+    """Logistic regression on standardised frozen features, C chosen on the validation macro-F1 (:func:`fit_probe`).
 
     Returns:
         The test metrics of :func:`classification_metrics`, plus ``C`` and ``valid_macro_f1``.
     """
-    (X, y), (X_valid, y_valid), (X_test, y_test) = train, valid, test
-    if len(np.unique(y)) < 2:
-        raise DataError(f"the labelled rows must hold at least 2 classes but got {np.unique(y).tolist()}")
-    with warnings.catch_warnings(), threadpool_limits(limits=threads):
-        # lbfgs may stop at max_iter on nearly separable features (the raw inputs); the probe is still scored
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return _fit_probe(X, y, (X_valid, y_valid), (X_test, y_test), n_classes, seed)
-
-
-def _fit_probe(
-    X: np.ndarray, y: np.ndarray, valid: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray],
-    n_classes: int, seed: int,
-) -> dict[str, Any]:  # fmt: skip
-    (X_valid, y_valid), (X_test, y_test) = valid, test
-    scaler = StandardScaler().fit(X)
-    X, X_valid, X_test = scaler.transform(X), scaler.transform(X_valid), scaler.transform(X_test)
-    best: tuple[float, float, Any] | None = None
-    for c in PROBE_C:
-        probe = LogisticRegression(C=c, max_iter=300, random_state=seed).fit(X, y)
-        predicted = probe.predict(X_valid)
-        score = float(f1_score(y_valid, predicted, average="macro", zero_division=0))
-        if best is None or score > best[0]:
-            best = (score, c, probe)
-    assert best is not None
-    score, c, probe = best
-    metrics: dict[str, Any] = classification_metrics(y_test, _probe_scores(probe, probe.classes_, X_test, n_classes),
-                                                     n_classes)  # fmt: skip
-    return {**metrics, "C": c, "valid_macro_f1": score}
+    fitted = fit_probe(train, valid, seed, threads)
+    with threadpool_limits(limits=threads):
+        X_test = fitted.scaler.transform(test[0])
+        scores = _probe_scores(fitted.model, fitted.model.classes_, X_test, n_classes)
+    metrics: dict[str, Any] = classification_metrics(test[1], scores, n_classes)
+    return {**metrics, "C": fitted.C, "valid_macro_f1": fitted.valid_macro_f1}
