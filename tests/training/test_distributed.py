@@ -64,6 +64,9 @@ def _fit(tmp_path: Path, iters: int, batch: int, gather: bool) -> list[dict]:
     out.mkdir()
     args = [str(FIT), str(out), str(iters), str(batch), *(["gather"] if gather else [])]
     run(torchrun(args, subprocess_env(tmp_path)), subprocess_env(tmp_path))
+    for r in range(2):  # the group and gloo's threads end in shutdown(), not in the interpreter's own exit
+        left = json.loads((out / f"rank{r}.left.json").read_text())
+        assert left["group_freed"] and left["gloo_threads"] == [], left
     return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
 

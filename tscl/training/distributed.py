@@ -22,7 +22,10 @@ Only rank 0 writes the run directory; since every rank holds the same state, its
 
 from __future__ import annotations
 
+import gc
 import os
+import warnings
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,6 +120,7 @@ def init_from_env(device: str) -> Ranks:
     if use_cuda:
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     backend = "nccl" if use_cuda else "gloo"
+    _bind_group_defaults_before_the_group_exists()
     try:
         # The launcher's store outlives a restart of the workers: keys of the previous attempt (the dead
         # processes' addresses) must not be read by the new one, so each attempt gets its own prefix.
@@ -147,12 +151,39 @@ def shutdown() -> None:
 
     Rank 0 writes the run's last files after training while the others are idle: they wait here for it, so
     that no rank tears its connections down under another (gloo aborts the process when that happens).
+    The group is then freed here, while Python is fully alive: gloo's worker and socket threads stop now
+    rather than in the interpreter's shutdown (see :func:`_bind_group_defaults_before_the_group_exists`).
     """
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return
     with _collective("finishing"):
         torch.distributed.barrier()
+    group = weakref.ref(torch.distributed.group.WORLD)
     torch.distributed.destroy_process_group()
+    if group() is not None:
+        gc.collect()  # a reference cycle may hold it
+    if group() is not None:
+        warnings.warn(
+            "the process group must be freed when leaving it but is still referenced: its threads stay alive "
+            "until the interpreter exits, where gloo may abort the process ('terminate called without an "
+            "active exception'); was a module binding torch.distributed.group.WORLD imported after joining?",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+def _bind_group_defaults_before_the_group_exists() -> None:
+    """Import the torch modules that bind ``group.WORLD`` into default arguments before the group exists.
+
+    ``torch.distributed.nn.functional`` declares ``group=group.WORLD`` defaults, evaluated at import. tscl's
+    first optimizer imports ``torch._dynamo``, which imports that module; after ``init_process_group`` its
+    defaults hold the group for good, so ``destroy_process_group`` cannot free it. The group, with gloo's
+    worker and socket threads, then lives until the interpreter frees the module during its own shutdown,
+    and gloo's teardown at that point sometimes aborts a rank whose run succeeded ("terminate called without
+    an active exception", more often on a loaded machine). Imported first, the defaults are None, which the
+    functions read as "the default group" at call time.
+    """
+    import torch.distributed.nn  # noqa: F401
 
 
 def _collective_device() -> torch.device:
