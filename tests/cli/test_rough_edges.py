@@ -60,6 +60,10 @@ def _wait_until_loaded(pid: int, library: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"process {pid} never loaded {library}")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs /proc (Linux) to see how far start-up is")
 @pytest.mark.parametrize(
     ("library", "delay"),
@@ -70,8 +74,10 @@ def test_ctrl_c_during_start_up_prints_one_line_and_exits_130(tmp_path: Path, li
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "tscl", "pretrain", "--iters", "50", *TINY, "--run-dir", str(tmp_path / "r")]
     started = time.monotonic()
+    # A shell without job control starts background jobs with SIGINT ignored, and children inherit that (a
+    # user's Ctrl-C never reaches them): give the command the disposition an interactive start gives it.
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)  # fmt: skip
+                               text=True, preexec_fn=_default_sigint)  # fmt: skip
     # Python's own start-up (before any of tscl runs) is past once an extension module from site-packages is
     # mapped; a signal before that gets Python's traceback whatever tscl does (see the README).
     _wait_until_loaded(process.pid, library)
