@@ -106,7 +106,8 @@ def test_label_efficiency_on_a_ucr_set_end_to_end(
     assert set(result["finetune"]) == {"tscl", "random init"}
     assert len(result["linear"]["tscl"]["macro_f1"]["values"]) == 2
     stored = json.loads((run / "metrics.json").read_text())
-    assert stored["provenance"]["protocol"] == "label-efficiency-linear-finetune"
+    protocol = "label-efficiency-linear-finetune-eval_every-5-finetune_steps-10-label_fractions-1_0.2-seeds-2"
+    assert stored["provenance"]["protocol"] == protocol  # the options that differ from the defaults name it
     code, out, _ = run_cli(["report", str(run)], capsys)
     assert code == 0 and "finetune" in out and "±" in out and "macro-F1" in out
     sets = ["--set", "finetune_head=random", "--set", "finetune-steps=4", "--set", "eval_every=2", "--set",
@@ -118,6 +119,11 @@ def test_label_efficiency_on_a_ucr_set_end_to_end(
     assert (chosen["finetune_head"], chosen["finetune_steps"], chosen["eval_every"]) == ("random", 4, 2)
     assert chosen["finetune_lr"] == 1e-5 and chosen["finetune_head_lr"] == 1e-3
     assert json.loads(out)["results"]["1"]["finetune"]["tscl"]["macro_f1"] is not None
+    # Other options are another protocol: stored beside the first evaluation, which is kept as it was.
+    assert json.loads((run / "metrics.json").read_text()) == stored
+    beside = run / json.loads(out)["provenance"]["file"]
+    assert beside.parent.parent.name == "evaluations" and "finetune_lr-1e-05" in beside.parent.name
+    assert json.loads(beside.read_text())["results"]["1"]["finetune"]["tscl"]["macro_f1"] is not None
 
 
 def test_bad_label_efficiency_flags_are_one_line_errors(
@@ -166,3 +172,15 @@ def test_grouped_run_reuses_its_split_and_warns_on_a_random_one(
     assert code == 0 and "random split" in err
     assert json.loads(out)["provenance"]["file"].startswith("evaluations/watch-split-random")
     assert json.loads((run / "metrics.json").read_text())["group_split"]["split_by"] == "subject"
+
+
+def test_protocol_names_carry_the_options_that_differ_from_the_defaults() -> None:
+    from tscl.tasks import task_named
+
+    assert task_named("classification").protocol() == "classification-svm"
+    with_options = task_named("classification", head="svm", head_options={"max_samples": 500})
+    assert with_options.protocol() == "classification-svm-max_samples-500"
+    assert LabelEfficiencyTask().protocol() == "label-efficiency-linear-finetune"
+    tuned = LabelEfficiencyTask(finetune_lr=3e-5, finetune_head="random", protocols=["finetune"])
+    assert tuned.protocol() == "label-efficiency-finetune-finetune_head-random-finetune_lr-3e-05"
+    assert LabelEfficiencyTask(finetune_lr=1e-4).protocol() == LabelEfficiencyTask().protocol()  # the default

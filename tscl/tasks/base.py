@@ -23,10 +23,38 @@ from tscl.text import plural
 if TYPE_CHECKING:
     from rich.table import Table
 
-__all__ = ["MODEL", "RANDOM", "RAW", "Encoder", "Task", "report_columns", "report_title", "timed"]
+__all__ = [
+    "MODEL",
+    "RANDOM",
+    "RAW",
+    "Encoder",
+    "Task",
+    "changed_options_label",
+    "report_columns",
+    "report_title",
+    "timed",
+]
 
 # Column names of the encoder under evaluation and of its two baselines (metrics.json, CSV, tables, plots).
 MODEL, RANDOM, RAW = "tscl", "random init", "raw input"
+
+
+def changed_options_label(values: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """``key-value`` parts, joined by ``-``, of the options whose value differs from its default (name order).
+
+    Part of a protocol's name, so that evaluations with other option values are stored apart:
+    ``{"finetune_lr": 3e-05}`` -> ``finetune_lr-3e-05``; lists join with ``_``; empty when nothing differs.
+    """
+
+    def text(value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return "_".join(text(v) for v in value)
+        if isinstance(value, Mapping):
+            return "_".join(f"{k}-{text(v)}" for k, v in sorted(value.items()))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    changed = [key for key in sorted(values) if key not in defaults or values[key] != defaults[key]]
+    return "-".join(f"{key}-{text(values[key])}" for key in changed)
 
 
 class Encoder(Protocol):

@@ -21,7 +21,17 @@ from rich.table import Table
 
 from tscl.errors import ConfigError, DataError
 from tscl.registry import Options
-from tscl.tasks.base import RANDOM, RAW, Encoder, Task, begin_phase, report_columns, report_title, timed
+from tscl.tasks.base import (
+    RANDOM,
+    RAW,
+    Encoder,
+    Task,
+    begin_phase,
+    changed_options_label,
+    report_columns,
+    report_title,
+    timed,
+)
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS
 from tscl.tasks.report import MISSING, best_cells, format_metric
 
@@ -71,7 +81,9 @@ class ClassificationTask(Task):
         self.head_options = dict(head_options or {})
 
     def protocol(self) -> str:
-        return f"{self.name}-{self.head}"
+        """``classification-<head>``, then the head options given (``classification-svm-C-10``)."""
+        label = changed_options_label(self.head_options, {})
+        return "-".join(part for part in (self.name, self.head, label) if part)
 
     def protocol_settings(self) -> dict[str, Any]:
         return {"head": self.head, "head_options": dict(self.head_options)}

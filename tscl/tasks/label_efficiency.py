@@ -22,7 +22,7 @@ from rich.table import Table
 
 from tscl.errors import DataError
 from tscl.registry import Options
-from tscl.tasks.base import MODEL, RANDOM, RAW, Encoder, Task, report_title, timed
+from tscl.tasks.base import MODEL, RANDOM, RAW, Encoder, Task, changed_options_label, report_title, timed
 from tscl.tasks.classification import ClassificationTask
 from tscl.tasks.label_fractions import METRICS, HeadInit, labelled_rows, linear_probe
 
@@ -78,8 +78,12 @@ class LabelEfficiencyTask(Task):
         self._classification = ClassificationTask()
 
     def protocol(self) -> str:
-        """``label-efficiency-linear-finetune``: evaluations with other protocols are stored apart."""
-        return "-".join([self.name, *self.options.protocols])
+        """``label-efficiency-linear-finetune``, then the options that differ from the defaults
+        (``...-finetune_lr-3e-05``): evaluations with other protocols or options are stored apart."""
+        defaults = LabelEfficiencyOptions().model_dump()
+        options = {k: v for k, v in self.options.model_dump().items() if k != "protocols"}
+        return "-".join(part for part in (self.name, *self.options.protocols, changed_options_label(options, defaults))
+                        if part)  # fmt: skip
 
     def protocol_settings(self) -> dict[str, Any]:
         return self.options.model_dump()
