@@ -176,6 +176,7 @@ def test_grouped_run_reuses_its_split_and_warns_on_a_random_one(
 
 def test_protocol_names_carry_the_options_that_differ_from_the_defaults() -> None:
     from tscl.tasks import task_named
+    from tscl.tasks.label_efficiency import LabelEfficiencyTask
 
     assert task_named("classification").protocol() == "classification-svm"
     with_options = task_named("classification", head="svm", head_options={"max_samples": 500})
