@@ -89,3 +89,27 @@ def test_stored_metrics_explains_what_is_missing(tmp_path: Path) -> None:
         check_run_dir(tmp_path)
     with pytest.raises(CheckpointError, match="does not exist"):
         stored_metrics(tmp_path / "missing")
+
+
+def test_written_files_get_the_mode_of_the_umask_not_private_temporaries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_data_env: Path
+) -> None:
+    import os
+    import stat
+
+    from tests.cli_helpers import run_cli
+
+    run = tmp_path / "run"
+    previous = os.umask(0o027)
+    try:
+        tiny = ["--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1"]
+        code, _, err = run_cli(["pretrain", "--iters", "2", "--run-dir", str(run), *tiny], capsys)
+        assert code == 0, err
+        code, _, err = run_cli(["evaluate", str(run), "--threads", "1"], capsys)
+        assert code == 0, err
+    finally:
+        os.umask(previous)
+    files = [path for path in run.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".png" for path in files) and any(path.suffix == ".pt" for path in files)
+    modes = {path.relative_to(run).as_posix(): stat.S_IMODE(path.stat().st_mode) for path in files}
+    assert modes == dict.fromkeys(modes, 0o640)  # as open() makes them: readable by the group, never 0600

@@ -21,6 +21,7 @@ from typing import Any
 from filelock import FileLock
 
 from tscl.errors import DataError
+from tscl.fileio import share_like_open
 
 MANIFEST_NAME = ".tscl-manifest.json"
 LOCK_NAME = ".tscl-manifest.lock"
@@ -95,7 +96,7 @@ def record_files(root: Path, records: Iterable[FileRecord]) -> None:
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(payload, out, indent=1)
-            os.chmod(temporary, 0o644)  # mkstemp makes it private
+            share_like_open(temporary)  # mkstemp makes it private
             os.replace(temporary, root / MANIFEST_NAME)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
 from tscl.errors import DataError
+from tscl.fileio import share_like_open
 
 __all__ = ["plot_confusion_matrix", "plot_embedding", "plot_forecasts", "plot_metric_by_horizon"]
 
@@ -29,6 +30,7 @@ def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".png")
     os.close(handle)
     try:
+        share_like_open(temporary)  # not private, as mkstemp makes it
         FigureCanvasAgg(fig)
         fig.savefig(temporary, format="png", dpi=110, bbox_inches="tight")
         os.replace(temporary, target)

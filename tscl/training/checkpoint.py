@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from tscl.errors import CheckpointError, TsclError
+from tscl.fileio import share_like_open
 
 FORMAT_VERSION = 1
 
@@ -36,6 +37,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        share_like_open(fd)  # mkstemp's file is private; results are readable as a plain open() makes them
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
