@@ -31,8 +31,9 @@ from tscl.runs.meta import new_meta, read_meta, write_meta
 from tscl.runs.resuming import check_not_training, extends_target, resumed_config
 from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint, save_checkpoint
+from tscl.training.devices import resolve_device
 from tscl.training.distributed import Ranks, current_ranks
-from tscl.training.model import ContrastiveModel, resolve_device
+from tscl.training.model import ContrastiveModel
 from tscl.training.threads import ThreadChoice, thread_scope
 from tscl.views.crop import prepare_training_array
 
@@ -332,8 +333,10 @@ def _diverged_hint(directory: Path, config: RunConfig) -> str:
     checkpoint = directory / CHECKPOINT
     step = (read_meta(directory) or {}).get("step")
     if not checkpoint.is_file() or not step:
-        return f"{lower}; no checkpoint was written before it diverged (the first comes at iteration " \
+        return (
+            f"{lower}; no checkpoint was written before it diverged (the first comes at iteration "
             f"{config.checkpoint_every})"
+        )
     return f"{lower}; the run's last checkpoint, {checkpoint} (iteration {step}, before the divergence), is kept"
 
 

@@ -208,7 +208,7 @@ def _check_registered(where: str, location: str, name: str, value: Any) -> None:
 
         valid = list_tasks()
     elif name == "device":
-        from tscl.training.model import resolve_device
+        from tscl.training.devices import resolve_device
 
         checked(f"{where}: {location}", lambda: resolve_device(value))
     if valid is not None and value not in valid:

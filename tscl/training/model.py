@@ -6,9 +6,7 @@ counters, the position inside the current epoch's shuffle and the random generat
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,57 +15,24 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
-from tscl.config_migration import migrate_legacy, nest
+from tscl.config_migration import nest
 from tscl.encoders import create_encoder
-from tscl.errors import CheckpointError, ConfigError, DataError, DivergedError
-from tscl.kernels.optim import update_average
+from tscl.errors import CheckpointError, ConfigError, DataError
 from tscl.losses import create_loss
 from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.text import plural
 from tscl.training import distributed, encoding
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
-from tscl.training.memory import BoundedHeap
+from tscl.training.devices import resolve_device
+from tscl.training.loop import fit_loop, reached
 from tscl.training.progress import fit_progress
+from tscl.training.state import DROPOUT_STREAM, TrainProgress, config_of_params, set_dropout_stream
 from tscl.training.threads import choose_threads, thread_scope
 from tscl.views import create_views
-from tscl.views.crop import prepare_training_array
 
 StepCallback = Callable[["ContrastiveModel", float], None]
-# The dropout mask stream of models built by this version (see `tscl.encoders.ts2vec.TSEncoder.dropout_stream`).
-DROPOUT_STREAM = "numpy"
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA, then MPS, then CPU; explicit names are checked for availability."""
-    if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N or mps but got {device!r}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device cuda was asked for but CUDA is not available", hint="use --device cpu")
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError("device mps was asked for but MPS is not available", hint="use --device cpu")
-    return resolved
-
-
-@dataclass
-class TrainProgress:
-    """Iteration bookkeeping; with the generator state it determines the rest of training."""
-
-    step: int = 0
-    epoch: int = 0
-    epoch_position: int = 0
-    epoch_order: list[int] = field(default_factory=list)
-    losses: list[float] = field(default_factory=list)
-    epoch_losses: list[float] = field(default_factory=list)
-    train_seconds: float = 0.0
+__all__ = ["DROPOUT_STREAM", "ContrastiveModel", "TS2Vec", "TrainProgress", "resolve_device", "set_dropout_stream"]
 
 
 class ContrastiveModel:
@@ -227,127 +192,14 @@ class ContrastiveModel:
             n_iters = self.default_iters(X)
         with thread_scope(self.threads), fit_progress(progress, self, n_iters, n_epochs) as shown:
             steps = callback if shown is None else _both(shown, callback)
-            return self._fit(X, n_iters, n_epochs, steps, should_stop, groups)
-
-    def _fit(
-        self,
-        X: np.ndarray,
-        n_iters: int | None,
-        n_epochs: int | None,
-        callback: StepCallback | None,
-        should_stop: Callable[[], bool] | None,
-        groups: Mapping[str, np.ndarray] | None = None,
-    ) -> ContrastiveModel:
-        if not self._built:
-            self._build(X.shape[2])
-        train = torch.from_numpy(prepare_training_array(X, self.config.max_train_length))
-        ranks = self.ranks
-        if train.shape[0] < ranks.world_size:
-            raise DataError(
-                f"training data must have at least one series per process ({ranks.world_size}) "
-                f"but has {train.shape[0]}",
-                hint="start fewer processes (torchrun --nproc_per_node)",
-            )
-        # Each rank trains ``batch_size`` rows of every global batch of batch_size * world_size rows.
-        batch_size = min(self.config.batch_size, train.shape[0] // ranks.world_size)
-        global_batch = batch_size * ranks.world_size
-        n_batches = train.shape[0] // global_batch
-        prog = self.progress
-        ids = self._group_ids(groups, train.shape[0])
-        self._plan_objective(n_iters, n_epochs, n_batches)
-        self.net.train()
-        heap = BoundedHeap(self.device)  # memory stays flat over varying crop lengths (see training.memory)
-        while not self.reached(n_iters, n_epochs):
-            if prog.epoch_position == 0:
-                prog.epoch_order = self._epoch_order(train.shape[0], global_batch, ids)
-            start = prog.epoch_position * global_batch
-            index = ranks.rows(prog.epoch_order[start : start + global_batch])
-            began = time.perf_counter()
-            with heap.step():
-                batch_ids = None if ids is None else {k: v[index] for k, v in ids.items()}
-                loss = self._train_step(train[index], index, batch_ids)
-            loss, stop = ranks.agree(loss, should_stop is not None and should_stop())
-            prog.train_seconds += time.perf_counter() - began
-            if not np.isfinite(loss):
-                raise DivergedError(
-                    f"the loss must stay finite but is {loss} at iteration {prog.step + 1}: training diverged",
-                    hint=f"lower the learning rate (now {self.config.lr:g}); the model keeps its last finite state",
-                    step=prog.step + 1,
-                )
-            prog.step += 1
-            prog.losses.append(loss)
-            prog.epoch_position += 1
-            if prog.epoch_position == n_batches:
-                done = prog.losses[-n_batches:]
-                prog.epoch_losses.append(float(np.mean(done)))
-                prog.epoch += 1
-                prog.epoch_position = 0
-            if callback is not None:
-                callback(self, loss)
-            if stop:
-                break
+            if not self._built:
+                self._build(X.shape[2])
+            fit_loop(self, X, n_iters, n_epochs, steps, should_stop, groups)
         return self
-
-    def _group_ids(self, groups: Mapping[str, np.ndarray] | None, n: int) -> dict[str, torch.Tensor] | None:
-        """Integer id tensors for an objective that uses groups (each row its own group when there are none)."""
-        if not getattr(self.objective, "uses_groups", False):
-            return None
-        if groups is None:
-            return {"subject": torch.arange(n), "trial": torch.arange(n)}
-        ids = {key: torch.as_tensor(np.asarray(values), dtype=torch.long) for key, values in groups.items()}
-        if any(len(values) != n for values in ids.values()):
-            raise DataError(f"group ids must have one entry per training series ({n}) but got "
-                            f"{ {k: len(v) for k, v in ids.items()} }")  # fmt: skip
-        return ids
-
-    def _epoch_order(self, n: int, batch: int, ids: Mapping[str, torch.Tensor] | None) -> list[int]:
-        """Row order of a new epoch: the objective's batch sampler when it has one, else a random permutation."""
-        sampler = getattr(self.objective, "epoch_order", None)
-        if ids is not None and callable(sampler):
-            return list(sampler(ids, batch, self.generator))
-        return torch.randperm(n, generator=self.generator).tolist()
-
-    def _plan_objective(self, n_iters: int | None, n_epochs: int | None, iters_per_epoch: int) -> None:
-        """Tell an objective that schedules by the length of training (``plan``) the iterations planned in total."""
-        plan = getattr(self.objective, "plan", None)
-        if not callable(plan):
-            return
-        planned = [n for n in (n_iters, None if n_epochs is None else n_epochs * iters_per_epoch) if n is not None]
-        plan(min(planned), iters_per_epoch)
 
     def reached(self, n_iters: int | None, n_epochs: int | None) -> bool:
         """Whether training has reached ``n_iters`` total iterations or ``n_epochs`` total epochs."""
-        if n_iters is not None and self.progress.step >= n_iters:
-            return True
-        return n_epochs is not None and self.progress.epoch >= n_epochs
-
-    def _train_step(
-        self, x: torch.Tensor, index: list[int], ids: Mapping[str, torch.Tensor] | None = None
-    ) -> float:
-        max_len = self.config.max_train_length
-        if max_len is not None and x.size(1) > max_len:
-            offset = int(torch.randint(0, x.size(1) - max_len + 1, (1,), generator=self.generator))
-            x = x[:, offset : offset + max_len]
-        x = x.to(self.device)
-        # Dropout draws from torch's global RNG: give it a seed from our generator, restore it afterwards (each
-        # rank of a distributed run its own).
-        dropout_seed = int(torch.randint(0, 2**62, (1,), generator=self.generator)) + self.ranks.rank
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(dropout_seed)
-            # Objectives that keep per-series state (takes_index) are told which training series the rows are;
-            # objectives that use groups get the rows' group ids.
-            rows: dict[str, Any] = {}
-            if getattr(self.objective, "takes_index", False):
-                rows["index"] = torch.tensor(index)
-            if ids is not None:
-                rows["ids"] = {key: value.to(self.device) for key, value in ids.items()}
-            loss = self.objective.training_step(x, self.generator, **rows)
-        # A step that left the encoder alone (encoder_stepped False, e.g. training a helper model first) is
-        # not a sample of the encoder's average.
-        if getattr(self.objective, "encoder_stepped", True):
-            update_average(self.averaged, self.net)
-        return loss
+        return reached(self, n_iters, n_epochs)
 
     # -- inference ------------------------------------------------------------------------------------
     def _inference_net(self) -> torch.nn.Module:
@@ -396,7 +248,6 @@ class ContrastiveModel:
     def state_dict(self) -> dict[str, Any]:
         if not self._built:
             raise ConfigError("the model must be fitted before saving", hint="call fit(X) first")
-        prog = self.progress
         return {
             "params": {**self.params, "config": self.config.to_dict()},
             "net": self.net.state_dict(),
@@ -404,13 +255,7 @@ class ContrastiveModel:
             "objective": self.objective.state_dict(),
             "generator": self.generator.get_state(),
             "dropout_stream": DROPOUT_STREAM,
-            "progress": {
-                "step": prog.step, "epoch": prog.epoch, "epoch_position": prog.epoch_position,
-                "epoch_order": torch.tensor(prog.epoch_order, dtype=torch.long),
-                "losses": torch.tensor(prog.losses, dtype=torch.float64),
-                "epoch_losses": torch.tensor(prog.epoch_losses, dtype=torch.float64),
-                "train_seconds": prog.train_seconds,
-            },
+            "progress": self.progress.state(),
         }  # fmt: skip
 
     def save(self, path: str | Path, extra: dict[str, Any] | None = None, keep_previous: bool = False) -> None:
@@ -436,7 +281,6 @@ class ContrastiveModel:
             model.averaged.load_state_dict(state["averaged"])
             model.objective.load_state_dict(state["objective"])
             model.generator.set_state(state["generator"])
-            prog = state["progress"]
             # Checkpoints written before the cheaper dropout mask continue with torch's (exact resume).
             set_dropout_stream([model.net, model.averaged.module], str(state.get("dropout_stream", "torch")))
         except (KeyError, TypeError, RuntimeError, ValueError) as exc:
@@ -444,33 +288,14 @@ class ContrastiveModel:
                 f"checkpoint {path} does not match this tscl's model ({type(exc).__name__}: {str(exc)[:120]})",
                 hint="use the tscl version that wrote it",
             ) from None
-        model.progress = TrainProgress(
-            step=int(prog["step"]), epoch=int(prog["epoch"]), epoch_position=int(prog["epoch_position"]),
-            epoch_order=prog["epoch_order"].tolist(), losses=prog["losses"].tolist(),
-            epoch_losses=prog["epoch_losses"].tolist(), train_seconds=float(prog["train_seconds"]),
-        )  # fmt: skip
+        model.progress = TrainProgress.from_state(state["progress"])
         return model
 
     @classmethod
     def _from_params(cls, params: Mapping[str, Any], device: str) -> ContrastiveModel:
         """A model from a checkpoint's ``params``: this version's, or tscl 0.1's flat ones (migrated)."""
-        params = dict(params)
-        if "config" in params:
-            config = config_from_mapping({**params.pop("config"), "device": device}, source="checkpoint")
-            return cls.from_config(config, params["input_dims"], params.get("n_covariates", 0))
-        flat = {**params.pop("objective_options", {}), **params, "device": device}
-        n_covariates = int(flat.pop("n_covariates", 0))
-        input_dims = flat.pop("input_dims")
-        config = config_from_mapping(migrate_legacy(flat), source="checkpoint")
-        return cls.from_config(resolve_for_task(config, ""), input_dims, n_covariates)
-
-
-def set_dropout_stream(modules: list[torch.nn.Module], stream: str) -> None:
-    """Give every encoder layer with a choice of dropout mask stream (``dropout_stream``) ``stream``."""
-    for module in modules:
-        for layer in module.modules():
-            if hasattr(layer, "dropout_stream"):
-                setattr(layer, "dropout_stream", stream)  # noqa: B010  (mypy types Module attributes as tensors)
+        config, input_dims, n_covariates = config_of_params(params, device)
+        return cls.from_config(config, input_dims, n_covariates)
 
 
 def _both(first: StepCallback, second: StepCallback | None) -> StepCallback:
