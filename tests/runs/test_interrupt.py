@@ -22,6 +22,23 @@ def test_signals_become_a_flag_or_a_keyboard_interrupt() -> None:
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers are restored
 
 
+def test_leaving_the_flag_keeps_a_handler_set_meanwhile_and_restores_its_own() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with stop_on_signals():
+        pass
+    assert signal.getsignal(signal.SIGTERM) is before
+    try:
+        # A torchrun rank that lost its peers ignores SIGTERM until its error is printed: leaving training
+        # (by that error) must not put back the default action, which would end it before it says why.
+        with pytest.raises(RuntimeError), stop_on_signals():
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            raise RuntimeError("peer lost")
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def test_interrupted_is_public_and_carries_how_to_continue(tmp_path: Path) -> None:
     exc = Interrupted.training(tmp_path, 7, "SIGINT")
     assert isinstance(exc, tscl.Interrupted) and isinstance(exc, tscl.TsclError)

@@ -59,7 +59,8 @@ def stop_on_signals() -> Iterator[dict[str, str | None]]:
         yield received
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            if signal.getsignal(sig) is handler:  # one set meanwhile (a rank ending with an error) is kept
+                signal.signal(sig, old)
 
 
 @contextmanager

@@ -198,12 +198,28 @@ def _collective(what: str) -> Iterator[None]:
     try:
         yield
     except RuntimeError as exc:  # DistBackendError and gloo's connection errors derive from it
+        _outlive_the_launchers_termination()
         raise PeerLost(
             f"rank {torch.distributed.get_rank()} lost the other ranks while {what}: "
             f"{str(exc).splitlines()[0][:160]}",
             hint="another process died (see its error above); the run directory keeps its last checkpoint: "
             "resume with the same torchrun command and `tscl pretrain --resume RUN_DIR`",
         ) from None
+
+
+def _outlive_the_launchers_termination() -> None:
+    """Ignore SIGTERM from here on: this rank is ending with an error that says why.
+
+    When a rank dies, torchrun sends SIGTERM to the others at once. A surviving rank usually sees the dead
+    peer first (its collective fails), and then leaves training, which restores the default SIGTERM action;
+    a SIGTERM landing before the error is printed would end it silently. The process exits within
+    milliseconds after the message (torchrun still kills it if it does not, after its own timeout).
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 # -- what the model attaches to an objective -----------------------------------------------------------------
