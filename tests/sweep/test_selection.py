@@ -96,6 +96,42 @@ def test_the_best_setting_is_chosen_on_validation_never_on_test(
     assert "b ★" in text and "best mean validation metric (never test)" in text
 
 
+def test_the_summary_sets_each_objective_beside_its_baselines_and_names_those_it_loses_to(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out"
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID.format(output=output.as_posix()).replace('"ETTh1", "ArrowHead"', '"ETTh1"'))
+    untrained = {"task": "classification", "head": "svm", "accuracy": 0.9, "auprc": 0.9, "cv_accuracy": 0.80}
+    raw = {"task": "classification", "head": "svm", "accuracy": 0.7, "auprc": 0.7, "cv_accuracy": 0.75}
+    raw_series = {"task": "forecasting", "horizons": {}, "mean": {"mse": 0.3, "mae": 0.4, "valid_mse": 0.55}}
+    METRICS_WITH = {  # "a" (cv 0.70) is below both baselines, "b" (cv 0.90) above; on ETTh1 raw input sits between
+        "GunPoint": {k: {**v, "baselines": {"random init": untrained, "raw input": raw}} for k, v in
+                     CLASSIFICATION.items()},
+        "ETTh1": {k: {**v, "baselines": {"raw input": raw_series}} for k, v in FORECASTING.items()},
+    }  # fmt: skip
+    layout = Layout(output)
+    for trial in load_grid(grid).trials():
+        run = layout.run_dir(trial.id)
+        run.mkdir(parents=True)
+        (run / "config.toml").write_text(dump_config(trial.config))
+        meta = {"status": "finished", "dataset": trial.dataset, "objective": trial.objective, "step": 2}
+        (run / "meta.json").write_text(json.dumps(meta))
+        (run / "metrics.json").write_text(json.dumps(METRICS_WITH[trial.dataset][trial.setting]))
+
+    code, out, err = run_cli(["sweep", str(grid), "--json"], capsys)
+    assert code == 0, err
+    rows = {(row["dataset"], row["setting"]): row for row in json.loads(out)["rows"]}
+    assert rows[("GunPoint", "a")]["baselines"]["random init"]["cv_accuracy"] == {"mean": 0.8, "std": 0.0}
+    assert rows[("GunPoint", "a")]["below"] == ["random init", "raw input"]
+    assert rows[("GunPoint", "b")]["below"] == []
+    assert rows[("ETTh1", "a")]["below"] == ["raw input"] and rows[("ETTh1", "b")]["below"] == []  # valid_mse
+    code, out, err = run_cli(["sweep", str(grid)], capsys)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "below" in text and "classification · baselines" in text and "forecasting · baselines" in text
+
+
 def _row(setting: str, metrics: dict[str, Any]) -> dict[str, Any]:
     stats = {name: {"mean": value, "std": 0.0} for name, value in metrics.items()}
     return {"dataset": "d", "objective": "o", "setting": setting, "task": "classification", "n": 1, "metrics": stats}

@@ -147,6 +147,8 @@ def render_result(result: SweepResult) -> None:
             evaluation = create_task(task)
             names = (*evaluation.validation_names, *evaluation.headline_names)
             console.print(folded(summary_table(f"{result.name} · {task}", rows, names, evaluation.validation_names)))
+            if any(row.get("baselines") for row in rows):
+                console.print(folded(baseline_table(f"{result.name} · {task} · baselines", rows, names)))
     if result.archives:
         console.print(folded(archive_table(result)))
     problems = [t for t in result.trials if t.status != "finished"]
@@ -175,14 +177,39 @@ def summary_table(
         table.add_column(f"{name} ({'valid., ' if name in validation else ''}mean ± std)", justify="right")
     for name in papers:
         table.add_column(f"paper {name}", justify="right", style="dim")
+    below = any(row.get("below") for row in rows)
+    if below:
+        table.add_column("below (valid.)", style="yellow")
     table.add_column("unfinished", justify="right")
     for row in rows:
         setting = f"{row['setting']} ★" if row.get("best") else row["setting"]
         cells = [row["dataset"], row["objective"], setting, str(row["n"])]
         cells += [_mean_std(row["metrics"].get(name)) for name in names]
         cells += [_number((row["paper"] or {}).get(name)) for name in papers]
+        if below:
+            cells.append(", ".join(row.get("below") or ()))
         cells.append(str(row["unfinished"]) if row["unfinished"] else "")
         table.add_row(*cells)
+    return table
+
+
+def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...]) -> Table:
+    """Mean ± std of each row's baselines over the same seeds: the objective's encoder untrained (random init,
+    one per objective) and the raw input (one per dataset), each shown once per setting."""
+    table = Table(title=title)
+    for column in ("dataset", "baseline", "setting", "n"):
+        table.add_column(column)
+    for name in names:
+        table.add_column(f"{name} (mean ± std)", justify="right")
+    shown: set[tuple[str, str, str]] = set()
+    for row in rows:
+        for baseline, metrics in sorted((row.get("baselines") or {}).items()):
+            label = baseline if baseline != "random init" else f"{row['objective']} untrained"
+            if (row["dataset"], label, row["setting"]) in shown:
+                continue
+            shown.add((row["dataset"], label, row["setting"]))
+            cells = [row["dataset"], label, row["setting"], str(row["n"])]
+            table.add_row(*cells, *(_mean_std(metrics.get(name)) for name in names))
     return table
 
 

@@ -7,7 +7,9 @@ classification, the validation split's ``valid_mse`` for forecasting), then the 
 ``metrics.json``. The std is the sample standard deviation over the finished seeds (``ddof=1``), and 0 when
 only one seed finished. The published numbers the task compares with (``Task.published``, from the
 objective's paper) are set beside. Where a (dataset, objective) has several settings, the best is the one
-with the best mean of the task's first validation metric; test numbers never take part in the choice.
+with the best mean of the task's first validation metric; test numbers never take part in the choice. Each
+row also carries its trials' baselines (the objective's encoder untrained, the raw input) as mean ± std over
+the same seeds, and ``below``: the baselines whose mean validation metric beats the row's.
 """
 
 from __future__ import annotations
@@ -74,9 +76,13 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
         task = tasks.pop() if len(tasks) == 1 else None
         protocols = sorted({str(protocol_of(m)) for _, m in finished if m})
         values: dict[str, list[float]] = {}
+        baselines: dict[str, dict[str, list[float]]] = {}
         for _, metrics in finished:
             for name, value in summary_metrics(metrics).items():
                 values.setdefault(name, []).append(value)
+            for baseline, numbers in ((metrics or {}).get("baselines") or {}).items():
+                for name, value in summary_metrics(numbers).items():
+                    baselines.setdefault(baseline, {}).setdefault(name, []).append(value)
         failed = [records[t.id] for t in members if records[t.id].status != "finished"]
         errors = [f"seed {r.seed}: {r.status}: {r.error or '-'}" for r in failed]
         rows.append({
@@ -84,11 +90,28 @@ def summarise(trials: list[Trial], records: dict[str, TrialRecord], layout: Layo
             "protocol": protocols[0] if len(protocols) == 1 else None,
             "n": len(finished), "seeds": [t.seed for t, _ in finished],
             "metrics": {name: mean_std(v) for name, v in values.items()},
+            "baselines": {b: {name: mean_std(v) for name, v in m.items()} for b, m in baselines.items()},
             "paper": paper_headline(members[0], task), "settings": members[0].overrides,
             "unfinished": len(failed), "errors": errors,
         })  # fmt: skip
     mark_best(rows)
+    for row in rows:
+        row["below"] = below_baselines(row)
     return rows
+
+
+def below_baselines(row: dict[str, Any]) -> list[str]:
+    """The baselines (``random init``: the objective's encoder untrained; ``raw input``) whose mean of the
+    task's selection metric is better than the row's: where pretraining did not help, on validation."""
+    own = _selection_value(row)
+    if own is None:
+        return []
+    names = []
+    for baseline, metrics in sorted((row.get("baselines") or {}).items()):
+        value = _selection_value({**row, "metrics": metrics, "n": 1})
+        if value is not None and value < own:
+            names.append(baseline)
+    return names
 
 
 def mark_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
