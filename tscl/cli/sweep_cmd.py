@@ -196,6 +196,8 @@ def summary_table(
 def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...]) -> Table:
     """Mean ± std of each row's baselines over the same seeds: the objective's encoder untrained (random init,
     one per objective) and the raw input (one per dataset), each shown once per setting."""
+    from tscl.tasks.base import RANDOM
+
     table = Table(title=title)
     for column in ("dataset", "baseline", "setting", "n"):
         table.add_column(column)
@@ -204,7 +206,7 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
     shown: set[tuple[str, str, str]] = set()
     for row in rows:
         for baseline, metrics in sorted((row.get("baselines") or {}).items()):
-            label = baseline if baseline != "random init" else f"{row['objective']} untrained"
+            label = baseline if baseline != RANDOM else f"{row['objective']} untrained"
             if (row["dataset"], label, row["setting"]) in shown:
                 continue
             shown.add((row["dataset"], label, row["setting"]))
