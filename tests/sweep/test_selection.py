@@ -45,7 +45,7 @@ NO_VALIDATION = {  # a head without a grid search: no cross-validation accuracy,
 METRICS = {"GunPoint": CLASSIFICATION, "ETTh1": FORECASTING, "ArrowHead": NO_VALIDATION}
 
 
-def _finished_trials(grid_path: Path, output: Path) -> None:
+def _finished_trials(grid_path: Path, output: Path, metrics: dict[str, Any] = METRICS) -> None:
     """Every trial of the grid as a finished, evaluated run directory holding the numbers above."""
     layout = Layout(output)
     for trial in load_grid(grid_path).trials():
@@ -54,7 +54,7 @@ def _finished_trials(grid_path: Path, output: Path) -> None:
         (run / "config.toml").write_text(dump_config(trial.config))
         meta = {"status": "finished", "dataset": trial.dataset, "objective": trial.objective, "step": 2}
         (run / "meta.json").write_text(json.dumps(meta))
-        (run / "metrics.json").write_text(json.dumps(METRICS[trial.dataset][trial.setting]))
+        (run / "metrics.json").write_text(json.dumps(metrics[trial.dataset][trial.setting]))
 
 
 def test_the_best_setting_is_chosen_on_validation_never_on_test(
@@ -110,14 +110,7 @@ def test_the_summary_sets_each_objective_beside_its_baselines_and_names_those_it
                      CLASSIFICATION.items()},
         "ETTh1": {k: {**v, "baselines": {"raw input": raw_series}} for k, v in FORECASTING.items()},
     }  # fmt: skip
-    layout = Layout(output)
-    for trial in load_grid(grid).trials():
-        run = layout.run_dir(trial.id)
-        run.mkdir(parents=True)
-        (run / "config.toml").write_text(dump_config(trial.config))
-        meta = {"status": "finished", "dataset": trial.dataset, "objective": trial.objective, "step": 2}
-        (run / "meta.json").write_text(json.dumps(meta))
-        (run / "metrics.json").write_text(json.dumps(METRICS_WITH[trial.dataset][trial.setting]))
+    _finished_trials(grid, output, METRICS_WITH)
 
     code, out, err = run_cli(["sweep", str(grid), "--json"], capsys)
     assert code == 0, err
