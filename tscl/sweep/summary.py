@@ -106,12 +106,8 @@ def below_baselines(row: dict[str, Any]) -> list[str]:
     own = _selection_value(row)
     if own is None:
         return []
-    names = []
-    for baseline, metrics in sorted((row.get("baselines") or {}).items()):
-        value = _selection_value({**row, "metrics": metrics, "n": 1})
-        if value is not None and value < own:
-            names.append(baseline)
-    return names
+    values = {name: _selected_mean(row["task"], metrics) for name, metrics in (row.get("baselines") or {}).items()}
+    return sorted(name for name, value in values.items() if value is not None and value < own)
 
 
 def mark_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -140,12 +136,17 @@ def mark_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _selection_value(row: dict[str, Any]) -> float | None:
     """The row's mean of its task's selection metric, negated when higher is better (None: not measured)."""
-    if row["task"] is None or not row["n"]:
+    return _selected_mean(row["task"], row["metrics"]) if row["n"] else None
+
+
+def _selected_mean(task_name: str | None, metrics: dict[str, Any]) -> float | None:
+    """Mean of the task's selection metric in ``{name: {"mean", "std"}}``, negated when higher is better."""
+    if task_name is None:
         return None
-    task = create_task(row["task"])
-    if not task.validation_names or task.validation_names[0] not in row["metrics"]:
+    task = create_task(task_name)
+    if not task.validation_names or task.validation_names[0] not in metrics:
         return None
-    mean = float(row["metrics"][task.validation_names[0]]["mean"])
+    mean = float(metrics[task.validation_names[0]]["mean"])
     return mean if task.validation_lower_is_better else -mean
 
 

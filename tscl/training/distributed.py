@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import threading
 import warnings
 import weakref
 from collections.abc import Iterator
@@ -215,9 +217,6 @@ def _outlive_the_launchers_termination() -> None:
     a SIGTERM landing before the error is printed would end it silently. The process exits within
     milliseconds after the message (torchrun still kills it if it does not, after its own timeout).
     """
-    import signal
-    import threading
-
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
