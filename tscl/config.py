@@ -168,7 +168,10 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         valid = list(RunConfig.model_fields) if "." not in key else ["name", "options"]
         prefix, _, name = key.rpartition(".")
         unknown = unknown_option_error(prefix or source, name, "the run configuration", valid)
-        return ConfigError(f"{source}: unknown key {key!r}", hint=unknown.hint)
+        hint = unknown.hint
+        if prefix in SECTIONS:
+            hint = f"the {prefix} section takes only name and options: put {name!r} under {prefix}.options"
+        return ConfigError(f"{source}: unknown key {key!r}", hint=hint)
     message = str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "
     flag = _FLAG_OF.get(key, key.split(".")[0]).replace("_", "-")
@@ -214,7 +217,9 @@ def merge_layers(lower: Mapping[str, Any], higher: Mapping[str, Any]) -> dict[st
                 below = {}
             options = {**(below.get("options") or {}), **(value.get("options") or {})}
             name = value.get("name") if value.get("name") is not None else below.get("name")
-            merged[key] = {"name": name, "options": options}
+            # Keys other than name and options are kept, so that validation names them instead of dropping them.
+            extra = {k: v for k, v in value.items() if k not in ("name", "options")}
+            merged[key] = {**extra, "name": name, "options": options}
         else:
             merged[key] = value
     return merged

@@ -176,3 +176,14 @@ def test_averaged_encoder_is_the_mean_of_initial_and_every_step() -> None:
     model.fit(X, n_iters=3, callback=lambda m, _loss: snapshots.append(m.net.input_fc.weight.detach().clone()))
     expected = torch.stack(snapshots).mean(dim=0)
     torch.testing.assert_close(model.averaged.module.input_fc.weight, expected, atol=1e-6, rtol=1e-5)
+
+
+def test_a_section_mapping_with_flat_options_is_an_error_not_the_defaults() -> None:
+    # {"name": ..., "repr_dims": 4} used to drop repr_dims silently and build the default encoder.
+    from tscl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown key 'encoder.repr_dims'") as info:
+        ContrastiveModel(1, device="cpu", encoder={"name": "ts2vec", "repr_dims": 4})
+    assert info.value.hint is not None and "encoder.options" in info.value.hint
+    model = ContrastiveModel(1, device="cpu", encoder={"name": "ts2vec", "options": {"repr_dims": 4}})
+    assert model.net.output_dims == 4
