@@ -1,11 +1,11 @@
 """``python -m tscl`` runs the command line (Ctrl-C while it is still importing: one line, exit code 130)."""
 
 try:
-    from tscl.cli import main
+    from tscl.cli import console
 except KeyboardInterrupt:
     import sys
 
     print("error: interrupted", file=sys.stderr)
     raise SystemExit(130) from None
 
-main()
+console()

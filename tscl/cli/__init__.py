@@ -7,6 +7,7 @@ pydantic, torch ...) ends with one line and exit code 130 instead of a traceback
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -21,6 +22,52 @@ def main(argv: list[str] | None = None) -> None:
         print("error: interrupted", file=sys.stderr)
         raise SystemExit(INTERRUPTED) from None
     run(argv)
+
+
+def console() -> None:
+    """The ``tscl`` program (console script and ``python -m tscl``): :func:`main`, then a quick exit.
+
+    Once the command has returned, its files are written and closed; what the interpreter would still do is
+    tear down its modules and objects, about half a second with torch loaded, for nothing the user sees. So
+    the exit does what matters of it (join non-daemon threads, run the ``atexit`` handlers, flush the standard
+    streams) and ends the process with ``os._exit``. Errors other than ``SystemExit`` exit normally, with
+    their traceback. In-process callers (tests, plug-ins) use :func:`main`, which returns.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    _quick_exit(code)
+
+
+def _exit_code(code: Any) -> int:
+    """The process exit code ``SystemExit(code)`` stands for (a message is printed, and means 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _quick_exit(code: int) -> None:
+    import atexit
+    import threading
+
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:  # not CPython: the normal exit
+        raise SystemExit(code)
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    run_exit_handlers()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`tscl runs list | head`) or stream: nothing to add
+            pass
+    os._exit(code)
 
 
 def __getattr__(name: str) -> Any:
