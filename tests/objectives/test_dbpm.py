@@ -254,3 +254,37 @@ def test_it_takes_the_wrapped_objectives_needs_and_refuses_what_cannot_be_wrappe
     with pytest.raises(ConfigError, match=r"objective\.inner_options\.no_such is not an option of augment"):
         build({"inner_options": {"no_such": 1}})
     build({"inner": "ts2vec"}, loss="infonce")  # the crops keep one row per series
+
+
+def test_five_values_can_reach_the_noisy_cutoff_four_cannot() -> None:
+    # The bound run_notes relies on: with the population std no z-score of N values exceeds sqrt(N - 1).
+    _, noisy, _ = bad_pair_weights(torch.tensor([1.0, 1.0, 1.0, 1.0, 0.0], dtype=torch.float64))
+    assert _indices(noisy) == {4}
+    _, noisy, faulty = bad_pair_weights(torch.tensor([1.0, 1.0, 1.0, 0.0], dtype=torch.float64))
+    assert not (noisy | faulty).any()
+
+
+def test_it_says_when_the_data_or_the_length_of_training_let_it_weigh_nothing(
+    corrupting_views: Any, pair_distance: Any
+) -> None:
+    full = _model("pair-distance-test", "scale-test").fit(_marked_sines(), n_epochs=10)
+    assert full.objective.run_notes() == []
+    short = _model("pair-distance-test", "scale-test").fit(_marked_sines(), n_epochs=1)
+    (note,) = short.objective.run_notes()
+    assert note.startswith("dbpm weighed no pair: training ended after 1 epoch(s), within its warm-up of 1")
+    few = _model("pair-distance-test", "scale-test").fit(_marked_sines()[:4], n_epochs=10)
+    (note,) = few.objective.run_notes()
+    assert "with 4 training series no z-score exceeds sqrt(4 - 1) = 1.73" in note
+    assert note.endswith("it needs at least 5 series")
+
+
+def test_the_command_line_prints_the_note(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli_helpers import run_cli
+
+    data = tmp_path / "three.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(3, 40, 1)).astype(np.float32))
+    args = ["pretrain", "--dataset", str(data), "--objective", "dbpm", "--iters", "2", "--device", "cpu",
+            "--set", "encoder.depth=1", "--run-dir", str(tmp_path / "run")]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "note: dbpm could flag no pair: with 3 training series" in " ".join(err.split())

@@ -27,7 +27,9 @@ Optional hooks the training loop calls when an objective has them:
 * ``epoch_log``: per-epoch records, rows with ``step`` and ``epoch``, written as extra columns of
   ``losses.csv`` (on the step that ended the epoch), into ``meta.json`` and under the evaluation report;
 * ``artifacts()``: ``{file name: state}`` of models of its own, written beside the run's checkpoint
-  (``checkpoints/NAME``, with its sha256) at every save; the checkpoint holds them too (resume reads that).
+  (``checkpoints/NAME``, with its sha256) at every save; the checkpoint holds them too (resume reads that);
+* ``run_notes()``: when pretraining ends, lines the user should read about the run (e.g. that the data gave
+  the objective nothing to do); shown as ``note:`` lines and kept in the result.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ class DBPMObjective:
         inner_options = dict(inner_options or {})
         self.needs_of({"inner": inner})
         _check_wrappable(inner, inner_options, setup)
-        self.warmup, self.recency = warmup, recency
+        self.warmup, self.recency, self.inner_name = warmup, recency, inner
         self.cutoffs = (noisy_cutoff, faulty_cutoff)
         assert setup.loss is not None  # _check_wrappable
         wrapped = dataclasses.replace(setup, loss=WeightedSampleLoss(setup.loss, self))
@@ -237,6 +237,25 @@ class DBPMObjective:
         if self.epochs < self.warmup_epochs:
             return torch.zeros_like(noisy), torch.zeros_like(faulty)
         return noisy, faulty
+
+    def run_notes(self) -> list[str]:
+        """Say so when the mining could not, or did not, change any pair's weight in this run."""
+        series = self.epoch_sum.numel()
+        # With the population std, no z-score of N values exceeds sqrt(N - 1) (Samuelson's inequality).
+        reach, lowest = math.sqrt(max(series - 1, 0)), min(self.cutoffs)
+        needed = math.ceil(lowest**2) + 1
+        if reach < lowest:
+            return [
+                f"dbpm could flag no pair: with {series} training series no z-score exceeds sqrt({series} - 1) = "
+                f"{reach:.2f}, below its cutoffs {self.cutoffs[0]:g} and {self.cutoffs[1]:g}, so every pair kept "
+                f"weight 1 (objective.inner {self.inner_name!r} alone); it needs at least {needed} series"
+            ]
+        if self.steps <= self.warmup_epochs * self.iters_per_epoch:
+            return [
+                f"dbpm weighed no pair: training ended after {self.epochs} epoch(s), within its warm-up of "
+                f"{self.warmup_epochs} (objective.warmup {self.warmup:g} of the planned epochs)"
+            ]
+        return []
 
     @property
     def epoch_log(self) -> list[dict[str, float]]:

@@ -205,7 +205,7 @@ def resume(
     with thread_scope(config.threads, ceiling) as threads:
         notes = _thread_notes(threads, ceiling)
         result = _resume(run_dir, config, meta, layer, on_step, started, threads)
-    return dataclasses.replace(result, notes=notes)
+    return dataclasses.replace(result, notes=notes + result.notes)
 
 
 def _thread_notes(threads: ThreadChoice, recorded: int | None) -> tuple[str, ...]:

@@ -163,7 +163,8 @@ def pretrain_groups(dataset: Any) -> Mapping[str, np.ndarray] | None:
 
 def _result(model: ContrastiveModel, directory: Path, started: float) -> PretrainResult:
     losses = model.progress.losses
+    run_notes = getattr(model.objective, "run_notes", None)  # an optional objective hook (objectives.base)
     return PretrainResult(
         directory, model.progress.step, model.progress.epoch, losses[-1] if losses else None,
-        time.perf_counter() - started, "finished",
+        time.perf_counter() - started, "finished", tuple(run_notes()) if callable(run_notes) else (),
     )  # fmt: skip
