@@ -1,0 +1,154 @@
+"""Where a small-series pretraining run goes, and the best end-to-end ratio an eager implementation can reach.
+
+GunPoint pretraining (200 iterations, batch 8, seed 42, 2 threads by default), measured on this machine in one run:
+
+  start-up      `python -c "import torch"` and a one-iteration `tscl pretrain` (start to exit): the fixed costs
+  step          ms per iteration of `ContrastiveModel.fit` with the default encoder (widths 64 and 320)
+  floor         the same step with widths 4: the same ~5,000 tensor operations per step, with almost no
+                arithmetic in them (what the interpreter, autograd and ATen's per-operation work cost)
+  operations    tensor operations per step (torch.profiler)
+  products      matrix-product FLOPs per step, and their time at the rate the encoder's 64-wide products reach
+                in isolation on this machine (the measured GEMM rate of that shape)
+  per operation the cost of one trivial tensor operation called from Python (torch.add on one-element tensors)
+
+It prints the accounting: a run cannot take less than start-up + 200 x (products at their rate + the floor),
+the ratio that bound gives against the official program's time (`--official-seconds`, e.g. from
+`bench_reference.py --only gunpoint-cli`), and how small the non-arithmetic work per step would have to be for
+x3.5 and x5 (with the operations count, the per-operation cost that implies).
+
+    python benchmarks/bench_overhead.py --data-dir ../shared/datasets --official-seconds 32.6
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _wall(command: list[str], rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def _step_ms(X, threads: int, steps: int, **widths: int) -> float:  # type: ignore[no-untyped-def]
+    from tscl.training.model import ContrastiveModel
+
+    model = ContrastiveModel(device="cpu", seed=42, batch_size=8, threads=threads, **widths)
+    model.fit(X, n_iters=10)
+    began = time.perf_counter()
+    model.fit(X, n_iters=10 + steps)
+    return (time.perf_counter() - began) / steps * 1e3
+
+
+def _operations_per_step(X, threads: int, steps: int = 20) -> float:  # type: ignore[no-untyped-def]
+    from torch.profiler import ProfilerActivity, profile
+
+    from tscl.training.model import ContrastiveModel
+
+    model = ContrastiveModel(device="cpu", seed=42, batch_size=8, threads=threads)
+    model.fit(X, n_iters=5)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        model.fit(X, n_iters=5 + steps)
+    return sum(e.count for e in prof.key_averages() if e.key.startswith("aten::")) / steps
+
+
+def _product_flop_per_step(X, threads: int, steps: int = 20) -> float:  # type: ignore[no-untyped-def]
+    import bench_workloads
+
+    from tscl.training.model import ContrastiveModel
+
+    return bench_workloads._matmul_flops(ContrastiveModel(device="cpu", seed=42, batch_size=8, threads=threads), X,
+                                         steps) / steps  # fmt: skip
+
+
+def _gemm_rate(rows: int = 2400, width: int = 64, reps: int = 300) -> float:
+    import torch
+
+    a, b, out = torch.randn(rows, width), torch.randn(width, width), torch.empty(rows, width)
+    for _ in range(20):
+        torch.mm(a, b, out=out)
+    began = time.perf_counter()
+    for _ in range(reps):
+        torch.mm(a, b, out=out)
+    return 2 * rows * width * width * reps / (time.perf_counter() - began)
+
+
+def _per_operation_us(reps: int = 20000) -> float:
+    import torch
+
+    a, b = torch.ones(1), torch.ones(1)
+    began = time.perf_counter()
+    for _ in range(reps):
+        torch.add(a, b)
+    return (time.perf_counter() - began) / reps * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=100, help="timed iterations per step figure")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per start-up figure (median)")
+    parser.add_argument("--official-seconds", type=float, help="the official program's GunPoint time, start to exit")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    import torch
+    from bench_loss import measure_peak_gflops
+
+    from tscl.data import load_dataset
+
+    torch.set_num_threads(args.threads)
+    peak = measure_peak_gflops()
+    import_s = _wall([sys.executable, "-c", "import torch"], args.rounds)
+    with tempfile.TemporaryDirectory() as scratch:
+        one = [sys.executable, "-m", "tscl", "pretrain", "--dataset", "GunPoint", "--data-dir", args.data_dir,
+               "--iters", "1", "--batch-size", "8", "--seed", "42", "--threads", str(args.threads),
+               "--run-dir", str(Path(scratch) / "run")]  # fmt: skip
+        fixed_s = statistics.median(_wall([*one[:-1], str(Path(scratch) / f"run{i}")], 1) for i in range(args.rounds))
+    X = load_dataset("GunPoint", args.data_dir, univariate=True).pretrain_array()
+    step = _step_ms(X, args.threads, args.steps)
+    floor = _step_ms(X, args.threads, args.steps, repr_dims=4, hidden_dims=4)
+    operations = _operations_per_step(X, args.threads)
+    flop = _product_flop_per_step(X, args.threads)
+    rate = _gemm_rate()
+    per_op = _per_operation_us()
+    products = flop / rate * 1e3
+    print(f"GunPoint, {args.threads} threads, torch {torch.__version__}; measured GEMM peak {peak:.0f} GFLOP/s "
+          f"(4 x 2048^3 bmm), the encoder's 2400x64x64 product {rate / 1e9:.0f} GFLOP/s")  # fmt: skip
+    rows = [
+        ("python + import torch", f"{import_s:.2f} s"),
+        ("`tscl pretrain --iters 1`, start to exit (fixed costs)", f"{fixed_s:.2f} s"),
+        ("one iteration", f"{step:.1f} ms"),
+        ("one iteration with widths 4 (the per-operation floor)", f"{floor:.1f} ms"),
+        ("tensor operations per iteration", f"{operations:.0f}"),
+        ("one trivial tensor operation from Python", f"{per_op:.1f} us"),
+        ("matrix products per iteration", f"{flop / 1e9:.2f} GFLOP = {products:.1f} ms at {rate / 1e9:.0f} GFLOP/s"),
+    ]
+    print("\n| quantity | measured |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    bound = fixed_s + 200 * (products + floor) / 1e3
+    measured = fixed_s + 199 * step / 1e3
+    print(f"\n200 iterations: about {measured:.1f} s as measured (fixed + 199 iterations); an eager implementation "
+          f"that kept only the products and the per-operation floor: {bound:.1f} s")  # fmt: skip
+    if args.official_seconds:
+        official = args.official_seconds
+        print(f"against the official {official:.1f} s: x{official / measured:.2f} now, at most x{official / bound:.2f}")
+        for target in (3.5, 5.0):
+            budget = (official / target - fixed_s) / 200 * 1e3 - products
+            per = budget / operations * 1e3 if budget > 0 else float("nan")
+            print(f"x{target}: at most {budget:.1f} ms per iteration beside the products (now {step - products:.1f}, "
+                  f"floor {floor:.1f}), i.e. {per:.2f} us per operation at {operations:.0f} operations")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
