@@ -2,7 +2,8 @@
 workloads (bench_workloads.py, with ETTh1-U pretraining's matmul FLOPs, the FLOP bound at the measured GEMM
 peak and the share of it reached), each beside its straightforward baseline; given ``--reference-dir``, tscl
 beside the official TS2Vec code in the same run (bench_reference.py: the loss, ETTh1-U and GunPoint
-pretraining, GunPoint from the command line start to exit, the causal encoding); with ``--svm``, the SVM
+pretraining, GunPoint from the command line start to exit, the causal encoding; and bench_overhead.py: the
+small-series accounting, the best ratio an eager implementation can reach); with ``--svm``, the SVM
 protocol on ElectricDevices against scikit-learn's plain grid search (bench_svm.py); with ``--sweep``, ten UCR
 sets x 3 seeds run one by one against one `tscl sweep` (bench_sweep.py). ``--all`` is all of them.
 
@@ -66,6 +67,8 @@ def main() -> None:
         ref_args = ["--reference-dir", args.reference_dir, "--data-dir", args.data_dir]
         ref_args += ["--threads", str(args.threads or torch.get_num_threads())]
         reference = "\n## Beside the official TS2Vec code\n\n" + _run("bench_reference.py", ref_args, scratch)
+        reference += "\n## Where a small-series run goes (GunPoint)\n\n"
+        reference += _printed("bench_overhead.py", ref_args)
     extra = ""
     if args.svm or args.all:
         svm_args = ["--data-dir", args.data_dir, "--threads", str(args.threads or torch.get_num_threads())]
