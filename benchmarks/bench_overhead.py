@@ -32,14 +32,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
-def _wall(command: list[str], rounds: int) -> float:
+def _wall(command: Callable[[int], list[str]], rounds: int) -> float:
+    """Median wall time of ``command(round)`` run ``rounds`` times."""
     times = []
-    for _ in range(rounds):
+    for i in range(rounds):
         began = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
+        subprocess.run(command(i), check=True, capture_output=True)
         times.append(time.perf_counter() - began)
     return statistics.median(times)
 
@@ -114,12 +116,12 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     peak = measure_peak_gflops()
-    import_s = _wall([sys.executable, "-c", "import torch"], args.rounds)
+    import_s = _wall(lambda _: [sys.executable, "-c", "import torch"], args.rounds)
     with tempfile.TemporaryDirectory() as scratch:
-        one = [sys.executable, "-m", "tscl", "pretrain", "--dataset", "GunPoint", "--data-dir", args.data_dir,
-               "--iters", "1", "--batch-size", "8", "--seed", "42", "--threads", str(args.threads),
-               "--run-dir", str(Path(scratch) / "run")]  # fmt: skip
-        fixed_s = statistics.median(_wall([*one[:-1], str(Path(scratch) / f"run{i}")], 1) for i in range(args.rounds))
+        one_iteration = [sys.executable, "-m", "tscl", "pretrain", "--dataset", "GunPoint", "--data-dir",
+                         args.data_dir, "--iters", "1", "--batch-size", "8", "--seed", "42", "--threads",
+                         str(args.threads), "--run-dir"]  # fmt: skip
+        fixed_s = _wall(lambda i: [*one_iteration, str(Path(scratch) / f"run{i}")], args.rounds)
     commands = {"tscl": [], "official": []}
     if args.reference_dir:
         from bench_reference import _command_line_case

@@ -165,12 +165,12 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        valid = list(RunConfig.model_fields) if "." not in key else ["name", "options"]
         prefix, _, name = key.rpartition(".")
-        unknown = unknown_option_error(prefix or source, name, "the run configuration", valid)
-        hint = unknown.hint
-        if prefix in SECTIONS:
+        hint: str | None
+        if prefix in SECTIONS:  # the only nested keys: a section's
             hint = f"the {prefix} section takes only name and options: put {name!r} under {prefix}.options"
+        else:
+            hint = unknown_option_error(source, name, "the run configuration", list(RunConfig.model_fields)).hint
         return ConfigError(f"{source}: unknown key {key!r}", hint=hint)
     message = str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "

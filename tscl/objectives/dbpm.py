@@ -243,8 +243,8 @@ class DBPMObjective:
         series = self.epoch_sum.numel()
         # With the population std, no z-score of N values exceeds sqrt(N - 1) (Samuelson's inequality).
         reach, lowest = math.sqrt(max(series - 1, 0)), min(self.cutoffs)
-        needed = math.ceil(lowest**2) + 1
         if reach < lowest:
+            needed = math.ceil(lowest**2) + 1
             return [
                 f"dbpm could flag no pair: with {series} training series no z-score exceeds sqrt({series} - 1) = "
                 f"{reach:.2f}, below its cutoffs {self.cutoffs[0]:g} and {self.cutoffs[1]:g}, so every pair kept "
