@@ -5,7 +5,9 @@ beside the official TS2Vec code in the same run (bench_reference.py: the loss, E
 pretraining, GunPoint from the command line start to exit, the causal encoding; and bench_overhead.py: the
 small-series accounting, the best ratio an eager implementation can reach); with ``--svm``, the SVM
 protocol on ElectricDevices against scikit-learn's plain grid search (bench_svm.py); with ``--sweep``, ten UCR
-sets x 3 seeds run one by one against one `tscl sweep` (bench_sweep.py). ``--all`` is all of them.
+sets x 3 seeds run one by one against one `tscl sweep` (bench_sweep.py); with ``--compile``, tscl's eager
+step against the straightforward formulation and both under ``torch.compile`` (bench_compile.py). ``--all`` is
+all of them.
 
     python benchmarks/run_all.py --data-dir ../shared/datasets --out benchmarks/results.md
     python benchmarks/run_all.py --data-dir ../shared/datasets --threads 2 --baseline --out results.md
@@ -46,11 +48,12 @@ def main() -> None:
     parser.add_argument("--reference-dir", help="a checkout of github.com/yuezhihan/ts2vec: also compare with it")
     parser.add_argument("--svm", action="store_true", help="also the SVM protocol on ElectricDevices (~5 min)")
     parser.add_argument("--sweep", action="store_true", help="also 10 UCR sets x 3 seeds, one by one vs a sweep")
-    parser.add_argument("--all", action="store_true", help="--svm and --sweep (and the official code if given)")
+    parser.add_argument("--compile", action="store_true", help="also torch.compile against the eager step (~6 min)")
+    parser.add_argument("--all", action="store_true", help="--svm, --sweep, --compile (and the official code if given)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.md"))
     args = parser.parse_args()
-    if (args.svm or args.sweep or args.all) and not args.data_dir:
-        parser.error("--svm, --sweep and --all need --data-dir (the UCR files)")
+    if (args.svm or args.sweep or args.compile or args.all) and not args.data_dir:
+        parser.error("--svm, --sweep, --compile and --all need --data-dir (the UCR files)")
 
     import torch
 
@@ -76,6 +79,9 @@ def main() -> None:
     if args.sweep or args.all:
         extra += "\n## Many small runs: one by one against one sweep\n\n"
         extra += _printed("bench_sweep.py", ["--data-dir", args.data_dir])
+    if args.compile or args.all:
+        extra += "\n## A compiled step (torch.compile) against the eager one\n\n"
+        extra += _printed("bench_compile.py", ["--data-dir", args.data_dir, *threads])
     scratch.unlink(missing_ok=True)
     header = (
         f"# tscl benchmarks\n\n{datetime.date.today()}, {platform.processor() or platform.machine()}, "
