@@ -20,6 +20,8 @@ Two crop regimes:
              ``--random-iters`` iterations only, with the number of graphs it compiled, because every new
              length can recompile (``dynamic=True`` still specialises the loss's loop over scales).
 
+Compilation starts from an empty Inductor cache (a temporary ``TORCHINDUCTOR_CACHE_DIR``), as a first run on a
+machine does; ``--warm-cache`` keeps the user's cache instead (later runs of the same shapes compile faster).
 ``compiled`` draws its dropout masks from Inductor's own random stream, so its losses are not compared with the
 others; the work per step is the same.
 
@@ -31,8 +33,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,7 +86,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=6, help="timed chunks per case (median per iteration)")
     parser.add_argument("--crop-length", type=int, default=100, help="the fixed crop (GunPoint has 150 steps)")
     parser.add_argument("--random-iters", type=int, default=10, help="compiled iterations with random crops")
+    parser.add_argument("--warm-cache", action="store_true", help="keep the Inductor cache (default: start empty)")
     args = parser.parse_args()
+    if not args.warm_cache:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="tscl-bench-inductor-")
     import torch
     from bench_loss import measure_peak_gflops
 
