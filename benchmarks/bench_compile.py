@@ -33,7 +33,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -89,7 +91,9 @@ def main() -> None:
     parser.add_argument("--warm-cache", action="store_true", help="keep the Inductor cache (default: start empty)")
     args = parser.parse_args()
     if not args.warm_cache:
-        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="tscl-bench-inductor-")
+        cache = tempfile.mkdtemp(prefix="tscl-bench-inductor-")
+        atexit.register(shutil.rmtree, cache, ignore_errors=True)
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
     import torch
     from bench_loss import measure_peak_gflops
 
