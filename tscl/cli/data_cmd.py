@@ -25,7 +25,7 @@ from tscl.errors import DataError, DownloadError
 
 if TYPE_CHECKING:
     from tscl.data.fetch import FetchResult
-from tscl.cli.render import folded
+from tscl.cli.render import folded, print_warnings
 
 data = typer.Typer(
     help="List, inspect and download datasets (ETT, UCR, UEA, your own files).",
@@ -94,10 +94,12 @@ def info_command(
     """Load a dataset as training would and summarise it (grouped data: subjects, recordings, windows per class)."""
     from tscl.data import load_dataset
     from tscl.data.grouped import Grouping
+    from tscl.data.splits import split_warnings
 
     grouping = Grouping(window, stride, split_by, split_seed or 0)
     dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target, grouping=grouping)
     info = dataset.info()
+    print_warnings(split_warnings(getattr(dataset, "split", None)))
     if json_output:
         _print_json(info)
         return
