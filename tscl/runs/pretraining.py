@@ -136,7 +136,10 @@ def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
 
 
 def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel, dataset: Any = None) -> None:
-    prepare_training_array(X, config.max_train_length)
+    prepared = prepare_training_array(X, config.max_train_length)
+    check_batches = getattr(model.objective, "check_batches", None)  # an optional objective hook (objectives.base)
+    if callable(check_batches):
+        check_batches(config.batch_size, prepared.shape)
     smallest = int(getattr(model.objective, "min_group_batch", 0))
     if smallest and pretrain_groups(dataset) is not None and config.batch_size < smallest:
         raise ConfigError(
