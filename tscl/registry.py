@@ -81,7 +81,8 @@ class Registry(Generic[T]):
 
     Args:
         kind: Singular noun used in messages ("objective", "loss", ...).
-        group: Entry-point group of third-party components ("tscl.objectives").
+        group: Entry-point group of third-party components ("tscl.objectives"); its last part is the command
+            group that lists and shows them (``tscl objectives list``).
         builtins: Built-in names -> ``"module:attribute"`` of their factory (imported on first use).
         package: A package whose public modules are built-in components (name = module name, factory =
             its ``COMPONENT``), in addition to ``builtins``.
@@ -103,6 +104,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self.section = section or kind
         self.group = group
+        self.command = group.rpartition(".")[2]  # the CLI group that lists them: `tscl <command> list`
         self._builtins = {**_package_modules(package), **(builtins or {})}
         self._runtime = runtime
         self._registered: dict[str, Entry[T]] = {}
@@ -171,14 +173,14 @@ class Registry(Generic[T]):
     def unknown(self, name: str) -> ConfigError:
         valid = self.names()
         close = difflib.get_close_matches(name, valid, n=1)
-        hint = f"did you mean {close[0]}?" if close else f"list them with `tscl {self.kind}s list`"
+        hint = f"did you mean {close[0]}?" if close else f"list them with `tscl {self.command} list`"
         return ConfigError(f"{self.kind} must be one of {', '.join(valid)} but got {name!r}", hint=hint)
 
     def _entry(self, name: str, factory: Callable[..., T], options: type[Options] | None, origin: str) -> Entry[T]:
         options = options or getattr(factory, "Options", None) or _derived_options(factory, self._runtime)
         doc = inspect.getdoc(factory) or ""
         summary = getattr(factory, "summary", None) or (doc.splitlines()[0] if doc else name)
-        return Entry(name, factory, options, summary, origin, self.group.rpartition(".")[2])
+        return Entry(name, factory, options, summary, origin, self.command)
 
 
 def _package_modules(package: str | None) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -38,3 +39,24 @@ def test_show_autotcl_lists_every_option_with_its_default(capsys: pytest.Capture
 def test_show_an_unknown_name_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["losses", "show", "infonc"], capsys)
     assert code == 1 and err.startswith("error: loss must be one of ") and "did you mean infonce?" in err
+
+
+HINTED_COMMAND = re.compile(r"`tscl ([^`]+)`")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [*([kind, "show", "no-such-name"] for kind in KINDS), ["pretrain", "--preset", "no-such-preset"]],
+    ids=[*KINDS, "presets"],
+)
+def test_the_command_an_unknown_name_hints_at_exists_and_runs(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(args, capsys)
+    hint = err.strip().splitlines()[-1]
+    assert code == 1 and hint.startswith("hint: "), err
+    hinted = HINTED_COMMAND.search(hint)
+    assert hinted is not None, hint
+    command = hinted.group(1).replace("NAME", "ts2vec").split()  # a placeholder gets a real name
+    code, out, err = run_cli(command, capsys)
+    assert code == 0 and out, f"`tscl {hinted.group(1)}` failed: {err}"

@@ -62,6 +62,21 @@ def test_list_json_and_table(
     assert code == 0 and "GunPoint" in out and "bundled" in out
 
 
+def test_list_cached_shows_every_dataset_usable_offline_and_where_it_comes_from(
+    shared_datasets: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(["data", "list", "--cached", "--json"], capsys)  # no data directory: aeon's copies only
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert code == 0 and {"GunPoint", "BasicMotions", "ArrowHead"} <= set(rows)
+    assert all(row["offline"] and row["found"] == "aeon (bundled)" and not row["cached"] for row in rows.values())
+    code, out, _ = _run(["data", "list", "--cached"], capsys)
+    assert code == 0 and f"{len(rows)} listed, 0 cached, {len(rows)} bundled" in out and "GunPoint" in out
+    code, out, _ = _run(["data", "list", "--cached", "--data-dir", str(shared_datasets), "--json"], capsys)
+    found = {row["name"]: row["found"] for row in json.loads(out)}
+    assert found["GunPoint"].endswith("GunPoint") and found["ETTh1"].endswith("ETT")  # a local copy comes first
+    assert found["JapaneseVowels"].endswith("JapaneseVowels") and "Libras" not in found
+
+
 def test_unknown_dataset_is_one_line_error(isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run(["data", "info", "GunPont"], capsys)
     assert code == 1 and out == ""

@@ -173,3 +173,24 @@ def test_bad_grouping_flags_fail_before_a_run_exists(
         code, out, err = run_cli(["pretrain", "--dataset", str(watch), *args, "--iters", "1", "--run-dir", str(run)],
                                  capsys)  # fmt: skip
         assert code == 1 and message in err and "Traceback" not in out + err and not run.exists()
+
+
+def test_a_random_split_is_warned_about_by_data_info_and_pretrain_and_kept_in_meta(
+    watch: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    leaky = ["--window", "100", "--split-by", "random"]
+    code, out, err = run_cli(["data", "info", str(watch), *leaky, "--json"], capsys)
+    assert code == 0 and json.loads(out)["groups"]["split_by"] == "random"  # stdout stays one JSON document
+    assert err.startswith("warning: grouped data with a random split") and "--split-by subject" in err
+    code, _, err = run_cli(["data", "info", str(watch), "--window", "100"], capsys)
+    assert code == 0 and "warning" not in err
+    run = tmp_path / "run"
+    tiny = ["--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1", "--iters", "1"]
+    code, out, err = run_cli(["pretrain", "--dataset", str(watch), *leaky, *tiny, "--run-dir", str(run)], capsys)
+    assert code == 0 and err.startswith("warning: grouped data with a random split"), err
+    warnings = json.loads((run / "meta.json").read_text())["warnings"]
+    assert len(warnings) == 1 and warnings[0] in err
+    code, out, err = run_cli(["pretrain", "--resume", str(run), "--iters", "2", "--json"], capsys)
+    assert code == 0 and json.loads(out)["warnings"] == warnings and warnings[0] in err

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from tests.cli_helpers import run_cli
 from tests.synthetic import random_walks as _data
 from tscl.encoders import create_encoder
 from tscl.errors import ConfigError
@@ -96,3 +98,37 @@ def test_run_layer_passes_augmentations(tmp_path) -> None:
     with pytest.raises(ConfigError, match="objective.local_weight is not an option of augment"):
         resolve_config(flags=flags, sets=[*sets, "objective.local_weight=0.5"])
     assert not (tmp_path / "other").exists()
+
+
+def test_batches_of_one_series_are_refused_before_a_run_exists_when_the_loss_has_no_negatives(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = ["--iters", "1", "--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1"]
+    run = tmp_path / "run"
+    one_series = tmp_path / "one.npy"
+    np.save(one_series, _data(1, 60, 2))
+    refused = {
+        ("--batch-size", "1"): "error: batch_size must be at least 2 for objective augment",
+        ("--batch-size", "1", "--set", "objective.window=20"): "error: batch_size must be at least 2",
+        ("--set", "objective.window=20", "--set", "objective.window_batch=1"): "error: objective.window_batch must",
+        ("--dataset", str(one_series)): "error: the training data must have at least 2 series",
+        ("--objective", "dbpm", "--batch-size", "1"): "error: batch_size must be at least 2",  # dbpm wraps augment
+    }
+    for args, message in refused.items():
+        command = ["pretrain", "--objective", "augment", *args, *tiny, "--run-dir", str(run)]
+        code, out, err = run_cli(command, capsys)
+        assert code == 1 and err.startswith(message) and "\nhint: " in err and out == "", (args, err)
+        assert not run.exists()
+    # one series cut into several windows has negatives; so does a loss with a temporal term in a batch of one
+    code, _, err = run_cli(["pretrain", "--objective", "augment", "--dataset", str(one_series), "--set",
+                            "objective.window=20", *tiny, "--run-dir", str(tmp_path / "windows")], capsys)  # fmt: skip
+    assert code == 0, err
+    code, _, err = run_cli(["pretrain", "--batch-size", "1", *tiny, "--run-dir", str(tmp_path / "ts2vec")], capsys)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(("loss", "refused"), [("infonce", True), ("dcl", True), ("local_infonce", False)])
+def test_the_losses_that_learn_nothing_from_one_series_say_so(loss: str, refused: bool) -> None:
+    z1, z2 = torch.randn(1, 12, 4, requires_grad=True), torch.randn(1, 12, 4)
+    value = create_loss(loss)(z1, z2)
+    assert (float(value.detach()) == 0.0) == refused and (getattr(create_loss(loss), "min_batch", 1) == 2) == refused

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from tests.cli_helpers import run_cli
 from tscl.data.group_sampler import group_batch_order
 from tscl.encoders import create_encoder
 from tscl.errors import ConfigError
@@ -182,3 +184,29 @@ def test_model_feeds_ids_and_orders_epochs_with_the_sampler() -> None:
     assert sorted(order) == list(range(24)) and order != sorted(order)
     alone = ContrastiveModel(2, objective="comet", batch_size=8, seed=1, device="cpu", **SMALL).fit(X, n_iters=1)
     assert alone.objective.diagnostics["patient_loss"] == 0  # no ids: every series is its own patient
+
+
+def test_a_run_whose_id_levels_never_had_a_positive_pair_ends_with_a_note_naming_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(0)
+    X = np.cumsum(rng.normal(size=(24, 16, 2)), axis=1).astype(np.float32)
+    groups = {"subject": np.repeat([0, 1, 2], 8), "trial": np.repeat(np.arange(6), 4)}
+    grouped = ContrastiveModel(2, objective="comet", batch_size=8, seed=1, device="cpu", **SMALL)
+    assert grouped.fit(X, n_iters=2, groups=groups).objective.run_notes() == []
+    one_trial_each = {"subject": groups["subject"], "trial": np.arange(24)}  # subjects pair, recordings cannot
+    alone = ContrastiveModel(2, objective="comet", batch_size=8, seed=1, device="cpu", **SMALL)
+    (note,) = alone.fit(X, n_iters=2, groups=one_trial_each).objective.run_notes()
+    assert note.startswith("comet's trial level was 0 at every step: no two series of a batch shared a trial id")
+    assert "only the patient, sample and observation levels trained" in note
+    assert "--set objective.trial_weight=0" in note
+    # The command line, on data without subject or trial ids (GunPoint, bundled with aeon):
+    run = tmp_path / "run"
+    args = ["pretrain", "--objective", "comet", "--dataset", "GunPoint", "--iters", "1", "--run-dir", str(run),
+            "--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1"]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    assert code == 0 and "note: comet's patient and trial levels were 0 at every step" in err, err
+    assert "only the sample and observation levels trained" in err and "grouped data" in err
+    off = ["--set", "objective.patient_weight=0", "--set", "objective.trial_weight=0"]
+    code, _, err = run_cli([*args[:-10], "--run-dir", str(tmp_path / "off"), *args[-8:], *off], capsys)
+    assert code == 0 and "note:" not in err, err

@@ -25,7 +25,7 @@ from tscl.errors import DataError, DownloadError
 
 if TYPE_CHECKING:
     from tscl.data.fetch import FetchResult
-from tscl.cli.render import folded
+from tscl.cli.render import folded, print_warnings
 
 data = typer.Typer(
     help="List, inspect and download datasets (ETT, UCR, UEA, your own files).",
@@ -39,7 +39,9 @@ NamesArg = Annotated[list[str], typer.Argument(help="Catalog names (ETTh1, Libra
 ForceOpt = Annotated[bool, typer.Option("--force", help="Download again even if a valid copy is present.")]
 ArchiveOpt = Annotated[str | None, typer.Option("--archive", help="Only one archive: UCR, UEA or forecasting.")]
 TaskFilterOpt = Annotated[str | None, typer.Option("--task", help="Only one task: classification or forecasting.")]
-CachedOpt = Annotated[bool, typer.Option("--cached", help="Only the datasets found locally.")]
+CachedOpt = Annotated[
+    bool, typer.Option("--cached", help="Only the datasets usable offline: found locally or bundled with aeon.")
+]
 
 
 def _print_json(payload: Any) -> None:
@@ -54,15 +56,17 @@ def list_command(
     cached: CachedOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """List the catalog (every UCR and UEA dataset, the forecasting set) and which are cached locally."""
+    """List the catalog (every UCR and UEA dataset, the forecasting set) and which are usable offline."""
     from tscl.data.locate import BUNDLED_SOURCE, catalog_status
 
-    rows = [row for row in catalog_status(data_dir, task=task, archive=archive) if row["cached"] or not cached]
+    rows = [row for row in catalog_status(data_dir, task=task, archive=archive) if row["offline"] or not cached]
     if json_output:
         _print_json(rows)
         return
     held = sum(row["cached"] for row in rows)
-    table = Table(title=f"tscl datasets: {len(rows)} listed, {held} cached", caption="bundled: aeon's copy, offline")
+    bundled = sum(row["found"] == BUNDLED_SOURCE for row in rows)
+    title = f"tscl datasets: {len(rows)} listed, {held} cached, {bundled} bundled"
+    table = Table(title=title, caption="found: the folder of a local copy, or bundled (aeon's copy, offline)")
     table.add_column("name", no_wrap=True)
     for column in ("archive", "shape", "missing"):
         table.add_column(column)
@@ -90,10 +94,12 @@ def info_command(
     """Load a dataset as training would and summarise it (grouped data: subjects, recordings, windows per class)."""
     from tscl.data import load_dataset
     from tscl.data.grouped import Grouping
+    from tscl.data.splits import split_warnings
 
     grouping = Grouping(window, stride, split_by, split_seed or 0)
     dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target, grouping=grouping)
     info = dataset.info()
+    print_warnings(split_warnings(getattr(dataset, "split", None)))
     if json_output:
         _print_json(info)
         return

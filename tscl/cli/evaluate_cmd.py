@@ -9,7 +9,7 @@ import typer
 
 from tscl.cli.application import app
 from tscl.cli.options import DataDirOpt, DatasetOpt, DeviceOpt, JsonOpt, SplitByOpt, ThreadsOpt
-from tscl.cli.render import console, err_console, folded, phase_progress, print_json
+from tscl.cli.render import console, err_console, folded, phase_progress, print_json, print_warnings
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
@@ -155,8 +155,7 @@ def evaluate(
     if provenance["run_status"] == "running":  # on stderr: --json output stays one document
         err_console.print(f"note: {run} is still training: evaluated its checkpoint at iteration "
                           f"{provenance['checkpoint']['step']}", soft_wrap=True)  # fmt: skip
-    for warning in metrics.get("warnings", []):  # on stderr, before the report
-        err_console.print(f"[yellow]warning[/]: {warning}", soft_wrap=True)
+    print_warnings(metrics.get("warnings", []))  # before the report
     if json_out:
         print_json(metrics)
         return

@@ -22,7 +22,7 @@ from tscl.cli.options import (
     TimeColOpt,
     WindowOpt,
 )
-from tscl.cli.render import console, err_console, plural, print_json, step_progress
+from tscl.cli.render import console, err_console, plural, print_json, print_warnings, step_progress
 
 PosInt = int | None
 Text = str | None
@@ -178,6 +178,7 @@ def pretrain(
         distributed.shutdown()
     if not ranks.is_main:
         return
+    print_warnings(result.warnings)
     if json_out:
         print_json(result.to_dict())
         return

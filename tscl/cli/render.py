@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +24,12 @@ def folded(table: Table) -> Table:
     for column in table.columns:
         column.overflow = "fold"
     return table
+
+
+def print_warnings(warnings: Iterable[str]) -> None:
+    """``warning: ...`` lines on stderr (--json output on stdout stays one document)."""
+    for warning in warnings:
+        err_console.print(f"[yellow]warning[/]: {warning}", soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -283,7 +283,8 @@ def catalog_status(
     data_dir: str | Path | None = None, *, task: str | None = None, archive: str | None = None
 ) -> list[dict[str, Any]]:
     """One JSON-able row per catalog entry (optionally of one task and/or archive): name, task, archive,
-    format, sizes, and where it is found locally (``found``: a folder, ``aeon (bundled)`` or None)."""
+    format, sizes, and where it is found locally (``found``: a folder, ``aeon (bundled)`` or None; ``cached``:
+    a local copy; ``offline``: usable without a download, a local copy or aeon's)."""
     rows = []
     for entry in list_entries(task, archive):
         found = where_found(entry, data_dir)
@@ -304,6 +305,7 @@ def catalog_status(
                 "equal_length": entry.equal_length,
                 "missing_values": entry.missing_values,
                 "cached": found is not None and found != BUNDLED_SOURCE,
+                "offline": found is not None,
                 "found": found,
             }
         )

@@ -2,7 +2,8 @@
 
 ``split_by`` says which id is the group: ``subject`` (no subject in two parts: the honest protocol for
 recordings of people), ``trial`` (no recording in two parts) or ``random`` (each sample is its own group:
-windows of one recording land in every part, so scores are optimistic; evaluations warn about it).
+windows of one recording land in every part, so scores are optimistic; :func:`split_warnings` says so, and
+``tscl data info``, ``tscl pretrain`` and ``tscl evaluate`` print it).
 
 The assignment is greedy: groups in a seeded random order, each to the part whose per-class
 target (``fractions`` of each class's samples) it fills the most, relative to the target. An empty part
@@ -19,11 +20,15 @@ import numpy as np
 
 from tscl.errors import ConfigError, DataError
 
-__all__ = ["PARTS", "SPLIT_KINDS", "assign_parts", "group_keys", "split_record", "parts_from_record"]
+__all__ = ["PARTS", "SPLIT_KINDS", "assign_parts", "group_keys", "split_record", "split_warnings", "parts_from_record"]
 
 PARTS = ("train", "valid", "test")
 SPLIT_KINDS = ("subject", "trial", "random")
 DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
+RANDOM_SPLIT_WARNING = (
+    "grouped data with a random split (--split-by random): windows of one subject (and of one recording) are in "
+    "both training and test, so test scores are optimistic; --split-by subject gives the honest number"
+)
 
 
 def check_split_by(split_by: str) -> str:
@@ -31,6 +36,11 @@ def check_split_by(split_by: str) -> str:
         raise ConfigError(f"split_by must be one of {', '.join(SPLIT_KINDS)} but got {split_by!r}",
                           hint="--split-by subject keeps every subject in one part")  # fmt: skip
     return split_by
+
+
+def split_warnings(record: Mapping[str, Any] | None) -> list[str]:
+    """What the user must be told about a split (a record with ``split_by``; None: data without groups)."""
+    return [RANDOM_SPLIT_WARNING] if record and record.get("split_by") == "random" else []
 
 
 def group_keys(split_by: str, subjects: np.ndarray, trials: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Contract of a loss (built-in or plug-in, entry-point group ``tscl.losses``): ``factory(**options)`` returns a
 ``torch.nn.Module`` whose ``forward(z1, z2)`` maps two views of the same shape, ``[B, T, D]`` or ``[B, D]``,
 to a scalar tensor. A loss that needs time-aligned sequences sets the class attribute
-``aligned_views = True``. Options are declared once, on the factory's ``Options`` class (see
+``aligned_views = True``; one that contrasts each series only with the batch's other series (0, with no
+gradient, for a batch of one) sets ``min_batch = 2``. Options are declared once, on the factory's ``Options`` class (see
 :mod:`tscl.registry`). A built-in loss is one public module here whose ``COMPONENT`` is its factory; helpers
 shared by several losses live in modules with a leading underscore. Importing this package imports no
 torch: modules load on first use.

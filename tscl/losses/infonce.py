@@ -65,6 +65,7 @@ class InfoNCELoss(nn.Module):
 
     Options = InfoNCEOptions
     aligned_views = False
+    min_batch = 2  # the other series of the batch are the only negatives
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()

@@ -5,7 +5,8 @@ of the ``[views]`` section (default ``tsaug``, the transforms named in ``views.a
 choice is drawn from the training generator, so runs are reproducible and resume exactly), encodes both and
 applies the loss of the ``[loss]`` section (instance-level losses on max-pooled vectors, or ``hierarchical``
 on time-aligned sequences). Views that move in time (``timewarp``, ``crop``) break the time alignment that
-such losses need, so that combination is refused.
+such losses need, so that combination is refused, as are batches of one series (or one window) for a loss
+whose only negatives are the batch's other series (``min_batch``): its loss would be 0 at every step.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
-from tscl.errors import ConfigError
+from tscl.errors import ConfigError, DataError
 from tscl.kernels.optim import adamw
 from tscl.losses import needs_aligned_views
 from tscl.objectives.base import Setup, WindowLength
@@ -52,9 +53,30 @@ class AugmentObjective:
         self.loss = loss
         self.window = window or None
         self.window_batch = window_batch if window_batch is not None else setup.batch_size
+        self.window_batch_option = window_batch
         self.min_length = int(getattr(setup.views, "min_length", 1))
         self.optimizer = adamw(list(setup.encoder.parameters()) + list(loss.parameters()), lr=setup.lr)
         self.iteration = 0
+
+    def check_batches(self, batch_size: int, shape: tuple[int, ...]) -> None:
+        """Refuse batches of fewer series (or windows) than the loss contrasts (its ``min_batch``)."""
+        needed = int(getattr(self.loss, "min_batch", 1))
+        windows = self.window is not None and shape[1] > self.window
+        rows = self.window_batch if windows else min(batch_size, shape[0])
+        if rows >= needed:
+            return
+        why = "for objective augment: its loss's only negatives are the batch's other rows,"
+        if windows and self.window_batch_option is not None:
+            raise ConfigError(f"objective.window_batch must be at least {needed} {why} but got {rows}",
+                              hint="e.g. --set objective.window_batch=8")  # fmt: skip
+        if batch_size < needed:
+            raise ConfigError(f"batch_size must be at least {needed} {why} but got {batch_size}",
+                              hint="pass --batch-size 8 (the default)")  # fmt: skip
+        raise DataError(
+            f"the training data must have at least {needed} series {why} but has {shape[0]}",
+            hint=f"train on windows of it: --set objective.window=W (W shorter than its {shape[1]} steps), "
+            "or use another objective (ts2vec learns from one series)",
+        )
 
     def training_step(self, x: Tensor, generator: torch.Generator) -> float:
         x = random_windows(x, self.window, self.window_batch, generator)

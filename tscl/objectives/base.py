@@ -28,6 +28,9 @@ Optional hooks the training loop calls when an objective has them:
   ``losses.csv`` (on the step that ended the epoch), into ``meta.json`` and under the evaluation report;
 * ``artifacts()``: ``{file name: state}`` of models of its own, written beside the run's checkpoint
   (``checkpoints/NAME``, with its sha256) at every save; the checkpoint holds them too (resume reads that);
+* ``check_batches(batch_size, shape)``: before the run exists, the run's batch size and the training array's
+  shape ``[N, T, C]``; raises a :class:`~tscl.errors.TsclError` when such batches would teach it nothing (e.g.
+  a loss with no negatives in a batch of one series);
 * ``run_notes()``: when pretraining ends, lines the user should read about the run (e.g. that the data gave
   the objective nothing to do); shown as ``note:`` lines and kept in the result.
 """

@@ -12,7 +12,8 @@ Wang et al., "Contrast Everything: A Hierarchical Contrastive Framework for Medi
 
 Total = sum of ``weight * term``; a level with weight 0 is off and its forward passes are skipped. Batches
 come from the group-aware sampler (:mod:`tscl.data.group_sampler`) so the id levels see positives. On data
-without ids each series is its own trial and patient: the id levels are then zero.
+without ids each series is its own trial and patient: the id levels are then zero, and the run ends with a
+note naming them (``run_notes``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from tscl.losses._id_contrast import id_contrastive_loss, pyramid_loss
 from tscl.losses.hierarchical import instance_contrastive_loss, temporal_contrastive_loss
 from tscl.objectives.base import Setup
 from tscl.registry import Options
+from tscl.text import listing
 
 LEVELS = ("patient", "trial", "sample", "observation")
+ID_LEVELS = {"patient": "subject", "trial": "trial"}  # level -> the id whose shared values make its positives
 
 
 class CometOptions(Options):
@@ -84,6 +87,8 @@ class CometObjective:
         self.id_representation = id_representation
         self.optimizer = adamw(list(setup.encoder.parameters()), lr=setup.lr)
         self.diagnostics: dict[str, float] = {}
+        self.steps = 0
+        self.paired: set[str] = set()  # id levels that had a positive pair (two rows sharing an id) in a batch
 
     # -- the batch sampler ----------------------------------------------------------------------------
     def epoch_order(self, ids: Mapping[str, Tensor], batch_size: int, generator: torch.Generator) -> list[int]:
@@ -100,8 +105,7 @@ class CometObjective:
     def level_terms(self, x: Tensor, ids: Mapping[str, Tensor], generator: torch.Generator) -> dict[str, Tensor]:
         """The term of every level with a positive weight (levels with weight 0 are not computed)."""
         terms: dict[str, Tensor] = {}
-        id_levels: dict[str, str] = {"patient": "subject", "trial": "trial"}
-        for level, key in id_levels.items():
+        for level, key in ID_LEVELS.items():
             if self.weights[level] > 0:
                 z1, z2 = self._views(x, "all_true", generator)
                 v1, v2 = _sample_vector(z1, self.id_representation), _sample_vector(z2, self.id_representation)
@@ -128,7 +132,26 @@ class CometObjective:
         loss.backward()
         self.optimizer.step()
         self.diagnostics = {f"{level}_loss": float(term.detach()) for level, term in terms.items()}
+        self.steps += 1
+        self.paired.update(level for level, key in ID_LEVELS.items() if len(torch.unique(ids[key])) < x.size(0))
         return float(loss.item())
+
+    def run_notes(self) -> list[str]:
+        """Say so when an id level never had a positive pair: its term was 0 at every step."""
+        unpaired = [level for level in ID_LEVELS if self.weights[level] > 0 and level not in self.paired]
+        if not self.steps or not unpaired:
+            return []
+        trained = [level for level in LEVELS if self.weights[level] > 0 and level not in unpaired]
+        several = len(unpaired) > 1
+        learnt = f"only the {listing(trained)} level{'s' if len(trained) > 1 else ''}" if trained else "nothing"
+        return [
+            f"comet's {listing(unpaired)} level{'s were' if several else ' was'} 0 at every step: no two series "
+            f"of a batch shared a {' or '.join(ID_LEVELS[level] for level in unpaired)} id (as on data without "
+            f"subject/trial ids, where every series is its own), so {learnt} trained; use grouped data such as "
+            "watch.npz (--window 100), "
+            f"or switch {'them' if several else 'it'} off: "
+            + " ".join(f"--set objective.{level}_weight=0" for level in unpaired)
+        ]
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict()}

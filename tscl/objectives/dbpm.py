@@ -100,6 +100,7 @@ class WeightedSampleLoss(nn.Module):
         self.loss = loss
         self.aligned_views = bool(getattr(loss, "aligned_views", False))
         self.temporal_unit = int(getattr(loss, "temporal_unit", 0))
+        self.min_batch = int(getattr(loss, "min_batch", 1))
         self._miner = [miner]  # a list: not a submodule
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
@@ -168,6 +169,12 @@ class DBPMObjective:
         inner_plan = getattr(self.inner, "plan", None)
         if callable(inner_plan):
             inner_plan(planned_iters, iters_per_epoch)
+
+    def check_batches(self, batch_size: int, shape: tuple[int, ...]) -> None:
+        """The wrapped objective's check of the run's batches (objectives.base), when it has one."""
+        inner_check = getattr(self.inner, "check_batches", None)
+        if callable(inner_check):
+            inner_check(batch_size, shape)
 
     @property
     def encoder_stepped(self) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tscl.config import RunConfig
+from tscl.data.splits import split_warnings
 from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
 from tscl.runs.files import read_json_or_none
@@ -146,8 +147,9 @@ def _evaluate(
     )
     if split is not None:
         metrics["group_split"] = split
-        if split["split_by"] == "random":
-            metrics["warnings"] = [RANDOM_SPLIT_WARNING]
+        warnings = split_warnings(split)
+        if warnings:
+            metrics["warnings"] = warnings
     if meta and meta.get("objective_log"):  # the objective's per-epoch records, shown under the report
         metrics["objective_log"] = meta["objective_log"]
     metrics.update(
@@ -178,12 +180,6 @@ def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
             f"--{given[0]} must be given only for datasets it applies to but the dataset is evaluated by {task}",
             f"drop --{given[0]}",
         )
-
-
-RANDOM_SPLIT_WARNING = (
-    "grouped data evaluated with a random split: windows of one subject (and of one recording) are in both "
-    "training and test, so these scores are optimistic; evaluate with --split-by subject for the honest number"
-)
 
 
 def split_summary(data: Any) -> dict[str, Any] | None:

@@ -136,7 +136,10 @@ def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
 
 
 def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel, dataset: Any = None) -> None:
-    prepare_training_array(X, config.max_train_length)
+    prepared = prepare_training_array(X, config.max_train_length)
+    check_batches = getattr(model.objective, "check_batches", None)  # an optional objective hook (objectives.base)
+    if callable(check_batches):
+        check_batches(config.batch_size, prepared.shape)
     smallest = int(getattr(model.objective, "min_group_batch", 0))
     if smallest and pretrain_groups(dataset) is not None and config.batch_size < smallest:
         raise ConfigError(
@@ -162,7 +165,18 @@ def _new_meta(
     threads = torch.get_num_threads()
     meta = new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
     meta["world_size"] = model.ranks.world_size
+    _record_warnings(meta, dataset)
     return meta
+
+
+def _record_warnings(meta: dict[str, Any], dataset: Any) -> None:
+    """What the user must be told about the run's data (a leaky split) into ``meta["warnings"]``."""
+    from tscl.data.splits import split_warnings
+
+    meta.pop("warnings", None)
+    warnings = split_warnings(getattr(dataset, "split", None))
+    if warnings:
+        meta["warnings"] = warnings
 
 
 def resume(
@@ -236,6 +250,7 @@ def _resume(
     if layer.keys() & {"iters", "epochs"}:
         meta.update(target_iters=config.iters, target_epochs=config.epochs)
     meta.update(device=str(model.device), threads=threads.threads, threads_rule=threads.rule)
+    _record_warnings(meta, dataset)  # also for runs made before meta.json kept them
     held: list[ProcessLock] = []
     try:
         _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))

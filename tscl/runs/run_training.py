@@ -39,12 +39,13 @@ class PretrainResult:
     seconds: float
     status: str
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # about the run's data (meta.json's ``warnings``), e.g. a leaky split
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_dir": str(self.run_dir), "steps": self.steps, "epochs": self.epochs,
             "final_loss": self.final_loss, "seconds": round(self.seconds, 3), "status": self.status,
-            "notes": list(self.notes),
+            "notes": list(self.notes), "warnings": list(self.warnings),
         }  # fmt: skip
 
 
@@ -134,7 +135,7 @@ def train_run(
     if not main:
         if stopped:
             raise Interrupted.training(directory, model.progress.step, stopped)
-        return _result(model, directory, started)
+        return _result(model, directory, started, meta)
     if not stopped:
         began = time.perf_counter()
         meta["representation"] = representation_report(model, dataset, seed=config.seed)
@@ -152,7 +153,7 @@ def train_run(
     write_meta(directory, meta)
     if stopped:
         raise Interrupted.training(directory, model.progress.step, stopped)
-    return _result(model, directory, started)
+    return _result(model, directory, started, meta)
 
 
 def pretrain_groups(dataset: Any) -> Mapping[str, np.ndarray] | None:
@@ -161,10 +162,11 @@ def pretrain_groups(dataset: Any) -> Mapping[str, np.ndarray] | None:
     return groups() if callable(groups) else None
 
 
-def _result(model: ContrastiveModel, directory: Path, started: float) -> PretrainResult:
+def _result(model: ContrastiveModel, directory: Path, started: float, meta: Mapping[str, Any]) -> PretrainResult:
     losses = model.progress.losses
     run_notes = getattr(model.objective, "run_notes", None)  # an optional objective hook (objectives.base)
     return PretrainResult(
         directory, model.progress.step, model.progress.epoch, losses[-1] if losses else None,
         time.perf_counter() - started, "finished", tuple(run_notes()) if callable(run_notes) else (),
+        tuple(meta.get("warnings", ())),
     )  # fmt: skip
