@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tscl.config_migration import LEGACY_PATHS, is_legacy, migrate_legacy, nest
 from tscl.errors import ConfigError
+from tscl.seeds import MAX_SEED, SEED_RANGE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,7 +93,7 @@ class RunConfig(BaseModel):
         None, ge=1, description="Grouped data: steps between windows (--stride; default: the window)."
     )
     split_by: str | None = Field(None, description="Grouped data: subject (default), trial or random split.")
-    split_seed: int | None = Field(None, description="Grouped data: seed of the split (None: 0).")
+    split_seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Grouped data: seed of the split (None: 0).")
     iters: int | None = Field(None, ge=1, description="Total iterations (None: 200, or 600 for >100k values).")
     epochs: int | None = Field(None, ge=1, description="Total epochs, instead of iterations.")
     batch_size: int = Field(8, ge=1, description="Series per iteration.")
@@ -100,7 +101,7 @@ class RunConfig(BaseModel):
     max_train_length: int | None = Field(
         3000, ge=1, description="Longer series are cut into sections of this length (None: never)."
     )
-    seed: int = Field(42, description="Seed of every random choice.")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed of every random choice.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's choice).")
     checkpoint_every: int = Field(50, ge=1, description="Save a checkpoint every N iterations.")
@@ -157,6 +158,7 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> Ru
 
 # Run settings whose command-line flag is not the key's name.
 _FLAG_OF = {"recording_window": "window", "recording_stride": "stride"}
+_SEEDS = ("seed", "split_seed")
 
 
 def _config_error(exc: ValidationError, source: str) -> ConfigError:
@@ -172,7 +174,7 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         else:
             hint = unknown_option_error(source, name, "the run configuration", list(RunConfig.model_fields)).hint
         return ConfigError(f"{source}: unknown key {key!r}", hint=hint)
-    message = str(error["msg"]).replace("Input should be", "must be")
+    message = f"must be {SEED_RANGE}" if key in _SEEDS else str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "
     flag = _FLAG_OF.get(key, key.split(".")[0]).replace("_", "-")
     hint = f"check --{flag} or `{key}` in the config file" if key in RunConfig.model_fields else "fix the value"

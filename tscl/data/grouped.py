@@ -21,6 +21,7 @@ from tscl.data.grouped_readers import Recordings
 from tscl.data.protocols import channel_moments
 from tscl.data.readers import pad_series, sort_labels
 from tscl.errors import DataError
+from tscl.seeds import check_seed
 
 __all__ = ["GroupedData", "Grouping", "build_grouped", "cut_windows"]
 
@@ -41,6 +42,9 @@ class Grouping:
     split_by: str | None = None
     split_seed: int = 0
     stored_split: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        check_seed(self.split_seed, "--split-seed", hint="pass --split-seed 0, for example")
 
 
 def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None) -> tuple[np.ndarray, np.ndarray]:

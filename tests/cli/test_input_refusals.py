@@ -1,0 +1,75 @@
+"""Bad input the audit found taking a traceback or being ignored: each is refused in one line, before any run
+directory exists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli_helpers import one_line_error, run_cli
+
+TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "cpu", "--threads", "1"]
+HUGE = str(2**63)
+
+
+def _pretrain_refused(args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    run = tmp_path / "refused"
+    code, _, err = run_cli(["pretrain", *TINY, *args, "--run-dir", str(run)], capsys)
+    line = one_line_error(code, err, *needles)
+    assert not run.exists()
+    return line
+
+
+# -- seeds --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--seed", "-1"],
+        ["--seed", "99999999999999999999"],
+        ["--seed", HUGE],
+        ["--set", "seed=-1"],
+        ["--set", f"seed={HUGE}"],
+    ],
+)
+def test_a_seed_out_of_range_is_refused_before_the_run_exists(
+    args: list[str], tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pretrain_refused(["--iters", "2", *args], tmp_path, capsys, "seed must be an integer from 0 to 2**63 - 1")
+
+
+def test_a_config_file_seed_out_of_range_is_refused(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("seed = -5\n")
+    _pretrain_refused(["--config", str(config)], tmp_path, capsys, "c.toml", "seed must be an integer from 0")
+
+
+def test_the_largest_seed_trains(tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    code, _, err = run_cli(["pretrain", *TINY, "--iters", "1", "--seed", str(2**63 - 1), "--run-dir", str(run)],
+                           capsys)  # fmt: skip
+    assert code == 0, err
+    assert f"seed = {2**63 - 1}" in (run / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63])
+def test_the_api_refuses_a_seed_out_of_range(seed: int) -> None:
+    from tscl import ConfigError, ContrastiveModel
+
+    with pytest.raises(ConfigError, match="seed must be an integer from 0 to 2"):
+        ContrastiveModel(1, seed=seed)
+
+
+@pytest.mark.parametrize("command", ["data info", "pretrain"])
+def test_a_split_seed_out_of_range_is_refused(
+    command: str, shared_datasets: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    watch = str(shared_datasets / "grouped" / "watch.npz")
+    args = ["--window", "100", "--split-seed", "-1"]
+    if command == "pretrain":
+        _pretrain_refused(["--dataset", watch, "--iters", "1", *args], tmp_path, capsys, "split")
+    else:
+        code, _, err = run_cli(["data", "info", watch, *args], capsys)
+        one_line_error(code, err, "--split-seed must be an integer from 0 to 2**63 - 1 but got -1")
