@@ -73,3 +73,25 @@ def test_a_split_seed_out_of_range_is_refused(
     else:
         code, _, err = run_cli(["data", "info", watch, *args], capsys)
         one_line_error(code, err, "--split-seed must be an integer from 0 to 2**63 - 1 but got -1")
+
+
+# -- --resume and the targets ---------------------------------------------------------------------------------
+@pytest.fixture
+def first_run(tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    run = tmp_path / "first"
+    code, _, err = run_cli(["pretrain", *TINY, "--iters", "2", "--run-dir", str(run)], capsys)
+    assert code == 0, err
+    return run
+
+
+def test_resume_refuses_a_run_dir(first_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = (first_run / "meta.json").read_text()
+    other = tmp_path / "other"
+    code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--run-dir", str(other), "--iters", "3"], capsys)
+    one_line_error(code, err, "--run-dir must not be given with --resume", str(other))
+    assert not other.exists() and (first_run / "meta.json").read_text() == before
+
+
+def test_resume_still_takes_both_targets(first_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--iters", "3", "--epochs", "5"], capsys)
+    assert code == 0, err
