@@ -293,11 +293,19 @@ def resolve_config(
     flags: Mapping[str, Any] | None = None,
     sets: Iterable[str] = (),
 ) -> RunConfig:
-    """Defaults < preset < config file < flags < ``--set`` (``None`` flags mean "not given").
+    """Defaults < preset < config file < flags < ``--set`` (``None`` flags mean "not given"), for a new run.
 
-    The preset is the one named by ``preset`` or else by the file's ``preset`` key.
+    The preset is the one named by ``preset`` or else by the file's ``preset`` key. A new run trains to one
+    target: ``iters`` or ``epochs`` (a layer giving one replaces the other of the layers below).
     """
-    return config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+    config = config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+    if config.iters is not None and config.epochs is not None:
+        raise ConfigError(
+            f"a new run must be given iters or epochs, not both, but got iters {config.iters} and epochs "
+            f"{config.epochs}",
+            hint="give one of --iters and --epochs (in a config file or --set: one of iters and epochs)",
+        )
+    return config
 
 
 def config_layer(
@@ -306,7 +314,10 @@ def config_layer(
     flags: Mapping[str, Any] | None = None,
     sets: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The settings given, as one nested layer: preset < config file < flags < ``--set`` (no defaults)."""
+    """The settings given, as one nested layer: preset < config file < flags < ``--set`` (no defaults).
+
+    A layer giving one of ``iters`` and ``epochs`` (a target) drops the other from the layers below.
+    """
     from tscl.objectives.presets import preset_layer
 
     file_layer = dict(file_values or {})
@@ -314,7 +325,11 @@ def config_layer(
     layers = [preset_layer(name) if name is not None else {}, file_layer, dict(flags or {}), parse_set(sets)]
     values: dict[str, Any] = {}
     for layer in layers:
-        values = merge_layers(values, {k: v for k, v in layer.items() if v is not None})
+        given = {k: v for k, v in layer.items() if v is not None}
+        for target, other in (("iters", "epochs"), ("epochs", "iters")):
+            if target in given and other not in given:
+                values.pop(other, None)
+        values = merge_layers(values, given)
     if name is not None:
         values["preset"] = name
     return values

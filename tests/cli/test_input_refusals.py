@@ -92,6 +92,26 @@ def test_resume_refuses_a_run_dir(first_run: Path, tmp_path: Path, capsys: pytes
     assert not other.exists() and (first_run / "meta.json").read_text() == before
 
 
+def test_a_new_run_refuses_both_iters_and_epochs(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _pretrain_refused(["--iters", "2", "--epochs", "1"], tmp_path, capsys, "iters or epochs, not both")
+    config = tmp_path / "both.toml"
+    config.write_text("iters = 2\nepochs = 1\n")
+    _pretrain_refused(["--config", str(config)], tmp_path, capsys, "iters 2 and epochs 1")
+
+
+def test_a_target_flag_replaces_the_config_files_other_target(
+    first_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "again"
+    args = ["pretrain", "--config", str(first_run / "config.toml"), "--epochs", "1", "--run-dir", str(run)]
+    code, _, err = run_cli(args, capsys)
+    assert code == 0, err
+    text = (run / "config.toml").read_text()
+    assert "epochs = 1" in text and "iters" not in text
+
+
 def test_resume_still_takes_both_targets(first_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--iters", "3", "--epochs", "5"], capsys)
     assert code == 0, err
