@@ -115,3 +115,35 @@ def test_a_target_flag_replaces_the_config_files_other_target(
 def test_resume_still_takes_both_targets(first_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--iters", "3", "--epochs", "5"], capsys)
     assert code == 0, err
+
+
+# -- settings that were ignored ------------------------------------------------------------------------------
+def test_univariate_is_refused_for_classification_data(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    needles = ("--univariate must be given forecasting data", "BasicMotions is classification data")
+    _pretrain_refused(["--dataset", "BasicMotions", "--univariate", "--iters", "1"], tmp_path, capsys, *needles)
+    code, _, err = run_cli(["data", "info", "BasicMotions", "--univariate"], capsys)
+    one_line_error(code, err, *needles)
+    assert "ETTh1" in err.splitlines()[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stride", "50"], "--stride must be given with --window but got --stride 50 alone"),
+        (["--window", "100", "--stride", "0"], "stride must be greater than or equal to 1 but got 0"),
+        (["--window", "100000"], "window must be at most the longest recording's length (2618 steps) but got 100000"),
+    ],
+)
+@pytest.mark.parametrize("command", ["data info", "pretrain"])
+def test_windows_that_cannot_be_cut_are_refused(
+    command: str, args: list[str], message: str, shared_datasets: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    watch = str(shared_datasets / "grouped" / "watch.npz")
+    if command == "pretrain":
+        _pretrain_refused(["--dataset", watch, "--iters", "1", *args], tmp_path, capsys, message)
+    else:
+        code, _, err = run_cli(["data", "info", watch, *args], capsys)
+        one_line_error(code, err, message)

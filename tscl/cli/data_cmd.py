@@ -90,9 +90,11 @@ def info_command(
     """Load a dataset as training would and summarise it (grouped data: subjects, recordings, windows per class)."""
     from tscl.data import load_dataset
     from tscl.data.grouped import Grouping
+    from tscl.data.load import check_forecasting_settings
 
     grouping = Grouping(window, stride, split_by, split_seed or 0)
     dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target, grouping=grouping)
+    check_forecasting_settings(dataset, univariate, time_col, target)
     info = dataset.info()
     if json_output:
         _print_json(info)
@@ -108,8 +110,9 @@ def info_command(
 def _render_value(key: str, value: Any) -> str:
     if key == "classes":
         if value and "valid" in value[0]:  # grouped data: windows per class in train/valid/test
-            return "\n".join(f"class {c['name']}: {c['train']} train, {c['valid']} valid, {c['test']} test"
-                             for c in value)
+            return "\n".join(
+                f"class {c['name']}: {c['train']} train, {c['valid']} valid, {c['test']} test" for c in value
+            )
         return "\n".join(f"class {c['name']}: {c['train']} train, {c['test']} test" for c in value) or "-"
     if key == "groups":
         per = value["recordings_per_subject"]

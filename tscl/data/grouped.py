@@ -54,12 +54,21 @@ def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None
     recording is one sample.
     """
     if window is None:
+        if stride is not None:
+            raise DataError(f"--stride must be given with --window but got --stride {stride} alone",
+                            hint=f"add --window, e.g. --window {2 * stride} --stride {stride}")  # fmt: skip
         return pad_series(series), np.arange(len(series))
     if window < 2:
         raise DataError(f"window must be at least 2 steps but got {window}", hint="pass --window 128, for example")
-    step = stride or window
+    step = window if stride is None else stride
     if step < 1:
-        raise DataError(f"stride must be a positive number of steps but got {step}", hint="pass --stride 64")
+        raise DataError(f"stride must be greater than or equal to 1 but got {step}", hint="pass --stride 64")
+    longest = max((len(values) for values in series), default=0)
+    if window > longest:
+        raise DataError(
+            f"window must be at most the longest recording's length ({longest} steps) but got {window}",
+            hint=f"pass a shorter --window, e.g. --window {min(128, longest)}, or none for whole recordings",
+        )
     pieces, owners = [], []
     for index, values in enumerate(series):
         starts = range(0, max(1, len(values) - window + 1), step)
