@@ -172,7 +172,7 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         if prefix in SECTIONS:  # the only nested keys: a section's
             hint = f"the {prefix} section takes only name and options: put {name!r} under {prefix}.options"
         else:
-            hint = unknown_option_error(source, name, "the run configuration", list(RunConfig.model_fields)).hint
+            hint = unknown_option_error("", name, "the run configuration", list(RunConfig.model_fields)).hint
         return ConfigError(f"{source}: unknown key {key!r}", hint=hint)
     message = f"must be {SEED_RANGE}" if key in _SEEDS else str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "
@@ -380,6 +380,10 @@ def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
 # -- files --------------------------------------------------------------------------------------------------
 def load_config_values(path: Path) -> dict[str, Any]:
     """The key/values of a TOML config file as a nested layer (a tscl 0.1 file is migrated)."""
+    if path.is_dir():
+        inside = path / "config.toml"
+        hint = f"pass the run's {inside}" if inside.is_file() else "pass the path of a .toml file, e.g. RUN/config.toml"
+        raise ConfigError(f"config file {path} must be a file but is a directory", hint=hint)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist", hint="pass the path of a .toml file")
     try:

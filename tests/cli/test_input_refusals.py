@@ -147,3 +147,30 @@ def test_windows_that_cannot_be_cut_are_refused(
     else:
         code, _, err = run_cli(["data", "info", watch, *args], capsys)
         one_line_error(code, err, message)
+
+
+# -- messages -------------------------------------------------------------------------------------------------
+def test_a_config_that_is_a_directory_says_so(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _pretrain_refused(["--config", str(tmp_path)], tmp_path, capsys, "must be a file but is a directory")
+    assert "does not exist" not in line
+
+
+def test_resuming_a_file_says_it_is_no_directory(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "my.csv"
+    table.write_text("a,b\n1,2\n")
+    code, _, err = run_cli(["pretrain", "--resume", str(table)], capsys)
+    one_line_error(code, err, f"run directory {table} must be a directory but is a file")
+
+
+def test_a_config_key_typo_suggests_the_key_alone(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "c1.toml"
+    config.write_text("seeed = 1\n")
+    code, _, err = run_cli(["pretrain", "--config", str(config)], capsys)
+    one_line_error(code, err, "unknown key 'seeed'")
+    assert err.splitlines()[1].startswith("hint: did you mean seed? valid keys:"), err
