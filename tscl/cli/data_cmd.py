@@ -155,7 +155,9 @@ def fetch_command(
         raise errors[0]
     failed = [result for result in results if result.error is not None]
     if failed:
-        shown = ", ".join(result.name for result in failed[:10])
+        shown = ", ".join(result.name for result in failed[:10]) + (
+            f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+        )
         raise DownloadError(
             f"every dataset must be fetched but {len(failed)} of {len(results)} failed: {shown}",
             "the lines above give each reason; run the command again to retry only those",
