@@ -174,3 +174,18 @@ def test_a_config_key_typo_suggests_the_key_alone(
     code, _, err = run_cli(["pretrain", "--config", str(config)], capsys)
     one_line_error(code, err, "unknown key 'seeed'")
     assert err.splitlines()[1].startswith("hint: did you mean seed? valid keys:"), err
+
+
+def test_a_loss_needing_aligned_views_is_named_as_the_cli_names_it(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tscl.losses import instance_losses
+
+    run = tmp_path / "refused"
+    args = ["--objective", "augment", "--loss", "local_infonce", "--iters", "1", "--run-dir", str(run)]
+    code, _, err = run_cli(["pretrain", *TINY, *args], capsys)
+    one_line_error(code, err, "loss local_infonce needs time-aligned views")
+    hint = err.splitlines()[1]
+    assert {"infonce", "dcl", "siglip", "align_uniform"} <= set(instance_losses())
+    assert all(name in hint for name in instance_losses()) and "hierarchical" not in hint
+    assert not run.exists()
