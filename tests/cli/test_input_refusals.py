@@ -189,3 +189,38 @@ def test_a_loss_needing_aligned_views_is_named_as_the_cli_names_it(
     assert {"infonce", "dcl", "siglip", "align_uniform"} <= set(instance_losses())
     assert all(name in hint for name in instance_losses()) and "hierarchical" not in hint
     assert not run.exists()
+
+
+# -- help -----------------------------------------------------------------------------------------------------
+def _help_texts() -> list[tuple[str, str]]:
+    """``(where, text)`` of every command's help and every option's help, as rich renders them."""
+    import typer
+
+    from tscl.cli.application import _register, app
+
+    _register()
+    found: list[tuple[str, str]] = []
+
+    def walk(command: object, path: str) -> None:
+        found.append((path, getattr(command, "help", None) or ""))
+        for param in getattr(command, "params", []):
+            found.append((f"{path} {param.name}", getattr(param, "help", None) or ""))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "tscl")
+    return found
+
+
+def test_help_texts_keep_their_square_brackets() -> None:
+    import re
+
+    from rich.text import Text
+
+    style = re.compile(r"\[/?(bold|dim|green|red|italic)?\]")
+    lost = {}
+    for where, text in _help_texts():
+        meant = style.sub("", text).replace("\\[", "[")
+        if Text.from_markup(text).plain != meant:
+            lost[where] = text
+    assert lost == {}

@@ -57,7 +57,7 @@ TrackOpt = Annotated[
     list[str] | None,
     typer.Option(
         help="Send the run to an experiment tracker, repeatable: mlflow (MLFLOW_TRACKING_URI, else ./mlruns) or "
-        "tensorboard (RUN_DIR/tensorboard). Optional extras: pip install 'tscl[mlflow]' / 'tscl[tensorboard]'.",
+        "tensorboard (RUN_DIR/tensorboard). Optional extras: pip install 'tscl\\[mlflow]' / 'tscl\\[tensorboard]'.",
     ),
 ]
 PresetOpt = Annotated[
