@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tscl.config_migration import LEGACY_PATHS, is_legacy, migrate_legacy, nest
 from tscl.errors import ConfigError
+from tscl.seeds import MAX_SEED, SEED_RANGE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,7 +93,7 @@ class RunConfig(BaseModel):
         None, ge=1, description="Grouped data: steps between windows (--stride; default: the window)."
     )
     split_by: str | None = Field(None, description="Grouped data: subject (default), trial or random split.")
-    split_seed: int | None = Field(None, description="Grouped data: seed of the split (None: 0).")
+    split_seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Grouped data: seed of the split (None: 0).")
     iters: int | None = Field(None, ge=1, description="Total iterations (None: 200, or 600 for >100k values).")
     epochs: int | None = Field(None, ge=1, description="Total epochs, instead of iterations.")
     batch_size: int = Field(8, ge=1, description="Series per iteration.")
@@ -100,7 +101,7 @@ class RunConfig(BaseModel):
     max_train_length: int | None = Field(
         3000, ge=1, description="Longer series are cut into sections of this length (None: never)."
     )
-    seed: int = Field(42, description="Seed of every random choice.")
+    seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed of every random choice.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     threads: int | None = Field(None, ge=1, description="CPU threads for torch (None: torch's choice).")
     checkpoint_every: int = Field(50, ge=1, description="Save a checkpoint every N iterations.")
@@ -157,6 +158,7 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> Ru
 
 # Run settings whose command-line flag is not the key's name.
 _FLAG_OF = {"recording_window": "window", "recording_stride": "stride"}
+_SEEDS = ("seed", "split_seed")
 
 
 def _config_error(exc: ValidationError, source: str) -> ConfigError:
@@ -170,9 +172,9 @@ def _config_error(exc: ValidationError, source: str) -> ConfigError:
         if prefix in SECTIONS:  # the only nested keys: a section's
             hint = f"the {prefix} section takes only name and options: put {name!r} under {prefix}.options"
         else:
-            hint = unknown_option_error(source, name, "the run configuration", list(RunConfig.model_fields)).hint
+            hint = unknown_option_error("", name, "the run configuration", list(RunConfig.model_fields)).hint
         return ConfigError(f"{source}: unknown key {key!r}", hint=hint)
-    message = str(error["msg"]).replace("Input should be", "must be")
+    message = f"must be {SEED_RANGE}" if key in _SEEDS else str(error["msg"]).replace("Input should be", "must be")
     where = "" if source == "config" else f"{source}: "
     flag = _FLAG_OF.get(key, key.split(".")[0]).replace("_", "-")
     hint = f"check --{flag} or `{key}` in the config file" if key in RunConfig.model_fields else "fix the value"
@@ -291,11 +293,19 @@ def resolve_config(
     flags: Mapping[str, Any] | None = None,
     sets: Iterable[str] = (),
 ) -> RunConfig:
-    """Defaults < preset < config file < flags < ``--set`` (``None`` flags mean "not given").
+    """Defaults < preset < config file < flags < ``--set`` (``None`` flags mean "not given"), for a new run.
 
-    The preset is the one named by ``preset`` or else by the file's ``preset`` key.
+    The preset is the one named by ``preset`` or else by the file's ``preset`` key. A new run trains to one
+    target: ``iters`` or ``epochs`` (a layer giving one replaces the other of the layers below).
     """
-    return config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+    config = config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+    if config.iters is not None and config.epochs is not None:
+        raise ConfigError(
+            f"a new run must be given iters or epochs, not both, but got iters {config.iters} and epochs "
+            f"{config.epochs}",
+            hint="give one of --iters and --epochs (in a config file or --set: one of iters and epochs)",
+        )
+    return config
 
 
 def config_layer(
@@ -304,7 +314,10 @@ def config_layer(
     flags: Mapping[str, Any] | None = None,
     sets: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The settings given, as one nested layer: preset < config file < flags < ``--set`` (no defaults)."""
+    """The settings given, as one nested layer: preset < config file < flags < ``--set`` (no defaults).
+
+    A layer giving one of ``iters`` and ``epochs`` (a target) drops the other from the layers below.
+    """
     from tscl.objectives.presets import preset_layer
 
     file_layer = dict(file_values or {})
@@ -312,7 +325,11 @@ def config_layer(
     layers = [preset_layer(name) if name is not None else {}, file_layer, dict(flags or {}), parse_set(sets)]
     values: dict[str, Any] = {}
     for layer in layers:
-        values = merge_layers(values, {k: v for k, v in layer.items() if v is not None})
+        given = {k: v for k, v in layer.items() if v is not None}
+        for target, other in (("iters", "epochs"), ("epochs", "iters")):
+            if target in given and other not in given:
+                values.pop(other, None)
+        values = merge_layers(values, given)
     if name is not None:
         values["preset"] = name
     return values
@@ -363,6 +380,10 @@ def resolve_for_task(config: RunConfig, task: str) -> RunConfig:
 # -- files --------------------------------------------------------------------------------------------------
 def load_config_values(path: Path) -> dict[str, Any]:
     """The key/values of a TOML config file as a nested layer (a tscl 0.1 file is migrated)."""
+    if path.is_dir():
+        inside = path / "config.toml"
+        hint = f"pass the run's {inside}" if inside.is_file() else "pass the path of a .toml file, e.g. RUN/config.toml"
+        raise ConfigError(f"config file {path} must be a file but is a directory", hint=hint)
     if not path.is_file():
         raise ConfigError(f"config file {path} does not exist", hint="pass the path of a .toml file")
     try:

@@ -230,8 +230,9 @@ def unknown_option_error(prefix: str, key: str, component: str, valid: Iterable[
     valid = list(valid)
     close = difflib.get_close_matches(key, valid, n=1)
     listing = ", ".join(valid) if valid else "none"
-    hint = f"did you mean {prefix}.{close[0]}? valid keys: {listing}" if close else f"valid keys: {listing}"
-    return ConfigError(f"{prefix}.{key} is not an option of {component}", hint=hint)
+    qualified = (lambda name: f"{prefix}.{name}") if prefix else (lambda name: name)
+    hint = f"did you mean {qualified(close[0])}? valid keys: {listing}" if close else f"valid keys: {listing}"
+    return ConfigError(f"{qualified(key)} is not an option of {component}", hint=hint)
 
 
 def _validation_error(exc: ValidationError, prefix: str, shown_by: str | None) -> ConfigError:

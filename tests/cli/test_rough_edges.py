@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from tests.cli_helpers import one_line_error as _one_line_error
 from tests.cli_helpers import run_cli
 from tscl import __version__
 
@@ -27,15 +28,6 @@ def _tscl(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     return subprocess.run([sys.executable, "-m", "tscl", *args], cwd=cwd, env=environment, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
-
-
-def _one_line_error(code: int, err: str, *needles: str) -> str:
-    lines = err.strip().splitlines()
-    assert code == 1 and "Traceback" not in err, err
-    assert lines[0].startswith("error: ") and (len(lines) == 1 or lines[1].startswith("hint: ")), err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import one_line_error, run_cli
 from tests.data.served import Mirror, all_files
 from tscl.data import fetch
 from tscl.errors import DownloadError
@@ -105,3 +106,21 @@ def test_upstream_url_without_mirror(tmp_path: Path, isolated_data_env: Path, mo
         fetch("Libras", data_dir=tmp_path / "root")
     assert asked == ["https://timeseriesclassification.com/aeon-toolkit/Libras.zip"]
     assert all_files(tmp_path / "root") == []
+
+
+def test_a_mirror_that_is_no_url_is_one_readable_line(
+    tmp_path: Path, isolated_data_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TSCL_DATA_MIRROR", "notaurl")
+    root = tmp_path / "root"
+    code, _, err = run_cli(["data", "fetch", "Coffee", "ItalyPowerDemand", "--data-dir", str(root)], capsys)
+    one_line_error(code, err, "TSCL_DATA_MIRROR must be an http:// or https:// URL but got 'notaurl'")
+    assert "MissingSchema" not in err and not root.exists()
+
+
+def test_many_failures_say_how_many_are_not_named(
+    mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["data", "fetch", "UCR:all", "--data-dir", str(tmp_path / "root"), "--json"], capsys)
+    line = one_line_error(code, err, "128 of 128 failed")
+    assert line.endswith(" and 118 more")

@@ -68,6 +68,8 @@ def _dead_pid() -> int:
         ({"datasets": []}, "datasets must be a non-empty list"),
         ({"objectives": ["ts2vec", "simclr"]}, "objectives[1] must be one of"),
         ({"seeds": [0, "1"]}, "seeds[1] must be an integer"),
+        ({"seeds": [0, -1]}, "seeds[1] must be an integer from 0 to 2**63 - 1 but got -1"),
+        ({"seeds": [2**63]}, "seeds[0] must be an integer from 0 to 2**63 - 1"),
         ({"base": {"lrr": 0.1}}, "unknown key 'lrr'"),
         ({"base": {"iters": "ten"}}, "base.iters: iters must be a valid integer"),
         ({"base": {"iters": 0}}, "base.iters"),

@@ -94,10 +94,12 @@ def info_command(
     """Load a dataset as training would and summarise it (grouped data: subjects, recordings, windows per class)."""
     from tscl.data import load_dataset
     from tscl.data.grouped import Grouping
+    from tscl.data.load import check_forecasting_settings
     from tscl.data.splits import split_warnings
 
     grouping = Grouping(window, stride, split_by, split_seed or 0)
     dataset = load_dataset(name, data_dir, univariate=univariate, time_col=time_col, target=target, grouping=grouping)
+    check_forecasting_settings(dataset, univariate, time_col, target)
     info = dataset.info()
     print_warnings(split_warnings(getattr(dataset, "split", None)))
     if json_output:
@@ -114,8 +116,9 @@ def info_command(
 def _render_value(key: str, value: Any) -> str:
     if key == "classes":
         if value and "valid" in value[0]:  # grouped data: windows per class in train/valid/test
-            return "\n".join(f"class {c['name']}: {c['train']} train, {c['valid']} valid, {c['test']} test"
-                             for c in value)
+            return "\n".join(
+                f"class {c['name']}: {c['train']} train, {c['valid']} valid, {c['test']} test" for c in value
+            )
         return "\n".join(f"class {c['name']}: {c['train']} train, {c['test']} test" for c in value) or "-"
     if key == "groups":
         per = value["recordings_per_subject"]
@@ -158,7 +161,9 @@ def fetch_command(
         raise errors[0]
     failed = [result for result in results if result.error is not None]
     if failed:
-        shown = ", ".join(result.name for result in failed[:10])
+        shown = ", ".join(result.name for result in failed[:10]) + (
+            f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+        )
         raise DownloadError(
             f"every dataset must be fetched but {len(failed)} of {len(results)} failed: {shown}",
             "the lines above give each reason; run the command again to retry only those",

@@ -57,7 +57,7 @@ TrackOpt = Annotated[
     list[str] | None,
     typer.Option(
         help="Send the run to an experiment tracker, repeatable: mlflow (MLFLOW_TRACKING_URI, else ./mlruns) or "
-        "tensorboard (RUN_DIR/tensorboard). Optional extras: pip install 'tscl[mlflow]' / 'tscl[tensorboard]'.",
+        "tensorboard (RUN_DIR/tensorboard). Optional extras: pip install 'tscl\\[mlflow]' / 'tscl\\[tensorboard]'.",
     ),
 ]
 PresetOpt = Annotated[
@@ -133,6 +133,11 @@ def pretrain(
         "threads": threads, "checkpoint_every": checkpoint_every, "gather_negatives": gather_negatives,
     })  # fmt: skip
     flags.update(recording_window=window, recording_stride=stride, split_by=split_by, split_seed=split_seed)
+    if resume is not None and run_dir is not None:
+        fail(
+            f"--run-dir must not be given with --resume (the run continues in {resume}) but got {run_dir}",
+            f"drop --run-dir; for a new run with its settings: --config {resume}/config.toml --run-dir {run_dir}",
+        )
     ranks = _join_process_group(device)
     if resume is None and run_dir is not None and _restarted_with(run_dir):
         resume = run_dir  # torchrun restarted the workers after a failure: continue from the last checkpoint

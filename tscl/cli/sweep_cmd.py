@@ -35,7 +35,7 @@ def sweep(
         bool, typer.Option("--dry-run", help="List the trials and what each needs; run nothing.")
     ] = False,
     backend: Annotated[
-        str, typer.Option(help="local (this machine, --workers processes) or ray (pip install 'tscl[ray]').")
+        str, typer.Option(help="local (this machine, --workers processes) or ray (pip install 'tscl\\[ray]').")
     ] = "local",
     address: Annotated[
         str | None,

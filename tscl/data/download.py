@@ -21,7 +21,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColum
 
 from tscl.data.catalog import Download
 from tscl.data.manifest import file_sha256
-from tscl.errors import DownloadError
+from tscl.errors import ConfigError, DownloadError
 
 MIRROR_ENV = "TSCL_DATA_MIRROR"
 TIMEOUT_SECONDS = 60
@@ -34,8 +34,19 @@ NETWORK_HINT = (
 
 def source_url(download: Download) -> str:
     """The URL to fetch: the upstream one, or ``<mirror>/<file name>`` when ``TSCL_DATA_MIRROR`` is set."""
-    mirror = os.environ.get(MIRROR_ENV)
+    mirror = checked_mirror()
     return f"{mirror.rstrip('/')}/{download.file_name}" if mirror else download.url
+
+
+def checked_mirror() -> str | None:
+    """``TSCL_DATA_MIRROR`` (None when unset); ConfigError unless it is an http(s):// URL."""
+    mirror = os.environ.get(MIRROR_ENV)
+    if mirror and not mirror.lower().startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{MIRROR_ENV} must be an http:// or https:// URL but got {mirror!r}",
+            hint=f"e.g. {MIRROR_ENV}=http://127.0.0.1:8000 (a server holding the upstream files), or unset it",
+        )
+    return mirror or None
 
 
 def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
-from tscl.data.download import MIRROR_ENV, NETWORK_HINT, fetch_upstream, unpack
+from tscl.data.download import MIRROR_ENV, NETWORK_HINT, checked_mirror, fetch_upstream, unpack
 from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
@@ -98,8 +98,10 @@ def fetch_many(
 
     Raises:
         DataError: an unknown name or archive (checked for all before anything is downloaded).
+        ConfigError: ``TSCL_DATA_MIRROR`` is not an http(s):// URL.
     """
     canonical = [get_entry(name).name for name in dataset_names(names)]
+    checked_mirror()  # a bad mirror fails once, not once per dataset
     results = []
     for name in canonical:
         try:

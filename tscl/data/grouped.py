@@ -21,6 +21,7 @@ from tscl.data.grouped_readers import Recordings
 from tscl.data.protocols import channel_moments
 from tscl.data.readers import pad_series, sort_labels
 from tscl.errors import DataError
+from tscl.seeds import check_seed
 
 __all__ = ["GroupedData", "Grouping", "build_grouped", "cut_windows"]
 
@@ -42,6 +43,9 @@ class Grouping:
     split_seed: int = 0
     stored_split: Mapping[str, Any] | None = None
 
+    def __post_init__(self) -> None:
+        check_seed(self.split_seed, "--split-seed", hint="pass --split-seed 0, for example")
+
 
 def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``(X [N, W, C], recording index [N])``: windows every ``stride`` steps (default ``window``).
@@ -50,12 +54,21 @@ def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None
     recording is one sample.
     """
     if window is None:
+        if stride is not None:
+            raise DataError(f"--stride must be given with --window but got --stride {stride} alone",
+                            hint=f"add --window, e.g. --window {2 * stride} --stride {stride}")  # fmt: skip
         return pad_series(series), np.arange(len(series))
     if window < 2:
         raise DataError(f"window must be at least 2 steps but got {window}", hint="pass --window 128, for example")
-    step = stride or window
+    step = window if stride is None else stride
     if step < 1:
-        raise DataError(f"stride must be a positive number of steps but got {step}", hint="pass --stride 64")
+        raise DataError(f"stride must be greater than or equal to 1 but got {step}", hint="pass --stride 64")
+    longest = max((len(values) for values in series), default=0)
+    if window > longest:
+        raise DataError(
+            f"window must be at most the longest recording's length ({longest} steps) but got {window}",
+            hint=f"pass a shorter --window, e.g. --window {min(128, longest)}, or none for whole recordings",
+        )
     pieces, owners = [], []
     for index, values in enumerate(series):
         starts = range(0, max(1, len(values) - window + 1), step)

@@ -84,6 +84,24 @@ def load_located(
     )
 
 
+def check_forecasting_settings(
+    data: ClassificationData | ForecastingData, univariate: bool, time_col: str | None, target: str | None
+) -> None:
+    """Refuse the forecasting settings (target column only, time column, target column) for data of another
+    task, which would ignore them."""
+    given = [flag for flag, value in (("--univariate", univariate), ("--time-col", time_col), ("--target", target))
+             if value]  # fmt: skip
+    if data.task == ForecastingData.task or not given:
+        return
+    from tscl.data.catalog import list_entries
+
+    names = ", ".join(entry.name for entry in list_entries(task=ForecastingData.task))
+    raise ConfigError(
+        f"{' and '.join(given)} must be given forecasting data but {data.name} is {data.task} data",
+        hint=f"drop {' and '.join(given)}; forecasting data are {names}, or a CSV of your own",
+    )
+
+
 def read_pair(located: Located) -> tuple[LabeledSeries, LabeledSeries | None]:
     """Read the train and test parts of a classification dataset."""
     first = located.paths[0]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tscl.errors import ConfigError
 from tscl.registry import Registry
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["LOSSES", "create_loss", "list_losses", "register_loss"]
+__all__ = ["LOSSES", "create_loss", "instance_losses", "list_losses", "loss_name", "register_loss"]
 
 # Built-ins: every public module of this package is the loss of its name (its ``COMPONENT``).
 LOSSES: Registry[nn.Module] = Registry("loss", "tscl.losses", package=__name__)
@@ -43,3 +44,27 @@ def create_loss(name: str, **options: Any) -> nn.Module:
 def needs_aligned_views(loss: Any) -> bool:
     """Whether ``loss`` compares time-aligned ``[B, T, D]`` sequences (its ``aligned_views`` attribute)."""
     return bool(getattr(loss, "aligned_views", False))
+
+
+def loss_name(loss: Any) -> str:
+    """The name ``loss`` was registered under (its class name when no entry builds it), for messages."""
+    for entry in _entries():
+        if entry.factory is type(loss):
+            return entry.name
+    return type(loss).__name__
+
+
+def instance_losses() -> list[str]:
+    """The losses that take views which move in time (``aligned_views`` not set), for hints."""
+    return [entry.name for entry in _entries() if not getattr(entry.factory, "aligned_views", False)]
+
+
+def _entries() -> list[Any]:
+    """Every loss that loads (a broken plug-in is left out: it must not hide the message at hand)."""
+    found = []
+    for name in LOSSES.names():
+        try:
+            found.append(LOSSES.entry(name))
+        except ConfigError:
+            continue
+    return found

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from tscl.errors import ConfigError, DataError
 from tscl.kernels.optim import adamw
-from tscl.losses import needs_aligned_views
+from tscl.losses import instance_losses, loss_name, needs_aligned_views
 from tscl.objectives.base import Setup, WindowLength
 from tscl.registry import Options
 from tscl.views.windows import random_windows
@@ -44,9 +44,9 @@ class AugmentObjective:
         loss = setup.require_loss()
         if needs_aligned_views(loss) and not getattr(setup.views, "time_aligned", True):
             raise ConfigError(
-                f"loss {type(loss).__name__} needs time-aligned views but the views move in time "
-                "(timewarp or crop)",
-                hint="drop timewarp/crop from views.augmentations, or use an instance-level loss: infonce, dcl",
+                f"loss {loss_name(loss)} needs time-aligned views but the views move in time (timewarp or crop)",
+                hint="drop timewarp/crop from views.augmentations, or use an instance-level loss: "
+                + ", ".join(instance_losses()),
             )
         self.encoder = setup.encoder
         self.views = setup.views

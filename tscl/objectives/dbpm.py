@@ -29,6 +29,7 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from tscl.errors import ConfigError, TrainingError
+from tscl.losses import loss_name
 from tscl.objectives.base import Setup
 from tscl.registry import Options
 
@@ -310,7 +311,7 @@ def _check_wrappable(inner: str, inner_options: dict[str, Any], setup: Setup) ->
         )
     if not callable(getattr(setup.loss, "per_sample", None)):
         raise ConfigError(
-            f"loss must give per-series losses (per_sample) for dbpm but {type(setup.loss).__name__} does not",
+            f"loss must give per-series losses (per_sample) for dbpm but {loss_name(setup.loss)} does not",
             hint="use --loss infonce",
         )
     if inner_options.get("window"):

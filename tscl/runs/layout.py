@@ -40,6 +40,11 @@ def is_run_dir(path: Path) -> bool:
 
 def check_run_dir(run_dir: Path) -> Path:
     """Raise a clear error unless ``run_dir`` looks like a tscl run directory."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise CheckpointError(
+            f"run directory {run_dir} must be a directory but is a file",
+            hint="pass a run directory made by tscl pretrain; list runs with `tscl runs`",
+        )
     if not run_dir.is_dir():
         raise CheckpointError(f"run directory {run_dir} does not exist", hint="list runs with `tscl runs`")
     if not is_run_dir(run_dir):

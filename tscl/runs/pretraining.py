@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
+from tscl.data.load import check_forecasting_settings
 from tscl.errors import CheckpointError, ConfigError, DataError
 from tscl.runs.claim import create_run_dir
 from tscl.runs.files import atomic_write_text
@@ -91,6 +92,7 @@ def _pretrain(
 ) -> PretrainResult:
     resolve_device(config.device)
     dataset, X = load_training_data(config)
+    check_forecasting_settings(dataset, config.univariate, config.time_col, config.target)
     config = resolve_for_task(config, dataset.task)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))

@@ -10,6 +10,7 @@ from typing import Any
 
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, is_setting_key, layer_from_keys
 from tscl.errors import ConfigError
+from tscl.seeds import check_seed
 
 TOP_KEYS = ("name", "output", "data_dir", "datasets", "objectives", "seeds", "base", "settings", "grid")
 EVALUATE_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -95,14 +96,13 @@ def dataset_list(where: str, values: dict[str, Any]) -> tuple[tuple[str, ...], d
 
 
 def seed_list(where: str, values: dict[str, Any]) -> tuple[int, ...]:
-    """The distinct non-negative integer seeds (default: the config's default seed)."""
+    """The distinct seeds (0 to 2**63 - 1) (default: the config's default seed)."""
     seeds = values.get("seeds", [RunConfig.model_fields["seed"].default])
     if not isinstance(seeds, list) or not seeds:
         raise ConfigError(f"{where}: seeds must be a non-empty list of integers but got {seeds!r}",
                           hint="e.g. seeds = [0, 1, 2]")  # fmt: skip
     for i, seed in enumerate(seeds):
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ConfigError(f"{where}: seeds[{i}] must be an integer >= 0 but got {seed!r}")
+        check_seed(seed, f"{where}: seeds[{i}]", hint="e.g. seeds = [0, 1, 2]")
     check_unique(seeds, where, "seeds")
     return tuple(seeds)
 
