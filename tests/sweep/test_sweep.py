@@ -231,6 +231,17 @@ baselines = false
     assert metrics["baselines"] == {} and 0.0 <= metrics["accuracy"] <= 1.0
 
 
+def test_a_grids_forecasting_options_apply_to_its_forecasting_datasets_only(
+    tmp_path: Path, isolated_data_env: Path
+) -> None:
+    # `tscl pretrain --dataset GunPoint --univariate` is refused (the option would be ignored); a grid's base
+    # gives it to every dataset, and its classification trials run without it (experiments/methods_vs_ts2vec).
+    grid = _grid(output=str(tmp_path / "out"))
+    grid["base"].update(univariate=True, baselines=False)
+    result = run_sweep(grid)
+    assert [trial.status for trial in result.trials] == ["finished"], [trial.error for trial in result.trials]
+
+
 def test_a_failing_trial_fails_alone_with_its_error_in_the_summary(
     tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -91,7 +91,7 @@ def check_forecasting_settings(
     task, which would ignore them."""
     given = [flag for flag, value in (("--univariate", univariate), ("--time-col", time_col), ("--target", target))
              if value]  # fmt: skip
-    if data.task == ForecastingData.task or not given:
+    if isinstance(data, ForecastingData) or not given:
         return
     from tscl.data.catalog import list_entries
 

@@ -71,15 +71,21 @@ def pretrain(
     run_dir: Path | None = None,
     runs_root: Path | None = None,
     on_step: ProgressHook | None = None,
+    *,
+    forecasting_options_everywhere: bool = False,
 ) -> PretrainResult:
     """Train a new model as ``config`` says, in a new run directory.
+
+    ``univariate``, ``time_col`` and ``target`` on data of another task than forecasting are refused (they
+    would be ignored) unless ``forecasting_options_everywhere``: a sweep's grid gives them to datasets of
+    every task, and they apply to its forecasting datasets only.
 
     Without ``config.threads`` it trains on the cores other processes leave free (:mod:`tscl.training.threads`);
     ``meta.json`` records the count (``threads``) and why (``threads_rule``). torch's count is restored after.
     """
     started = time.perf_counter()
     with thread_scope(config.threads) as threads:
-        return _pretrain(config, run_dir, runs_root, on_step, started, threads)
+        return _pretrain(config, run_dir, runs_root, on_step, started, threads, forecasting_options_everywhere)
 
 
 def _pretrain(
@@ -89,10 +95,12 @@ def _pretrain(
     on_step: ProgressHook | None,
     started: float,
     threads: ThreadChoice,
+    forecasting_options_everywhere: bool = False,
 ) -> PretrainResult:
     resolve_device(config.device)
     dataset, X = load_training_data(config)
-    check_forecasting_settings(dataset, config.univariate, config.time_col, config.target)
+    if not forecasting_options_everywhere:
+        check_forecasting_settings(dataset, config.univariate, config.time_col, config.target)
     config = resolve_for_task(config, dataset.task)
     data_seconds = time.perf_counter() - started
     model = build_model(config, X.shape[2], _covariates(dataset))

@@ -152,7 +152,8 @@ def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking |
             if action == NEW:
                 if run_dir.exists():  # killed before the run wrote its metadata: nothing worth keeping
                     shutil.rmtree(run_dir)
-                pretrain(trial.config, run_dir=run_dir, on_step=tracked if trackers else None)
+                on_step = tracked if trackers else None
+                pretrain(trial.config, run_dir=run_dir, on_step=on_step, forecasting_options_everywhere=True)
             else:
                 threads = {"threads": trial.config.threads} if trial.config.threads else {}
                 resume(run_dir, on_step=tracked if trackers else None, changes=threads)
