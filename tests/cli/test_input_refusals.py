@@ -112,6 +112,19 @@ def test_a_target_flag_replaces_the_config_files_other_target(
     assert "epochs = 1" in text and "iters" not in text
 
 
+def test_resume_refuses_a_target_below_what_an_unfinished_run_has_done(
+    first_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    meta = json.loads((first_run / "meta.json").read_text())
+    (first_run / "meta.json").write_text(json.dumps({**meta, "status": "failed"}))  # stopped after step 2
+    before = {name: (first_run / name).read_text() for name in ("meta.json", "config.toml")}
+    code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--iters", "1"], capsys)
+    one_line_error(code, err, "--iters 1 is below the 2 iterations this run has already done")
+    assert {name: (first_run / name).read_text() for name in before} == before
+
+
 def test_resume_still_takes_both_targets(first_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--iters", "3", "--epochs", "5"], capsys)
     assert code == 0, err

@@ -25,7 +25,7 @@ from tscl.runs.files import atomic_write_text
 from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root
 from tscl.runs.lock import ProcessLock
 from tscl.runs.meta import new_meta, read_meta, write_meta
-from tscl.runs.resuming import check_not_training, extends_target, resumed_config
+from tscl.runs.resuming import check_not_training, check_target_ahead, extends_target, resumed_config
 from tscl.runs.run_training import PretrainResult, ProgressHook, pretrain_groups, train_run
 from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint
@@ -219,6 +219,7 @@ def resume(
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
     meta = read_meta(run_dir)
     config = resumed_config(load_config(run_dir / CONFIG), str((meta or {}).get("task") or ""), layer)
+    check_target_ahead(meta, layer)
     if not extends_target(meta, layer):
         assert meta is not None
         return PretrainResult(run_dir, int(meta.get("step") or 0), int(meta.get("epoch") or 0), None, 0.0, "unchanged")

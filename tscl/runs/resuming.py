@@ -20,7 +20,7 @@ from tscl.runs.state import holder_text, is_live
 RESUMABLE = ("iters", "epochs", "device", "threads", "data_dir", "checkpoint_every")
 FINISHED = "finished"
 
-__all__ = ["RESUMABLE", "check_not_training", "extends_target", "resumed_config"]
+__all__ = ["RESUMABLE", "check_not_training", "check_target_ahead", "extends_target", "resumed_config"]
 
 
 def resumed_config(stored: RunConfig, task: str, layer: Mapping[str, Any]) -> RunConfig:
@@ -61,6 +61,25 @@ def extends_target(meta: Mapping[str, Any] | None, layer: Mapping[str, Any]) -> 
     return (iters is not None and iters > int(meta.get("step") or 0)) or (
         epochs is not None and epochs > int(meta.get("epoch") or 0)
     )
+
+
+def check_target_ahead(meta: Mapping[str, Any] | None, layer: Mapping[str, Any]) -> None:
+    """Refuse a new target below what an unfinished run has already done (it would end the run at once, its
+    config saying a total it never trained to).
+
+    Raises:
+        ConfigError: ``layer``'s ``iters`` or ``epochs`` is below the run's step or epoch count.
+    """
+    if meta is None or meta.get("status") == FINISHED:
+        return
+    for key, done in (("iters", int(meta.get("step") or 0)), ("epochs", int(meta.get("epoch") or 0))):
+        target = layer.get(key)
+        if target is not None and target < done:
+            raise ConfigError(
+                f"--{key} {target} is below the {done} {'iterations' if key == 'iters' else 'epochs'} this run has "
+                "already done",
+                hint=f"give --{key} {done} or more, or --resume without it to train to the run's own target",
+            )
 
 
 def check_not_training(run_dir: Path) -> None:
