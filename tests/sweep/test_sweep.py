@@ -105,6 +105,15 @@ def test_unknown_keys_get_a_close_match_hint() -> None:
     with pytest.raises(ConfigError) as info:
         load_grid(_grid(iters=3))
     assert info.value.hint is not None and "[base]" in info.value.hint
+    for axis in ("dataset", "seed", "objective"):  # the axes are plural at the top, and no setting
+        with pytest.raises(ConfigError) as info:
+            load_grid(_grid(**{axis: [0]}))
+        assert info.value.hint is not None and f"did you mean {axis}s?" in info.value.hint
+
+
+def test_a_directory_given_as_the_grid_is_named_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_grid(tmp_path)
 
 
 def test_cli_reports_a_bad_grid_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

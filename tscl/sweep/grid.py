@@ -240,7 +240,8 @@ def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | Non
 
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"grid file {path} does not exist", hint="pass the path of a grid .toml file")
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ConfigError(f"grid file {path} {what}", hint="pass the path of a grid .toml file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

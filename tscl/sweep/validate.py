@@ -27,7 +27,9 @@ SETTING_KEYS = PRETRAIN_KEYS + tuple(f"{s}.OPTION" for s in SECTIONS) + tuple(EV
 
 def unknown_key(where: str, key: str, valid: tuple[str, ...]) -> ConfigError:
     """The error for an unknown key, with the closest valid names (or where a misplaced setting goes)."""
-    if is_setting_key(key.replace("-", "_")) and valid == TOP_KEYS:
+    if key in AXIS_KEYS and valid == TOP_KEYS:  # `dataset = ...` at the top: the axis is plural
+        hint = f"did you mean {AXIS_KEYS[key]}? list them: {AXIS_KEYS[key]} = [...]"
+    elif is_setting_key(key.replace("-", "_")) and valid == TOP_KEYS:
         hint = f"settings go in [base], [[settings]] or [grid], e.g. [base] {key} = ..."
     else:
         candidates = [*valid, *_option_keys()] if valid == SETTING_KEYS else list(valid)
