@@ -251,6 +251,31 @@ def test_a_grids_forecasting_options_apply_to_its_forecasting_datasets_only(
     assert [trial.status for trial in result.trials] == ["finished"], [trial.error for trial in result.trials]
 
 
+def test_ray_only_flags_are_refused_without_the_ray_backend(tmp_path: Path) -> None:
+    for flags in ({"address": "auto"}, {"cpus_per_trial": 2.0}, {"gpus_per_trial": 1.0}):
+        with pytest.raises(ConfigError, match="must come with --backend ray"):
+            run_sweep(_grid(output=str(tmp_path / "out")), **flags)  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+
+
+def test_trials_whose_data_could_not_be_fetched_are_not_counted_as_finished(
+    tmp_path: Path, isolated_data_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    port = server.server_address[1]
+    server.server_close()  # nothing listens: ECG200 (not bundled with aeon) cannot be fetched
+    monkeypatch.setenv("TSCL_DATA_MIRROR", f"http://127.0.0.1:{port}")
+    grid = _grid(datasets=["GunPoint", "ECG200"], output=str(tmp_path / "out"))
+    grid["base"]["baselines"] = False
+    events: list[SweepEvent] = []
+    result = run_sweep(grid, on_event=events.append)
+    (begin,) = [event for event in events if event.kind == "begin"]
+    assert (begin.total, begin.skipped) == (1, 0)
+    assert {t.dataset: t.status for t in result.trials} == {"GunPoint": "finished", "ECG200": "failed"}
+
+
 def test_a_failing_trial_fails_alone_with_its_error_in_the_summary(
     tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -114,6 +114,11 @@ def run_sweep(
         choose_threads(threads)  # a bad count fails before anything is read or run
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
+    ray_only = [flag for flag, given in (("--address", address is not None), ("--cpus-per-trial", cpus_per_trial != 1),
+                                         ("--gpus-per-trial", gpus_per_trial != 0)) if given]  # fmt: skip
+    if ray_only and backend != "ray":
+        raise ConfigError(f"{', '.join(ray_only)} must come with --backend ray but the backend is {backend}",
+                          hint=f"add --backend ray, or drop {', '.join(ray_only)}")  # fmt: skip
     if backend == "ray":
         from tscl.sweep.ray_backend import check_ray
 
@@ -257,7 +262,8 @@ def _tally(
     todo: list[Trial], records: dict[str, TrialRecord], on_event: EventHook | None
 ) -> tuple[Callable[[TrialRecord], None], Callable[[TrialRecord], None]]:
     """The start and end hooks that keep ``records`` and the progress events up to date."""
-    tally = SweepEvent("begin", None, total=len(todo), skipped=len(records) - len(todo))
+    finished = sum(record.action == DONE for record in records.values())  # not the trials whose data failed
+    tally = SweepEvent("begin", None, total=len(todo), skipped=finished)
     emit = on_event or (lambda event: None)
     emit(dataclasses.replace(tally))
     running: set[str] = set()
