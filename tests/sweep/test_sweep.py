@@ -351,6 +351,48 @@ def _finished(output: Path) -> dict[str, int]:
     return done
 
 
+def _session_processes(session: int) -> list[int]:
+    """Live (not zombie) processes of a session, from /proc."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session and fields[0] != "Z":
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_workers_of_a_killed_sweep_stop_their_trial_instead_of_running_on(
+    tmp_path: Path, isolated_data_env: Path
+) -> None:
+    path = tmp_path / "grid.toml"
+    long = TINY_TOML.replace('iters = 2', 'iters = 100000')
+    path.write_text(f'datasets = ["GunPoint"]\nseeds = [0, 1]\noutput = "{(tmp_path / "out").as_posix()}"\n'
+                    f"[base]\n{long}\n")  # fmt: skip
+    command = [sys.executable, "-c", "from tscl.cli import main; main()", "sweep", str(path), "--workers", "2"]
+    sweep = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((tmp_path / "out").glob("trials/*/checkpoints"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [pid for pid in _session_processes(sweep.pid) if pid != sweep.pid]
+        assert len(workers) >= 2, "the trials did not start"
+        os.kill(sweep.pid, signal.SIGKILL)  # the sweep alone: its workers are orphaned in mid-trial
+        sweep.wait()
+        deadline = time.monotonic() + 60
+        while _session_processes(sweep.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _session_processes(sweep.pid), "workers kept training after the sweep was killed"
+    finally:
+        try:
+            os.killpg(sweep.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def _assert_summary_matches_the_runs(output: Path) -> None:
     summary = json.loads((output / "summary.json").read_text())
     with open(output / "summary.csv", newline="") as handle:

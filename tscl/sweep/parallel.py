@@ -11,6 +11,7 @@ import multiprocessing as mp
 import os
 import queue
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ def worker_main(tasks: Any, results: Any, threads: int, layout: Layout, tracking
     torch.set_num_threads(threads)
     parent = os.getppid()
     pid = os.getpid()
+    _interrupt_when_orphaned(parent)
     try:
         while True:
             try:
@@ -58,6 +60,21 @@ def worker_main(tasks: Any, results: Any, threads: int, layout: Layout, tracking
                 return
     except KeyboardInterrupt:
         return
+
+
+def _interrupt_when_orphaned(parent: int, poll_seconds: float = 1.0) -> None:
+    """Interrupt this worker (SIGINT: the trial checkpoints and the worker ends) once ``parent`` is gone.
+
+    Between trials the worker notices by itself; this covers a trial in progress when the sweep is killed
+    (``kill -9`` of the sweep alone), which would otherwise run to its end as an orphan.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="tscl-orphan-watch", daemon=True).start()
 
 
 class WorkerPool:
