@@ -393,6 +393,37 @@ def test_workers_of_a_killed_sweep_stop_their_trial_instead_of_running_on(
             pass
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_a_worker_killed_in_mid_trial_leaves_the_trial_failed_in_its_state_file(
+    tmp_path: Path, isolated_data_env: Path
+) -> None:
+    path = tmp_path / "grid.toml"
+    output = tmp_path / "out"
+    path.write_text(f'datasets = ["GunPoint"]\nseeds = [0, 1]\noutput = "{output.as_posix()}"\n'
+                    f"[base]\n{TINY_TOML.replace('iters = 2', 'iters = 1500')}\nbaselines = false\n")  # fmt: skip
+    command = [sys.executable, "-c", "from tscl.cli import main; main()", "sweep", str(path), "--workers", "2"]
+    sweep = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(output.glob("trials/*/checkpoints"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = [pid for pid in _session_processes(sweep.pid)
+                   if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
+        assert len(workers) == 2, "the trials did not start"
+        os.kill(workers[0], signal.SIGKILL)
+        assert sweep.wait(timeout=300) == 1  # one trial did not finish
+    finally:
+        try:
+            os.killpg(sweep.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    states = [json.loads(state.read_text()) for state in (output / "state").glob("*.json")
+              if not state.name.endswith(".owner.json")]  # fmt: skip
+    assert sorted(state["status"] for state in states) == ["failed", "finished"]
+    (failed,) = [state for state in states if state["status"] == "failed"]
+    assert "worker process died" in failed["error"]
+
+
 def _assert_summary_matches_the_runs(output: Path) -> None:
     summary = json.loads((output / "summary.json").read_text())
     with open(output / "summary.csv", newline="") as handle:

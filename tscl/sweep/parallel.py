@@ -18,7 +18,7 @@ from typing import Any
 
 from tscl.sweep.grid import Trial
 from tscl.sweep.tracking import SweepTracking
-from tscl.sweep.trial import Layout, TrialRecord, run_trial
+from tscl.sweep.trial import Layout, TrialRecord, run_trial, write_state
 
 Hook = Callable[[TrialRecord], None]
 STOP_GRACE_SECONDS = 120.0
@@ -163,6 +163,7 @@ class WorkerPool:
                 record = self.running.get(pid) or TrialRecord.of(self.trials[trial_id], self.layout)
                 record.status = "failed"
                 record.error = f"worker process died (exit code {process.exitcode}) while running this trial"
+                write_state(self.layout, record, record.status)  # the worker could not
                 self._end(pid, record)
         waiting = len(self.trials) - len(self.ended) - len(self.holding)
         if waiting > 0 and not self.processes and self.spawned >= len(self.trials) + self.size:
@@ -177,6 +178,7 @@ class WorkerPool:
             if trial_id not in self.ended:
                 record = TrialRecord.of(trial, self.layout)
                 record.status, record.error = "failed", "lost when its worker process died; re-run the sweep"
+                write_state(self.layout, record, record.status)
                 self._end(-1, record)
 
     def _stop(self) -> None:

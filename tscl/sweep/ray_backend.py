@@ -16,7 +16,7 @@ from typing import Any
 from tscl.errors import ConfigError
 from tscl.sweep.grid import Trial
 from tscl.sweep.tracking import SweepTracking
-from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial
+from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial, write_state
 
 Hook = Callable[[TrialRecord], None]
 
@@ -82,6 +82,7 @@ def run_on_ray(
                 except Exception as exc:  # the task itself failed (worker died, node lost): this trial only
                     record = TrialRecord.of(trial, layout)
                     record.status, record.error = "failed", f"Ray task failed: {one_line(exc)}"
+                    write_state(layout, record, record.status)  # the task could not
                 ended(record)
     except KeyboardInterrupt:
         for ref in pending:

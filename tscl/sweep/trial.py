@@ -121,7 +121,7 @@ def run_trial(
         if on_start is not None:
             on_start(record)
         began = time.perf_counter()
-        _write_state(layout, record, "running")
+        write_state(layout, record, "running")
         try:
             _execute(trial, layout.run_dir(trial.id), record.action, tracking)
             record.status = "finished"
@@ -133,7 +133,7 @@ def run_trial(
             record.status = "interrupted" if isinstance(exc, Interrupted) else "failed"
             record.error = one_line(exc)
         record.seconds = round(time.perf_counter() - began, 3)
-        _write_state(layout, record, record.status)
+        write_state(layout, record, record.status)
     return record
 
 
@@ -173,7 +173,8 @@ def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking |
         track_evaluation(tracking, run_dir, metrics)
 
 
-def _write_state(layout: Layout, record: TrialRecord, status: str) -> None:
+def write_state(layout: Layout, record: TrialRecord, status: str) -> None:
+    """``state/<id>.json``: the trial's last outcome (also written by the sweep for a worker that died)."""
     state = {
         **record.to_dict(),
         "status": status,
