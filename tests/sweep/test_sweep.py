@@ -178,6 +178,16 @@ def test_dry_run_lists_trials_and_writes_nothing(tmp_path: Path, capsys: pytest.
 # -- locks ---------------------------------------------------------------------------------------------------
 
 
+def test_dry_run_checks_the_evaluation_settings_against_the_data_as_a_run_does(
+    tmp_path: Path, isolated_data_env: Path
+) -> None:
+    grid = _grid(output=str(tmp_path / "out"))
+    grid["base"]["horizons"] = [24]  # GunPoint is classification data
+    with pytest.raises(ConfigError, match="--horizons"):
+        run_sweep(grid, dry_run=True)
+    assert not (tmp_path / "out").exists()
+
+
 def test_trial_lock_is_exclusive_and_released_when_its_holder_is_killed(tmp_path: Path) -> None:
     path = tmp_path / "t.lock"
     first, second = TrialLock(path), TrialLock(path)

@@ -137,6 +137,7 @@ def run_sweep(
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
         check_datasets_found(grid)
+        check_evaluation_settings([t for t in trials if records[t.id].action != DONE], grid.name)  # as a run would
         return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
     unfinished = [t for t in trials if records[t.id].action != DONE]
     checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
