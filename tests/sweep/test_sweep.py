@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -374,43 +376,13 @@ def _session_processes(session: int) -> list[int]:
     return pids
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
-def test_workers_of_a_killed_sweep_stop_their_trial_instead_of_running_on(
-    tmp_path: Path, isolated_data_env: Path
-) -> None:
-    path = tmp_path / "grid.toml"
-    long = TINY_TOML.replace('iters = 2', 'iters = 100000')
-    path.write_text(f'datasets = ["GunPoint"]\nseeds = [0, 1]\noutput = "{(tmp_path / "out").as_posix()}"\n'
-                    f"[base]\n{long}\n")  # fmt: skip
-    command = [sys.executable, "-c", "from tscl.cli import main; main()", "sweep", str(path), "--workers", "2"]
-    sweep = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while len(list((tmp_path / "out").glob("trials/*/checkpoints"))) < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        workers = [pid for pid in _session_processes(sweep.pid) if pid != sweep.pid]
-        assert len(workers) >= 2, "the trials did not start"
-        os.kill(sweep.pid, signal.SIGKILL)  # the sweep alone: its workers are orphaned in mid-trial
-        sweep.wait()
-        deadline = time.monotonic() + 60
-        while _session_processes(sweep.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not _session_processes(sweep.pid), "workers kept training after the sweep was killed"
-    finally:
-        try:
-            os.killpg(sweep.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
-def test_a_worker_killed_in_mid_trial_leaves_the_trial_failed_in_its_state_file(
-    tmp_path: Path, isolated_data_env: Path
-) -> None:
-    path = tmp_path / "grid.toml"
-    output = tmp_path / "out"
+@contextlib.contextmanager
+def _two_trials_running(tmp_path: Path, iters: int) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """A `tscl sweep --workers 2` process of two GunPoint trials of ``iters`` iterations, in its own session,
+    once both trials have started: (the sweep, its two workers' pids). Everything is killed on exit."""
+    path, output = tmp_path / "grid.toml", tmp_path / "out"
     path.write_text(f'datasets = ["GunPoint"]\nseeds = [0, 1]\noutput = "{output.as_posix()}"\n'
-                    f"[base]\n{TINY_TOML.replace('iters = 2', 'iters = 1500')}\nbaselines = false\n")  # fmt: skip
+                    f"[base]\n{TINY_TOML.replace('iters = 2', f'iters = {iters}')}\nbaselines = false\n")  # fmt: skip
     command = [sys.executable, "-c", "from tscl.cli import main; main()", "sweep", str(path), "--workers", "2"]
     sweep = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -420,13 +392,33 @@ def test_a_worker_killed_in_mid_trial_leaves_the_trial_failed_in_its_state_file(
         workers = [pid for pid in _session_processes(sweep.pid)
                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # fmt: skip
         assert len(workers) == 2, "the trials did not start"
+        yield sweep, workers
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(sweep.pid, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_workers_of_a_killed_sweep_stop_their_trial_instead_of_running_on(
+    tmp_path: Path, isolated_data_env: Path
+) -> None:
+    with _two_trials_running(tmp_path, 100000) as (sweep, _):
+        os.kill(sweep.pid, signal.SIGKILL)  # the sweep alone: its workers are orphaned in mid-trial
+        sweep.wait()
+        deadline = time.monotonic() + 60
+        while _session_processes(sweep.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _session_processes(sweep.pid), "workers kept training after the sweep was killed"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_a_worker_killed_in_mid_trial_leaves_the_trial_failed_in_its_state_file(
+    tmp_path: Path, isolated_data_env: Path
+) -> None:
+    with _two_trials_running(tmp_path, 1500) as (sweep, workers):
         os.kill(workers[0], signal.SIGKILL)
         assert sweep.wait(timeout=300) == 1  # one trial did not finish
-    finally:
-        try:
-            os.killpg(sweep.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    output = tmp_path / "out"
     states = [json.loads(state.read_text()) for state in (output / "state").glob("*.json")
               if not state.name.endswith(".owner.json")]  # fmt: skip
     assert sorted(state["status"] for state in states) == ["failed", "finished"]
