@@ -201,7 +201,7 @@ class LabelEfficiencyTask(Task):
         for protocol in metrics.get("protocols", []):
             table = Table(title=f"{report_title(metrics)} · {protocol} · mean±std over {metrics.get('seeds')} seeds")
             for column in ("labels", "rows", "model", *shown.values()):
-                table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+                table.add_column(column, justify="left" if column == "model" else "right")
             for fraction, by_protocol in metrics.get("results", {}).items():
                 for name, summary in by_protocol.get(protocol, {}).items():
                     cells = [_cell(summary.get(key)) for key in shown]
@@ -232,7 +232,8 @@ class LabelEfficiencyTask(Task):
 
 
 def _cell(value: Mapping[str, Any] | None) -> str:
-    return "-" if value is None else f"{value['mean']:.3f}±{value['std']:.3f}"
+    """Mean and std as two words, so that a narrow table wraps between them rather than cutting either."""
+    return "-" if value is None else f"{value['mean']:.3f} ±{value['std']:.3f}"
 
 
 class Parts(NamedTuple):

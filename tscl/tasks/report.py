@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MISSING", "best_cells", "format_metric"]
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["MISSING", "best_cells", "fitted", "format_metric"]
 
 MISSING = "—"
 
@@ -35,3 +38,32 @@ def best_cells(values: list[Any], digits: int, lower_is_better: bool) -> list[st
         is_best = best is not None and value is not None and float(value) == best
         cells.append(f"[bold]{text}[/bold]" if is_best else text)
     return cells
+
+
+def _words(cell: Any) -> list[str]:
+    """The words of a cell as shown (markup removed)."""
+    if isinstance(cell, Text):
+        return cell.plain.split()
+    if isinstance(cell, str):
+        try:
+            return Text.from_markup(cell).plain.split()
+        except Exception:  # not valid markup: shown as is
+            return cell.split()
+    return []
+
+
+def fitted(table: Table) -> Table:
+    """``table`` laid out so that no number is ever cut, whatever the width (an 80-column terminal, a pipe).
+
+    Text columns (left-aligned: names, run directories, trial ids) fold long cells onto further lines.
+    Numeric columns (right-aligned) never go narrower than their longest word, so a number such as 1367 or
+    ``0.738`` stays whole; a cell of several words (``0.738 ±0.012``) wraps between them when space is short.
+    """
+    for column in table.columns:
+        column.overflow = "fold"
+        if column.justify == "right":
+            column.no_wrap = False
+            longest = max((len(word) for cell in column.cells for word in _words(cell)), default=0)
+            if longest:
+                column.min_width = max(column.min_width or 0, longest)
+    return table
