@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich.console import Console
 from rich.table import Table
 
@@ -70,8 +72,8 @@ def test_best_cells_bold_the_best_of_two_or_more_finite_values() -> None:
 def test_label_efficiency_table_keeps_every_number_whole_at_80_columns() -> None:
     """At 80 columns (a terminal, a pipe) the rows count and each mean and std stay whole (they used to be
     cut: 1367 shown as 1, 0.744±0.012 as 0.744±0.)."""
-    from tscl.cli.render import folded
     from tscl.tasks import task_named
+    from tscl.tasks.report import fitted
 
     summary = {key: {"mean": 0.7444, "std": 0.0123} for key in ("accuracy", "macro_f1", "auroc", "auprc",
                                                                 "valid_macro_f1")}  # fmt: skip
@@ -84,10 +86,10 @@ def test_label_efficiency_table_keeps_every_number_whole_at_80_columns() -> None
         "labelled_rows": {"1.0": 1367},
         "results": {"1.0": {"linear": {"tscl": summary, "random init": summary, "raw input": summary}}},
     }
-    (table,) = task_named("label-efficiency").tables(metrics)
     for width in (80, 70):
-        console = Console(record=True, width=width, file=open("/dev/null", "w"))
-        console.print(folded(table))
+        (table,) = task_named("label-efficiency").tables(metrics)
+        console = Console(record=True, width=width, file=io.StringIO())
+        console.print(fitted(table, width))
         text = console.export_text()
         assert max(len(line) for line in text.splitlines()) <= width
         cells = text.replace("│", " ").split()

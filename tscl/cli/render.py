@@ -24,7 +24,7 @@ def folded(table: Table) -> Table:
     (see :func:`tscl.tasks.report.fitted`)."""
     from tscl.tasks.report import fitted
 
-    return fitted(table)
+    return fitted(table, console.width)
 
 
 def print_json(data: Any) -> None:
