@@ -170,7 +170,7 @@ def test_dataset_hooks() -> None:
     assert task.split_array(data, "train") is data.X_train and task.split_array(data, "test") is data.X_test
     both = task.split_array(data, "all")
     assert both.shape == (60, 6, 3) and np.isnan(both[40:, 4:]).all()
-    with pytest.raises(ConfigError, match="split must be train, test or all but got 'valid'"):
+    with pytest.raises(ConfigError, match="split valid needs data with a validation part"):
         task.split_array(data, "valid")
     windows, source = task.held_out_windows(data, 201)
     assert windows is data.X_test and "test split" in source
@@ -210,3 +210,28 @@ def test_plots_are_the_embedding_and_the_confusion_matrix(tmp_path: Path) -> Non
     )
     create_task("classification").plots(tmp_path / "plots", metrics, extras, data)
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["confusion.png", "embedding.png"]
+
+
+def test_encode_splits_reach_the_validation_part_of_grouped_data_and_refuse_it_elsewhere() -> None:
+    """``tscl encode --split``: grouped data have train, valid and test, and ``all`` is every part in that order
+    (the validation windows used to be unreachable); UCR-style data have no validation part and say so."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pytest
+
+    from tscl.errors import ConfigError
+    from tscl.tasks import task_named
+
+    task = task_named("classification")
+    train, valid, test = (np.full((n, 5, 2), float(n), np.float32) for n in (3, 2, 4))
+    grouped = SimpleNamespace(X_train=train, X_valid=valid, X_test=test)
+    assert task.split_array(grouped, "valid") is valid
+    every = task.split_array(grouped, "all")
+    assert every.shape == (9, 5, 2) and every[:, 0, 0].tolist() == [3, 3, 3, 2, 2, 4, 4, 4, 4]
+    ucr = SimpleNamespace(X_train=train, X_test=test)
+    assert task.split_array(ucr, "all").shape == (7, 5, 2) and task.split_array(ucr, "test") is test
+    with pytest.raises(ConfigError, match="validation part"):
+        task.split_array(ucr, "valid")
+    with pytest.raises(ConfigError, match="train, test or all"):
+        task.split_array(ucr, "bogus")

@@ -136,8 +136,10 @@ def test_bad_label_efficiency_flags_are_one_line_errors(
         (["--label-fraction", "a"], "--label-fraction must be numbers"),
         (["--seeds", "3"], "must come with --label-fraction"),
         (["--label-fraction", "1", "--protocols", "svm"], "protocols"),
-        (["--label-fraction", "1", "--set", "finetune_lrr=1e-4"], "--set finetune_lrr must be an option of the "
-         "label-efficiency task"),
+        (
+            ["--label-fraction", "1", "--set", "finetune_lrr=1e-4"],
+            "--set finetune_lrr must be an option of the label-efficiency task",
+        ),
         (["--set", "finetune_lr"], "--set must be KEY=VALUE"),
         (["--label-fraction", "1", "--set", "finetune_head=best"], "finetune_head"),
     ):
@@ -185,3 +187,20 @@ def test_protocol_names_carry_the_options_that_differ_from_the_defaults() -> Non
     tuned = LabelEfficiencyTask(finetune_lr=3e-5, finetune_head="random", protocols=["finetune"])
     assert tuned.protocol() == "label-efficiency-finetune-finetune_head-random-finetune_lr-3e-05"
     assert LabelEfficiencyTask(finetune_lr=1e-4).protocol() == LabelEfficiencyTask().protocol()  # the default
+
+
+def test_run_lists_and_comparisons_headline_all_the_labels_with_the_validation_number_first() -> None:
+    """``tscl runs`` / ``runs compare``: validation macro-F1 first, then the test numbers, all at 100 % of the
+    labels whatever smaller fractions a run also has (they used to be at each run's smallest fraction)."""
+    from tscl.runs.metrics import headline_text, summary_metrics
+
+    def at(value: float) -> dict:
+        keys = ("accuracy", "macro_f1", "auroc", "auprc", "valid_macro_f1")
+        return {"linear": {"tscl": {key: {"mean": value, "std": 0.0} for key in keys}}}
+
+    one = {"task": "label-efficiency", "results": {"0.1": at(0.5), "1.0": at(0.9)}}
+    other = {"task": "label-efficiency", "results": {"0.2": at(0.6), "1.0": at(0.8)}}
+    assert list(summary_metrics(one)) == ["valid_macro_f1", "accuracy", "auprc"]
+    assert summary_metrics(one)["accuracy"] == 0.9 and summary_metrics(other)["valid_macro_f1"] == 0.8
+    assert headline_text(one).endswith("macro-F1 0.900 at 100% of the labels")
+    assert headline_text(other).endswith("macro-F1 0.800 at 100% of the labels")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich.console import Console
 from rich.table import Table
 
@@ -65,3 +67,30 @@ def test_best_cells_bold_the_best_of_two_or_more_finite_values() -> None:
     assert best_cells([0.2, 0.1, None], 2, lower_is_better=True) == ["0.20", "[bold]0.10[/bold]", "—"]
     assert best_cells([0.2, 0.1], 1, lower_is_better=False) == ["[bold]0.2[/bold]", "0.1"]
     assert best_cells([0.2, float("nan")], 2, lower_is_better=True) == ["0.20", "—"]  # nothing competes
+
+
+def test_label_efficiency_table_keeps_every_number_whole_at_80_columns() -> None:
+    """At 80 columns (a terminal, a pipe) the rows count and each mean and std stay whole (they used to be
+    cut: 1367 shown as 1, 0.744±0.012 as 0.744±0.)."""
+    from tscl.tasks import task_named
+    from tscl.tasks.report import fitted
+
+    summary = {key: {"mean": 0.7444, "std": 0.0123} for key in ("accuracy", "macro_f1", "auroc", "auprc",
+                                                                "valid_macro_f1")}  # fmt: skip
+    metrics = {
+        "task": "label-efficiency",
+        "dataset": "watch",
+        "objective": "ts2vec",
+        "protocols": ["linear"],
+        "seeds": 3,
+        "labelled_rows": {"1.0": 1367},
+        "results": {"1.0": {"linear": {"tscl": summary, "random init": summary, "raw input": summary}}},
+    }
+    for width in (80, 70):
+        (table,) = task_named("label-efficiency").tables(metrics)
+        console = Console(record=True, width=width, file=io.StringIO())
+        console.print(fitted(table, width))
+        text = console.export_text()
+        assert max(len(line) for line in text.splitlines()) <= width
+        cells = text.replace("│", " ").split()
+        assert "1367" in cells and cells.count("0.744") == 15 and cells.count("±0.012") == 15, text

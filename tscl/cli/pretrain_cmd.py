@@ -240,7 +240,13 @@ def encode(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output .npy file.")],
     dataset: DatasetOpt = None,
     data_dir: DataDirOpt = None,
-    split: Annotated[str, typer.Option(help="train, test or all (classification); forecasting: whole series.")] = "all",
+    split: Annotated[
+        str,
+        typer.Option(
+            help="train, valid (grouped data), test or all: every part in that order (classification); "
+            "forecasting: whole series."
+        ),
+    ] = "all",
     mode: Annotated[str, typer.Option(help="instance ([N, D], max-pooled) or timestamp ([N, T, D]).")] = "instance",
     causal_window: Annotated[
         int | None, typer.Option(help="Timestamp mode: causal sliding window (201 in the forecasting protocol).")

@@ -19,11 +19,12 @@ err_console = Console(stderr=True)
 
 
 def folded(table: Table) -> Table:
-    """``table`` with every column folding long cells onto further lines instead of cutting them with "…"
-    (run directories, trial ids and dataset names stay whole on an 80-column terminal)."""
-    for column in table.columns:
-        column.overflow = "fold"
-    return table
+    """``table`` with every text column folding long cells onto further lines instead of cutting them with "…"
+    (run directories, trial ids and dataset names stay whole on an 80-column terminal) and no number ever cut
+    (see :func:`tscl.tasks.report.fitted`)."""
+    from tscl.tasks.report import fitted
+
+    return fitted(table, console.width)
 
 
 def print_warnings(warnings: Iterable[str]) -> None:

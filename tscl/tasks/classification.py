@@ -97,17 +97,26 @@ class ClassificationTask(Task):
         return 0
 
     def split_array(self, data: Any, split: str) -> np.ndarray:
-        """``X_train``, ``X_test`` or both (``all``, padded to one length)."""
-        if split == "train":
-            return data.X_train
-        if split == "test":
-            return data.X_test
+        """``X_train``, ``X_valid`` (grouped data only), ``X_test`` or every part (``all``: train, valid, test in
+        that order, padded to one length)."""
+        valid = getattr(data, "X_valid", None)
+        has_valid = valid is not None and len(valid) > 0
+        parts = {"train": data.X_train, "valid": valid if has_valid else None, "test": data.X_test}
         if split == "all":
-            if data.X_test is None:
-                return data.X_train
-            length = max(data.X_train.shape[1], data.X_test.shape[1])
-            return np.concatenate([_pad_to(data.X_train, length), _pad_to(data.X_test, length)])
-        raise ConfigError(f"split must be train, test or all but got {split!r}")
+            present = [part for part in parts.values() if part is not None]
+            if len(present) == 1:
+                return present[0]
+            length = max(part.shape[1] for part in present)
+            return np.concatenate([_pad_to(part, length) for part in present])
+        if split == "valid" and not has_valid:
+            raise ConfigError(
+                "split valid needs data with a validation part but this dataset has train and test only",
+                hint="only grouped data have a validation part; use --split train, test or all here",
+            )
+        if split in parts and parts[split] is not None:
+            return parts[split]
+        names = "train, valid, test or all" if has_valid else "train, test or all"
+        raise ConfigError(f"split must be {names} but got {split!r}", hint="e.g. --split all")
 
     def held_out_windows(self, data: Any, length: int) -> tuple[np.ndarray, str]:
         """The test series whatever ``length`` (labels unused)."""

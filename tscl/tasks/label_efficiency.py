@@ -70,8 +70,10 @@ class LabelEfficiencyTask(Task):
     name = "label-efficiency"
     evaluates: ClassVar[str] = "classification"
     # The classification columns of run lists and sweep summaries (no new column): the encoder's numbers at
-    # the smallest fraction; the report's table has every fraction, protocol and metric.
+    # all the labels (100 %, else the largest fraction evaluated), the validation macro-F1 first; the report's
+    # table has every fraction, protocol and metric.
     headline_names = ("accuracy", "auprc")
+    validation_names = ("valid_macro_f1",)
 
     def __init__(self, **options: Any) -> None:
         self.options = LabelEfficiencyOptions(**options)
@@ -201,7 +203,7 @@ class LabelEfficiencyTask(Task):
         for protocol in metrics.get("protocols", []):
             table = Table(title=f"{report_title(metrics)} · {protocol} · mean±std over {metrics.get('seeds')} seeds")
             for column in ("labels", "rows", "model", *shown.values()):
-                table.add_column(column, justify="left" if column == "model" else "right", no_wrap=True)
+                table.add_column(column, justify="left" if column == "model" else "right")
             for fraction, by_protocol in metrics.get("results", {}).items():
                 for name, summary in by_protocol.get(protocol, {}).items():
                     cells = [_cell(summary.get(key)) for key in shown]
@@ -211,19 +213,19 @@ class LabelEfficiencyTask(Task):
         return tables
 
     def headline_source(self, metrics: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The encoder's means at the smallest fraction, first protocol."""
+        """The encoder's means at the headline fraction (:func:`headline_fraction`), first protocol."""
         results = metrics.get("results") or {}
-        if not results:
+        fraction = headline_fraction(results)
+        if fraction is None:
             return {}
-        smallest = min(results, key=float)
-        protocol = next(iter(results[smallest]), None)
-        summary = results[smallest].get(protocol, {}).get(MODEL, {}) if protocol else {}
+        protocol = next(iter(results[fraction]), None)
+        summary = results[fraction].get(protocol, {}).get(MODEL, {}) if protocol else {}
         return {key: value["mean"] for key, value in summary.items() if value is not None}
 
     def headline_text(self, metrics: Mapping[str, Any]) -> str:
         source = self.headline_source(metrics)
-        fractions = [float(key) for key in metrics.get("results") or {}]
-        where = f" at {min(fractions):.0%} of the labels" if fractions else ""
+        fraction = headline_fraction(metrics.get("results") or {})
+        where = f" at {float(fraction):.0%} of the labels" if fraction is not None else ""
         return f"macro-F1 {source.get('macro_f1', float('nan')):.3f}{where}"
 
     def published(self, objective: str, dataset: str, univariate: bool = False) -> dict[str, Any] | None:
@@ -231,8 +233,15 @@ class LabelEfficiencyTask(Task):
         return None
 
 
+def headline_fraction(results: Mapping[str, Any]) -> str | None:
+    """The key of the fraction run lists and comparisons headline: 100 % of the labels when evaluated, else the
+    largest fraction (the same for every run evaluated at 100 %, whatever smaller fractions each has)."""
+    return max(results, key=float) if results else None
+
+
 def _cell(value: Mapping[str, Any] | None) -> str:
-    return "-" if value is None else f"{value['mean']:.3f}±{value['std']:.3f}"
+    """Mean and std as two words, so that a narrow table wraps between them rather than cutting either."""
+    return "-" if value is None else f"{value['mean']:.3f} ±{value['std']:.3f}"
 
 
 class Parts(NamedTuple):
