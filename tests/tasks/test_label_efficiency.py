@@ -204,3 +204,22 @@ def test_run_lists_and_comparisons_headline_all_the_labels_with_the_validation_n
     assert summary_metrics(one)["accuracy"] == 0.9 and summary_metrics(other)["valid_macro_f1"] == 0.8
     assert headline_text(one).endswith("macro-F1 0.900 at 100% of the labels")
     assert headline_text(other).endswith("macro-F1 0.800 at 100% of the labels")
+
+
+def test_a_run_list_headlines_every_label_efficiency_run_at_the_largest_fraction_they_share() -> None:
+    """``tscl runs``: runs evaluated at different fractions are headlined at one fraction they all have."""
+    from tscl.runs.listing import _align_headlines
+
+    def at(value: float) -> dict:
+        keys = ("accuracy", "macro_f1", "auroc", "auprc", "valid_macro_f1")
+        return {"linear": {"tscl": {key: {"mean": value, "std": 0.0} for key in keys}}}
+
+    rows = [
+        {"metrics": {"task": "label-efficiency", "results": {"0.5": at(0.6), "1": at(0.9)}}},
+        {"metrics": {"task": "label-efficiency", "results": {"0.2": at(0.4), "0.5": at(0.7)}}},
+        {"metrics": None, "headline": {}, "headline_text": "-"},
+    ]
+    _align_headlines(rows)
+    assert [row["headline"].get("accuracy") for row in rows] == [0.6, 0.7, None]
+    assert all(row["headline_text"].endswith("at 50% of the labels") for row in rows[:2])
+    assert rows[0]["metrics"]["results"].keys() == {"0.5", "1"}  # the stored metrics stay whole

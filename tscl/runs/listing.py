@@ -9,6 +9,7 @@ from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import META, METRICS, default_runs_root
 from tscl.runs.metrics import headline_text, other_evaluations, read_metrics, summary_metrics
 from tscl.runs.state import run_state, stale_reason
+from tscl.tasks import task_named, task_of
 
 
 def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
@@ -39,4 +40,18 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
             "stale": reason is not None, "stale_reason": reason,
             "evaluations": list(other_evaluations(run)), "metrics": metrics,
         })  # fmt: skip
+    _align_headlines(rows)
     return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)
+
+
+def _align_headlines(rows: list[dict[str, Any]]) -> None:
+    """The headlines of the runs of one task, measured alike (e.g. label efficiency: the same fraction)."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        task = task_of(row.get("metrics"))
+        if task is not None:
+            by_task.setdefault(task.name, []).append(row)
+    for name, group in by_task.items():
+        aligned = task_named(name).aligned([row["metrics"] for row in group])
+        for row, metrics in zip(group, aligned, strict=True):
+            row["headline"], row["headline_text"] = summary_metrics(metrics), headline_text(dict(metrics))

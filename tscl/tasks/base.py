@@ -184,6 +184,11 @@ class Task(ABC):
             name: float(source[name]) for name in self.validation_names if isinstance(source.get(name), (int, float))
         }
 
+    def aligned(self, metrics: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """The metrics dicts of several runs of this task, each reduced so that their headlines measure the
+        same thing (a run list shows them one under another); as they are unless a task overrides it."""
+        return list(metrics)
+
     def summary_text(self, metrics: Mapping[str, Any]) -> str:
         """The validation numbers, then the headline, as one short text (``tscl runs``)."""
         validation = [f"{name} {value:.3f}" for name, value in self.validation(metrics).items()]

@@ -222,6 +222,20 @@ class LabelEfficiencyTask(Task):
         summary = results[fraction].get(protocol, {}).get(MODEL, {}) if protocol else {}
         return {key: value["mean"] for key, value in summary.items() if value is not None}
 
+    def aligned(self, metrics: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """Every run headlined at the same fraction: the largest one all of them were evaluated at (100 % when
+        they all have it); as they are when they share none."""
+        shared = (
+            set.intersection(*({float(key) for key in m.get("results") or {}} for m in metrics)) if metrics else set()
+        )
+        if not shared:
+            return list(metrics)
+        fraction = max(shared)
+        return [
+            {**m, "results": {key: value for key, value in m["results"].items() if float(key) == fraction}}
+            for m in metrics
+        ]
+
     def headline_text(self, metrics: Mapping[str, Any]) -> str:
         source = self.headline_source(metrics)
         fraction = headline_fraction(metrics.get("results") or {})

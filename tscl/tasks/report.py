@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import textwrap
 from typing import Any
 
 from rich.console import Console
@@ -71,30 +70,51 @@ def _natural_width(table: Table) -> int:
     return Measurement.get(console, console.options, table).maximum
 
 
+def _longest(texts: list[str], words: bool) -> int:
+    """The longest line (or word) of ``texts``."""
+    return max((len(part) for text in texts for part in (text.split() if words else text.splitlines())), default=0)
+
+
+def _share(hard: list[int], want: list[int], room: int) -> list[int]:
+    """Widths from ``hard`` minimums towards ``want``, one character at a time to the narrowest column that
+    still wants more, while ``room`` lasts."""
+    widths = list(hard)
+    spare = room - sum(widths)
+    while spare > 0:
+        growing = [i for i, width in enumerate(widths) if width < want[i]]
+        if not growing:
+            break
+        widths[min(growing, key=lambda i: widths[i])] += 1
+        spare -= 1
+    return widths
+
+
 def fitted(table: Table, width: int | None = None) -> Table:
     """``table`` laid out so that no number is ever cut, at any terminal width or in a pipe (80 columns).
 
-    Numeric columns (right-aligned) are never wrapped nor cut: each is as wide as its longest line (its header
-    wraps between words to fit). When the table is wider than ``width`` (the console's), numeric cells of
-    several words (mean and ``±`` std) go one word a line. Text columns (names, run directories, trial ids)
-    fold long cells onto further lines and take what narrowing remains.
+    Numeric columns (right-aligned) are never wrapped nor cut. When the table is wider than ``width`` (the
+    console's), numeric cells of several words (mean and ``±`` std) go one word a line, each numeric column
+    keeps at least its longest number, and the other columns share the rest: text columns (names, run
+    directories, trial ids) and headers fold onto further lines instead of being cut with "…".
     """
     for column in table.columns:
         column.overflow = "fold"
-    numeric = [column for column in table.columns if column.justify == "right"]
-    if width is not None and _natural_width(table) > width:
-        for column in numeric:
+    numeric = [column.justify == "right" for column in table.columns]
+    if width is None or _natural_width(table) <= width:
+        for column, is_number in zip(table.columns, numeric, strict=True):
+            column.no_wrap = is_number
+        return table
+    hard, want = [], []
+    for column, is_number in zip(table.columns, numeric, strict=True):
+        if is_number:
             column._cells = [_stacked(cell) for cell in column._cells]
-    for column in numeric:
+        cells = [_plain(cell) for cell in column.cells]
         header = _plain(column.header)
-        lines = [line for cell in column.cells for line in _plain(cell).splitlines()]
-        words = header.replace("_", "_ ").split()  # a header such as valid_macro_f1 may wrap after "_"
-        longest = max(map(len, [*lines, *words]), default=0)
-        if not longest:
-            continue
-        if isinstance(column.header, str) and len(header) > longest:
-            wrapped = textwrap.fill(" ".join(words), longest, break_long_words=False, break_on_hyphens=False)
-            column.header = wrapped.replace("_ ", "_")
-        column.no_wrap = True
-        column.min_width = max(column.min_width or 0, longest)
+        longest_number = _longest(cells, words=False) if is_number else 0
+        hard.append(max(longest_number, 1))
+        want.append(max(longest_number, _longest([header], words=True), _longest(cells, words=False)))
+    padding = sum(table._get_padding_width(index) for index in range(len(table.columns)))
+    room = width - table._extra_width - padding
+    for column, size in zip(table.columns, _share(hard, want, room), strict=True):
+        column.width = size
     return table
