@@ -136,8 +136,17 @@ class Registry(Generic[T]):
             self._loaded[name] = self._load(name)
         return self._loaded[name]
 
-    def entries(self) -> list[Entry[T]]:
-        return [self.entry(name) for name in self.names()]
+    def entries(self, skip_broken: bool = False) -> list[Entry[T]]:
+        """Every component; with ``skip_broken``, those that load (a broken plug-in must not hide a message)."""
+        if not skip_broken:
+            return [self.entry(name) for name in self.names()]
+        found = []
+        for name in self.names():
+            try:
+                found.append(self.entry(name))
+            except ConfigError:
+                continue
+        return found
 
     def create(self, name: str, *runtime: Any, prefix: str | None = None, **options: Any) -> T:
         """Build component ``name`` with validated ``options`` (``runtime``: its non-option arguments)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tscl.errors import ConfigError
 from tscl.registry import Registry
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ def needs_aligned_views(loss: Any) -> bool:
 
 def loss_name(loss: Any) -> str:
     """The name ``loss`` was registered under (its class name when no entry builds it), for messages."""
-    for entry in _entries():
+    for entry in LOSSES.entries(skip_broken=True):
         if entry.factory is type(loss):
             return entry.name
     return type(loss).__name__
@@ -56,15 +55,6 @@ def loss_name(loss: Any) -> str:
 
 def instance_losses() -> list[str]:
     """The losses that take views which move in time (``aligned_views`` not set), for hints."""
-    return [entry.name for entry in _entries() if not getattr(entry.factory, "aligned_views", False)]
+    entries = LOSSES.entries(skip_broken=True)
+    return [entry.name for entry in entries if not getattr(entry.factory, "aligned_views", False)]
 
-
-def _entries() -> list[Any]:
-    """Every loss that loads (a broken plug-in is left out: it must not hide the message at hand)."""
-    found = []
-    for name in LOSSES.names():
-        try:
-            found.append(LOSSES.entry(name))
-        except ConfigError:
-            continue
-    return found
