@@ -17,14 +17,15 @@ from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, 
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import ConfigError, DataError
 from tscl.forecasting_protocols import ForecastingSetting
+from tscl.paths import PathArg, as_optional_path, as_path
 from tscl.text import plural
 
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
 
 
 def load_dataset(
-    name_or_path: str | Path,
-    data_dir: Path | None = None,
+    name_or_path: PathArg,
+    data_dir: PathArg | None = None,
     *,
     univariate: bool = False,
     time_col: str | None = None,
@@ -50,10 +51,12 @@ def load_dataset(
     Raises:
         DataError: unknown name, missing or malformed files (message names file and line/case, plus a hint).
     """
+    if not isinstance(name_or_path, str):  # a path-like is a file, whatever its name looks like
+        name_or_path = as_path(name_or_path)
     if looks_like_path(name_or_path):
         located = locate_path(Path(name_or_path))
     else:
-        located = locate(str(name_or_path), data_dir)
+        located = locate(str(name_or_path), as_optional_path(data_dir))
     return load_located(
         located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting, grouping=grouping
     )

@@ -11,11 +11,14 @@ each run, the evaluation made by that protocol."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tscl.errors import CheckpointError, TsclError
+from tscl.paths import PathArg, as_path
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import CONFIG, EVALUATIONS, META, METRICS, is_run_dir
 from tscl.runs.metrics import other_evaluations, protocol_of, read_metrics, summary_metrics
@@ -68,18 +71,20 @@ def find_run_dirs(path: Path) -> list[Path]:
     return found
 
 
-def compare_runs(paths: list[Path], protocol: str | None = None) -> Comparison:
+def compare_runs(paths: Sequence[PathArg] | PathArg, protocol: str | None = None) -> Comparison:
     """Compare run directories and/or folders holding them (sweep outputs): metrics and differing settings.
 
     Args:
-        paths: Run directories, evaluation folders (``RUN/evaluations/KEY``), or folders holding runs.
+        paths: Run directories, evaluation folders (``RUN/evaluations/KEY``), or folders holding runs (one
+            such path may be given alone).
         protocol: Take each run's evaluation by this protocol (``forecasting-ltsf``; the run's own metrics
             when they are by it, else the one stored beside them); runs without one show no metrics.
     """
-    if not paths:
+    given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not given:
         raise CheckpointError("compare needs at least one run directory or sweep folder")
     run_dirs: list[Path] = []
-    for path in paths:
+    for path in map(as_path, given):
         run_dirs += [d for d in find_run_dirs(path) if d not in run_dirs]
     runs = [_describe(run_dir, protocol) for run_dir in run_dirs]
     keys = sorted({key for run in runs for key in run["settings"]})

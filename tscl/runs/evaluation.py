@@ -23,6 +23,7 @@ from tscl.config import RunConfig
 from tscl.data.splits import split_warnings
 from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
+from tscl.paths import PathArg, as_optional_path, as_path, dataset_arg
 from tscl.runs.files import read_json_or_none
 from tscl.runs.inference import load_run_checkpoint, load_run_dataset_files
 from tscl.runs.layout import EVALUATIONS, META, METRICS, PLOTS, check_run_dir, is_run_dir
@@ -38,9 +39,9 @@ from tscl.training.threads import ThreadChoice, thread_scope
 
 
 def evaluate_run(
-    run_dir: Path,
-    dataset: str | None = None,
-    data_dir: Path | None = None,
+    run_dir: PathArg,
+    dataset: PathArg | None = None,
+    data_dir: PathArg | None = None,
     task: str | None = None,
     head: str = DEFAULT_HEAD,
     seed: int = 0,
@@ -58,7 +59,7 @@ def evaluate_run(
 
     Args:
         run_dir: A run directory made by ``tscl pretrain``.
-        dataset: Another dataset with the same channels (default: the run's own).
+        dataset: Another dataset with the same channels, by name or path (default: the run's own).
         data_dir: Where to look for it.
         task: The task expected (default: the dataset's); a ConfigError when it is not the dataset's.
         head: Classifier head of tasks that fit one (see :mod:`tscl.tasks.heads`).
@@ -85,8 +86,9 @@ def evaluate_run(
     """
     with thread_scope(threads) as chosen:
         return _evaluate(
-            run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase,
-            split_by, {**(task_settings or {}), **(task_options or {})}, task_options or {},
+            as_path(run_dir), dataset_arg(dataset), as_optional_path(data_dir), task, head, seed, device, plots,
+            baselines, chosen, forecasting, on_phase, split_by, {**(task_settings or {}), **(task_options or {})},
+            task_options or {},
         )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from tscl.config import RunConfig, load_config
 from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
+from tscl.paths import PathArg, as_optional_path, as_path, dataset_arg
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir
 from tscl.tasks import task_for
@@ -94,9 +95,9 @@ def run_grouping(config: RunConfig, run_dir: Path | None, split_by: str | None =
 
 
 def encode_dataset(
-    run_dir: Path,
-    dataset: str | None = None,
-    data_dir: Path | None = None,
+    run_dir: PathArg,
+    dataset: PathArg | None = None,
+    data_dir: PathArg | None = None,
     split: str = "all",
     mode: str = "instance",
     causal_window: int | None = None,
@@ -115,6 +116,7 @@ def encode_dataset(
         raise ConfigError(f"causal_window must be >= 1 but got {causal_window}")
     if causal_window is not None and mode != "timestamp":
         raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
+    run_dir, dataset, data_dir = as_path(run_dir), dataset_arg(dataset), as_optional_path(data_dir)
     model, config = load_run(run_dir, device)
     model.threads = choice.threads
     data = load_run_dataset_files(config, dataset, data_dir, univariate, time_col, target, run_dir=run_dir)[0]

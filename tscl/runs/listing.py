@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from tscl.paths import PathArg, as_path
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import META, METRICS, default_runs_root
 from tscl.runs.metrics import headline_text, other_evaluations, read_metrics, summary_metrics
@@ -12,7 +12,7 @@ from tscl.runs.state import run_state, stale_reason
 from tscl.tasks import task_named, task_of
 
 
-def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
+def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
     """Summaries of the run directories under ``root`` (default: ``$TSCL_RUNS_DIR`` or ``./runs``), newest first.
 
     Each row: run_dir, dataset, objective, status (``running``, ``dead``, ``finished``, ``interrupted``,
@@ -23,7 +23,7 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
     evaluations (keys of the evaluations of other datasets or protocols stored beside), and metrics.
     Unreadable ones are marked ``status: unreadable``; a missing folder holds no runs. Nothing is written.
     """
-    root = default_runs_root() if root is None else root
+    root = default_runs_root() if root is None else as_path(root)
     rows: list[dict[str, Any]] = []
     for meta_path in sorted(root.glob(f"**/{META}")) if root.is_dir() else []:
         run = meta_path.parent

@@ -20,6 +20,7 @@ import torch
 from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
 from tscl.data.load import check_forecasting_settings
 from tscl.errors import CheckpointError, ConfigError, DataError
+from tscl.paths import PathArg, as_optional_path, as_path
 from tscl.runs.claim import create_run_dir
 from tscl.runs.files import atomic_write_text
 from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root
@@ -68,8 +69,8 @@ def _covariates(dataset: Any) -> int:
 
 def pretrain(
     config: RunConfig,
-    run_dir: Path | None = None,
-    runs_root: Path | None = None,
+    run_dir: PathArg | None = None,
+    runs_root: PathArg | None = None,
     on_step: ProgressHook | None = None,
     *,
     forecasting_options_everywhere: bool = False,
@@ -84,8 +85,9 @@ def pretrain(
     ``meta.json`` records the count (``threads``) and why (``threads_rule``). torch's count is restored after.
     """
     started = time.perf_counter()
+    directory, root = as_optional_path(run_dir), as_optional_path(runs_root)
     with thread_scope(config.threads) as threads:
-        return _pretrain(config, run_dir, runs_root, on_step, started, threads, forecasting_options_everywhere)
+        return _pretrain(config, directory, root, on_step, started, threads, forecasting_options_everywhere)
 
 
 def _pretrain(
@@ -190,10 +192,10 @@ def _record_warnings(meta: dict[str, Any], dataset: Any) -> None:
 
 
 def resume(
-    run_dir: Path,
+    run_dir: PathArg,
     iters: int | None = None,
     on_step: ProgressHook | None = None,
-    data_dir: Path | None = None,
+    data_dir: PathArg | None = None,
     changes: Mapping[str, Any] | None = None,
 ) -> PretrainResult:
     """Continue the run in ``run_dir`` from its last checkpoint, to its target or to ``iters`` in total.
@@ -214,6 +216,7 @@ def resume(
         CheckpointError: Another process is training the run, or its checkpoint is damaged.
     """
     started = time.perf_counter()
+    run_dir, data_dir = as_path(run_dir), as_optional_path(data_dir)
     check_run_dir(run_dir)
     given = {"iters": iters, "data_dir": str(data_dir) if data_dir else None}
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})

@@ -45,6 +45,7 @@ import tomli_w
 from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
 from tscl.errors import ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
+from tscl.paths import PathArg, as_path
 from tscl.sweep.validate import (
     EVALUATE_KEYS,
     TOP_KEYS,
@@ -211,7 +212,7 @@ def check_buildable(trials: list[Trial], name: str = "grid") -> None:
         checked(where, lambda config=config, task=task: build_model(resolve_for_task(config, task), 1))
 
 
-def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | None = None) -> Grid:
+def load_grid(source: PathArg | Mapping[str, Any], data_dir: PathArg | None = None) -> Grid:
     """Read and validate a grid from a TOML file or a mapping; ``data_dir`` overrides the grid's."""
     if isinstance(source, Mapping):
         values, where, stem = dict(source), "grid", "sweep"
@@ -227,7 +228,7 @@ def load_grid(source: Path | str | Mapping[str, Any], data_dir: Path | str | Non
     seeds = seed_list(where, values)
     check_objectives(where, objectives)
     output = Path(typed(where, "output", values.get("output", str(Path("sweeps") / name)), str))
-    directory = data_dir if data_dir is not None else values.get("data_dir")
+    directory = as_path(data_dir) if data_dir is not None else values.get("data_dir")
     if directory is not None:
         directory = str(Path(typed(where, "data_dir", directory, (str, Path))).expanduser().resolve())
     base = setting_table(where, "base", values.get("base", {}))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import ConfigError, DataError
+from tscl.paths import PathArg
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
@@ -71,11 +72,11 @@ class SweepResult:
 
 
 def run_sweep(
-    grid: Path | str | Mapping[str, Any] | Grid,
+    grid: PathArg | Mapping[str, Any] | Grid,
     workers: int = 1,
-    data_dir: Path | str | None = None,
+    data_dir: PathArg | None = None,
     dry_run: bool = False,
-    output: Path | str | None = None,
+    output: PathArg | None = None,
     on_event: EventHook | None = None,
     backend: str = "local",
     address: str | None = None,

@@ -6,6 +6,7 @@ counters, the position inside the current epoch's shuffle and the random generat
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -258,7 +259,9 @@ class ContrastiveModel:
             "progress": self.progress.state(),
         }  # fmt: skip
 
-    def save(self, path: str | Path, extra: dict[str, Any] | None = None, keep_previous: bool = False) -> None:
+    def save(
+        self, path: str | os.PathLike[str], extra: dict[str, Any] | None = None, keep_previous: bool = False
+    ) -> None:
         """Write the full training state atomically to ``path`` (a ``.pt`` file, its sha256 beside it).
 
         With ``keep_previous`` the file being replaced is kept as ``NAME.previous.pt``.
@@ -266,7 +269,7 @@ class ContrastiveModel:
         save_checkpoint(Path(path), {**self.state_dict(), "extra": extra or {}}, keep_previous=keep_previous)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> ContrastiveModel:
+    def load(cls, path: str | os.PathLike[str], device: str = "auto") -> ContrastiveModel:
         """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file."""
         return cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
 
