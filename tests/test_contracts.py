@@ -17,7 +17,7 @@ import torch
 
 from tscl.encoders import ENCODERS
 from tscl.errors import ConfigError
-from tscl.losses import LOSSES, needs_aligned_views
+from tscl.losses import LOSSES, min_batch, needs_aligned_views
 from tscl.objectives import OBJECTIVES
 from tscl.registry import Entry, Registry
 from tscl.tasks import TASKS
@@ -88,6 +88,20 @@ def test_loss_contract(name: str) -> None:
     LOSSES.create(name)
     check_options_contract(LOSSES, name)
     loss_contract(LOSSES.create(name), lambda: LOSSES.create(name))
+
+
+@pytest.mark.parametrize("name", _names(LOSSES))
+def test_a_loss_that_learns_nothing_from_one_series_declares_min_batch(name: str) -> None:
+    """In a batch of one series whose two views coincide, a loss with negatives inside the series (a temporal
+    term, segments) still pushes its representations apart; one whose negatives are the batch's other series
+    has nothing left to do (0, or a pull already satisfied) and must say so with ``min_batch = 2``, so that
+    objectives refuse such batches before a run starts."""
+    loss = LOSSES.create(name)
+    z = torch.randn(1, 16, 8, generator=torch.Generator().manual_seed(0))
+    z1, z2 = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
+    loss(z1, z2).backward()
+    gradient = max(float(view.grad.abs().max()) if view.grad is not None else 0.0 for view in (z1, z2))
+    assert (gradient > 1e-4) == (min_batch(loss) < 2), (name, gradient, min_batch(loss))
 
 
 def loss_contract(loss: torch.nn.Module, build: Any) -> None:

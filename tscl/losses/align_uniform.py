@@ -50,6 +50,7 @@ class AlignUniformLoss(nn.Module):
 
     Options = AlignUniformOptions
     aligned_views = False
+    min_batch = 2  # uniformity spreads the batch's series apart: one series is only aligned with its other view
 
     def __init__(self, alpha: float = 2.0, t: float = 2.0, weight: float = 1.0) -> None:
         super().__init__()

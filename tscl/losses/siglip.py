@@ -60,6 +60,7 @@ class SigmoidContrastiveLoss(nn.Module):
 
     Options = SigLIPOptions
     aligned_views = False
+    min_batch = 2  # the other series of the batch are the only negatives: one series is only pulled together
 
     def __init__(self, temperature: float = 0.1, bias: float = -2.0, learnable: bool = True) -> None:
         super().__init__()

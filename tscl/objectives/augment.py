@@ -17,10 +17,10 @@ import torch
 from pydantic import Field
 from torch import Tensor
 
-from tscl.errors import ConfigError, DataError
+from tscl.errors import ConfigError
 from tscl.kernels.optim import adamw
-from tscl.losses import instance_losses, loss_name, needs_aligned_views
-from tscl.objectives.base import Setup, WindowLength
+from tscl.losses import instance_losses, loss_name, min_batch, needs_aligned_views
+from tscl.objectives.base import Setup, WindowLength, refuse_batches_of_too_few_series
 from tscl.registry import Options
 from tscl.views.windows import random_windows
 
@@ -60,23 +60,22 @@ class AugmentObjective:
 
     def check_batches(self, batch_size: int, shape: tuple[int, ...]) -> None:
         """Refuse batches of fewer series (or windows) than the loss contrasts (its ``min_batch``)."""
-        needed = int(getattr(self.loss, "min_batch", 1))
+        needed = min_batch(self.loss)
         windows = self.window is not None and shape[1] > self.window
         rows = self.window_batch if windows else min(batch_size, shape[0])
         if rows >= needed:
             return
-        why = "for objective augment: its loss's only negatives are the batch's other rows,"
         if windows and self.window_batch_option is not None:
-            raise ConfigError(f"objective.window_batch must be at least {needed} {why} but got {rows}",
-                              hint="e.g. --set objective.window_batch=8")  # fmt: skip
-        if batch_size < needed:
-            raise ConfigError(f"batch_size must be at least {needed} {why} but got {batch_size}",
-                              hint="pass --batch-size 8 (the default)")  # fmt: skip
-        raise DataError(
-            f"the training data must have at least {needed} series {why} but has {shape[0]}",
-            hint=f"train on windows of it: --set objective.window=W (W shorter than its {shape[1]} steps), "
+            raise ConfigError(
+                f"objective.window_batch must be at least {needed} for objective augment: its loss's only "
+                f"negatives are the batch's other rows, but got {rows}",
+                hint="e.g. --set objective.window_batch=8",
+            )
+        refuse_batches_of_too_few_series(
+            "augment", needed, batch_size, shape[0], batch_hint="pass --batch-size 8 (the default)",
+            data_hint=f"train on windows of it: --set objective.window=W (W shorter than its {shape[1]} steps), "
             "or use another objective (ts2vec learns from one series)",
-        )
+        )  # fmt: skip
 
     def training_step(self, x: Tensor, generator: torch.Generator) -> float:
         x = random_windows(x, self.window, self.window_batch, generator)

@@ -45,9 +45,9 @@ import torch
 from pydantic import AfterValidator
 from torch import nn
 
-from tscl.errors import ConfigError
+from tscl.errors import ConfigError, DataError
 
-__all__ = ["Objective", "Preset", "Setup", "WindowLength"]
+__all__ = ["Objective", "Preset", "Setup", "WindowLength", "refuse_batches_of_too_few_series"]
 
 
 def _window_length(value: int) -> int:
@@ -116,3 +116,21 @@ class Preset:
     name: str
     description: str
     values: Mapping[str, Any] = field(default_factory=dict)
+
+
+def refuse_batches_of_too_few_series(
+    objective: str, needed: int, batch_size: int, n_series: int, *, batch_hint: str, data_hint: str
+) -> None:
+    """Refuse a run whose batches hold fewer than ``needed`` series (a loss's ``min_batch``): its loss would
+    contrast nothing (a ``check_batches`` hook's common case).
+
+    Raises:
+        ConfigError: ``batch_size`` is below ``needed``.
+        DataError: the training data has fewer than ``needed`` series.
+    """
+    why = f"for objective {objective}: its loss's only negatives are the batch's other rows,"
+    if batch_size < needed:
+        raise ConfigError(f"batch_size must be at least {needed} {why} but got {batch_size}", hint=batch_hint)
+    if n_series < needed:
+        raise DataError(f"the training data must have at least {needed} series {why} but has {n_series}",
+                        hint=data_hint)  # fmt: skip

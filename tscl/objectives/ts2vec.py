@@ -11,7 +11,8 @@ from typing import Any
 import torch
 
 from tscl.kernels.optim import adamw
-from tscl.objectives.base import Setup
+from tscl.losses import min_batch, one_series_losses
+from tscl.objectives.base import Setup, refuse_batches_of_too_few_series
 from tscl.registry import Options
 from tscl.views.crop import crop_views, draw_crop, encode_overlap
 
@@ -56,6 +57,16 @@ class TS2VecObjective:
         self.temporal_unit = int(getattr(loss, "temporal_unit", 0))
         self.ranks = (setup.rank, setup.world_size)
         self.optimizer = adamw(list(setup.encoder.parameters()) + list(loss.parameters()), lr=setup.lr)
+
+    def check_batches(self, batch_size: int, shape: tuple[int, ...]) -> None:
+        """Refuse batches of fewer series than the loss contrasts (its ``min_batch``; the default hierarchical
+        loss learns from one series by its temporal term)."""
+        one_series = ", ".join(one_series_losses())
+        refuse_batches_of_too_few_series(
+            "ts2vec", min_batch(self.loss), batch_size, shape[0],
+            batch_hint=f"pass --batch-size 8 (the default), or a loss that learns from one series: {one_series}",
+            data_hint=f"use a loss that learns from one series: --loss {one_series}",
+        )  # fmt: skip
 
     def training_step(self, x: torch.Tensor, generator: torch.Generator) -> float:
         plan = draw_crop(x.size(0), x.size(1), self.temporal_unit, generator, *self.ranks)
