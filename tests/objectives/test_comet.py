@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -210,3 +211,25 @@ def test_a_run_whose_id_levels_never_had_a_positive_pair_ends_with_a_note_naming
     off = ["--set", "objective.patient_weight=0", "--set", "objective.trial_weight=0"]
     code, _, err = run_cli([*args[:-10], "--run-dir", str(tmp_path / "off"), *args[-8:], *off], capsys)
     assert code == 0 and "note:" not in err, err
+
+
+def test_the_run_notes_are_kept_in_meta_json_beside_the_warnings(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    tiny = ["--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1", "--device", "cpu"]
+    code, _, err = run_cli(["pretrain", "--objective", "comet", "--dataset", "GunPoint", "--iters", "1",
+                            "--run-dir", str(run), *tiny], capsys)  # fmt: skip
+    printed = [line.removeprefix("note: ") for line in err.splitlines() if line.startswith("note: ")]
+    meta = json.loads((run / "meta.json").read_text())
+    assert code == 0 and meta["status"] == "finished" and printed, err
+    assert meta["notes"] == printed and meta["notes"][0].startswith("comet's patient and trial levels were 0")
+    # a continuation says it again, from its own training (the file never keeps an earlier session's notes)
+    code, _, err = run_cli(["pretrain", "--resume", str(run), "--iters", "2", "--threads", "1"], capsys)
+    meta = json.loads((run / "meta.json").read_text())
+    assert code == 0 and meta["step"] == 2 and meta["notes"] == printed, err
+    off = tmp_path / "off"
+    code, _, err = run_cli(["pretrain", "--objective", "comet", "--dataset", "GunPoint", "--iters", "1",
+                            "--run-dir", str(off), *tiny, "--set", "objective.patient_weight=0", "--set",
+                            "objective.trial_weight=0"], capsys)  # fmt: skip
+    assert code == 0 and "notes" not in json.loads((off / "meta.json").read_text()), err

@@ -38,7 +38,7 @@ class PretrainResult:
     final_loss: float | None
     seconds: float
     status: str
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # the objective's run notes (meta.json's ``notes``), then this session's
     warnings: tuple[str, ...] = ()  # about the run's data (meta.json's ``warnings``), e.g. a leaky split
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +102,7 @@ def train_run(
 ) -> PretrainResult:
     """Train to the targets in ``meta``; ``earlier_s``: seconds of the run's earlier sessions (resumed runs)."""
     target_iters, target_epochs = meta.get("target_iters"), meta.get("target_epochs")
+    meta.pop("notes", None)  # an earlier session's, about training that goes on now
     total = target_iters or 0
     diagnostics = read_diagnostics(directory / DIAGNOSTICS, model.progress.step)
     main = model.ranks.is_main  # only rank 0 writes; the other ranks hold the same state
@@ -132,6 +133,8 @@ def train_run(
     stopped = received["signal"]
     if model.ranks.active and not stopped and not model.reached(target_iters, target_epochs):
         stopped = "another rank's signal"
+    if not stopped:
+        _record_notes(meta, model.objective)
     if not main:
         if stopped:
             raise Interrupted.training(directory, model.progress.step, stopped)
@@ -162,11 +165,18 @@ def pretrain_groups(dataset: Any) -> Mapping[str, np.ndarray] | None:
     return groups() if callable(groups) else None
 
 
+def _record_notes(meta: dict[str, Any], objective: Any) -> None:
+    """What the objective says about the finished run (its ``run_notes`` hook, see :mod:`tscl.objectives.base`)
+    into ``meta["notes"]``, beside the data's ``warnings``."""
+    run_notes = getattr(objective, "run_notes", None)
+    notes = list(run_notes()) if callable(run_notes) else []
+    if notes:
+        meta["notes"] = notes
+
+
 def _result(model: ContrastiveModel, directory: Path, started: float, meta: Mapping[str, Any]) -> PretrainResult:
     losses = model.progress.losses
-    run_notes = getattr(model.objective, "run_notes", None)  # an optional objective hook (objectives.base)
     return PretrainResult(
         directory, model.progress.step, model.progress.epoch, losses[-1] if losses else None,
-        time.perf_counter() - started, "finished", tuple(run_notes()) if callable(run_notes) else (),
-        tuple(meta.get("warnings", ())),
+        time.perf_counter() - started, "finished", tuple(meta.get("notes", ())), tuple(meta.get("warnings", ())),
     )  # fmt: skip
