@@ -269,8 +269,10 @@ def test_dataset_hooks() -> None:
     _, data = _synthetic()
     task = create_task("forecasting")
     assert task.channels(data) == 4 and task.covariate_channels(data) == 2
-    for split in ("train", "test", "all"):
-        assert task.split_array(data, split) is data.data  # the whole series: the protocol splits by time
+    assert task.split_array(data, "all") is data.data  # the whole series: the protocol splits by time
+    for split in ("train", "valid", "test", "bogus"):
+        with pytest.raises(ConfigError, match=f"split must be all for forecasting data .* but got '{split}'"):
+            task.split_array(data, split)
     windows, source = task.held_out_windows(data, 30)
     assert windows.shape == (2, 30, 4) and "validation split" in source
     np.testing.assert_array_equal(windows[1], data.data[0, 270:300])

@@ -244,7 +244,7 @@ def encode(
         str,
         typer.Option(
             help="train, valid (grouped data), test or all: every part in that order (classification); "
-            "forecasting: whole series."
+            "forecasting: all only (the whole series)."
         ),
     ] = "all",
     mode: Annotated[str, typer.Option(help="instance ([N, D], max-pooled) or timestamp ([N, T, D]).")] = "instance",

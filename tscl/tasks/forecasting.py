@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import Field, model_validator
 from rich.table import Table
 
+from tscl.errors import ConfigError
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting, list_protocols
 from tscl.registry import Options
 from tscl.tasks.base import RANDOM, RAW, Encoder, Task, report_columns, report_title, timed
@@ -98,8 +99,18 @@ class ForecastingTask(Task):
         return int(data.n_covariates)
 
     def split_array(self, data: Any, split: str) -> np.ndarray:
-        """The whole series, whatever ``split`` (the protocol represents every step, then splits by time)."""
-        del split
+        """The whole series, for ``split`` ``all`` only: the protocol represents every step, then splits by time,
+        so the series has no part of its own to encode.
+
+        Raises:
+            ConfigError: ``split`` is another part (``train``, ``valid``, ``test``) or no part at all.
+        """
+        if split != "all":
+            raise ConfigError(
+                f"split must be all for forecasting data (the whole series is encoded; the protocol splits its "
+                f"representations by time) but got {split!r}",
+                hint="drop --split, or pass --split all",
+            )
         return data.data
 
     def held_out_windows(self, data: Any, length: int) -> tuple[np.ndarray, str]:
