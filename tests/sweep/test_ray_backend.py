@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import one_line_error, run_cli
 from tests.sweep.test_sweep import TINY_TOML
 
 GRID = """
@@ -62,3 +64,32 @@ def test_ray_backend_without_ray_is_one_line(tmp_path: Path, capsys: pytest.Capt
     path.write_text(GRID.format(output=(tmp_path / "out").as_posix(), base=TINY_TOML))
     code, _, err = run_cli(["sweep", str(path), "--backend", "ray"], capsys)
     assert code == 1 and "pip install" in err and not (tmp_path / "out").exists()
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_where_nothing_listens_fails_in_seconds_before_any_work(
+    scheme: str, tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("ray")
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID.format(output=(tmp_path / "out").as_posix(), base=TINY_TOML))
+    address = f"{scheme}127.0.0.1:{_closed_port()}"
+    began = time.monotonic()
+    code, out, err = run_cli(["sweep", str(path), "--backend", "ray", "--address", address], capsys)
+    assert time.monotonic() - began < 10
+    one_line_error(code, err, "--address must be a Ray cluster that is listening", f"nothing answers at {address}")
+    assert out == "" and not (tmp_path / "out").exists()
+
+
+def test_addresses_without_a_port_are_left_to_ray() -> None:
+    from tscl.sweep.ray_backend import _endpoint
+
+    assert _endpoint("auto") is None and _endpoint("local") is None and _endpoint("head") is None
+    assert _endpoint("ray://head") == ("head", 10001) and _endpoint("[::1]:6379") == ("::1", 6379)

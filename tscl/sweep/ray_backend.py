@@ -10,6 +10,7 @@ checkpoints saved, and re-running the sweep resumes them.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -31,9 +32,52 @@ def _ray() -> Any:
     return ray
 
 
-def check_ray() -> None:
-    """Fail before any work when Ray is missing."""
+PROBE_SECONDS = 3.0  # a cluster's head answers a TCP connect at once; Ray itself retries for minutes
+RAY_CLIENT_PORT = 10001  # the port of a ``ray://HOST`` address that names none
+
+
+def check_ray(address: str | None = None) -> None:
+    """Fail before any work when Ray is missing, or when nothing listens at a ``HOST:PORT`` (or
+    ``ray://HOST[:PORT]``) ``address``: ``ray.init`` would retry for minutes before saying so."""
     _ray()
+    if address is not None:
+        check_listening(address)
+
+
+def check_listening(address: str, timeout: float = PROBE_SECONDS) -> None:
+    """A plain TCP connect to the host and port of ``address`` (``auto``/``local`` and other forms without a
+    port are left to Ray).
+
+    Raises:
+        ConfigError: Nothing accepted the connection within ``timeout`` seconds.
+    """
+    endpoint = _endpoint(address)
+    if endpoint is None:
+        return
+    try:
+        with socket.create_connection(endpoint, timeout=timeout):
+            return
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
+        raise ConfigError(
+            f"--address must be a Ray cluster that is listening but nothing answers at {address} ({reason} "
+            f"within {timeout:g} s)",
+            hint="start one there with `ray start --head`, fix the host or port, or omit --address for a local "
+            "instance",
+        ) from None
+
+
+def _endpoint(address: str) -> tuple[str, int] | None:
+    """The ``(host, port)`` an address names, None when it names none (``auto``, ``local``, no port)."""
+    client = address.startswith("ray://")
+    rest = address.removeprefix("ray://").rstrip("/")
+    host, colon, port = rest.rpartition(":")
+    if not colon or "]" in port:  # no port (an IPv6 literal's colons are inside its brackets)
+        host, port = rest, str(RAY_CLIENT_PORT) if client else ""
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        return None
+    return host, int(port)
 
 
 def _trial_task(trial: Trial, layout: Layout, threads: int, tracking: SweepTracking | None) -> TrialRecord:
@@ -59,6 +103,8 @@ def run_on_ray(
     """
     ray = _ray()
     if not ray.is_initialized():
+        if address is not None:
+            check_listening(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:

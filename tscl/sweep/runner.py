@@ -123,7 +123,7 @@ def run_sweep(
     if backend == "ray":
         from tscl.sweep.ray_backend import check_ray
 
-        check_ray()
+        check_ray(address)  # nothing listening at --address fails here, in seconds, before any work
     track = check_trackers(track)
     if not isinstance(grid, Grid):
         grid = load_grid(grid, data_dir)
