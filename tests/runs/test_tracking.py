@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import socket
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import one_line_error, run_cli
 from tscl.runs.tracking import numeric_leaves
 
 TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "cpu", "--threads", "1"]
@@ -66,3 +68,31 @@ def test_an_unknown_tracker_fails_before_any_work(
     code, _, err = run_cli(["pretrain", "--iters", "2", *TINY, "--run-dir", str(run), "--track", "wandb"], capsys)
     assert code == 1 and "--track must be one of mlflow, tensorboard" in err
     assert not run.exists()
+
+
+def _closed_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_mlflow_server_where_nothing_listens_fails_in_seconds_before_any_work(
+    tmp_path: Path, isolated_data_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("mlflow")
+    uri = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    run, grid = tmp_path / "run", tmp_path / "grid.toml"
+    grid.write_text(f'datasets = ["GunPoint"]\noutput = "{(tmp_path / "sweep").as_posix()}"\n')
+    commands = {
+        "pretrain": ["pretrain", "--iters", "2", *TINY, "--run-dir", str(run), "--track", "mlflow"],
+        "sweep": ["sweep", str(grid), "--track", "mlflow"],
+    }
+    for args in commands.values():
+        began = time.monotonic()
+        code, out, err = run_cli(args, capsys)
+        assert time.monotonic() - began < 10, args
+        one_line_error(code, err, "MLFLOW_TRACKING_URI must name a tracking server", f"nothing answers at {uri}")
+        assert out == ""
+    assert not run.exists() and not (tmp_path / "sweep").exists() and list(tmp_path.glob("cwd/*")) == []

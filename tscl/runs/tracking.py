@@ -20,8 +20,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from tscl.errors import ConfigError, TsclError
+from tscl.net import unreachable
 from tscl.runs.files import read_json_or_none, write_json
 from tscl.runs.layout import CONFIG, METRICS, PLOTS
 
@@ -54,13 +56,39 @@ def _require(module: str, extra: str) -> Any:
 
 
 def check_trackers(names: Iterable[str]) -> list[str]:
-    """The tracker names, validated (unknown names and missing extras fail before any work)."""
+    """The tracker names, validated (unknown names, missing extras and an MLflow server where nothing listens
+    fail before any work)."""
     names = list(dict.fromkeys(names))
     for name in names:
         if name not in TRACKERS:
             raise ConfigError(f"--track must be one of {', '.join(TRACKERS)} but got {name!r}")
-        _require("mlflow" if name == "mlflow" else "tensorboard", name)
+        module = _require("mlflow" if name == "mlflow" else "tensorboard", name)
+        if name == "mlflow":
+            check_mlflow_server(str(module.get_tracking_uri()))
     return names
+
+
+def check_mlflow_server(uri: str) -> None:
+    """Refuse an ``http(s)://`` tracking URI where nothing listens: MLflow's client would retry for minutes
+    before failing. Other stores (a local file or database) are not probed.
+
+    Raises:
+        ConfigError: Nothing accepted a TCP connection to the URI's host and port within a few seconds.
+    """
+    parsed = urlsplit(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:  # a port that is no number: MLflow names it better
+        return
+    reason = unreachable(parsed.hostname, port)
+    if reason is not None:
+        raise ConfigError(
+            f"MLFLOW_TRACKING_URI must name a tracking server that is listening but nothing answers at {uri} "
+            f"({reason})",
+            hint="start it (`mlflow server --port PORT`), fix MLFLOW_TRACKING_URI, or unset it for a local store",
+        )
 
 
 def start_trackers(names: Iterable[str], resumed: Path | None = None, parent: str | None = None) -> list[Tracker]:

@@ -10,11 +10,11 @@ checkpoints saved, and re-running the sweep resumes them.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from typing import Any
 
 from tscl.errors import ConfigError
+from tscl.net import unreachable
 from tscl.sweep.grid import Trial
 from tscl.sweep.tracking import SweepTracking
 from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial, write_state
@@ -32,7 +32,6 @@ def _ray() -> Any:
     return ray
 
 
-PROBE_SECONDS = 3.0  # a cluster's head answers a TCP connect at once; Ray itself retries for minutes
 RAY_CLIENT_PORT = 10001  # the port of a ``ray://HOST`` address that names none
 
 
@@ -44,27 +43,21 @@ def check_ray(address: str | None = None) -> None:
         check_listening(address)
 
 
-def check_listening(address: str, timeout: float = PROBE_SECONDS) -> None:
+def check_listening(address: str) -> None:
     """A plain TCP connect to the host and port of ``address`` (``auto``/``local`` and other forms without a
     port are left to Ray).
 
     Raises:
-        ConfigError: Nothing accepted the connection within ``timeout`` seconds.
+        ConfigError: Nothing accepted the connection within a few seconds (:func:`tscl.net.unreachable`).
     """
     endpoint = _endpoint(address)
-    if endpoint is None:
-        return
-    try:
-        with socket.create_connection(endpoint, timeout=timeout):
-            return
-    except OSError as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__).lower()
+    reason = unreachable(*endpoint) if endpoint is not None else None
+    if reason is not None:
         raise ConfigError(
-            f"--address must be a Ray cluster that is listening but nothing answers at {address} ({reason} "
-            f"within {timeout:g} s)",
+            f"--address must be a Ray cluster that is listening but nothing answers at {address} ({reason})",
             hint="start one there with `ray start --head`, fix the host or port, or omit --address for a local "
             "instance",
-        ) from None
+        )
 
 
 def _endpoint(address: str) -> tuple[str, int] | None:
