@@ -15,7 +15,7 @@ evaluated at its latest checkpoint, whose step the provenance (``run_status: run
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,8 @@ from tscl.runs.metrics import evaluation_key, protocol_of, read_metrics, write_m
 from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
-from tscl.tasks import TASKS, check_task_options, task_for
+from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
 from tscl.tasks.base import PhaseTimings
-from tscl.tasks.heads import DEFAULT_HEAD
 from tscl.training.threads import ThreadChoice, thread_scope
 
 
@@ -42,7 +41,7 @@ def evaluate_run(
     dataset: str | None = None,
     data_dir: Path | None = None,
     task: str | None = None,
-    head: str = DEFAULT_HEAD,
+    head: str | None = None,
     seed: int = 0,
     device: str = "auto",
     plots: bool = True,
@@ -53,6 +52,7 @@ def evaluate_run(
     split_by: str | None = None,
     task_settings: dict[str, Any] | None = None,
     task_options: dict[str, Any] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -61,7 +61,8 @@ def evaluate_run(
         dataset: Another dataset with the same channels (default: the run's own).
         data_dir: Where to look for it.
         task: The task expected (default: the dataset's); a ConfigError when it is not the dataset's.
-        head: Classifier head of tasks that fit one (see :mod:`tscl.tasks.heads`).
+        head: Classifier head of tasks that fit one (see :mod:`tscl.tasks.heads`; None: the task's default);
+            other tasks leave it out unless ``flags`` names it.
         seed: Seed of the head's random choices.
         device: Device of the encoders.
         plots: Write the task's PNG plots beside the metrics.
@@ -79,6 +80,9 @@ def evaluate_run(
             them and evaluates the dataset's kind takes over (see :func:`tscl.tasks.task_for`).
         task_options: Options of the task, like ``task_settings`` (and over them), but each must be one the
             chosen task declares (``finetune_lr``); a ConfigError listing its options otherwise.
+        flags: The settings given explicitly, each with the flag that gave it (``{"head": "--head",
+            "label_fractions": "--label-fraction"}``): one the chosen task does not declare is a ConfigError
+            naming the flag and the task, not left out.
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
@@ -86,7 +90,7 @@ def evaluate_run(
     with thread_scope(threads) as chosen:
         return _evaluate(
             run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase,
-            split_by, {**(task_settings or {}), **(task_options or {})}, task_options or {},
+            split_by, {**(task_settings or {}), **(task_options or {})}, task_options or {}, flags or {},
         )  # fmt: skip
 
 
@@ -95,7 +99,7 @@ def _evaluate(
     dataset: str | None,
     data_dir: Path | None,
     task: str | None,
-    head: str,
+    head: str | None,
     seed: int,
     device: str,
     plots: bool,
@@ -106,6 +110,7 @@ def _evaluate(
     split_by: str | None,
     task_settings: dict[str, Any] | None,
     task_options: dict[str, Any],
+    flags: Mapping[str, str],
 ) -> dict[str, Any]:
     timings = PhaseTimings(on_phase)
     timings.begin("load_s")
@@ -121,6 +126,7 @@ def _evaluate(
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
     evaluation = task_for(data, head=head, **settings, **(task_settings or {}))
+    check_settings_given(evaluation, flags, data.name)
     check_task_options(evaluation, task_options)
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)

@@ -22,6 +22,7 @@ from tscl.tasks.base import Task
 __all__ = [
     "TASKS",
     "Task",
+    "check_settings_given",
     "check_task_options",
     "create_task",
     "headline_names",
@@ -107,6 +108,23 @@ def check_task_options(task: Task, options: Mapping[str, Any]) -> None:
     if unknown:
         raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
                           hint=f"its options: {', '.join(declared)}")  # fmt: skip
+
+
+def check_settings_given(task: Task, flags: Mapping[str, str], dataset: str) -> None:
+    """Refuse settings given explicitly (``flags``: each setting's command-line flag, e.g. ``{"head": "--head"}``)
+    that ``task``, the one chosen to evaluate ``dataset``, does not declare: it would leave them out silently.
+
+    Raises:
+        ConfigError: Naming the first such flag and the task.
+    """
+    declared = TASKS.entry(task.name).options.model_fields
+    foreign = [flag for key, flag in flags.items() if key not in declared]
+    if foreign:
+        raise ConfigError(
+            f"{foreign[0]} must be given only for runs whose task it applies to but the run's dataset {dataset} "
+            f"is evaluated by the {task.name} task",
+            hint=f"drop {foreign[0]}",
+        )
 
 
 def task_of(metrics: Mapping[str, Any] | None) -> Task | None:
