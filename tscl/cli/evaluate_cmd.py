@@ -74,7 +74,8 @@ def evaluate(
         typer.Option(
             "--no-baselines",
             help="Skip the random-init and raw-input baselines (each costs about as much as the encoder's own "
-            "protocol; the encoder's numbers are unchanged).",
+            "protocol; the encoder's numbers are unchanged). Those of the evaluation replaced are kept when measured "
+            "with the same protocol, data and seeds.",
         ),
     ] = False,
     track: Annotated[

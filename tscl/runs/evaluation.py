@@ -2,8 +2,10 @@
 
 Every report holds the pretrained encoder beside two baselines fitted with the same head and protocol: a
 randomly initialised encoder of the same architecture (same seed) and the raw inputs. ``baselines=False``
-skips them (they cost twice the encoder's own protocol, which matters on large sets) and records
-``"baselines": {}``. Published numbers are added as a "paper" entry where the objective's paper has them.
+skips them (they cost twice the encoder's own protocol, which matters on large sets): the report keeps those of
+the evaluation it replaces when that one measured them with the same protocol, data and seeds (they do not
+depend on the pretrained weights; ``provenance["baselines_evaluated"]`` says when), else has none. Published
+numbers are added as a "paper" entry where the objective's paper has them.
 What is measured, drawn and compared is the task's (:mod:`tscl.tasks`); this module only sequences it.
 
 Where results go (:mod:`tscl.runs.metrics`): the run's own dataset, by the protocol it was first evaluated
@@ -32,7 +34,7 @@ from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
 from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
-from tscl.tasks.base import PhaseTimings
+from tscl.tasks.base import PhaseTimings, Task
 from tscl.training.threads import ThreadChoice, thread_scope
 
 
@@ -151,6 +153,8 @@ def _evaluate(
     provenance = evaluation_provenance(
         checkpoint, dataset_fingerprint(data, files), evaluation, seed, config.seed, status
     )
+    if random_model is None:
+        _keep_baselines(evaluation, metrics, read_metrics(folder), provenance)
     if split is not None:
         metrics["group_split"] = split
         warnings = split_warnings(split)
@@ -186,6 +190,20 @@ def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
             f"--{given[0]} must be given only for datasets it applies to but the dataset is evaluated by {task}",
             f"drop --{given[0]}",
         )
+
+
+# What the baselines' numbers depend on: the same in an earlier evaluation, its baselines are still valid.
+BASELINE_INPUTS = ("dataset", "task", "protocol", "settings", "seed", "run_seed")
+
+
+def _keep_baselines(evaluation: Task, metrics: dict[str, Any], stored: dict[str, Any] | None,
+                    provenance: dict[str, Any]) -> None:  # fmt: skip
+    """Keep the baselines of the evaluation stored where ``metrics`` go, when measured from the same inputs."""
+    earlier = (stored or {}).get("provenance") or {}
+    if stored is None or any(earlier.get(key) != provenance[key] for key in BASELINE_INPUTS):
+        return
+    if evaluation.keep_baselines(metrics, stored):
+        provenance["baselines_evaluated"] = earlier.get("baselines_evaluated", earlier.get("evaluated"))
 
 
 def split_summary(data: Any) -> dict[str, Any] | None:

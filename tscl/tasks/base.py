@@ -162,6 +162,18 @@ class Task(ABC):
     def plots(self, folder: Path, metrics: Mapping[str, Any], extras: Mapping[str, Any], data: Any) -> None:
         """Write the task's PNG plots into ``folder`` (``extras``: the second value of :meth:`evaluate`)."""
 
+    def keep_baselines(self, metrics: dict[str, Any], stored: Mapping[str, Any]) -> bool:
+        """Put into ``metrics``, evaluated without baselines, the baselines ``stored`` holds (an earlier evaluation
+        by the same protocol, data and seeds: baselines do not depend on the pretrained weights).
+
+        Returns:
+            Whether any baseline was kept.
+        """
+        if metrics.get("baselines") or not stored.get("baselines"):
+            return False
+        metrics["baselines"] = dict(stored["baselines"])
+        return True
+
     # -- reporting ---------------------------------------------------------------------------------------
     @abstractmethod
     def tables(self, metrics: Mapping[str, Any]) -> list[Table]:

@@ -179,6 +179,18 @@ class LabelEfficiencyTask(Task):
                 out.append((name, {"protocol": "finetune", **tuned}))
         return out
 
+    def keep_baselines(self, metrics: dict[str, Any], stored: Mapping[str, Any]) -> bool:
+        """The baselines' entries of ``stored`` beside the encoder's, per fraction and protocol (this task keeps
+        its baselines in ``results``, on the same draws as the encoder)."""
+        kept = False
+        for fraction, by_protocol in metrics.get("results", {}).items():
+            for protocol, by_model in by_protocol.items():
+                earlier = ((stored.get("results") or {}).get(fraction) or {}).get(protocol) or {}
+                for name in earlier.keys() - by_model.keys():
+                    by_model[name] = earlier[name]
+                    kept = True
+        return kept
+
     def metric_rows(self, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
         """One row per fraction, protocol and model: mean and std of every metric."""
         rows = []
