@@ -6,6 +6,7 @@ Every refusal is one error line (and a hint), exit code 1, no traceback, nothing
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,25 @@ def test_flags_of_another_task_on_a_classification_run_are_refused(
     gunpoint_run: Path, args: list[str], flag: str, task: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _refused(gunpoint_run, args, capsys, flag, task)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_out_of_scikit_learns_range_is_refused_before_any_work(
+    gunpoint_run: Path, etth1_run: Path, seed: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for run in (gunpoint_run, etth1_run):  # forecasting does not use the seed but records it
+        _refused(run, ["--seed", str(seed)], capsys, f"--seed must be an integer from 0 to 2**32 - 1 but got {seed}")
+
+
+def test_the_largest_seed_scikit_learn_takes_is_accepted(
+    gunpoint_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tscl.errors import ConfigError
+    from tscl.runs.evaluation import evaluate_run
+
+    with pytest.raises(ConfigError, match="seed must be an integer from 0 to 2"):
+        evaluate_run(gunpoint_run, seed=-1, threads=1)  # the Python API checks it too
+    copy = tmp_path / "run"
+    shutil.copytree(gunpoint_run, copy)
+    code, _, err = run_cli(["evaluate", str(copy), "--seed", str(2**32 - 1), *QUICK], capsys)
+    assert code == 0, err

@@ -65,7 +65,7 @@ def evaluate(
     head: Annotated[
         str | None, typer.Option(help=f"Classification head: {', '.join(list_heads())} (default {DEFAULT_HEAD}).")
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the head's random choices.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the head's random choices (0 to 2**32 - 1).")] = 0,
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip writing PNG plots.")] = False,
@@ -133,9 +133,11 @@ def evaluate(
     from tscl.config import parse_key_values
     from tscl.forecasting_protocols import ForecastingSetting
     from tscl.runs.evaluation import evaluate_run
+    from tscl.seeds import check_eval_seed
 
     if head is not None and head not in HEADS:
         raise HEADS.unknown(head)
+    check_eval_seed(seed, "--seed", hint="e.g. --seed 0")
     options = parse_key_values(sets or [])
     chosen = (protocol, horizons, split, features)
     forecasting = ForecastingSetting.from_options(*chosen) if any(v is not None for v in chosen) else None

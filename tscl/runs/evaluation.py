@@ -33,6 +33,7 @@ from tscl.runs.metrics import evaluation_key, protocol_of, read_metrics, write_m
 from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
+from tscl.seeds import check_eval_seed
 from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
 from tscl.tasks.base import PhaseTimings, Task
 from tscl.training.threads import ThreadChoice, thread_scope
@@ -65,7 +66,7 @@ def evaluate_run(
         task: The task expected (default: the dataset's); a ConfigError when it is not the dataset's.
         head: Classifier head of tasks that fit one (see :mod:`tscl.tasks.heads`; None: the task's default);
             other tasks leave it out unless ``flags`` names it.
-        seed: Seed of the head's random choices.
+        seed: Seed of the head's random choices, 0 to 2**32 - 1 (a ConfigError otherwise).
         device: Device of the encoders.
         plots: Write the task's PNG plots beside the metrics.
         baselines: Also evaluate the random-init and raw-input baselines (the encoder's numbers are the same
@@ -89,6 +90,7 @@ def evaluate_run(
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
     """
+    check_eval_seed(seed, "seed")
     with thread_scope(threads) as chosen:
         return _evaluate(
             run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase,
