@@ -6,6 +6,7 @@ Every refusal is one error line (and a hint), exit code 1, no traceback, nothing
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -93,3 +94,27 @@ def test_the_largest_seed_scikit_learn_takes_is_accepted(
     shutil.copytree(gunpoint_run, copy)
     code, _, err = run_cli(["evaluate", str(copy), "--seed", str(2**32 - 1), *QUICK], capsys)
     assert code == 0, err
+
+
+def test_a_label_efficiency_option_without_label_fractions_is_refused_not_a_silent_switch_of_task(
+    gunpoint_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--set finetune_lr=...`` alone used to switch GunPoint to label efficiency at its default fractions and
+    seeds; the settings choose the task, a task's options never do."""
+    line = _refused(gunpoint_run, ["--set", "finetune_lr=1e-3"], capsys, "--set finetune_lr", "--label-fraction")
+    assert "label-efficiency" in line and "classification task was chosen" in line
+    from tscl.errors import ConfigError
+    from tscl.runs.evaluation import evaluate_run
+
+    with pytest.raises(ConfigError, match="must come with --label-fraction"):
+        evaluate_run(gunpoint_run, threads=1, task_options={"finetune_lr": 1e-3})
+
+
+def test_a_task_option_of_the_chosen_task_is_taken(
+    gunpoint_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(gunpoint_run, copy)
+    code, out, err = run_cli(["evaluate", str(copy), "--set", "head=knn", "--json", *QUICK], capsys)
+    assert code == 0, err  # an option of the dataset's own task (it used to be a TypeError)
+    assert json.loads(out)["provenance"]["protocol"] == "classification-knn"

@@ -81,8 +81,9 @@ def evaluate_run(
             windows of one subject in every part; stored beside, with a warning in ``metrics["warnings"]``).
         task_settings: Further evaluation settings (e.g. ``label_fractions``, ``seeds``); a task that declares
             them and evaluates the dataset's kind takes over (see :func:`tscl.tasks.task_for`).
-        task_options: Options of the task, like ``task_settings`` (and over them), but each must be one the
-            chosen task declares (``finetune_lr``); a ConfigError listing its options otherwise.
+        task_options: Options of the task (over ``task_settings``); each must be one the task chosen by the
+            dataset and the settings declares (``finetune_lr`` with ``label_fractions``): a ConfigError listing
+            its options otherwise. Options never choose the task.
         flags: The settings given explicitly, each with the flag that gave it (``{"head": "--head",
             "label_fractions": "--label-fraction"}``): one the chosen task does not declare is a ConfigError
             naming the flag and the task, not left out.
@@ -94,7 +95,7 @@ def evaluate_run(
     with thread_scope(threads) as chosen:
         return _evaluate(
             run_dir, dataset, data_dir, task, head, seed, device, plots, baselines, chosen, forecasting, on_phase,
-            split_by, {**(task_settings or {}), **(task_options or {})}, task_options or {}, flags or {},
+            split_by, task_settings or {}, task_options or {}, flags or {},
         )  # fmt: skip
 
 
@@ -112,7 +113,7 @@ def _evaluate(
     forecasting: ForecastingSetting | None,
     on_phase: Callable[[str], None] | None,
     split_by: str | None,
-    task_settings: dict[str, Any] | None,
+    task_settings: dict[str, Any],
     task_options: dict[str, Any],
     flags: Mapping[str, str],
 ) -> dict[str, Any]:
@@ -129,9 +130,12 @@ def _evaluate(
     )
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
-    evaluation = task_for(data, head=head, **settings, **(task_settings or {}))
+    chosen = {"head": head, **settings, **task_settings}
+    evaluation = task_for(data, **chosen)  # the settings choose the task, its options do not
     check_settings_given(evaluation, flags, data.name)
     check_task_options(evaluation, task_options)
+    if task_options:
+        evaluation = task_for(data, **{**chosen, **task_options})
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)
     evaluation.check_channels(data, model.input_dims, config.dataset)

@@ -101,13 +101,22 @@ def check_task_options(task: Task, options: Mapping[str, Any]) -> None:
     """Refuse options ``task`` does not declare (settings given to it explicitly, e.g. ``evaluate --set``).
 
     Raises:
-        ConfigError: Naming the first unknown key and listing the task's options.
+        ConfigError: Naming the first unknown key and listing the task's options, or, when another task of the
+            same kind of data declares it, naming that task and the flag that chooses it.
     """
     declared = TASKS.entry(task.name).options.model_fields
     unknown = [key for key in options if key not in declared]
-    if unknown:
-        raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
-                          hint=f"its options: {', '.join(declared)}")  # fmt: skip
+    if not unknown:
+        return
+    owners = [other for other in list_tasks() if getattr(TASKS.entry(other).factory, "evaluates", None) == task.name
+              and unknown[0] in TASKS.entry(other).options.model_fields]  # fmt: skip
+    if owners:
+        owner = create_task(owners[0])
+        raise ConfigError(f"--set {unknown[0]} must come with {owner.chosen_by} (an option of the {owner.name} "
+                          f"task) but the {task.name} task was chosen",
+                          hint=f"add {owner.chosen_by}, e.g. {owner.chosen_by_example}")  # fmt: skip
+    raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
+                      hint=f"its options: {', '.join(declared)}")  # fmt: skip
 
 
 def check_settings_given(task: Task, flags: Mapping[str, str], dataset: str) -> None:

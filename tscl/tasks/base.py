@@ -73,6 +73,8 @@ class Task(ABC):
             compare settings on; shown before the headline, and sweeps choose their best setting on the first.
         validation_lower_is_better: Whether the first validation metric is better when lower (an error).
         same_setting: What else than the variables must match the run's data (the channel-count hint).
+        chosen_by: A task that ``evaluates`` the data of another in its place: the flag whose setting chooses it
+            (an option of it given alone is refused, naming that flag), and an example of that flag.
     """
 
     name: ClassVar[str]
@@ -80,6 +82,8 @@ class Task(ABC):
     validation_names: ClassVar[tuple[str, ...]] = ()
     validation_lower_is_better: ClassVar[bool] = False
     same_setting: ClassVar[str] = ""
+    chosen_by: ClassVar[str] = ""
+    chosen_by_example: ClassVar[str] = ""
 
     # -- the dataset hooks ----------------------------------------------------------------------------------
     @abstractmethod

@@ -69,6 +69,8 @@ class LabelEfficiencyTask(Task):
     Options = LabelEfficiencyOptions
     name = "label-efficiency"
     evaluates: ClassVar[str] = "classification"
+    chosen_by = "--label-fraction"
+    chosen_by_example = "--label-fraction 1,0.1,0.01"
     # The classification columns of run lists and sweep summaries (no new column): the encoder's numbers at
     # all the labels (100 %, else the largest fraction evaluated), the validation macro-F1 first; the report's
     # table has every fraction, protocol and metric.
