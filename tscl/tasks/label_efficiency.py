@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, get_args
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -47,12 +47,27 @@ class LabelEfficiencyOptions(Options):
     eval_every: int = Field(25, ge=1, description="Fine-tuning steps between validation checks.")
     patience: int = Field(4, ge=1, description="Validation checks without improvement before stopping.")
 
+    # Each choice once, in one order (fractions largest first, protocols as declared): the protocol's name, and
+    # so where its results are stored, does not depend on how the choices were written.
     @field_validator("label_fractions")
     @classmethod
     def _fractions(cls, values: list[float]) -> list[float]:
         if not values or any(not 0 < v <= 1 for v in values):
             raise ValueError("must be one or more fractions in (0, 1]")
-        return values
+        _once(values)
+        return sorted(values, reverse=True)
+
+    @field_validator("protocols")
+    @classmethod
+    def _protocols(cls, values: list[Protocol]) -> list[Protocol]:
+        _once(values)
+        return [protocol for protocol in get_args(Protocol) if protocol in values]
+
+
+def _once(values: list[Any]) -> None:
+    repeated = [value for index, value in enumerate(values) if value in values[:index]]
+    if repeated:
+        raise ValueError(f"must name each value once ({repeated[0]} twice)")
 
 
 def _summary(values: list[dict[str, Any]]) -> dict[str, Any]:
