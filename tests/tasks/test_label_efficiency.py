@@ -257,3 +257,21 @@ def test_repeated_label_efficiency_choices_are_one_line_errors(
     code, _, err = run_cli(["evaluate", str(run), *args], capsys)
     one_line_error(code, err, message)
     assert not (run / "metrics.json").exists()
+
+
+def test_run_lists_and_comparisons_label_the_validation_macro_f1_readably() -> None:
+    """``tscl runs`` and the ``runs compare`` header showed the raw key ``valid_macro_f1``; they show the label
+    the task's own report gives it."""
+    from tscl.cli.runs_cmd import comparison_table
+    from tscl.runs.comparison import Comparison
+    from tscl.runs.metrics import headline_text
+
+    keys = ("accuracy", "macro_f1", "auroc", "auprc", "valid_macro_f1")
+    metrics = {"task": "label-efficiency",
+               "results": {"1.0": {"linear": {"tscl": {key: {"mean": 0.9, "std": 0.0} for key in keys}}}}}  # fmt: skip
+    assert headline_text(metrics).startswith("valid F1 0.900 · macro-F1 0.900")
+    run = {"run_dir": "runs/a", "dataset": "GunPoint", "objective": "ts2vec", "status": "finished", "stale": False,
+           "metrics": {"valid_macro_f1": 0.9, "accuracy": 0.9, "auprc": 0.9}, "settings": {}}  # fmt: skip
+    headers = [str(column.header) for column in comparison_table(Comparison([run], [])).columns]
+    assert "valid F1" in headers and "valid_macro_f1" not in headers
+    assert "cv_accuracy" not in headers and headers.index("valid F1") < headers.index("accuracy")

@@ -27,6 +27,7 @@ __all__ = [
     "create_task",
     "headline_names",
     "list_tasks",
+    "metric_label",
     "register_task",
     "summary_names",
     "task_for",
@@ -152,6 +153,12 @@ def validation_names() -> list[str]:
     """The validation metric names of every task, in task-name order (numbers to compare settings on)."""
     names = [metric for name in list_tasks() for metric in create_task(name).validation_names]
     return list(dict.fromkeys(names))
+
+
+def metric_label(name: str) -> str:
+    """How lists and comparisons label metric ``name``: as the task that measures it labels it, else its name."""
+    labels = [create_task(task).metric_labels.get(name) for task in list_tasks()]
+    return next((label for label in labels if label), name)
 
 
 def summary_names() -> list[str]:

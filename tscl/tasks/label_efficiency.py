@@ -91,6 +91,7 @@ class LabelEfficiencyTask(Task):
     # table has every fraction, protocol and metric.
     headline_names = ("accuracy", "auprc")
     validation_names = ("valid_macro_f1",)
+    metric_labels = {"valid_macro_f1": "valid F1"}
 
     def __init__(self, **options: Any) -> None:
         self.options = LabelEfficiencyOptions(**options)
@@ -227,7 +228,7 @@ class LabelEfficiencyTask(Task):
     # -- reporting ---------------------------------------------------------------------------------------
     def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
         shown = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auroc": "AUROC", "auprc": "AUPRC",
-                 "valid_macro_f1": "valid F1"}  # fmt: skip
+                 "valid_macro_f1": self.metric_labels["valid_macro_f1"]}  # fmt: skip
         tables = []
         for protocol in metrics.get("protocols", []):
             table = Table(title=f"{report_title(metrics)} · {protocol} · mean±std over {metrics.get('seeds')} seeds")
