@@ -2,6 +2,8 @@
 
 torch takes seeds up to 2**64 - 1 and numpy none below 0; a run's ``config.toml`` holds 64-bit signed
 integers. So a seed is an integer from 0 to 2**63 - 1, checked where it is given (flags, files, the API).
+An evaluation's seed (``tscl evaluate --seed``, a grid's ``eval_seed``) also goes to scikit-learn's
+``random_state``, which takes no more than 2**32 - 1: its range is 0 to 2**32 - 1.
 """
 
 from __future__ import annotations
@@ -12,10 +14,21 @@ from tscl.errors import ConfigError
 
 MAX_SEED = 2**63 - 1
 SEED_RANGE = "an integer from 0 to 2**63 - 1"
+MAX_EVAL_SEED = 2**32 - 1
+EVAL_SEED_RANGE = "an integer from 0 to 2**32 - 1"
 
 
 def check_seed(value: Any, name: str, hint: str | None = None) -> int:
     """``value`` if it is a valid seed, else a ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        raise ConfigError(f"{name} must be {SEED_RANGE} but got {value!r}", hint=hint or "e.g. 0, 1 or 42")
+    return _in_range(value, name, MAX_SEED, SEED_RANGE, hint)
+
+
+def check_eval_seed(value: Any, name: str, hint: str | None = None) -> int:
+    """``value`` if it is a valid evaluation seed (scikit-learn's range), else a ConfigError naming ``name``."""
+    return _in_range(value, name, MAX_EVAL_SEED, EVAL_SEED_RANGE, hint)
+
+
+def _in_range(value: Any, name: str, maximum: int, expected: str, hint: str | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ConfigError(f"{name} must be {expected} but got {value!r}", hint=hint or "e.g. 0, 1 or 42")
     return value

@@ -91,3 +91,22 @@ def test_a_writer_killed_between_the_checkpoint_and_its_hash_leaves_one_that_ver
     save_checkpoint(path, {"w": torch.full((8,), 2.0)}, keep_previous=True)  # the next save tidies up
     assert not pending_path(path).exists() and read_checkpoint(path)[0]["w"].sum() == 16
     assert load_checkpoint(path.with_name("last.previous.pt"))["w"].sum() == 8
+
+
+def test_a_run_stopped_before_its_first_checkpoint_says_so_and_how_to_train_it(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run killed before its first checkpoint (meta.json says running, no process holds it) used to be told
+    to "pass a run directory made by tscl pretrain"; the hint now trains it, after which it evaluates."""
+    for path in (run / "checkpoints").iterdir():
+        path.unlink()
+    meta = json.loads((run / "meta.json").read_text())
+    (run / "meta.json").write_text(json.dumps({**meta, "status": "running"}))
+    before = snapshot(run)
+    code, _, err = run_cli(["evaluate", str(run), "--no-baselines", "--no-plots"], capsys)
+    assert_one_line_error(code, err, "must have a checkpoint but has none: it stopped (dead) before saving its first")
+    assert f"hint: train it: tscl pretrain --resume {run}" in err and "made by tscl pretrain" not in err
+    assert snapshot(run) == before
+    assert run_cli(["pretrain", "--resume", str(run)], capsys)[0] == 0
+    code, _, err = run_cli(["evaluate", str(run), "--no-baselines", "--no-plots"], capsys)
+    assert code == 0, err

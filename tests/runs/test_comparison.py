@@ -64,3 +64,15 @@ def test_runs_still_lists_with_and_without_json(sweep_folder: Path, capsys: pyte
     assert code == 0 and len(rows) == 2 and {r["status"] for r in rows} == {"finished"}
     code, out, _ = _cli(["runs", "--runs-dir", str(sweep_folder)], capsys)
     assert code == 0 and "GunPoint" in out
+
+
+def test_compare_by_a_protocol_no_run_was_evaluated_by_names_the_protocols_they_have(
+    sweep_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.cli_helpers import one_line_error
+
+    code, out, err = _cli(["runs", "compare", str(sweep_folder), "--protocol", "bogus"], capsys)
+    one_line_error(code, err, "--protocol", "'bogus'")
+    assert "hint: their protocols: classification-svm" in err and not out
+    code, out, err = _cli(["runs", "compare", str(sweep_folder), "--protocol", "classification-svm", "--json"], capsys)
+    assert code == 0 and all(run["evaluated"] for run in json.loads(out)["runs"])

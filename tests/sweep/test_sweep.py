@@ -78,6 +78,8 @@ def _dead_pid() -> int:
         ({"base": {"head": "forest"}}, "base.head must be one of"),
         ({"base": {"plots": "no"}}, "base.plots must be bool"),
         ({"base": {"baselines": 0}}, "base.baselines must be bool"),
+        ({"base": {"eval_seed": -1}}, "base.eval_seed must be an integer from 0 to 2**32 - 1 but got -1"),
+        ({"grid": {"eval_seed": [0, 2**32]}}, "grid.eval_seed[1] must be an integer from 0 to 2**32 - 1"),
         ({"base": {"seed": 3}}, "base.seed cannot be set per trial"),
         ({"settings": [{"lr": 0.1}, {"lr": 0.1}]}, "twice"),
         ({"settings": {"lr": 0.1}}, "settings must be a list of tables"),

@@ -15,6 +15,7 @@ import pytest
 from tests.cli.test_hints import cli_options
 from tests.cli_helpers import run_cli
 from tests.tasks.illness import write_illness_layout
+from tscl.errors import ConfigError
 from tscl.runs import compare_runs
 
 TINY = ["--iters", "2", "--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--batch-size", "4",
@@ -106,7 +107,9 @@ def test_runs_compare_keeps_protocols_apart(illness_run: Path, capsys: pytest.Ca
     assert groups["forecasting-ltsf"][0]["metrics"]["mse"] == pytest.approx(_stored(ltsf)["mean"]["mse"])
     picked = compare_runs([illness_run], protocol="forecasting-ltsf").runs[0]
     assert picked["protocol"] == "forecasting-ltsf" and picked["evaluation"] == str(Path("evaluations", ltsf.name))
-    assert compare_runs([illness_run], protocol="forecasting-MS").runs[0]["metrics"] == {}
+    with pytest.raises(ConfigError, match="--protocol must be one the compared runs were evaluated by") as info:
+        compare_runs([illness_run], protocol="forecasting-MS")  # no run has it: an error, not an empty table
+    assert "forecasting-ltsf" in str(info.value.hint)
     code, out, _ = run_cli(["runs", "compare", str(illness_run), str(ltsf)], capsys)
     assert code == 0 and "protocol forecasting-ltsf" in out and "protocol forecasting-h24-36-48-60" in out
     assert "separate tables" in out

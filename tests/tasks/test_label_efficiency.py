@@ -223,3 +223,55 @@ def test_a_run_list_headlines_every_label_efficiency_run_at_the_largest_fraction
     assert [row["headline"].get("accuracy") for row in rows] == [0.6, 0.7, None]
     assert all(row["headline_text"].endswith("at 50% of the labels") for row in rows[:2])
     assert rows[0]["metrics"]["results"].keys() == {"0.5", "1"}  # the stored metrics stay whole
+
+
+def test_protocol_names_do_not_depend_on_the_order_the_choices_were_given_in() -> None:
+    from tscl.tasks.label_efficiency import LabelEfficiencyTask
+
+    assert LabelEfficiencyTask(protocols=["finetune", "linear"]).protocol() == LabelEfficiencyTask().protocol()
+    assert LabelEfficiencyTask(label_fractions=[0.01, 1.0, 0.1]).protocol() == LabelEfficiencyTask().protocol()
+    one, other = LabelEfficiencyTask(label_fractions=[0.1, 1.0]), LabelEfficiencyTask(label_fractions=[1.0, 0.1])
+    assert one.protocol() == other.protocol() == "label-efficiency-linear-finetune-label_fractions-1_0.1"
+    assert one.options.label_fractions == [1.0, 0.1]  # evaluated and reported largest first
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--label-fraction", "1,1"], "label_fractions must name each value once (1.0 twice)"),
+        (["--label-fraction", "1,0.1,1.0"], "label_fractions must name each value once (1.0 twice)"),
+        (["--label-fraction", "1", "--protocols", "linear,linear"], "protocols must name each value once (linear"),
+    ],
+)
+def test_repeated_label_efficiency_choices_are_one_line_errors(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_data_env: Path
+) -> None:
+    from tests.cli_helpers import one_line_error
+    from tscl.errors import ConfigError
+    from tscl.tasks import create_task
+
+    with pytest.raises(ConfigError, match="must name each value once"):
+        create_task("label-efficiency", protocols=["finetune", "finetune"])
+    run = tmp_path / "run"
+    assert run_cli(["pretrain", "--iters", "1", "--run-dir", str(run), *TINY], capsys)[0] == 0
+    code, _, err = run_cli(["evaluate", str(run), *args], capsys)
+    one_line_error(code, err, message)
+    assert not (run / "metrics.json").exists()
+
+
+def test_run_lists_and_comparisons_label_the_validation_macro_f1_readably() -> None:
+    """``tscl runs`` and the ``runs compare`` header showed the raw key ``valid_macro_f1``; they show the label
+    the task's own report gives it."""
+    from tscl.cli.runs_cmd import comparison_table
+    from tscl.runs.comparison import Comparison
+    from tscl.runs.metrics import headline_text
+
+    keys = ("accuracy", "macro_f1", "auroc", "auprc", "valid_macro_f1")
+    metrics = {"task": "label-efficiency",
+               "results": {"1.0": {"linear": {"tscl": {key: {"mean": 0.9, "std": 0.0} for key in keys}}}}}  # fmt: skip
+    assert headline_text(metrics).startswith("valid F1 0.900 · macro-F1 0.900")
+    run = {"run_dir": "runs/a", "dataset": "GunPoint", "objective": "ts2vec", "status": "finished", "stale": False,
+           "metrics": {"valid_macro_f1": 0.9, "accuracy": 0.9, "auprc": 0.9}, "settings": {}}  # fmt: skip
+    headers = [str(column.header) for column in comparison_table(Comparison([run], [])).columns]
+    assert "valid F1" in headers and "valid_macro_f1" not in headers
+    assert "cv_accuracy" not in headers and headers.index("valid F1") < headers.index("accuracy")

@@ -62,8 +62,10 @@ def evaluate(
     task: Annotated[
         str | None, typer.Option(help=f"Evaluation task: {' or '.join(list_tasks())} (default: the dataset's).")
     ] = None,
-    head: Annotated[str, typer.Option(help=f"Classification head: {', '.join(list_heads())}.")] = DEFAULT_HEAD,
-    seed: Annotated[int, typer.Option(help="Seed of the head's random choices.")] = 0,
+    head: Annotated[
+        str | None, typer.Option(help=f"Classification head: {', '.join(list_heads())} (default {DEFAULT_HEAD}).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the head's random choices (0 to 2**32 - 1).")] = 0,
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip writing PNG plots.")] = False,
@@ -72,7 +74,8 @@ def evaluate(
         typer.Option(
             "--no-baselines",
             help="Skip the random-init and raw-input baselines (each costs about as much as the encoder's own "
-            "protocol; the encoder's numbers are unchanged).",
+            "protocol; the encoder's numbers are unchanged). Those of the evaluation replaced are kept when measured "
+            "with the same protocol, data and seeds.",
         ),
     ] = False,
     track: Annotated[
@@ -130,9 +133,11 @@ def evaluate(
     from tscl.config import parse_key_values
     from tscl.forecasting_protocols import ForecastingSetting
     from tscl.runs.evaluation import evaluate_run
+    from tscl.seeds import check_eval_seed
 
-    if head not in HEADS:
+    if head is not None and head not in HEADS:
         raise HEADS.unknown(head)
+    check_eval_seed(seed, "--seed", hint="e.g. --seed 0")
     options = parse_key_values(sets or [])
     chosen = (protocol, horizons, split, features)
     forecasting = ForecastingSetting.from_options(*chosen) if any(v is not None for v in chosen) else None
@@ -140,12 +145,14 @@ def evaluate(
         from tscl.runs.tracking import check_trackers
 
         check_trackers(track)
+    given = _given_flags(head=head, protocol=protocol, horizons=horizons, split=split, features=features,
+                         label_fractions=label_fraction, seeds=seeds, protocols=protocols)  # fmt: skip
     with phase_progress(PHASES, enabled=not json_out) as on_phase:
         metrics = evaluate_run(
             run, dataset, data_dir, task, head, seed, device or "auto", plots=not no_plots,
             baselines=not no_baselines, threads=threads, forecasting=forecasting, on_phase=on_phase,
             split_by=split_by, task_settings=_label_efficiency_settings(label_fraction, seeds, protocols),
-            task_options=options,
+            task_options=options, flags=given,
         )  # fmt: skip
     if track:
         from tscl.runs.tracking import log_evaluation
@@ -166,6 +173,18 @@ def evaluate(
     if folder != run:
         console.print(f"(beside the run's own metrics.json: {folder.name} is not the run's own dataset and protocol)",
                       style="dim", soft_wrap=True)  # fmt: skip
+
+
+# The flag of each evaluation setting: a task that does not declare the setting refuses its flag.
+SETTING_FLAGS = {
+    "head": "--head", "protocol": "--protocol", "horizons": "--horizons", "split": "--split",
+    "features": "--features", "label_fractions": "--label-fraction", "seeds": "--seeds", "protocols": "--protocols",
+}  # fmt: skip
+
+
+def _given_flags(**values: Any) -> dict[str, str]:
+    """The settings given on the command line (not None), by setting name, each with its flag."""
+    return {name: SETTING_FLAGS[name] for name, value in values.items() if value is not None}
 
 
 def _label_efficiency_settings(fractions: str | None, seeds: int | None, protocols: str | None) -> dict[str, Any]:

@@ -113,9 +113,9 @@ def compare(
                       style="dim", soft_wrap=True)  # fmt: skip
     if not comparison.differing:
         console.print("no setting differs between these runs", style="dim")
-    from tscl.tasks import validation_names
+    from tscl.tasks import metric_label, validation_names
 
-    validation = [name for name in comparison.metric_names if name in validation_names()]
+    validation = [metric_label(name) for name in comparison.metric_names if name in validation_names()]
     if validation:
         console.print(f"{', '.join(validation)}: validation numbers (no test data), the ones to compare settings on",
                       style="dim", soft_wrap=True)  # fmt: skip
@@ -137,8 +137,10 @@ def comparison_table(
     table = Table(title=f"{plural(len(runs), 'run')}{about}")
     for column in ("run", "dataset", "objective", "status"):
         table.add_column(column, overflow="fold")
+    from tscl.tasks import metric_label
+
     for name in comparison.metric_names:
-        table.add_column(name, justify="right")
+        table.add_column(metric_label(name), justify="right")
     table.add_column("stale")
     for key in comparison.differing:
         table.add_column(key, style="cyan")

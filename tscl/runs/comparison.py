@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tscl.errors import CheckpointError, TsclError
+from tscl.errors import CheckpointError, ConfigError, TsclError
 from tscl.paths import PathArg, as_path
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import CONFIG, EVALUATIONS, META, METRICS, is_run_dir
@@ -79,6 +79,9 @@ def compare_runs(paths: Sequence[PathArg] | PathArg, protocol: str | None = None
             such path may be given alone).
         protocol: Take each run's evaluation by this protocol (``forecasting-ltsf``; the run's own metrics
             when they are by it, else the one stored beside them); runs without one show no metrics.
+
+    Raises:
+        ConfigError: No run was evaluated by ``protocol`` (listing the protocols they were evaluated by).
     """
     given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not given:
@@ -87,6 +90,13 @@ def compare_runs(paths: Sequence[PathArg] | PathArg, protocol: str | None = None
     for path in map(as_path, given):
         run_dirs += [d for d in find_run_dirs(path) if d not in run_dirs]
     runs = [_describe(run_dir, protocol) for run_dir in run_dirs]
+    if protocol is not None and not any(run["protocol"] == protocol for run in runs):
+        available = sorted({name for run_dir in run_dirs for name in _protocols(run_dir)})
+        raise ConfigError(
+            f"--protocol must be one the compared runs were evaluated by but got {protocol!r}",
+            hint=f"their protocols: {', '.join(available)}" if available else "none of them is evaluated yet: "
+            "run `tscl evaluate RUN` first",
+        )
     keys = sorted({key for run in runs for key in run["settings"]})
     differing = [
         key
@@ -112,6 +122,12 @@ def _evaluation_folder(run_dir: Path, protocol: str | None) -> Path | None:
         if protocol_of(read_metrics(folder)) == protocol:
             return folder
     return None  # the run shows as not evaluated by it
+
+
+def _protocols(path: Path) -> list[str]:
+    """The protocols of the evaluations of a run (its own and those beside it), or of one evaluation folder."""
+    folders = [path] if _owning_run(path) != path else [path, *other_evaluations(path).values()]
+    return [name for name in (protocol_of(read_metrics(folder)) for folder in folders) if name is not None]
 
 
 def _describe(path: Path, protocol: str | None = None) -> dict[str, Any]:

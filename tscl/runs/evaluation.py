@@ -2,8 +2,10 @@
 
 Every report holds the pretrained encoder beside two baselines fitted with the same head and protocol: a
 randomly initialised encoder of the same architecture (same seed) and the raw inputs. ``baselines=False``
-skips them (they cost twice the encoder's own protocol, which matters on large sets) and records
-``"baselines": {}``. Published numbers are added as a "paper" entry where the objective's paper has them.
+skips them (they cost twice the encoder's own protocol, which matters on large sets): the report keeps those of
+the evaluation it replaces when that one measured them with the same protocol, data and seeds (they do not
+depend on the pretrained weights; ``provenance["baselines_evaluated"]`` says when), else has none. Published
+numbers are added as a "paper" entry where the objective's paper has them.
 What is measured, drawn and compared is the task's (:mod:`tscl.tasks`); this module only sequences it.
 
 Where results go (:mod:`tscl.runs.metrics`): the run's own dataset, by the protocol it was first evaluated
@@ -15,7 +17,7 @@ evaluated at its latest checkpoint, whose step the provenance (``run_status: run
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +34,9 @@ from tscl.runs.metrics import evaluation_key, protocol_of, read_metrics, write_m
 from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
-from tscl.tasks import TASKS, check_task_options, task_for
-from tscl.tasks.base import PhaseTimings
-from tscl.tasks.heads import DEFAULT_HEAD
+from tscl.seeds import check_eval_seed
+from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
+from tscl.tasks.base import PhaseTimings, Task
 from tscl.training.threads import ThreadChoice, thread_scope
 
 
@@ -43,7 +45,7 @@ def evaluate_run(
     dataset: PathArg | None = None,
     data_dir: PathArg | None = None,
     task: str | None = None,
-    head: str = DEFAULT_HEAD,
+    head: str | None = None,
     seed: int = 0,
     device: str = "auto",
     plots: bool = True,
@@ -54,6 +56,7 @@ def evaluate_run(
     split_by: str | None = None,
     task_settings: dict[str, Any] | None = None,
     task_options: dict[str, Any] | None = None,
+    flags: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the averaged encoder of ``run_dir`` and write its metrics (``metrics.json``/``.csv``, plots).
 
@@ -62,8 +65,9 @@ def evaluate_run(
         dataset: Another dataset with the same channels, by name or path (default: the run's own).
         data_dir: Where to look for it.
         task: The task expected (default: the dataset's); a ConfigError when it is not the dataset's.
-        head: Classifier head of tasks that fit one (see :mod:`tscl.tasks.heads`).
-        seed: Seed of the head's random choices.
+        head: Classifier head of tasks that fit one (see :mod:`tscl.tasks.heads`; None: the task's default);
+            other tasks leave it out unless ``flags`` names it.
+        seed: Seed of the head's random choices, 0 to 2**32 - 1 (a ConfigError otherwise).
         device: Device of the encoders.
         plots: Write the task's PNG plots beside the metrics.
         baselines: Also evaluate the random-init and raw-input baselines (the encoder's numbers are the same
@@ -78,17 +82,21 @@ def evaluate_run(
             windows of one subject in every part; stored beside, with a warning in ``metrics["warnings"]``).
         task_settings: Further evaluation settings (e.g. ``label_fractions``, ``seeds``); a task that declares
             them and evaluates the dataset's kind takes over (see :func:`tscl.tasks.task_for`).
-        task_options: Options of the task, like ``task_settings`` (and over them), but each must be one the
-            chosen task declares (``finetune_lr``); a ConfigError listing its options otherwise.
+        task_options: Options of the task (over ``task_settings``); each must be one the task chosen by the
+            dataset and the settings declares (``finetune_lr`` with ``label_fractions``): a ConfigError listing
+            its options otherwise. Options never choose the task.
+        flags: The settings given explicitly, each with the flag that gave it (``{"head": "--head",
+            "label_fractions": "--label-fraction"}``): one the chosen task does not declare is a ConfigError
+            naming the flag and the task, not left out.
 
     Returns:
         The metrics written, with their ``provenance`` (whose ``file`` says where, relative to ``run_dir``).
     """
+    check_eval_seed(seed, "seed")
     with thread_scope(threads) as chosen:
         return _evaluate(
             as_path(run_dir), dataset_arg(dataset), as_optional_path(data_dir), task, head, seed, device, plots,
-            baselines, chosen, forecasting, on_phase, split_by, {**(task_settings or {}), **(task_options or {})},
-            task_options or {},
+            baselines, chosen, forecasting, on_phase, split_by, task_settings or {}, task_options or {}, flags or {},
         )  # fmt: skip
 
 
@@ -97,7 +105,7 @@ def _evaluate(
     dataset: str | None,
     data_dir: Path | None,
     task: str | None,
-    head: str,
+    head: str | None,
     seed: int,
     device: str,
     plots: bool,
@@ -106,8 +114,9 @@ def _evaluate(
     forecasting: ForecastingSetting | None,
     on_phase: Callable[[str], None] | None,
     split_by: str | None,
-    task_settings: dict[str, Any] | None,
+    task_settings: dict[str, Any],
     task_options: dict[str, Any],
+    flags: Mapping[str, str],
 ) -> dict[str, Any]:
     timings = PhaseTimings(on_phase)
     timings.begin("load_s")
@@ -122,8 +131,12 @@ def _evaluate(
     )
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
-    evaluation = task_for(data, head=head, **settings, **(task_settings or {}))
+    chosen = {"head": head, **settings, **task_settings}
+    evaluation = task_for(data, **chosen)  # the settings choose the task, its options do not
+    check_settings_given(evaluation, flags, data.name)
     check_task_options(evaluation, task_options)
+    if task_options:
+        evaluation = task_for(data, **{**chosen, **task_options})
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)
     evaluation.check_channels(data, model.input_dims, config.dataset)
@@ -147,6 +160,8 @@ def _evaluate(
     provenance = evaluation_provenance(
         checkpoint, dataset_fingerprint(data, files), evaluation, seed, config.seed, status
     )
+    if random_model is None:
+        _keep_baselines(evaluation, metrics, read_metrics(folder), provenance)
     if split is not None:
         metrics["group_split"] = split
         warnings = split_warnings(split)
@@ -182,6 +197,20 @@ def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
             f"--{given[0]} must be given only for datasets it applies to but the dataset is evaluated by {task}",
             f"drop --{given[0]}",
         )
+
+
+# What the baselines' numbers depend on: the same in an earlier evaluation, its baselines are still valid.
+BASELINE_INPUTS = ("dataset", "task", "protocol", "settings", "seed", "run_seed")
+
+
+def _keep_baselines(evaluation: Task, metrics: dict[str, Any], stored: dict[str, Any] | None,
+                    provenance: dict[str, Any]) -> None:  # fmt: skip
+    """Keep the baselines of the evaluation stored where ``metrics`` go, when measured from the same inputs."""
+    earlier = (stored or {}).get("provenance") or {}
+    if stored is None or any(earlier.get(key) != provenance[key] for key in BASELINE_INPUTS):
+        return
+    if evaluation.keep_baselines(metrics, stored):
+        provenance["baselines_evaluated"] = earlier.get("baselines_evaluated", earlier.get("evaluated"))
 
 
 def split_summary(data: Any) -> dict[str, Any] | None:

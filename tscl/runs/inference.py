@@ -31,8 +31,29 @@ def load_run_checkpoint(run_dir: Path, device: str = "auto") -> tuple[Contrastiv
     (read once: a run still training may replace its checkpoint at any moment)."""
     check_run_dir(run_dir)
     config = load_config(run_dir / CONFIG)
+    check_has_checkpoint(run_dir, config)
     state, digest = read_checkpoint(run_dir / CHECKPOINT)
     return ContrastiveModel.from_state(state, device, source=str(run_dir / CHECKPOINT)), config, digest
+
+
+def check_has_checkpoint(run_dir: Path, config: RunConfig) -> None:
+    """Refuse a run that has saved no checkpoint yet, saying why (still training, or stopped before its first).
+
+    Raises:
+        CheckpointError: With what to do: wait for the first checkpoint, or train the run (``--resume``).
+    """
+    if (run_dir / CHECKPOINT).exists():
+        return
+    from tscl.runs.meta import read_meta
+    from tscl.runs.state import RUNNING, run_state
+
+    state = run_state(run_dir, read_meta(run_dir))
+    if state == RUNNING:
+        raise CheckpointError(f"run {run_dir} must have a checkpoint but has none yet: it is still training",
+                              hint=f"its first comes at iteration {config.checkpoint_every}; wait for it (see "
+                              "`tscl runs`)")  # fmt: skip
+    raise CheckpointError(f"run {run_dir} must have a checkpoint but has none: it stopped ({state}) before saving "
+                          "its first", hint=f"train it: tscl pretrain --resume {run_dir}")  # fmt: skip
 
 
 def load_run_dataset(

@@ -10,7 +10,7 @@ from typing import Any
 
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, is_setting_key, layer_from_keys
 from tscl.errors import ConfigError
-from tscl.seeds import check_seed
+from tscl.seeds import check_eval_seed, check_seed
 
 TOP_KEYS = ("name", "output", "data_dir", "datasets", "objectives", "seeds", "base", "settings", "grid")
 EVALUATE_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -179,6 +179,8 @@ def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
                           hint=f"list it at the top of the grid: {AXIS_KEYS[name]} = ...")  # fmt: skip
     if name in EVALUATE_KEYS:
         typed(where, location, value, EVALUATE_KEYS[name])
+        if name == "eval_seed":
+            check_eval_seed(value, f"{where}: {location}", hint="e.g. eval_seed = 0")
         if name in FORECASTING_KEYS:
             from tscl.forecasting_protocols import ForecastingSetting
 

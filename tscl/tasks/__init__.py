@@ -22,10 +22,12 @@ from tscl.tasks.base import Task
 __all__ = [
     "TASKS",
     "Task",
+    "check_settings_given",
     "check_task_options",
     "create_task",
     "headline_names",
     "list_tasks",
+    "metric_label",
     "register_task",
     "summary_names",
     "task_for",
@@ -100,13 +102,39 @@ def check_task_options(task: Task, options: Mapping[str, Any]) -> None:
     """Refuse options ``task`` does not declare (settings given to it explicitly, e.g. ``evaluate --set``).
 
     Raises:
-        ConfigError: Naming the first unknown key and listing the task's options.
+        ConfigError: Naming the first unknown key and listing the task's options, or, when another task of the
+            same kind of data declares it, naming that task and the flag that chooses it.
     """
     declared = TASKS.entry(task.name).options.model_fields
     unknown = [key for key in options if key not in declared]
-    if unknown:
-        raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
-                          hint=f"its options: {', '.join(declared)}")  # fmt: skip
+    if not unknown:
+        return
+    owners = [other for other in list_tasks() if getattr(TASKS.entry(other).factory, "evaluates", None) == task.name
+              and unknown[0] in TASKS.entry(other).options.model_fields]  # fmt: skip
+    if owners:
+        owner = create_task(owners[0])
+        raise ConfigError(f"--set {unknown[0]} must come with {owner.chosen_by} (an option of the {owner.name} "
+                          f"task) but the {task.name} task was chosen",
+                          hint=f"add {owner.chosen_by}, e.g. {owner.chosen_by_example}")  # fmt: skip
+    raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
+                      hint=f"its options: {', '.join(declared)}")  # fmt: skip
+
+
+def check_settings_given(task: Task, flags: Mapping[str, str], dataset: str) -> None:
+    """Refuse settings given explicitly (``flags``: each setting's command-line flag, e.g. ``{"head": "--head"}``)
+    that ``task``, the one chosen to evaluate ``dataset``, does not declare: it would leave them out silently.
+
+    Raises:
+        ConfigError: Naming the first such flag and the task.
+    """
+    declared = TASKS.entry(task.name).options.model_fields
+    foreign = [flag for key, flag in flags.items() if key not in declared]
+    if foreign:
+        raise ConfigError(
+            f"{foreign[0]} must be given only for runs whose task it applies to but the run's dataset {dataset} "
+            f"is evaluated by the {task.name} task",
+            hint=f"drop {foreign[0]}",
+        )
 
 
 def task_of(metrics: Mapping[str, Any] | None) -> Task | None:
@@ -125,6 +153,12 @@ def validation_names() -> list[str]:
     """The validation metric names of every task, in task-name order (numbers to compare settings on)."""
     names = [metric for name in list_tasks() for metric in create_task(name).validation_names]
     return list(dict.fromkeys(names))
+
+
+def metric_label(name: str) -> str:
+    """How lists and comparisons label metric ``name``: as the task that measures it labels it, else its name."""
+    labels = [create_task(task).metric_labels.get(name) for task in list_tasks()]
+    return next((label for label in labels if label), name)
 
 
 def summary_names() -> list[str]:

@@ -73,6 +73,10 @@ class Task(ABC):
             compare settings on; shown before the headline, and sweeps choose their best setting on the first.
         validation_lower_is_better: Whether the first validation metric is better when lower (an error).
         same_setting: What else than the variables must match the run's data (the channel-count hint).
+        metric_labels: How lists and comparisons label a metric whose name is not readable as it is
+            (``{"valid_macro_f1": "valid F1"}``); other metrics are labelled by their name.
+        chosen_by: A task that ``evaluates`` the data of another in its place: the flag whose setting chooses it
+            (an option of it given alone is refused, naming that flag), and an example of that flag.
     """
 
     name: ClassVar[str]
@@ -80,6 +84,9 @@ class Task(ABC):
     validation_names: ClassVar[tuple[str, ...]] = ()
     validation_lower_is_better: ClassVar[bool] = False
     same_setting: ClassVar[str] = ""
+    metric_labels: ClassVar[Mapping[str, str]] = {}
+    chosen_by: ClassVar[str] = ""
+    chosen_by_example: ClassVar[str] = ""
 
     # -- the dataset hooks ----------------------------------------------------------------------------------
     @abstractmethod
@@ -162,6 +169,18 @@ class Task(ABC):
     def plots(self, folder: Path, metrics: Mapping[str, Any], extras: Mapping[str, Any], data: Any) -> None:
         """Write the task's PNG plots into ``folder`` (``extras``: the second value of :meth:`evaluate`)."""
 
+    def keep_baselines(self, metrics: dict[str, Any], stored: Mapping[str, Any]) -> bool:
+        """Put into ``metrics``, evaluated without baselines, the baselines ``stored`` holds (an earlier evaluation
+        by the same protocol, data and seeds: baselines do not depend on the pretrained weights).
+
+        Returns:
+            Whether any baseline was kept.
+        """
+        if metrics.get("baselines") or not stored.get("baselines"):
+            return False
+        metrics["baselines"] = dict(stored["baselines"])
+        return True
+
     # -- reporting ---------------------------------------------------------------------------------------
     @abstractmethod
     def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
@@ -191,7 +210,9 @@ class Task(ABC):
 
     def summary_text(self, metrics: Mapping[str, Any]) -> str:
         """The validation numbers, then the headline, as one short text (``tscl runs``)."""
-        validation = [f"{name} {value:.3f}" for name, value in self.validation(metrics).items()]
+        validation = [
+            f"{self.metric_labels.get(name, name)} {value:.3f}" for name, value in self.validation(metrics).items()
+        ]
         return " · ".join([*validation, self.headline_text(metrics)])
 
     # -- protocols ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple, get_args
 
 import numpy as np
 from pydantic import Field, field_validator
@@ -47,12 +47,27 @@ class LabelEfficiencyOptions(Options):
     eval_every: int = Field(25, ge=1, description="Fine-tuning steps between validation checks.")
     patience: int = Field(4, ge=1, description="Validation checks without improvement before stopping.")
 
+    # Each choice once, in one order (fractions largest first, protocols as declared): the protocol's name, and
+    # so where its results are stored, does not depend on how the choices were written.
     @field_validator("label_fractions")
     @classmethod
     def _fractions(cls, values: list[float]) -> list[float]:
         if not values or any(not 0 < v <= 1 for v in values):
             raise ValueError("must be one or more fractions in (0, 1]")
-        return values
+        _once(values)
+        return sorted(values, reverse=True)
+
+    @field_validator("protocols")
+    @classmethod
+    def _protocols(cls, values: list[Protocol]) -> list[Protocol]:
+        _once(values)
+        return [protocol for protocol in get_args(Protocol) if protocol in values]
+
+
+def _once(values: list[Any]) -> None:
+    repeated = [value for index, value in enumerate(values) if value in values[:index]]
+    if repeated:
+        raise ValueError(f"must name each value once ({repeated[0]} twice)")
 
 
 def _summary(values: list[dict[str, Any]]) -> dict[str, Any]:
@@ -69,11 +84,14 @@ class LabelEfficiencyTask(Task):
     Options = LabelEfficiencyOptions
     name = "label-efficiency"
     evaluates: ClassVar[str] = "classification"
+    chosen_by = "--label-fraction"
+    chosen_by_example = "--label-fraction 1,0.1,0.01"
     # The classification columns of run lists and sweep summaries (no new column): the encoder's numbers at
     # all the labels (100 %, else the largest fraction evaluated), the validation macro-F1 first; the report's
     # table has every fraction, protocol and metric.
     headline_names = ("accuracy", "auprc")
     validation_names = ("valid_macro_f1",)
+    metric_labels = {"valid_macro_f1": "valid F1"}
 
     def __init__(self, **options: Any) -> None:
         self.options = LabelEfficiencyOptions(**options)
@@ -179,6 +197,18 @@ class LabelEfficiencyTask(Task):
                 out.append((name, {"protocol": "finetune", **tuned}))
         return out
 
+    def keep_baselines(self, metrics: dict[str, Any], stored: Mapping[str, Any]) -> bool:
+        """The baselines' entries of ``stored`` beside the encoder's, per fraction and protocol (this task keeps
+        its baselines in ``results``, on the same draws as the encoder)."""
+        kept = False
+        for fraction, by_protocol in metrics.get("results", {}).items():
+            for protocol, by_model in by_protocol.items():
+                earlier = ((stored.get("results") or {}).get(fraction) or {}).get(protocol) or {}
+                for name in earlier.keys() - by_model.keys():
+                    by_model[name] = earlier[name]
+                    kept = True
+        return kept
+
     def metric_rows(self, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
         """One row per fraction, protocol and model: mean and std of every metric."""
         rows = []
@@ -198,7 +228,7 @@ class LabelEfficiencyTask(Task):
     # -- reporting ---------------------------------------------------------------------------------------
     def tables(self, metrics: Mapping[str, Any]) -> list[Table]:
         shown = {"accuracy": "accuracy", "macro_f1": "macro-F1", "auroc": "AUROC", "auprc": "AUPRC",
-                 "valid_macro_f1": "valid F1"}  # fmt: skip
+                 "valid_macro_f1": self.metric_labels["valid_macro_f1"]}  # fmt: skip
         tables = []
         for protocol in metrics.get("protocols", []):
             table = Table(title=f"{report_title(metrics)} · {protocol} · mean±std over {metrics.get('seeds')} seeds")
