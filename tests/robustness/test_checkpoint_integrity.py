@@ -101,7 +101,9 @@ def test_a_run_stopped_before_its_first_checkpoint_says_so_and_how_to_train_it(
     for path in (run / "checkpoints").iterdir():
         path.unlink()
     meta = json.loads((run / "meta.json").read_text())
-    (run / "meta.json").write_text(json.dumps({**meta, "status": "running"}))
+    # as meta.json is before the first checkpoint: running, no step (written with each checkpoint)
+    (run / "meta.json").write_text(json.dumps({**{k: v for k, v in meta.items() if k not in ("step", "epoch")},
+                                               "status": "running"}))  # fmt: skip
     before = snapshot(run)
     code, _, err = run_cli(["evaluate", str(run), "--no-baselines", "--no-plots"], capsys)
     assert_one_line_error(code, err, "must have a checkpoint but has none: it stopped (dead) before saving its first")
@@ -110,3 +112,14 @@ def test_a_run_stopped_before_its_first_checkpoint_says_so_and_how_to_train_it(
     assert run_cli(["pretrain", "--resume", str(run)], capsys)[0] == 0
     code, _, err = run_cli(["evaluate", str(run), "--no-baselines", "--no-plots"], capsys)
     assert code == 0, err
+
+
+def test_a_run_whose_checkpoint_went_missing_says_so_not_that_it_never_saved_one(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run / "checkpoints" / "last.pt").unlink()
+    before = snapshot(run)
+    code, _, err = run_cli(["encode", str(run), "--out", str(run.parent / "z.npy")], capsys)
+    assert_one_line_error(code, err, "checkpoints/last.pt but it does not exist", "deleted or moved since?")
+    assert "before saving its first" not in err and f"restore {run / 'checkpoints' / 'last.pt'}" in err
+    assert snapshot(run) == before and not (run.parent / "z.npy").exists()

@@ -47,7 +47,14 @@ def check_has_checkpoint(run_dir: Path, config: RunConfig) -> None:
     from tscl.runs.meta import read_meta
     from tscl.runs.state import RUNNING, run_state
 
-    state = run_state(run_dir, read_meta(run_dir))
+    meta = read_meta(run_dir)
+    state = run_state(run_dir, meta)
+    step = meta.get("step") if isinstance(meta, dict) else None
+    if isinstance(step, int):  # meta.json's step is written with each checkpoint: the file went missing since
+        raise CheckpointError(f"run {run_dir} must have its checkpoint {CHECKPOINT} but it does not exist (the run "
+                              f"saved it at iteration {step}: deleted or moved since?)",
+                              hint=f"restore {run_dir / CHECKPOINT}, or train the run again: tscl pretrain --resume "
+                              f"{run_dir}")  # fmt: skip
     if state == RUNNING:
         raise CheckpointError(f"run {run_dir} must have a checkpoint but has none yet: it is still training",
                               hint=f"its first comes at iteration {config.checkpoint_every}; wait for it (see "

@@ -87,7 +87,8 @@ def check_mlflow_server(uri: str) -> None:
         raise ConfigError(
             f"MLFLOW_TRACKING_URI must name a tracking server that is listening but nothing answers at {uri} "
             f"({reason})",
-            hint="start it (`mlflow server --port PORT`), fix MLFLOW_TRACKING_URI, or unset it for a local store",
+            hint="start the MLflow server it names (`mlflow server`), fix MLFLOW_TRACKING_URI, or unset it for a "
+            "local store",
         )
 
 
