@@ -106,8 +106,9 @@ def main() -> None:
     import torch
 
     print(f"torch {torch.__version__}, {args.threads} threads, {os.cpu_count()} CPUs; resident memory in MB")
-    print(f"| workload | heap measures | iterations | at {args.warm_up} | at end | growth | max after warm-up "
-          "| s/iter |")
+    print(
+        f"| workload | heap measures | iterations | at {args.warm_up} | at end | growth | max after warm-up | s/iter |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         for name in args.only or list(WORKLOADS):

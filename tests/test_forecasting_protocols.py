@@ -36,9 +36,7 @@ def _rows(name: str, n: int, setting: ForecastingSetting) -> tuple[int, int, int
         ("national_illness", 966, (579, 772, 966), (676, 773, 966)),
     ],
 )
-def test_splits_of_both_protocols(
-    name: str, n: int, ts2vec: tuple[int, int, int], ltsf: tuple[int, int, int]
-) -> None:
+def test_splits_of_both_protocols(name: str, n: int, ts2vec: tuple[int, int, int], ltsf: tuple[int, int, int]) -> None:
     assert _rows(name, n, ForecastingSetting()) == ts2vec
     assert tuple(s.stop for s in forecasting_splits(name, n)) == ts2vec  # the TS2Vec wrapper: unchanged
     assert _rows(name, n, ForecastingSetting("ltsf")) == ltsf

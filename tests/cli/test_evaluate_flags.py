@@ -51,8 +51,13 @@ def _refused(run: Path, args: list[str], capsys: pytest.CaptureFixture[str], *ne
 
 @pytest.mark.parametrize(
     "args",
-    [["--label-fraction", "1"], ["--head", "knn"], ["--head", "svm"], ["--label-fraction", "1", "--seeds", "2"],
-     ["--label-fraction", "1", "--protocols", "linear"]],  # fmt: skip
+    [
+        ["--label-fraction", "1"],
+        ["--head", "knn"],
+        ["--head", "svm"],
+        ["--label-fraction", "1", "--seeds", "2"],
+        ["--label-fraction", "1", "--protocols", "linear"],
+    ],  # fmt: skip
 )
 def test_classification_flags_on_a_forecasting_run_are_refused_naming_flag_and_task(
     etth1_run: Path, args: list[str], capsys: pytest.CaptureFixture[str]

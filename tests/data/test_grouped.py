@@ -168,8 +168,10 @@ def test_bad_grouping_flags_fail_before_a_run_exists(
     watch: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = tmp_path / "run"
-    for args, message in ((["--window", "1"], "check --window"), (["--window", "50", "--split-by", "age"],
-                                                                   "split_by must be one of subject, trial, random")):
+    for args, message in (
+        (["--window", "1"], "check --window"),
+        (["--window", "50", "--split-by", "age"], "split_by must be one of subject, trial, random"),
+    ):
         code, out, err = run_cli(["pretrain", "--dataset", str(watch), *args, "--iters", "1", "--run-dir", str(run)],
                                  capsys)  # fmt: skip
         assert code == 1 and message in err and "Traceback" not in out + err and not run.exists()

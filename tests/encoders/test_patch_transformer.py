@@ -86,8 +86,15 @@ def test_instance_pooling() -> None:
 def test_model_uses_the_encoders_instance_pooling() -> None:
     from tscl.training.model import ContrastiveModel
 
-    model = ContrastiveModel(2, objective="timedrl", encoder={"name": "patch_transformer", "options": {
-        "repr_dims": 6, "hidden_dims": 8, "depth": 1, "heads": 2, "patch_len": 4, "stride": 4}}, device="cpu")
+    model = ContrastiveModel(
+        2,
+        objective="timedrl",
+        encoder={
+            "name": "patch_transformer",
+            "options": {"repr_dims": 6, "hidden_dims": 8, "depth": 1, "heads": 2, "patch_len": 4, "stride": 4},
+        },
+        device="cpu",
+    )
     x = np.random.default_rng(0).normal(size=(3, 16, 2)).astype(np.float32)
     net = model.averaged.module.eval()
     with torch.no_grad():

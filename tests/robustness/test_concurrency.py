@@ -82,5 +82,3 @@ def test_simultaneous_pretrain_processes_never_clobber_each_other(tmp_path: Path
         assert len((run / "losses.csv").read_text().splitlines()) == 3
         assert load_checkpoint(run / "checkpoints" / "last.pt")["progress"]["step"] == 2
     assert len(list(runs.iterdir())) == 2
-
-

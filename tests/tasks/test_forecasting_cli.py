@@ -158,9 +158,7 @@ def test_etth1_defaults_are_the_ts2vec_protocol_and_ltsf_has_its_horizons(
     assert _stored(etth1_run)["horizons"] == default["horizons"]
 
 
-def test_forecasting_options_are_refused_for_classification(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_forecasting_options_are_refused_for_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = _pretrain("GunPoint", tmp_path / "gunpoint")
     err = _refused(["evaluate", str(run), "--horizons", "24", *QUICK], capsys)
     assert "--horizons must be given only for datasets it applies to" in err and "hint: drop --horizons" in err

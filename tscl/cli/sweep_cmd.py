@@ -45,8 +45,10 @@ def sweep(
     gpus_per_trial: Annotated[float, typer.Option(min=0, help="With --backend ray: GPUs per trial.")] = 0,
     track: Annotated[
         list[str] | None,
-        typer.Option(help="Send each trial to a tracker, repeatable: mlflow (runs nested under one for the sweep) "
-                     "or tensorboard (event files in each trial's run directory)."),
+        typer.Option(
+            help="Send each trial to a tracker, repeatable: mlflow (runs nested under one for the sweep) "
+            "or tensorboard (event files in each trial's run directory)."
+        ),
     ] = None,
     threads: ThreadsOpt = None,
     json_out: JsonOpt = False,

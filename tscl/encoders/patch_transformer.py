@@ -195,6 +195,7 @@ class PatchTransformer(nn.Module):
 
     def last_position_fn(self, window: int) -> Callable[[Tensor], Tensor]:
         """``x -> forward(x)[:, -1]`` for windows of any length: the last patch's tokens only."""
+
         def last(x: Tensor) -> Tensor:
             tokens = self.encode_tokens(x)
             return self._per_series(self._with_scale(tokens.patches[:, -1], tokens), x.size(0))

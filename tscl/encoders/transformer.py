@@ -103,4 +103,3 @@ class TransformerEncoder(nn.Module):
         tokens, missing = self.tokens(x)
         index = keep.unsqueeze(-1).expand(-1, -1, tokens.size(-1))
         return self.attend(tokens.gather(1, index), missing.gather(1, keep))
-

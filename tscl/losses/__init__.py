@@ -71,4 +71,3 @@ def instance_losses() -> list[str]:
     """The losses that take views which move in time (``aligned_views`` not set), for hints."""
     entries = LOSSES.entries(skip_broken=True)
     return [entry.name for entry in entries if not getattr(entry.factory, "aligned_views", False)]
-

@@ -120,9 +120,7 @@ class CometObjective:
                 terms[level] = pyramid_loss(z1, z2, term, last_scale)
         return terms
 
-    def training_step(
-        self, x: Tensor, generator: torch.Generator, ids: Mapping[str, Tensor] | None = None
-    ) -> float:
+    def training_step(self, x: Tensor, generator: torch.Generator, ids: Mapping[str, Tensor] | None = None) -> float:
         if ids is None:  # no group ids: each series is its own trial and patient
             own = torch.arange(x.size(0), device=x.device)
             ids = {"subject": own, "trial": own}

@@ -94,8 +94,9 @@ def compare_runs(paths: Sequence[PathArg] | PathArg, protocol: str | None = None
         available = sorted({name for run_dir in run_dirs for name in _protocols(run_dir)})
         raise ConfigError(
             f"--protocol must be one the compared runs were evaluated by but got {protocol!r}",
-            hint=f"their protocols: {', '.join(available)}" if available else "none of them is evaluated yet: "
-            "run `tscl evaluate RUN` first",
+            hint=f"their protocols: {', '.join(available)}"
+            if available
+            else "none of them is evaluated yet: run `tscl evaluate RUN` first",
         )
     keys = sorted({key for run in runs for key in run["settings"]})
     differing = [
@@ -156,4 +157,3 @@ def _describe(path: Path, protocol: str | None = None) -> dict[str, Any]:
         "stale": stale_reason(run_dir, metrics, meta, (folder or run_dir) / METRICS) is not None,
         "settings": settings,
     }
-

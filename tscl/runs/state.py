@@ -26,7 +26,13 @@ from tscl.training.checkpoint import current_sha256s
 RUNNING, DEAD = "running", "dead"
 
 __all__ = [
-    "DEAD", "RUNNING", "holder_text", "is_live", "run_lock", "run_state", "stale_reason",
+    "DEAD",
+    "RUNNING",
+    "holder_text",
+    "is_live",
+    "run_lock",
+    "run_state",
+    "stale_reason",
     "take_run_lock",
 ]
 
@@ -64,8 +70,6 @@ def holder_text(run_dir: Path) -> str:
     """``process PID on HOST`` of the lock's holder, as far as its record says."""
     owner = run_lock(run_dir).owner() or {}
     return f"process {owner.get('pid', '?')} on {owner.get('host', '?')}"
-
-
 
 
 def stale_reason(

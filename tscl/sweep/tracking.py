@@ -82,9 +82,7 @@ def open_sweep(names: Iterable[str], name: str, output: Path) -> SweepTracking |
         if run_id is not None and _exists(client, run_id):
             client.update_run(run_id, status="RUNNING")
         else:
-            run = client.create_run(
-                experiment.experiment_id, run_name=name, tags={"tscl.sweep": str(output.resolve())}
-            )
+            run = client.create_run(experiment.experiment_id, run_name=name, tags={"tscl.sweep": str(output.resolve())})
             run_id = run.info.run_id
             write_json(output / TRACKING, {**state, "mlflow_run_id": run_id})
     return SweepTracking(names, parent=run_id, uri=uri, experiment=experiment.name)

@@ -74,8 +74,9 @@ def classification_metrics(y_true: np.ndarray, scores: np.ndarray, n_classes: in
     metrics: dict[str, float | None] = {
         "accuracy": float(np.mean(predictions == y_true)),
         "macro_f1": float(f1_score(y_true, predictions, labels=present, average="macro", zero_division=0)),
-        "macro_precision": float(precision_score(y_true, predictions, labels=present, average="macro",
-                                                 zero_division=0)),  # fmt: skip
+        "macro_precision": float(
+            precision_score(y_true, predictions, labels=present, average="macro", zero_division=0)
+        ),  # fmt: skip
         "macro_recall": float(recall_score(y_true, predictions, labels=present, average="macro", zero_division=0)),
     }
     if len(present) < 2:

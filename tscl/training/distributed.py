@@ -202,8 +202,7 @@ def _collective(what: str) -> Iterator[None]:
     except RuntimeError as exc:  # DistBackendError and gloo's connection errors derive from it
         _outlive_the_launchers_termination()
         raise PeerLost(
-            f"rank {torch.distributed.get_rank()} lost the other ranks while {what}: "
-            f"{str(exc).splitlines()[0][:160]}",
+            f"rank {torch.distributed.get_rank()} lost the other ranks while {what}: {str(exc).splitlines()[0][:160]}",
             hint="another process died (see its error above); the run directory keeps its last checkpoint: "
             "resume with the same torchrun command and `tscl pretrain --resume RUN_DIR`",
         ) from None
