@@ -120,7 +120,7 @@ def test_runs_json_gives_metrics_as_numbers(
     (row,) = json.loads(out)
     assert code == 0 and list(row["headline"]) == ["cv_accuracy", "accuracy", "auprc"]
     assert all(isinstance(value, float) for value in row["headline"].values())
-    assert row["headline_text"].startswith("cv_accuracy ")
+    assert row["headline_text"].startswith("CV accuracy ")
 
 
 def test_evaluate_shows_its_phases(

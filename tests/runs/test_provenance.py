@@ -59,7 +59,7 @@ def test_another_dataset_is_stored_beside_and_the_runs_own_metrics_stay(
     assert json.loads((folder / "metrics.json").read_text()) == other
     assert (folder / "metrics.csv").read_text().startswith("model,accuracy,auprc,cv_accuracy")
     row = _listed(run, capsys)
-    assert row["headline_text"] == f"cv_accuracy {own['cv_accuracy']:.3f} · acc {own['accuracy']:.3f}"  # still its own
+    assert row["headline_text"] == f"CV accuracy {own['cv_accuracy']:.3f} · acc {own['accuracy']:.3f}"  # still its own
     assert row["evaluations"] == [folder.name] and row["stale"] is False and row["status"] == "finished"
     code, out, _ = run_cli(["runs", "--runs-dir", str(run.parent)], capsys)
     assert code == 0 and f"{own['accuracy']:.3f}" in out and "evaluations of other datasets" in out

@@ -161,7 +161,7 @@ def test_a_forecasting_run_is_evaluated_by_the_forecasting_task(
     assert "(validation split, normalised)" in out and "tscl MSE" in out
     code, out, _ = run_cli(["runs", "--runs-dir", str(tmp_path), "--json"], capsys)
     mean = metrics["mean"]  # the validation error first: the number to compare settings on
-    headline = f"valid_mse {mean['valid_mse']:.3f} · MSE {mean['mse']:.3f} / MAE {mean['mae']:.3f}"
+    headline = f"valid MSE {mean['valid_mse']:.3f} · MSE {mean['mse']:.3f} / MAE {mean['mae']:.3f}"
     assert code == 0 and [r["headline_text"] for r in json.loads(out)] == [headline]
     numbers = json.loads(out)[0]["headline"]  # the same metrics as numbers, validation first
     assert list(numbers) == ["valid_mse", "mse", "mae"] and numbers["valid_mse"] == pytest.approx(mean["valid_mse"])

@@ -75,6 +75,7 @@ class ClassificationTask(Task):
     name = "classification"
     headline_names = ("accuracy", "auprc")
     validation_names = ("cv_accuracy",)
+    metric_labels = {"cv_accuracy": "CV accuracy"}
 
     def __init__(self, head: str = DEFAULT_HEAD, head_options: Mapping[str, Any] | None = None) -> None:
         self.head = head

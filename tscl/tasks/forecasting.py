@@ -63,6 +63,7 @@ class ForecastingTask(Task):
     name = "forecasting"
     headline_names = _ERRORS
     validation_names = ("valid_mse",)
+    metric_labels = {"valid_mse": "valid MSE"}
     validation_lower_is_better = True
     same_setting = " and the same --univariate/--multivariate setting"
 
