@@ -132,3 +132,17 @@ def test_runs_of_older_versions_are_listed_and_their_metrics_judged_by_time(
     assert metrics["provenance"]["checkpoint"] == {"step": 4, "sha256": _sha256(run / "checkpoints" / "last.pt")}
     assert json.loads((run / "metrics.json").read_text()) == metrics and not (run / "evaluations").exists()
     assert _listed(run, capsys)["stale"] is False
+
+
+def test_an_evaluation_stored_beside_says_which_evaluation_the_run_keeps_as_its_own(
+    run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first evaluation of a run's own data (here by the knn head) stays its own metrics.json; a later one by
+    the default head goes beside, and the message says so rather than calling it another dataset."""
+    _evaluate(run, capsys, "--head", "knn")
+    code, out, err = run_cli(["evaluate", str(run), "--no-baselines", "--no-plots"], capsys)
+    assert code == 0, err
+    text = " ".join(out.split())
+    assert "which keeps its first evaluation on its own data, by classification-knn" in text
+    assert "this one is GunPoint-classification-svm" in text and "not the run's own dataset" not in text
+    assert (run / "evaluations" / "GunPoint-classification-svm" / "metrics.json").exists()

@@ -171,7 +171,11 @@ def evaluate(
     plots = "" if no_plots else f" and plots in {folder / 'plots'}"
     console.print(f"wrote {folder / 'metrics.json'} and {folder / 'metrics.csv'}{plots}", soft_wrap=True)
     if folder != run:
-        console.print(f"(beside the run's own metrics.json: {folder.name} is not the run's own dataset and protocol)",
+        from tscl.runs.metrics import protocol_of, read_metrics
+
+        own = protocol_of(read_metrics(run))
+        held = f"its first evaluation on its own data, by {own}" if own else "the evaluation of its own data"
+        console.print(f"(stored beside the run's own metrics.json, which keeps {held}: this one is {folder.name})",
                       style="dim", soft_wrap=True)  # fmt: skip
 
 
