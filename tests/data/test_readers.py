@@ -215,3 +215,21 @@ def test_large_uea_set_loads_within_twice_its_arrays(tmp_path: Path, isolated_da
     assert data.X_train.shape == (300, 200, 30) and data.X_train.dtype == np.float32
     assert np.isnan(data.X_train[0, 100:]).all() and np.isnan(data.X_train[0, 0, 0])  # padding, missing value
     assert peak <= 2 * (data.X_train.nbytes + data.X_test.nbytes)
+
+
+@pytest.mark.parametrize(
+    ("text", "separator"),
+    [
+        ("date;a;OT\n2020-01-01 00:00;1,5;-2\n2020-01-01 01:00;2,25;3\n", ";"),  # spreadsheet export, decimal comma
+        ("date;a;OT\n2020-01-01 00:00;1.5;-2\n2020-01-01 01:00;2.25;3\n", ";"),
+        ("date\ta\tOT\n2020-01-01 00:00\t1.5\t-2\n2020-01-01 01:00\t2.25\t3\n", "tab"),
+        ("\ufeffdate,a,OT\n2020-01-01 00:00,1.5,-2\n2020-01-01 01:00,2.25,3\n", "comma after a BOM"),
+    ],
+)
+def test_forecast_csv_with_semicolons_or_tabs_reads_like_commas(tmp_path: Path, text: str, separator: str) -> None:
+    path = tmp_path / "load.csv"
+    path.write_text(text, encoding="utf-8")
+    table = read_forecast_csv(path)
+    assert table.time_col == "date", separator
+    assert table.columns == ["a", "OT"]
+    np.testing.assert_array_equal(table.values, [[1.5, -2.0], [2.25, 3.0]])

@@ -164,6 +164,19 @@ def test_unlabelled_data_cannot_be_evaluated() -> None:
         )
 
 
+def test_data_without_test_series_is_refused_by_name() -> None:
+    """An .npz of X and y has an empty test part; evaluating it said `test representations [N, D] ... (0, 0)`."""
+    import dataclasses
+
+    data = _dataset()
+    empty = dataclasses.replace(data, X_test=data.X_test[:0], y_test=data.y_test[:0])
+    with pytest.raises(DataError, match="Toy must have test series") as raised:
+        create_task("classification").evaluate(
+            MaxPoolEncoder(), empty, baseline=None, objective="ts2vec", seed=0, timings={}
+        )
+    assert "X_test" in (raised.value.hint or "")
+
+
 def test_dataset_hooks() -> None:
     data, task = _dataset(), create_task("classification")
     assert task.channels(data) == 3 and task.covariate_channels(data) == 0

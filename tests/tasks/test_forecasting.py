@@ -187,6 +187,42 @@ def test_inputs_are_validated() -> None:
         evaluate_forecasting(reprs, data, padding=239)
 
 
+def test_missing_targets_drop_only_the_windows_that_need_them() -> None:
+    """A gap in a target column (NaN, as the CSV reader gives missing cells) removes the windows whose future
+    crosses it; every other window is fitted and scored as before, and the metrics stay finite."""
+    reprs, data = _synthetic()
+    gappy = dataclasses.replace(data, data=data.data.copy())
+    gappy.data[0, 100:110, 3] = np.nan  # train
+    gappy.data[0, 360, 2] = np.nan  # test
+    result = evaluate_forecasting(reprs, gappy, padding=10)
+    targets = gappy.data[..., 2:]
+    for horizon in gappy.horizons:
+        split = {}
+        for name, part, drop in (
+            ("train", slice(0, 240), 10),
+            ("valid", slice(240, 320), 0),
+            ("test", slice(320, 400), 0),
+        ):
+            X, Y = horizon_samples(reprs[:, part], targets[:, part], horizon, drop)
+            keep = ~np.isnan(Y).any(axis=1)
+            split[name] = (X[keep], Y[keep])
+        model, alpha, _ = fit_ridge_validated(*split["train"], *split["valid"])
+        Xte, Yte = split["test"]
+        entry = result["horizons"][str(horizon)]
+        assert entry["alpha"] == alpha
+        assert entry["mse"] == pytest.approx(np.mean((model.predict(Xte) - Yte) ** 2), rel=1e-6)
+        assert all(np.isfinite(v) for v in entry.values())
+
+
+def test_targets_missing_in_every_window_are_refused_by_split() -> None:
+    reprs, data = _synthetic()
+    sparse = dataclasses.replace(data, data=data.data.copy())
+    sparse.data[0, 320::3, 2] = np.nan  # every test window of 5 steps misses one
+    with pytest.raises(DataError, match="test split of `synthetic` must have at least one window of 5 steps") as info:
+        evaluate_forecasting(reprs, sparse, padding=10)
+    assert "interpolate" in (info.value.hint or "")
+
+
 def test_variables_as_instances_use_a_per_instance_scaler() -> None:
     reprs, data = _synthetic()
     # Multivariate electricity layout: one target variable per instance, one scaler entry per instance.

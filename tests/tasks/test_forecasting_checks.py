@@ -34,6 +34,12 @@ def test_the_longest_horizon_is_named_with_the_split_that_limits_it() -> None:
         check_forecasting_data(_data(1000, (150, 600), (24,)), own=False)
 
 
+def test_a_series_too_short_for_any_split_is_not_told_to_change_the_split() -> None:
+    with pytest.raises(DataError, match="train split of series at least 202 rows") as err:
+        check_forecasting_data(_data(30, (18, 24), (24,)), own=False)
+    assert err.value.hint == "series has 30 rows in all; forecasting evaluation needs a series of at least 206"
+
+
 def test_the_test_split_must_not_hold_pretraining_rows_of_the_runs_own_data() -> None:
     early = _data(1000, (300, 500), (24,))  # pretraining saw rows 0-600 (60/20/20)
     check_forecasting_data(early, own=False)  # another dataset: the encoder never saw it

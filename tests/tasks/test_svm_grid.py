@@ -110,3 +110,17 @@ def test_fit_conflicting_inf_searches_infinite_c_as_the_reference(monkeypatch: p
     assert list(ours.cv_means) == list(SVM_C_GRID)
     assert not has_conflicting_duplicates(X[:-3], y[:-3])
     assert list(fit_svm_protocol(X[:-3], y[:-3]).cv_means) == list(SVM_C_GRID)  # no conflict: inf searched
+
+
+def test_hard_margin_on_nearly_coinciding_rows_falls_back_to_the_largest_finite_c() -> None:
+    """Tiny training sets use C = inf directly; when their rows nearly coincide across labels (series of one
+    step, constant series) libsvm's multipliers overflow and sklearn raises: the head then uses the largest
+    finite C of the grid instead of ending ``tscl evaluate`` in a traceback."""
+    rng = np.random.default_rng(0)
+    X = np.ones((20, 8)) + 1e-10 * rng.normal(size=(20, 8))
+    y = np.arange(20) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = fit_svm_protocol(X, y)
+    assert model.C == max(c for c in SVM_C_GRID if np.isfinite(c))
+    assert set(model.predict(X)) <= {0, 1}

@@ -49,9 +49,11 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
     """
     import pandas as pd  # imported where used: 0.2 s that only CSV data need
 
-    read_text(path)
+    text = read_text(path)
     try:
-        frame = pd.read_csv(path)
+        separator = _separator(text)
+        decimal = "," if separator == ";" and "," in text else "."  # 1,5;2,25 is the ;-export of 1.5,2.25
+        frame = pd.read_csv(path, sep=separator, decimal=decimal)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         message = first_line(exc)
         raise DataError(
@@ -70,6 +72,17 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
         )
     values = np.stack([_numeric_column(numeric[name], path, name) for name in numeric.columns], axis=1)
     return TimeTable(timestamps, values, list(numeric.columns), time_name)
+
+
+def _separator(text: str) -> str:
+    """``,`` unless the header row has no comma but semicolons or tabs (spreadsheet exports in locales whose
+    decimal mark is a comma write ``;``)."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," not in header:
+        for candidate in (";", "\t"):
+            if candidate in header:
+                return candidate
+    return ","
 
 
 def _time_column(frame: pd.DataFrame, path: Path, time_col: str | None) -> str:

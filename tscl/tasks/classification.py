@@ -143,6 +143,12 @@ class ClassificationTask(Task):
                 f"dataset {data.name} must be labelled to be evaluated by classification but has no labels",
                 hint="evaluate a labelled dataset (--dataset), or use the run for `tscl encode` only",
             )
+        if len(data.y_test) == 0:  # an .npz of X and y only: every series is for training
+            raise DataError(
+                f"dataset {data.name} must have test series to be evaluated by classification but its test part "
+                "is empty",
+                hint="save the .npz with X_train, y_train, X_test, y_test, or evaluate another dataset (--dataset)",
+            )
         fit = partial(_fit_head, data, self.head, self.head_options, seed, torch.get_num_threads())
         train = timed(timings, "encode_s", model.encode, data.X_train)
         test = timed(timings, "encode_s", model.encode, data.X_test)

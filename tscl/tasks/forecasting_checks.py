@@ -56,10 +56,15 @@ def check_forecasting_data(data: Any, own: bool) -> None:
     if longest < 1:
         needed = ENCODING_PADDING + 2 if split == "train" else 2
         counted = f" ({ENCODING_PADDING} padding rows included)" if split == "train" else ""
+        length = int(data.data.shape[1])
+        shortest = ENCODING_PADDING + 6  # train 202 rows, valid and test 2 each: horizon 1
+        hint = f"give the {split} split more rows, e.g. --split 0.7,0.1,0.2, or use a longer series"
+        if length < shortest:  # no --split can help
+            hint = f"{data.name} has {length} rows in all; forecasting evaluation needs a series of at least {shortest}"
         raise DataError(
             f"--split must give the {split} split of {data.name} at least {needed} rows{counted} but it has "
             f"{rows[split]}: the longest horizon this data allows is 0",
-            f"give the {split} split more rows, e.g. --split 0.7,0.1,0.2, or use a longer series",
+            hint,
         )
     too_long = [h for h in data.horizons if h > longest]
     if too_long:

@@ -172,20 +172,25 @@ def run_forecasting_protocol(
     per_horizon: dict[str, dict[str, float]] = {}
     examples: dict[int, ForecastExamples] = {}
     for horizon in data.horizons:
-        Xtr, Ytr = horizon_samples(reprs[:, data.train_slice], targets[:, data.train_slice], horizon, padding)
-        Xva, Yva = horizon_samples(reprs[:, data.valid_slice], targets[:, data.valid_slice], horizon)
-        Xte, Yte = horizon_samples(reprs[:, data.test_slice], targets[:, data.test_slice], horizon)
-        for split, X in (("train", Xtr), ("valid", Xva), ("test", Xte)):
+        samples = {}
+        for split, part, drop in (
+            ("train", data.train_slice, padding),
+            ("valid", data.valid_slice, 0),
+            ("test", data.test_slice, 0),
+        ):
+            X, Y = horizon_samples(reprs[:, part], targets[:, part], horizon, drop)
             if X.shape[0] == 0:
                 raise DataError(
                     f"the {split} split of `{data.name}` must be longer than horizon {horizon}"
                     f"{' + padding' if split == 'train' else ''} but it yields no samples",
                     hint="use shorter horizons or a longer series",
                 )
+            samples[split] = _complete_windows(X, Y, targets.shape[0], split, data, horizon)
+        (Xtr, Ytr, _), (Xva, Yva, va_inst), (Xte, Yte, te_inst) = samples["train"], samples["valid"], samples["test"]
         model, alpha, _ = fit_ridge_validated(Xtr, Ytr, Xva, Yva, alphas=alphas, max_samples=max_samples)
-        valid = _test_metrics(model, Xva, Yva, std, horizon)
+        valid = _test_metrics(model, Xva, Yva, std, horizon, va_inst)
         per_horizon[str(horizon)] = {
-            **_test_metrics(model, Xte, Yte, std, horizon),
+            **_test_metrics(model, Xte, Yte, std, horizon, te_inst),
             "valid_mse": valid["mse"], "valid_mae": valid["mae"], "alpha": alpha,
         }  # fmt: skip
         if n_examples > 0:
@@ -205,13 +210,36 @@ def _check_inputs(reprs: np.ndarray, data: ForecastingDataLike) -> np.ndarray:
     if reprs.ndim != 3 or reprs.shape[:2] != data.data.shape[:2]:
         raise DataError(f"`reprs` must be [N_inst, T, D] with N_inst, T = {data.data.shape[:2]} but got {reprs.shape}")
     targets = target_values(data)
-    for name, array in (("reprs", reprs), ("targets", targets)):
-        if not np.isfinite(array).all():
-            raise DataError(
-                f"`{name}` must be finite for the ridge head but contains NaN or inf",
-                hint="encode NaN-padded windows with the encoder's NaN handling; impute missing targets",
-            )
+    if not np.isfinite(reprs).all():
+        raise DataError(
+            "`reprs` must be finite for the ridge head but contains NaN or inf",
+            hint="encode NaN-padded windows with the encoder's NaN handling",
+        )
+    if np.isinf(targets).any():
+        raise DataError("`targets` must be finite or NaN (missing) but contains inf", hint="replace inf by NaN")
     return targets
+
+
+def _complete_windows(
+    X: np.ndarray, Y: np.ndarray, n_inst: int, split: str, data: ForecastingDataLike, horizon: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep the samples whose H future target values are all present (missing targets can be neither fitted
+    nor scored); return ``(X, Y, instance index of each row)``.
+
+    Raises:
+        DataError: no sample of ``split`` has a complete future (missing values too dense for the horizon).
+    """
+    instance = np.repeat(np.arange(n_inst), Y.shape[0] // n_inst)
+    complete = ~np.isnan(Y).any(axis=1)
+    if complete.all():
+        return X, Y, instance
+    if not complete.any():
+        raise DataError(
+            f"the {split} split of `{data.name}` must have at least one window of {horizon} steps with every target "
+            f"value present but each of its {Y.shape[0]} windows misses some",
+            hint="fill or interpolate the missing values of the target columns, or use shorter horizons",
+        )
+    return X[complete], Y[complete], instance[complete]
 
 
 def target_values(data: ForecastingDataLike) -> np.ndarray:
@@ -241,18 +269,19 @@ def _target_scaler(data: ForecastingDataLike, n_inst: int, k: int) -> tuple[np.n
     )
 
 
-def _test_metrics(model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int) -> dict[str, float]:
+def _test_metrics(
+    model: RidgeModel, X: np.ndarray, Y: np.ndarray, std: np.ndarray, horizon: int, instances: np.ndarray
+) -> dict[str, float]:
     """MSE and MAE on the normalised and the raw scale, computed in row chunks to bound memory.
 
-    Rows of ``X``/``Y`` are instance-major (see :func:`horizon_samples`); ``std`` is ``[N_inst, K]``.
+    ``instances`` gives each row's instance (see :func:`horizon_samples`); ``std`` is ``[N_inst, K]``.
     """
     scale = np.tile(std, (1, horizon))  # [N_inst, H*K], time-major like the columns of Y
-    rows_per_instance = Y.shape[0] // std.shape[0]
     sums = dict.fromkeys(_METRICS, 0.0)
     step = max(1, 4_000_000 // max(1, Y.shape[1]))
     for start in range(0, Y.shape[0], step):
         error = model.predict(X[start : start + step]) - Y[start : start + step]
-        instance = np.arange(start, start + error.shape[0]) // rows_per_instance
+        instance = instances[start : start + error.shape[0]]
         raw_error = error * scale[instance]  # the mean cancels in pred_raw - truth_raw
         sums["mse"] += float(np.square(error).sum())
         sums["mae"] += float(np.abs(error).sum())

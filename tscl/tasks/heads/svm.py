@@ -83,7 +83,12 @@ def fit_svm_protocol(
     features = np.asarray(features, dtype=np.float64)
     classes, counts = np.unique(y, return_counts=True)
     if not svm_uses_grid_search(len(y), len(classes)):
-        return PrecomputedRBFSVM(np.inf, seed).fit(features, y)
+        try:
+            return PrecomputedRBFSVM(np.inf, seed).fit(features, y)
+        except ValueError as exc:  # hard margin on (nearly) coinciding rows: libsvm's multipliers overflow
+            if "not finite" not in str(exc):
+                raise
+            return PrecomputedRBFSVM(max(c for c in SVM_C_GRID if np.isfinite(c)), seed).fit(features, y)
     if len(y) > max_samples:
         # A class with one member cannot be stratified; sklearn would raise, so fall back to a plain split.
         stratify = y if counts.min() >= 2 else None
