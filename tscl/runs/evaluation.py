@@ -37,6 +37,7 @@ from tscl.runs.state import is_live, run_state, stale_reason
 from tscl.seeds import check_eval_seed
 from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
 from tscl.tasks.base import PhaseTimings, Task
+from tscl.text import shell
 from tscl.training.threads import ThreadChoice, thread_scope
 
 
@@ -258,7 +259,9 @@ def stored_metrics(path: Path) -> dict[str, Any]:
     if metrics is None:
         if (path / METRICS).exists():
             raise CheckpointError(f"metrics {path / METRICS} is corrupted (not a JSON object)")
-        raise CheckpointError(f"{path} has no {METRICS} yet", hint=f"run `tscl evaluate {owning_run(path)}` first")
+        raise CheckpointError(
+            f"{path} has no {METRICS} yet", hint=f"run `tscl evaluate {shell(owning_run(path))}` first"
+        )
     return metrics
 
 
