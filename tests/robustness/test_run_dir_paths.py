@@ -43,3 +43,19 @@ def test_a_run_directory_with_brackets_is_shown_as_it_is_not_read_as_markup(
     code, out, err = run_cli(["runs", "compare", str(run)], capsys)
     assert code == 0 and "Traceback" not in err, err
     assert "[exp1]" in out
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_run_dir_at_a_file_or_a_foreign_folder_does_not_suggest_resuming_it(
+    kind: str, tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "notes"
+    if kind == "file":
+        target.write_text("mine\n")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("mine\n")
+    code, _, err = run_cli(["pretrain", "--iters", "2", *TINY, "--run-dir", str(target)], capsys)
+    assert_one_line_error(code, err, "must be new or empty", str(target))
+    assert "--resume" not in err and "choose another --run-dir" in err, err
+    assert (target.read_text() if kind == "file" else (target / "notes.txt").read_text()) == "mine\n"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tscl.errors import ConfigError
-from tscl.runs.layout import CHECKPOINT, LOCK
+from tscl.runs.layout import CHECKPOINT, LOCK, is_run_dir
 from tscl.text import shell
 
 
@@ -41,7 +41,9 @@ def _claim_named_dir(run_dir: Path) -> Path:
     taken = ConfigError(
         f"run directory {run_dir} must be new or empty but it already exists"
         + (" and is not empty" if run_dir.is_dir() else " as a file"),
-        hint=f"continue it with `tscl pretrain --resume {shell(run_dir)}` or choose another --run-dir",
+        hint=f"continue it with `tscl pretrain --resume {shell(run_dir)}` or choose another --run-dir"
+        if is_run_dir(run_dir)
+        else "choose another --run-dir (it is not a tscl run: nothing to resume)",
     )
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         if run_dir.is_dir() and _only_empty_claim(run_dir):
