@@ -1,13 +1,15 @@
-"""Run directories with spaces or non-ASCII characters, and --run-dir at things that are not runs."""
+"""Run directories with spaces or non-ASCII characters, --run-dir at things that are not runs, runs with damaged
+files."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
 import pytest
 
-from tests.robustness.helpers import TINY, assert_one_line_error, run_cli
+from tests.robustness.helpers import TINY, assert_one_line_error, copy_run, run_cli, snapshot
 
 
 def test_commands_in_hints_quote_a_run_directory_with_spaces(
@@ -59,3 +61,36 @@ def test_run_dir_at_a_file_or_a_foreign_folder_does_not_suggest_resuming_it(
     assert_one_line_error(code, err, "must be new or empty", str(target))
     assert "--resume" not in err and "choose another --run-dir" in err, err
     assert (target.read_text() if kind == "file" else (target / "notes.txt").read_text()) == "mine\n"
+
+
+@pytest.mark.parametrize("content", ["", "# cut short\n"])
+def test_an_emptied_config_toml_is_refused_not_read_as_the_default_settings(
+    content: str, tmp_path: Path, trained_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = copy_run(trained_runs["gunpoint"], tmp_path / "run")
+    (run / "config.toml").write_text(content)
+    (run / "metrics.json").unlink(missing_ok=True)
+    before = snapshot(run)
+    for args in (["evaluate", str(run)], ["pretrain", "--resume", str(run), "--iters", "3"]):
+        code, _, err = run_cli(args, capsys)
+        assert_one_line_error(code, err, "config.toml", "has no dataset", "empty or damaged")
+    assert snapshot(run) == before
+
+
+def test_compare_leaves_out_a_damaged_config_and_says_which_files_it_could_not_read(
+    tmp_path: Path, trained_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = copy_run(trained_runs["gunpoint"], tmp_path / "good")
+    emptied = copy_run(trained_runs["gunpoint"], tmp_path / "emptied")
+    broken = copy_run(trained_runs["gunpoint"], tmp_path / "broken")
+    (emptied / "config.toml").write_text("")
+    (broken / "config.toml").write_text("iters = ")
+    (broken / "metrics.json").write_text('{"task": "classif')
+    code, out, err = run_cli(["runs", "compare", str(good), str(emptied), str(broken), "--json"], capsys)
+    assert code == 0, err
+    comparison = json.loads(out)
+    assert comparison["differing"] == []  # not every setting "differing" from the unreadable ones
+    unreadable = {Path(run["run_dir"]).name: run["unreadable"] for run in comparison["runs"]}
+    assert unreadable == {"good": [], "emptied": ["config.toml"], "broken": ["config.toml", "metrics.json"]}
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2 and "config.toml and metrics.json cannot be read" in warnings[1], err

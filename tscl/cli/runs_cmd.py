@@ -11,8 +11,8 @@ from rich.table import Table
 
 from tscl.cli.application import app
 from tscl.cli.options import JsonOpt
-from tscl.cli.render import console, folded, print_json
-from tscl.text import plural, shell
+from tscl.cli.render import console, folded, print_json, print_warnings
+from tscl.text import listing, plural, shell
 
 if TYPE_CHECKING:
     from tscl.runs.comparison import Comparison
@@ -101,6 +101,12 @@ def compare(
     from tscl.runs.comparison import compare_runs
 
     comparison = compare_runs(paths, protocol)
+    print_warnings(
+        f"{run['run_dir']}: {listing(run['unreadable'])} cannot be read (empty or damaged), so the comparison "
+        f"leaves {'them' if len(run['unreadable']) > 1 else 'it'} out"
+        for run in comparison.runs
+        if run["unreadable"]
+    )
     if json_out:
         print_json(comparison.to_dict())
         return

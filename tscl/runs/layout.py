@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tscl.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from tscl.config import RunConfig
 
 CONFIG = "config.toml"
 META = "meta.json"
@@ -50,3 +54,23 @@ def check_run_dir(run_dir: Path) -> Path:
     if not is_run_dir(run_dir):
         raise CheckpointError(f"{run_dir} is not a tscl run directory (no {CONFIG})")
     return run_dir
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The run's ``config.toml``; one without the run's dataset (emptied or cut short) is refused, instead of being
+    read as the default settings (whose dataset is another one).
+
+    Raises:
+        ConfigError: The file is missing or not valid TOML.
+        CheckpointError: It holds no ``dataset``.
+    """
+    from tscl.config import config_from_mapping, load_config_values
+
+    path = run_dir / CONFIG
+    values = load_config_values(path)
+    if "dataset" not in values:
+        raise CheckpointError(
+            f"{path} must hold the run's settings but has no dataset: it is empty or damaged",
+            hint="tscl pretrain wrote it as the run started: restore it from a copy (meta.json names the dataset)",
+        )
+    return config_from_mapping(values, source=str(path))
