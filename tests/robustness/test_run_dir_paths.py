@@ -94,3 +94,16 @@ def test_compare_leaves_out_a_damaged_config_and_says_which_files_it_could_not_r
     assert unreadable == {"good": [], "emptied": ["config.toml"], "broken": ["config.toml", "metrics.json"]}
     warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 2 and "config.toml and metrics.json cannot be read" in warnings[1], err
+
+
+def test_a_damaged_metrics_json_is_shown_as_damaged_not_as_never_evaluated(
+    tmp_path: Path, trained_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = copy_run(trained_runs["gunpoint"], tmp_path / "runs" / "cut")
+    (run / "metrics.json").write_text('{"task": "classif')
+    code, out, err = run_cli(["runs", "--runs-dir", str(tmp_path / "runs"), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)[0]["headline_text"].startswith("metrics.json unreadable")
+    code, _, err = run_cli(["report", str(run)], capsys)
+    assert_one_line_error(code, err, "is corrupted")
+    assert f"hint: write it again: tscl evaluate {run}" in err, err

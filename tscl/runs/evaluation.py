@@ -258,7 +258,10 @@ def stored_metrics(path: Path) -> dict[str, Any]:
     metrics = read_metrics(path)
     if metrics is None:
         if (path / METRICS).exists():
-            raise CheckpointError(f"metrics {path / METRICS} is corrupted (not a JSON object)")
+            raise CheckpointError(
+                f"metrics {path / METRICS} is corrupted (not a JSON object)",
+                hint=f"write it again: tscl evaluate {shell(owning_run(path))}",
+            )
         raise CheckpointError(
             f"{path} has no {METRICS} yet", hint=f"run `tscl evaluate {shell(owning_run(path))}` first"
         )

@@ -21,7 +21,8 @@ def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
     before evaluation), headline_text (the same as the table shows it), stale (the metrics were computed from
     an earlier checkpoint than the latest) with stale_reason,
     evaluations (keys of the evaluations of other datasets or protocols stored beside), and metrics.
-    Unreadable ones are marked ``status: unreadable``; a missing folder holds no runs. Nothing is written.
+    A damaged ``metrics.json`` shows as such in headline_text. Unreadable ones are marked ``status: unreadable``;
+    a missing folder holds no runs. Nothing is written.
     """
     root = default_runs_root() if root is None else as_path(root)
     rows: list[dict[str, Any]] = []
@@ -40,6 +41,8 @@ def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
             "stale": reason is not None, "stale_reason": reason,
             "evaluations": list(other_evaluations(run)), "metrics": metrics,
         })  # fmt: skip
+        if metrics is None and (run / METRICS).exists():  # not "never evaluated": the file is damaged
+            rows[-1]["headline_text"] = f"{METRICS} unreadable (re-run tscl evaluate)"
     _align_headlines(rows)
     return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)
 
