@@ -487,3 +487,29 @@ def test_killed_sweep_reruns_only_the_unfinished_trials(tmp_path: Path, isolated
     assert again.ok and {t.action for t in again.trials} == {"skip"}
     assert [(e.kind, e.total, e.skipped) for e in events] == [("begin", 0, 8)]
     assert _finished(output) == after
+
+
+def test_rerunning_an_edited_grid_names_the_trial_folders_it_no_longer_holds(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "grid é.toml"
+    text = f"""
+datasets = ["GunPoint"]
+seeds = [0]
+output = "{(tmp_path / "out x").as_posix()}"
+[base]
+{TINY_TOML}
+baselines = false
+"""
+    path.write_text(text)
+    code, out, err = _cli(["sweep", str(path), "--json"], capsys)
+    assert code == 0 and json.loads(out)["not_in_grid"] == [], err
+    (old,) = [p.name for p in (tmp_path / "out x" / "trials").iterdir()]
+    path.write_text(text.replace("seeds = [0]", "seeds = [1]"))  # edited: the seed-0 trial is no longer the grid's
+    code, out, err = _cli(["sweep", str(path), "--dry-run"], capsys)
+    assert code == 0 and f"note: 1 trial folder in {tmp_path / 'out x' / 'trials'} is not part of this grid" in err
+    assert old in err, err
+    code, out, err = _cli(["sweep", str(path), "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["not_in_grid"] == [old] and result["counts"] == {"finished": 1}, err
+    assert (tmp_path / "out x" / "trials" / old / "metrics.json").is_file()  # kept as it was

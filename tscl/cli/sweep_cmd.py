@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tscl.cli.application import app, fail
@@ -107,7 +108,8 @@ def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
                 state += f" · already done {event.skipped}"
             progress.update(task, total=event.total, completed=event.done, state=state)
             if event.kind == "end" and event.trial is not None and event.trial.status != "finished":
-                progress.console.print(f"[red]{event.trial.status}[/] {event.trial.id}: {event.trial.error}")
+                failure = escape(f"{event.trial.id}: {event.trial.error}")
+                progress.console.print(f"[red]{event.trial.status}[/] {failure}")
 
         yield hook
 
@@ -136,6 +138,20 @@ def render_plan(result: SweepResult) -> None:
     for t in result.trials:
         table.add_row(t.id, t.dataset, t.objective, t.setting, str(t.seed), t.action)
     console.print(folded(table))
+    _note_not_in_grid(result)
+
+
+def _note_not_in_grid(result: SweepResult) -> None:
+    """Trial folders of an earlier version of the grid: kept, but in no summary of this one."""
+    if result.not_in_grid:
+        shown = ", ".join(result.not_in_grid[:3]) + (", ..." if len(result.not_in_grid) > 3 else "")
+        one = len(result.not_in_grid) == 1
+        err_console.print(
+            f"note: {plural(len(result.not_in_grid), 'trial folder')} in {result.output / 'trials'} "
+            f"{'is' if one else 'are'} not part of this grid (made before its settings changed): {shown}; the "
+            f"summary leaves {'it' if one else 'them'} out, `tscl runs compare` of the folder does not",
+            soft_wrap=True, markup=False, highlight=False,
+        )  # fmt: skip
 
 
 def render_result(result: SweepResult) -> None:
@@ -164,7 +180,8 @@ def render_result(result: SweepResult) -> None:
     console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
     if any(row.get("best") for row in result.rows):
         console.print(f"★ {BEST_NOTE}", style="dim")
-    console.print("wrote " + ", ".join(str(f) for f in result.files))
+    console.print("wrote " + ", ".join(str(f) for f in result.files), markup=False)
+    _note_not_in_grid(result)
 
 
 def summary_table(

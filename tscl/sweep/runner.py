@@ -52,6 +52,7 @@ class SweepResult:
     dry_run: bool = False
     files: list[Path] = field(default_factory=list)
     archives: list[dict[str, Any]] = field(default_factory=list)
+    not_in_grid: list[str] = field(default_factory=list)  # trial folders of earlier grids (settings since changed)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +69,7 @@ class SweepResult:
             "sweep": self.name, "output": str(self.output), "dry_run": self.dry_run, "ok": self.ok,
             "counts": self.counts(), "rows": self.rows, "archives": self.archives,
             "trials": [t.to_dict() for t in self.trials], "files": [str(f) for f in self.files],
+            "not_in_grid": self.not_in_grid,
         }  # fmt: skip
 
 
@@ -139,7 +141,8 @@ def run_sweep(
     if dry_run:
         check_datasets_found(grid)
         check_evaluation_settings([t for t in trials if records[t.id].action != DONE], grid.name)  # as a run would
-        return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
+        return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True,
+                           not_in_grid=not_in_grid(layout, records))  # fmt: skip
     unfinished = [t for t in trials if records[t.id].action != DONE]
     checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
     try:
@@ -164,6 +167,7 @@ def run_sweep(
     except KeyboardInterrupt:
         interrupted = True
     result = _finish(grid, trials, records, layout)
+    result.not_in_grid = not_in_grid(layout, records)
     close_sweep(tracking, grid.output, result.rows, result.ok)
     if interrupted or any(r.status == "interrupted" for r in result.trials):
         raise Interrupted(
@@ -284,6 +288,14 @@ def _tally(
         emit(dataclasses.replace(tally, kind="end", trial=record))
 
     return started, ended
+
+
+def not_in_grid(layout: Layout, records: Mapping[str, TrialRecord]) -> list[str]:
+    """The trial folders in the output folder that are no trial of this grid: made by an earlier version of the
+    grid whose settings changed (a trial's id hashes its settings) or that listed more. Left as they are."""
+    trials = layout.output / "trials"
+    found = [p.name for p in trials.iterdir() if p.is_dir()] if trials.is_dir() else []
+    return sorted(name for name in found if name not in records)
 
 
 def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], layout: Layout) -> SweepResult:
