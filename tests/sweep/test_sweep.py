@@ -513,3 +513,22 @@ baselines = false
     result = json.loads(out)
     assert code == 0 and result["not_in_grid"] == [old] and result["counts"] == {"finished": 1}, err
     assert (tmp_path / "out x" / "trials" / old / "metrics.json").is_file()  # kept as it was
+
+
+def test_setting_names_with_brackets_are_shown_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tscl.cli.render import console
+
+    monkeypatch.setattr(console, "width", 300)  # whole cells on one line
+    path = tmp_path / "grid.toml"
+    path.write_text(f"""
+datasets = ["GunPoint"]
+output = "{(tmp_path / "out").as_posix()}"
+[[settings]]
+name = "lr [small] [/b]"
+lr = 0.001
+""")
+    code, out, err = _cli(["sweep", str(path), "--dry-run"], capsys)
+    assert code == 0 and "Traceback" not in err, err
+    assert "lr [small] [/b]" in out

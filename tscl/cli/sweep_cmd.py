@@ -132,11 +132,11 @@ def _plain_line(event: SweepEvent) -> None:
 
 
 def render_plan(result: SweepResult) -> None:
-    table = Table(title=f"sweep {result.name}: {plural(len(result.trials), 'trial')} in {result.output}")
+    table = Table(title=escape(f"sweep {result.name}: {plural(len(result.trials), 'trial')} in {result.output}"))
     for column in ("trial", "dataset", "objective", "setting", "seed", "needs"):
         table.add_column(column)
     for t in result.trials:
-        table.add_row(t.id, t.dataset, t.objective, t.setting, str(t.seed), t.action)
+        table.add_row(t.id, escape(t.dataset), t.objective, escape(t.setting), str(t.seed), t.action)
     console.print(folded(table))
     _note_not_in_grid(result)
 
@@ -175,7 +175,7 @@ def render_result(result: SweepResult) -> None:
         for column in ("trial", "status", "error"):
             table.add_column(column, overflow="fold")
         for t in problems:
-            table.add_row(t.id, t.status, t.error or "-")
+            table.add_row(t.id, t.status, escape(t.error or "-"))
         console.print(folded(table))
     console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
     if any(row.get("best") for row in result.rows):
@@ -188,7 +188,7 @@ def summary_table(
     title: str, rows: list[dict[str, Any]], names: tuple[str, ...], validation: tuple[str, ...] = ()
 ) -> Table:
     """Mean ± std per row, validation metrics first (marked "valid."); ★ marks the best setting."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in ("dataset", "objective", "setting", "n"):
         table.add_column(column)
     papers = [name for name in names if any((row["paper"] or {}).get(name) is not None for row in rows)]
@@ -201,8 +201,8 @@ def summary_table(
         table.add_column("below (valid.)", style="yellow")
     table.add_column("unfinished", justify="right")
     for row in rows:
-        setting = f"{row['setting']} ★" if row.get("best") else row["setting"]
-        cells = [row["dataset"], row["objective"], setting, str(row["n"])]
+        setting = escape(f"{row['setting']} ★" if row.get("best") else row["setting"])
+        cells = [escape(row["dataset"]), row["objective"], setting, str(row["n"])]
         cells += [_mean_std(row["metrics"].get(name)) for name in names]
         cells += [_number((row["paper"] or {}).get(name)) for name in papers]
         if below:
@@ -217,7 +217,7 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
     one per objective) and the raw input (one per dataset), each shown once per setting."""
     from tscl.tasks.base import RANDOM
 
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in ("dataset", "baseline", "setting", "n"):
         table.add_column(column)
     for name in names:
@@ -229,7 +229,7 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
             if (row["dataset"], label, row["setting"]) in shown:
                 continue
             shown.add((row["dataset"], label, row["setting"]))
-            cells = [row["dataset"], label, row["setting"], str(row["n"])]
+            cells = [escape(row["dataset"]), label, escape(row["setting"]), str(row["n"])]
             table.add_row(*cells, *(_mean_std(metrics.get(name)) for name in names))
     return table
 
@@ -237,13 +237,13 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
 def archive_table(result: SweepResult) -> Table:
     """Per swept archive and (objective, setting): datasets done and the average of each headline metric."""
     names = sorted({name for row in result.archives for name in row["metrics"]})
-    table = Table(title=f"{result.name} · archive averages over the datasets done")
+    table = Table(title=escape(f"{result.name} · archive averages over the datasets done"))
     for column in ("archive", "objective", "setting", "done"):
         table.add_column(column)
     for name in names:
         table.add_column(f"average {name}", justify="right")
     for row in result.archives:
-        cells = [row["archive"], row["objective"], row["setting"], f"{row['done']}/{row['datasets']}"]
+        cells = [row["archive"], row["objective"], escape(row["setting"]), f"{row['done']}/{row['datasets']}"]
         table.add_row(*cells, *(_number(row["metrics"].get(name)) for name in names))
     return table
 
