@@ -532,3 +532,25 @@ lr = 0.001
     code, out, err = _cli(["sweep", str(path), "--dry-run"], capsys)
     assert code == 0 and "Traceback" not in err, err
     assert "lr [small] [/b]" in out
+
+
+@pytest.mark.parametrize("kind", ["file", "run"])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_output_that_is_a_file_or_a_run_directory_is_refused_by_dry_runs_too(
+    kind: str, dry_run: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "taken"
+    if kind == "file":
+        output.write_text("mine\n")
+    else:
+        output.mkdir()
+        (output / "config.toml").write_text('dataset = "GunPoint"\n')
+        (output / "meta.json").write_text("{}\n")
+    path = tmp_path / "grid.toml"
+    path.write_text(f'datasets = ["GunPoint"]\noutput = "{output.as_posix()}"\n[base]\n{TINY_TOML}\n')
+    before = sorted(p.name for p in output.iterdir()) if kind == "run" else output.read_text()
+    code, _, err = _cli(["sweep", str(path), *(["--dry-run"] if dry_run else [])], capsys)
+    line = err.strip().splitlines()[0]
+    assert code == 1 and line.startswith(f"error: sweep output folder {output} must") and "Traceback" not in err, err
+    assert "is a file" in line if kind == "file" else "run directory" in line
+    assert (sorted(p.name for p in output.iterdir()) if kind == "run" else output.read_text()) == before

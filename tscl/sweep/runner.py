@@ -11,6 +11,7 @@ from typing import Any
 from tscl.errors import ConfigError, DataError
 from tscl.paths import PathArg
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
+from tscl.runs.layout import is_run_dir
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
 from tscl.sweep.preflight import check_evaluation_settings
@@ -136,6 +137,7 @@ def run_sweep(
     trials = grid.trials()
     if threads is not None:
         trials = [dataclasses.replace(t, config=t.config.model_copy(update={"threads": threads})) for t in trials]
+    check_output_folder(grid.output)
     layout = Layout(grid.output)
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
@@ -288,6 +290,19 @@ def _tally(
         emit(dataclasses.replace(tally, kind="end", trial=record))
 
     return started, ended
+
+
+def check_output_folder(output: Path) -> None:
+    """The output folder must be new or a folder that is not a run directory (dry runs check it too).
+
+    Raises:
+        ConfigError: It is a file, or a run directory made by ``tscl pretrain``.
+    """
+    hint = "set `output` in the grid (or --output) to a new folder or an earlier output of this sweep"
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"sweep output folder {output} must be a folder but is a file", hint=hint)
+    if is_run_dir(output):
+        raise ConfigError(f"sweep output folder {output} must not be a run directory but it holds a run", hint=hint)
 
 
 def not_in_grid(layout: Layout, records: Mapping[str, TrialRecord]) -> list[str]:
