@@ -554,3 +554,20 @@ def test_an_output_that_is_a_file_or_a_run_directory_is_refused_by_dry_runs_too(
     assert code == 1 and line.startswith(f"error: sweep output folder {output} must") and "Traceback" not in err, err
     assert "is a file" in line if kind == "file" else "run directory" in line
     assert (sorted(p.name for p in output.iterdir()) if kind == "run" else output.read_text()) == before
+
+
+def test_a_large_sweep_warns_as_it_starts(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tscl.cli.sweep_cmd as sweep_cmd
+
+    monkeypatch.setattr(sweep_cmd, "LARGE_SWEEP", 2)  # as 1000 would, on two tiny trials
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        f'datasets = ["GunPoint"]\nseeds = [0, 1]\noutput = "{(tmp_path / "out").as_posix()}"\n'
+        f"[base]\n{TINY_TOML}\nbaselines = false\n"
+    )
+    code, _, err = _cli(["sweep", str(path)], capsys)
+    assert code == 0 and "warning: 2 trials to run: if that is more than meant, stop with Ctrl-C" in err, err
+    code, _, err = _cli(["sweep", str(path)], capsys)  # nothing left to run: no warning
+    assert code == 0 and "warning" not in err, err

@@ -57,7 +57,17 @@ def sweep(
     """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
     from tscl.sweep import run_sweep
 
-    with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
+    with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as progress:
+
+        def hook(event: SweepEvent) -> None:
+            if event.kind == "begin" and event.total >= LARGE_SWEEP:
+                err_console.print(
+                    f"warning: {plural(event.total, 'trial')} to run: if that is more than meant, stop with Ctrl-C "
+                    "(finished trials are kept) and check the grid with --dry-run",
+                    soft_wrap=True, markup=False, highlight=False,
+                )  # fmt: skip
+            progress(event)
+
         result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
                            on_event=None if dry_run else hook, backend=backend, address=address,
                            cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
@@ -75,6 +85,9 @@ def sweep(
             f"{unfinished} of {plural(len(result.trials), 'trial')} did not finish ({_counts_text(counts)})",
             f"errors are in {result.output / 'summary.json'}; fix them and re-run (finished trials are kept)",
         )
+
+
+LARGE_SWEEP = 1000  # trials to run from which a sweep warns as it starts (a grid's product grows fast)
 
 
 @contextmanager
