@@ -88,6 +88,10 @@ def _dead_pid() -> int:
         ({"base": {"objective.nope": 1}}, "objective.nope is not an option of ts2vec"),
         ({"base": {"encoder": "resnet"}}, "base.encoder must be one of cost, patch_transformer, transformer, ts2vec"),
         ({"settings": [{"lr": 0.1}], "grid": {"lr": [0.2]}}, "lr is set both"),
+        ({"base": {"repr_dims": 32, "encoder.repr_dims": 64}}, "[base] sets encoder.repr_dims twice"),
+        ({"settings": [{"repr_dims": 32}], "grid": {"encoder.repr_dims": [64]}}, "encoder.repr_dims is set both"),
+        ({"grid": {"temperature": [0.1], "loss.temperature": [0.2]}}, "[grid] sets loss.temperature twice"),
+        ({"base": {"encoder": {"repr_dims": 64}}}, "base.encoder must be a component's name but got a table"),
     ],
 )
 def test_bad_grids_are_rejected_before_anything_runs(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
