@@ -107,3 +107,27 @@ def test_a_damaged_metrics_json_is_shown_as_damaged_not_as_never_evaluated(
     code, _, err = run_cli(["report", str(run)], capsys)
     assert_one_line_error(code, err, "is corrupted")
     assert f"hint: write it again: tscl evaluate {run}" in err, err
+
+
+def test_a_folder_that_is_no_run_gets_a_hint_saying_what_it_is(
+    tmp_path: Path, trained_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    run = copy_run(trained_runs["gunpoint"], runs / "one")
+    sweep = tmp_path / "sweep"
+    (sweep / "trials").mkdir(parents=True)
+    (sweep / "grid.toml").write_text('datasets = ["GunPoint"]\n')
+    (run / "evaluations" / "Other-classification-svm").mkdir(parents=True)
+    cases = {
+        runs: "tscl runs --runs-dir",
+        sweep: "it is a sweep's output folder",
+        run
+        / "evaluations"
+        / "Other-classification-svm": f"it is an evaluation stored beside a run: pass the run, {run}",
+        tmp_path / "cwd": "pass a run directory made by tscl pretrain",
+    }
+    for folder, hint in cases.items():
+        folder.mkdir(exist_ok=True)
+        code, _, err = run_cli(["evaluate", str(folder)], capsys)
+        assert_one_line_error(code, err, "is not a tscl run directory")
+        assert f"hint: {hint}" in err or hint in err.splitlines()[1], err

@@ -52,8 +52,21 @@ def check_run_dir(run_dir: Path) -> Path:
     if not run_dir.is_dir():
         raise CheckpointError(f"run directory {run_dir} does not exist", hint="list runs with `tscl runs`")
     if not is_run_dir(run_dir):
-        raise CheckpointError(f"{run_dir} is not a tscl run directory (no {CONFIG})")
+        raise CheckpointError(f"{run_dir} is not a tscl run directory (no {CONFIG})", hint=_not_a_run_hint(run_dir))
     return run_dir
+
+
+def _not_a_run_hint(path: Path) -> str:
+    """What the folder given instead of a run directory probably is, and what to pass."""
+    from tscl.text import shell
+
+    if path.parent.name == EVALUATIONS and is_run_dir(path.parent.parent):
+        return f"it is an evaluation stored beside a run: pass the run, {shell(path.parent.parent)}"
+    if (path / "trials").is_dir() and (path / "grid.toml").is_file():
+        return f"it is a sweep's output folder: pass one of its trials/<id>, or: tscl runs compare {shell(path)}"
+    if any(path.glob(f"*/{CONFIG}")):
+        return f"it holds run directories: list them with `tscl runs --runs-dir {shell(path)}`"
+    return "pass a run directory made by tscl pretrain; list runs with `tscl runs`"
 
 
 def load_run_config(run_dir: Path) -> RunConfig:
