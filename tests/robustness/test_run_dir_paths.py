@@ -131,3 +131,19 @@ def test_a_folder_that_is_no_run_gets_a_hint_saying_what_it_is(
         code, _, err = run_cli(["evaluate", str(folder)], capsys)
         assert_one_line_error(code, err, "is not a tscl run directory")
         assert f"hint: {hint}" in err or hint in err.splitlines()[1], err
+
+
+def test_runs_listing_of_a_file_is_an_error_and_a_hand_edited_meta_json_no_traceback(
+    tmp_path: Path, trained_runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    afile = tmp_path / "notes.txt"
+    afile.write_text("mine\n")
+    code, _, err = run_cli(["runs", "--runs-dir", str(afile)], capsys)
+    assert_one_line_error(code, err, f"runs folder {afile} must be a folder but is a file")
+    runs = tmp_path / "runs"
+    copy_run(trained_runs["gunpoint"], runs / "a")
+    edited = copy_run(trained_runs["gunpoint"], runs / "b")
+    meta = json.loads((edited / "meta.json").read_text())
+    (edited / "meta.json").write_text(json.dumps({**meta, "created": 5}))  # a number among strings
+    code, out, err = run_cli(["runs", "--runs-dir", str(runs), "--json"], capsys)
+    assert code == 0 and len(json.loads(out)) == 2, err

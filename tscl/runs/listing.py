@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tscl.errors import ConfigError
 from tscl.paths import PathArg, as_path
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import META, METRICS, default_runs_root
@@ -25,6 +26,9 @@ def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
     a missing folder holds no runs. Nothing is written.
     """
     root = default_runs_root() if root is None else as_path(root)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"runs folder {root} must be a folder but is a file",
+                          hint="pass the folder holding run directories (--runs-dir, TSCL_RUNS_DIR)")  # fmt: skip
     rows: list[dict[str, Any]] = []
     for meta_path in sorted(root.glob(f"**/{META}")) if root.is_dir() else []:
         run = meta_path.parent
@@ -44,7 +48,7 @@ def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
         if metrics is None and (run / METRICS).exists():  # not "never evaluated": the file is damaged
             rows[-1]["headline_text"] = f"{METRICS} unreadable (re-run tscl evaluate)"
     _align_headlines(rows)
-    return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)
+    return sorted(rows, key=lambda r: str(r.get("created") or ""), reverse=True)  # a hand-edited meta.json: any type
 
 
 def _align_headlines(rows: list[dict[str, Any]]) -> None:
