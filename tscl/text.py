@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
+from os import PathLike
+
+
+def shell(arg: str | PathLike[str]) -> str:
+    """``arg`` as a shell word, quoted only when needed (``runs/my run`` -> ``'runs/my run'``), so that the
+    commands that hints show can be pasted as they are."""
+    return shlex.quote(str(arg))
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:

@@ -237,3 +237,16 @@ def test_help_texts_keep_their_square_brackets() -> None:
         if Text.from_markup(text).plain != meant:
             lost[where] = text
     assert lost == {}
+
+
+def test_runs_given_a_folder_says_to_use_runs_dir_or_compare(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "my runs"
+    folder.mkdir()
+    code, _, err = run_cli(["runs", str(folder)], capsys)
+    one_line_error(code, err, "No such command")
+    assert f"tscl runs --runs-dir '{folder}'" in err and f"tscl runs compare '{folder}'" in err, err
+    code, _, err = run_cli(["runs", "lsit"], capsys)  # a misspelt command is not taken for a folder
+    one_line_error(code, err, "No such command")
+    assert "--runs-dir" not in err, err

@@ -220,3 +220,29 @@ def test_ctrl_c_outside_training_exits_130(
     monkeypatch.setattr(data, "load_dataset", interrupted)
     code, _, err = run_cli(["data", "info", "GunPoint"], capsys)
     assert code == 130 and err.strip() == "error: interrupted"
+
+
+def test_ctrl_c_while_evaluate_draws_its_plots_keeps_the_stored_metrics(
+    tmp_path: Path,
+    trained_runs: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The metrics files are written last: exit 130 means metrics.json, metrics.csv and meta.json are the old ones."""
+    import shutil
+
+    from tscl.tasks.classification import ClassificationTask
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_runs["gunpoint"], run)
+    code, _, err = run_cli(["evaluate", str(run), "--threads", "1", "--no-baselines"], capsys)
+    assert code == 0, err
+    before = {name: (run / name).read_bytes() for name in ("metrics.json", "metrics.csv", "meta.json")}
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ClassificationTask, "plots", interrupted)
+    code, _, err = run_cli(["evaluate", str(run), "--threads", "1", "--no-baselines", "--seed", "5"], capsys)
+    assert code == 130 and err.strip() == "error: interrupted", err
+    assert {name: (run / name).read_bytes() for name in before} == before

@@ -88,6 +88,10 @@ def _dead_pid() -> int:
         ({"base": {"objective.nope": 1}}, "objective.nope is not an option of ts2vec"),
         ({"base": {"encoder": "resnet"}}, "base.encoder must be one of cost, patch_transformer, transformer, ts2vec"),
         ({"settings": [{"lr": 0.1}], "grid": {"lr": [0.2]}}, "lr is set both"),
+        ({"base": {"repr_dims": 32, "encoder.repr_dims": 64}}, "[base] sets encoder.repr_dims twice"),
+        ({"settings": [{"repr_dims": 32}], "grid": {"encoder.repr_dims": [64]}}, "encoder.repr_dims is set both"),
+        ({"grid": {"temperature": [0.1], "loss.temperature": [0.2]}}, "[grid] sets loss.temperature twice"),
+        ({"base": {"encoder": {"repr_dims": 64}}}, "base.encoder must be a component's name but got a table"),
     ],
 )
 def test_bad_grids_are_rejected_before_anything_runs(tmp_path: Path, changes: dict[str, Any], expected: str) -> None:
@@ -487,3 +491,87 @@ def test_killed_sweep_reruns_only_the_unfinished_trials(tmp_path: Path, isolated
     assert again.ok and {t.action for t in again.trials} == {"skip"}
     assert [(e.kind, e.total, e.skipped) for e in events] == [("begin", 0, 8)]
     assert _finished(output) == after
+
+
+def test_rerunning_an_edited_grid_names_the_trial_folders_it_no_longer_holds(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "grid é.toml"
+    text = f"""
+datasets = ["GunPoint"]
+seeds = [0]
+output = "{(tmp_path / "out x").as_posix()}"
+[base]
+{TINY_TOML}
+baselines = false
+"""
+    path.write_text(text)
+    code, out, err = _cli(["sweep", str(path), "--json"], capsys)
+    assert code == 0 and json.loads(out)["not_in_grid"] == [], err
+    (old,) = [p.name for p in (tmp_path / "out x" / "trials").iterdir()]
+    path.write_text(text.replace("seeds = [0]", "seeds = [1]"))  # edited: the seed-0 trial is no longer the grid's
+    code, out, err = _cli(["sweep", str(path), "--dry-run"], capsys)
+    assert code == 0 and f"note: 1 trial folder in {tmp_path / 'out x' / 'trials'} is not part of this grid" in err
+    assert old in err, err
+    code, out, err = _cli(["sweep", str(path), "--json"], capsys)
+    result = json.loads(out)
+    assert code == 0 and result["not_in_grid"] == [old] and result["counts"] == {"finished": 1}, err
+    assert (tmp_path / "out x" / "trials" / old / "metrics.json").is_file()  # kept as it was
+
+
+def test_setting_names_with_brackets_are_shown_as_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tscl.cli.render import console
+
+    monkeypatch.setattr(console, "width", 300)  # whole cells on one line
+    path = tmp_path / "grid.toml"
+    path.write_text(f"""
+datasets = ["GunPoint"]
+output = "{(tmp_path / "out").as_posix()}"
+[[settings]]
+name = "lr [small] [/b]"
+lr = 0.001
+""")
+    code, out, err = _cli(["sweep", str(path), "--dry-run"], capsys)
+    assert code == 0 and "Traceback" not in err, err
+    assert "lr [small] [/b]" in out
+
+
+@pytest.mark.parametrize("kind", ["file", "run"])
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_an_output_that_is_a_file_or_a_run_directory_is_refused_by_dry_runs_too(
+    kind: str, dry_run: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "taken"
+    if kind == "file":
+        output.write_text("mine\n")
+    else:
+        output.mkdir()
+        (output / "config.toml").write_text('dataset = "GunPoint"\n')
+        (output / "meta.json").write_text("{}\n")
+    path = tmp_path / "grid.toml"
+    path.write_text(f'datasets = ["GunPoint"]\noutput = "{output.as_posix()}"\n[base]\n{TINY_TOML}\n')
+    before = sorted(p.name for p in output.iterdir()) if kind == "run" else output.read_text()
+    code, _, err = _cli(["sweep", str(path), *(["--dry-run"] if dry_run else [])], capsys)
+    line = err.strip().splitlines()[0]
+    assert code == 1 and line.startswith(f"error: sweep output folder {output} must") and "Traceback" not in err, err
+    assert "is a file" in line if kind == "file" else "run directory" in line
+    assert (sorted(p.name for p in output.iterdir()) if kind == "run" else output.read_text()) == before
+
+
+def test_a_large_sweep_warns_as_it_starts(
+    tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tscl.cli.sweep_cmd as sweep_cmd
+
+    monkeypatch.setattr(sweep_cmd, "LARGE_SWEEP", 2)  # as 1000 would, on two tiny trials
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        f'datasets = ["GunPoint"]\nseeds = [0, 1]\noutput = "{(tmp_path / "out").as_posix()}"\n'
+        f"[base]\n{TINY_TOML}\nbaselines = false\n"
+    )
+    code, _, err = _cli(["sweep", str(path)], capsys)
+    assert code == 0 and "warning: 2 trials to run: if that is more than meant, stop with Ctrl-C" in err, err
+    code, _, err = _cli(["sweep", str(path)], capsys)  # nothing left to run: no warning
+    assert code == 0 and "warning" not in err, err

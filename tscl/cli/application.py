@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -128,7 +129,24 @@ def _usage_error(exc: Exception) -> None:
         from tscl.config_migration import legacy_flag_hint
 
         hint = legacy_flag_hint(option) or hint
+    hint = _runs_folder_hint(message, ctx) or hint
     fail(" ".join(message.split()), hint)
+
+
+def _runs_folder_hint(message: str, ctx: Any) -> str | None:
+    """``tscl runs FOLDER`` (a folder where a command is expected): how to list or compare the runs in it."""
+    import re
+
+    from tscl.text import shell
+
+    found = re.match(r"No such command '(.+)'", message)
+    if ctx is None or ctx.command_path != "tscl runs" or found is None:
+        return None
+    given = found.group(1)
+    if "/" not in given and "\\" not in given and not Path(given).is_dir():
+        return None  # a misspelt command: click's hint
+    name = shell(given)
+    return f"to list the runs in a folder: tscl runs --runs-dir {name}; to compare them: tscl runs compare {name}"
 
 
 def _interrupted(message: str = "interrupted", hint: str | None = None) -> None:

@@ -13,6 +13,7 @@ from tscl.cli.render import console, err_console, folded, phase_progress, print_
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, list_protocols
 from tscl.tasks import list_tasks, task_named
 from tscl.tasks.heads import DEFAULT_HEAD, HEADS, list_heads
+from tscl.text import shell
 
 PHASES = {
     "load_s": "loading the checkpoint and the data",
@@ -161,7 +162,7 @@ def evaluate(
     provenance = metrics["provenance"]
     if provenance["run_status"] == "running":  # on stderr: --json output stays one document
         err_console.print(f"note: {run} is still training: evaluated its checkpoint at iteration "
-                          f"{provenance['checkpoint']['step']}", soft_wrap=True)  # fmt: skip
+                          f"{provenance['checkpoint']['step']}", soft_wrap=True, markup=False)  # fmt: skip
     print_warnings(metrics.get("warnings", []))  # before the report
     if json_out:
         print_json(metrics)
@@ -169,14 +170,14 @@ def evaluate(
     render_metrics(metrics)
     folder = (run / provenance["file"]).parent
     plots = "" if no_plots else f" and plots in {folder / 'plots'}"
-    console.print(f"wrote {folder / 'metrics.json'} and {folder / 'metrics.csv'}{plots}", soft_wrap=True)
+    console.print(f"wrote {folder / 'metrics.json'} and {folder / 'metrics.csv'}{plots}", soft_wrap=True, markup=False)
     if folder != run:
         from tscl.runs.metrics import protocol_of, read_metrics
 
         own = protocol_of(read_metrics(run))
         held = f"its first evaluation on its own data, by {own}" if own else "the evaluation of its own data"
         console.print(f"(stored beside the run's own metrics.json, which keeps {held}: this one is {folder.name})",
-                      style="dim", soft_wrap=True)  # fmt: skip
+                      style="dim", soft_wrap=True, markup=False)  # fmt: skip
 
 
 # The flag of each evaluation setting: a task that does not declare the setting refuses its flag.
@@ -231,5 +232,5 @@ def report(
 
     others = other_evaluations(run)
     if others:
-        console.print(f"other evaluations: {', '.join(others)} (tscl report {run}/evaluations/KEY)",
-                      style="dim", soft_wrap=True)  # fmt: skip
+        console.print(f"other evaluations: {', '.join(others)} (tscl report {shell(run)}/evaluations/KEY)",
+                      style="dim", soft_wrap=True, markup=False)  # fmt: skip

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tscl.cli.application import app, fail
 from tscl.cli.options import (
@@ -23,6 +24,7 @@ from tscl.cli.options import (
     WindowOpt,
 )
 from tscl.cli.render import console, err_console, plural, print_json, print_warnings, step_progress
+from tscl.text import shell
 
 PosInt = int | None
 Text = str | None
@@ -136,7 +138,8 @@ def pretrain(
     if resume is not None and run_dir is not None:
         fail(
             f"--run-dir must not be given with --resume (the run continues in {resume}) but got {run_dir}",
-            f"drop --run-dir; for a new run with its settings: --config {resume}/config.toml --run-dir {run_dir}",
+            f"drop --run-dir; for a new run with its settings: --config {shell(Path(resume) / 'config.toml')} "
+            f"--run-dir {shell(run_dir)}",
         )
     ranks = _join_process_group(device)
     if resume is None and run_dir is not None and _restarted_with(run_dir):
@@ -189,9 +192,10 @@ def pretrain(
         return
     if result.status == "unchanged":
         console.print(f"nothing to do: {result.run_dir} has finished (iteration {result.steps}); no file changed",
-                      soft_wrap=True)  # fmt: skip
-        console.print(f"to train further: tscl pretrain --resume {result.run_dir} --iters N (N > {result.steps})",
-                      soft_wrap=True, style="dim")  # fmt: skip
+                      soft_wrap=True, markup=False)  # fmt: skip
+        console.print(f"to train further: tscl pretrain --resume {shell(result.run_dir)} --iters N "
+                      f"(N > {result.steps})",
+                      soft_wrap=True, style="dim", markup=False)  # fmt: skip
         return
     for note in result.notes:
         err_console.print(f"note: {note}", soft_wrap=True)
@@ -199,8 +203,9 @@ def pretrain(
     console.print(
         f"[green]done[/]: {plural(result.steps, 'iteration')} ({plural(result.epochs, 'epoch')}) in "
         f"{result.seconds:.1f} s, "
-        f"final loss {final}\nrun directory: [bold]{result.run_dir}[/]\n"
-        f"next: tscl evaluate {result.run_dir}"
+        f"final loss {final}\nrun directory: [bold]{escape(str(result.run_dir))}[/]\n"
+        f"next: tscl evaluate {escape(shell(result.run_dir))}",
+        soft_wrap=True,
     )
 
 

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tscl.cli.application import app
 from tscl.cli.options import JsonOpt
-from tscl.cli.render import console, folded, print_json
-from tscl.text import plural
+from tscl.cli.render import console, folded, print_json, print_warnings
+from tscl.text import listing, plural, shell
 
 if TYPE_CHECKING:
     from tscl.runs.comparison import Comparison
@@ -43,19 +44,19 @@ def runs(
         print_json([{k: v for k, v in r.items() if k != "metrics"} for r in rows])
         return
     if not rows:
-        console.print(f"no runs under {root} (start one with `tscl pretrain`)")
+        console.print(f"no runs under {root} (start one with `tscl pretrain`)", markup=False)
         return
-    table = Table(title=f"runs in {root}")
+    table = Table(title=f"runs in {escape(str(root))}")
     for column in ("run", "dataset", "objective", "status", "step", "metrics", "stale"):
         table.add_column(column)
     for r in rows:
         status = str(r.get("status"))
-        table.add_row(r["run_dir"], str(r.get("dataset", "-")), str(r.get("objective", "-")),
+        table.add_row(escape(r["run_dir"]), escape(str(r.get("dataset", "-"))), str(r.get("objective", "-")),
                       f"[red]{status}[/]" if status == "dead" else status, str(r.get("step", "-")),
                       r.get("headline_text", "-"), STALE if r.get("stale") else "")  # fmt: skip
     console.print(folded(table))
     for note in _listing_notes(rows):
-        console.print(note, style="dim", soft_wrap=True)
+        console.print(note, style="dim", soft_wrap=True, markup=False)
 
 
 STALE = "[yellow]stale[/]"
@@ -74,7 +75,7 @@ def _listing_notes(rows: list[dict[str, Any]]) -> list[str]:
     if beside:
         example = f"{beside[0]['run_dir']}/evaluations/{beside[0]['evaluations'][0]}"
         notes.append(f"{len(beside)} run(s) also hold evaluations of other datasets or protocols in RUN/evaluations/ "
-                     f"(e.g. `tscl report {example}`)")  # fmt: skip
+                     f"(e.g. `tscl report {shell(example)}`)")  # fmt: skip
     return notes
 
 
@@ -100,6 +101,12 @@ def compare(
     from tscl.runs.comparison import compare_runs
 
     comparison = compare_runs(paths, protocol)
+    print_warnings(
+        f"{run['run_dir']}: {listing(run['unreadable'])} cannot be read (empty or damaged), so the comparison "
+        f"leaves {'them' if len(run['unreadable']) > 1 else 'it'} out"
+        for run in comparison.runs
+        if run["unreadable"]
+    )
     if json_out:
         print_json(comparison.to_dict())
         return
@@ -145,7 +152,7 @@ def comparison_table(
     for key in comparison.differing:
         table.add_column(key, style="cyan")
     for name, run in zip(names, runs, strict=True):
-        cells = [name, str(run["dataset"]), str(run["objective"]), str(run["status"])]
+        cells = [escape(name), escape(str(run["dataset"])), str(run["objective"]), str(run["status"])]
         cells += [_value(run["metrics"].get(metric)) for metric in comparison.metric_names]
         cells.append(STALE if run["stale"] else "")
         cells += [_value(run["settings"].get(key)) for key in comparison.differing]

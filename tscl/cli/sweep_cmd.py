@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tscl.cli.application import app, fail
@@ -56,7 +57,17 @@ def sweep(
     """Run every unfinished trial of a grid (re-running resumes), then print and write the summary."""
     from tscl.sweep import run_sweep
 
-    with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as hook:
+    with sweep_progress(rich_bar=err_console.is_terminal and not json_out) as progress:
+
+        def hook(event: SweepEvent) -> None:
+            if event.kind == "begin" and event.total >= LARGE_SWEEP:
+                err_console.print(
+                    f"warning: {plural(event.total, 'trial')} to run: if that is more than meant, stop with Ctrl-C "
+                    "(finished trials are kept) and check the grid with --dry-run",
+                    soft_wrap=True, markup=False, highlight=False,
+                )  # fmt: skip
+            progress(event)
+
         result = run_sweep(grid, workers=workers, data_dir=data_dir, dry_run=dry_run, output=output,
                            on_event=None if dry_run else hook, backend=backend, address=address,
                            cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
@@ -74,6 +85,9 @@ def sweep(
             f"{unfinished} of {plural(len(result.trials), 'trial')} did not finish ({_counts_text(counts)})",
             f"errors are in {result.output / 'summary.json'}; fix them and re-run (finished trials are kept)",
         )
+
+
+LARGE_SWEEP = 1000  # trials to run from which a sweep warns as it starts (a grid's product grows fast)
 
 
 @contextmanager
@@ -107,7 +121,8 @@ def sweep_progress(rich_bar: bool) -> Iterator[Callable[[SweepEvent], None]]:
                 state += f" · already done {event.skipped}"
             progress.update(task, total=event.total, completed=event.done, state=state)
             if event.kind == "end" and event.trial is not None and event.trial.status != "finished":
-                progress.console.print(f"[red]{event.trial.status}[/] {event.trial.id}: {event.trial.error}")
+                failure = escape(f"{event.trial.id}: {event.trial.error}")
+                progress.console.print(f"[red]{event.trial.status}[/] {failure}")
 
         yield hook
 
@@ -130,12 +145,26 @@ def _plain_line(event: SweepEvent) -> None:
 
 
 def render_plan(result: SweepResult) -> None:
-    table = Table(title=f"sweep {result.name}: {plural(len(result.trials), 'trial')} in {result.output}")
+    table = Table(title=escape(f"sweep {result.name}: {plural(len(result.trials), 'trial')} in {result.output}"))
     for column in ("trial", "dataset", "objective", "setting", "seed", "needs"):
         table.add_column(column)
     for t in result.trials:
-        table.add_row(t.id, t.dataset, t.objective, t.setting, str(t.seed), t.action)
+        table.add_row(t.id, escape(t.dataset), t.objective, escape(t.setting), str(t.seed), t.action)
     console.print(folded(table))
+    _note_not_in_grid(result)
+
+
+def _note_not_in_grid(result: SweepResult) -> None:
+    """Trial folders of an earlier version of the grid: kept, but in no summary of this one."""
+    if result.not_in_grid:
+        shown = ", ".join(result.not_in_grid[:3]) + (", ..." if len(result.not_in_grid) > 3 else "")
+        one = len(result.not_in_grid) == 1
+        err_console.print(
+            f"note: {plural(len(result.not_in_grid), 'trial folder')} in {result.output / 'trials'} "
+            f"{'is' if one else 'are'} not part of this grid (made before its settings changed): {shown}; the "
+            f"summary leaves {'it' if one else 'them'} out, `tscl runs compare` of the folder does not",
+            soft_wrap=True, markup=False, highlight=False,
+        )  # fmt: skip
 
 
 def render_result(result: SweepResult) -> None:
@@ -159,19 +188,20 @@ def render_result(result: SweepResult) -> None:
         for column in ("trial", "status", "error"):
             table.add_column(column, overflow="fold")
         for t in problems:
-            table.add_row(t.id, t.status, t.error or "-")
+            table.add_row(t.id, t.status, escape(t.error or "-"))
         console.print(folded(table))
     console.print(f"{_counts_text(result.counts())}; {STD_NOTE}", style="dim")
     if any(row.get("best") for row in result.rows):
         console.print(f"★ {BEST_NOTE}", style="dim")
-    console.print("wrote " + ", ".join(str(f) for f in result.files))
+    console.print("wrote " + ", ".join(str(f) for f in result.files), markup=False)
+    _note_not_in_grid(result)
 
 
 def summary_table(
     title: str, rows: list[dict[str, Any]], names: tuple[str, ...], validation: tuple[str, ...] = ()
 ) -> Table:
     """Mean ± std per row, validation metrics first (marked "valid."); ★ marks the best setting."""
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in ("dataset", "objective", "setting", "n"):
         table.add_column(column)
     papers = [name for name in names if any((row["paper"] or {}).get(name) is not None for row in rows)]
@@ -184,8 +214,8 @@ def summary_table(
         table.add_column("below (valid.)", style="yellow")
     table.add_column("unfinished", justify="right")
     for row in rows:
-        setting = f"{row['setting']} ★" if row.get("best") else row["setting"]
-        cells = [row["dataset"], row["objective"], setting, str(row["n"])]
+        setting = escape(f"{row['setting']} ★" if row.get("best") else row["setting"])
+        cells = [escape(row["dataset"]), row["objective"], setting, str(row["n"])]
         cells += [_mean_std(row["metrics"].get(name)) for name in names]
         cells += [_number((row["paper"] or {}).get(name)) for name in papers]
         if below:
@@ -200,7 +230,7 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
     one per objective) and the raw input (one per dataset), each shown once per setting."""
     from tscl.tasks.base import RANDOM
 
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for column in ("dataset", "baseline", "setting", "n"):
         table.add_column(column)
     for name in names:
@@ -212,7 +242,7 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
             if (row["dataset"], label, row["setting"]) in shown:
                 continue
             shown.add((row["dataset"], label, row["setting"]))
-            cells = [row["dataset"], label, row["setting"], str(row["n"])]
+            cells = [escape(row["dataset"]), label, escape(row["setting"]), str(row["n"])]
             table.add_row(*cells, *(_mean_std(metrics.get(name)) for name in names))
     return table
 
@@ -220,13 +250,13 @@ def baseline_table(title: str, rows: list[dict[str, Any]], names: tuple[str, ...
 def archive_table(result: SweepResult) -> Table:
     """Per swept archive and (objective, setting): datasets done and the average of each headline metric."""
     names = sorted({name for row in result.archives for name in row["metrics"]})
-    table = Table(title=f"{result.name} · archive averages over the datasets done")
+    table = Table(title=escape(f"{result.name} · archive averages over the datasets done"))
     for column in ("archive", "objective", "setting", "done"):
         table.add_column(column)
     for name in names:
         table.add_column(f"average {name}", justify="right")
     for row in result.archives:
-        cells = [row["archive"], row["objective"], row["setting"], f"{row['done']}/{row['datasets']}"]
+        cells = [row["archive"], row["objective"], escape(row["setting"]), f"{row['done']}/{row['datasets']}"]
         table.add_row(*cells, *(_number(row["metrics"].get(name)) for name in names))
     return table
 

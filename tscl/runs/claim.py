@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from tscl.errors import ConfigError
-from tscl.runs.layout import CHECKPOINT, LOCK
+from tscl.runs.layout import CHECKPOINT, LOCK, is_run_dir
+from tscl.text import shell
 
 
 def create_run_dir(run_dir: Path | None, runs_root: Path, label: str) -> Path:
@@ -40,14 +41,16 @@ def _claim_named_dir(run_dir: Path) -> Path:
     taken = ConfigError(
         f"run directory {run_dir} must be new or empty but it already exists"
         + (" and is not empty" if run_dir.is_dir() else " as a file"),
-        hint=f"continue it with `tscl pretrain --resume {run_dir}` or choose another --run-dir",
+        hint=f"continue it with `tscl pretrain --resume {shell(run_dir)}` or choose another --run-dir"
+        if is_run_dir(run_dir)
+        else "choose another --run-dir (it is not a tscl run: nothing to resume)",
     )
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         if run_dir.is_dir() and _only_empty_claim(run_dir):
             raise ConfigError(
                 f"run directory {run_dir} must be new or empty but it holds an empty {CHECKPOINT.parent}/ "
                 "folder only: a run was stopped as it started, or is starting now",
-                hint=f"if no tscl process is using it, delete {run_dir} and start again",
+                hint=f"if no tscl process is using it, delete {shell(run_dir)} and start again",
             )
         raise taken
     _make_dirs(run_dir, "run directory")

@@ -20,7 +20,7 @@ from typing import Any
 from tscl.errors import CheckpointError, ConfigError, TsclError
 from tscl.paths import PathArg, as_path
 from tscl.runs.files import read_json_or_none
-from tscl.runs.layout import CONFIG, EVALUATIONS, META, METRICS, is_run_dir
+from tscl.runs.layout import CONFIG, EVALUATIONS, META, METRICS, is_run_dir, load_run_config
 from tscl.runs.metrics import other_evaluations, protocol_of, read_metrics, summary_metrics
 from tscl.runs.state import run_state, stale_reason
 from tscl.tasks import summary_names
@@ -31,7 +31,8 @@ SHOWN_APART = ("dataset", "objective")  # columns of their own, not settings
 @dataclass
 class Comparison:
     """Runs in the order given, each with its validation and headline metrics, state, staleness and the settings
-    that differ between runs."""
+    that differ between runs; ``unreadable`` names each run's files that could not be read (a damaged
+    ``config.toml`` takes no part in the differing settings, a damaged ``metrics.json`` shows no metrics)."""
 
     runs: list[dict[str, Any]]
     differing: list[str]
@@ -98,11 +99,12 @@ def compare_runs(paths: Sequence[PathArg] | PathArg, protocol: str | None = None
             if available
             else "none of them is evaluated yet: run `tscl evaluate RUN` first",
         )
-    keys = sorted({key for run in runs for key in run["settings"]})
+    readable = [run for run in runs if CONFIG not in run["unreadable"]]  # an unreadable config differs in nothing
+    keys = sorted({key for run in readable for key in run["settings"]})
     differing = [
         key
         for key in keys
-        if key not in SHOWN_APART and len({json.dumps(run["settings"].get(key)) for run in runs}) > 1
+        if key not in SHOWN_APART and len({json.dumps(run["settings"].get(key)) for run in readable}) > 1
     ]
     for run in runs:
         run["settings"] = {key: run["settings"].get(key) for key in differing}
@@ -132,16 +134,19 @@ def _protocols(path: Path) -> list[str]:
 
 
 def _describe(path: Path, protocol: str | None = None) -> dict[str, Any]:
-    from tscl.config import load_config
-
     run_dir = _owning_run(path)
     folder = path if run_dir != path else _evaluation_folder(run_dir, protocol)
     meta = read_json_or_none(run_dir / META) or {}
     metrics = read_metrics(folder) if folder is not None else None
+    unreadable = []
     try:
-        settings: dict[str, Any] = load_config(run_dir / CONFIG).flat()
+        settings: dict[str, Any] = load_run_config(run_dir).flat()
     except TsclError:
-        settings = {}
+        settings, unreadable = {}, [CONFIG]
+    if folder is not None and metrics is None and (folder / METRICS).exists():
+        unreadable.append(str((folder / METRICS).relative_to(run_dir)))
+    if not meta and (run_dir / META).exists():
+        unreadable.append(META)
     if metrics and metrics.get("head"):
         settings["head"] = metrics["head"]
     return {
@@ -156,4 +161,5 @@ def _describe(path: Path, protocol: str | None = None) -> dict[str, Any]:
         "evaluated": metrics is not None,
         "stale": stale_reason(run_dir, metrics, meta, (folder or run_dir) / METRICS) is not None,
         "settings": settings,
+        "unreadable": unreadable,
     }

@@ -28,6 +28,7 @@ from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
 from tscl.paths import PathArg, as_optional_path, as_path, dataset_arg
 from tscl.runs.files import read_json_or_none
 from tscl.runs.inference import load_run_checkpoint, load_run_dataset_files
+from tscl.runs.interrupt import Interrupted, stop_on_signals
 from tscl.runs.layout import EVALUATIONS, META, METRICS, PLOTS, check_run_dir, is_run_dir
 from tscl.runs.meta import read_meta, write_meta
 from tscl.runs.metrics import evaluation_key, protocol_of, read_metrics, write_metrics
@@ -37,6 +38,7 @@ from tscl.runs.state import is_live, run_state, stale_reason
 from tscl.seeds import check_eval_seed
 from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
 from tscl.tasks.base import PhaseTimings, Task
+from tscl.text import shell
 from tscl.training.threads import ThreadChoice, thread_scope
 
 
@@ -175,11 +177,15 @@ def _evaluate(
         provenance={**provenance, "file": str((folder / METRICS).relative_to(run_dir))},
     )  # fmt: skip
     timings.begin("write_s")
-    write_metrics(folder, metrics, evaluation.metric_rows(metrics))
-    if plots:
+    if plots:  # first: Ctrl-C while drawing (seconds) leaves the stored metrics as they were
         evaluation.plots(folder / PLOTS, metrics, extras, data)
-    if own:
-        _record_timings(run_dir, metrics["timings"])
+    with stop_on_signals() as received:  # the metrics files and meta.json are written together or not at all
+        write_metrics(folder, metrics, evaluation.metric_rows(metrics))
+        if own:
+            _record_timings(run_dir, metrics["timings"])
+    if received["signal"] is not None:
+        raise Interrupted(f"{received['signal']} received while the evaluation was being written: it was written "
+                          f"in full ({folder / METRICS})")  # fmt: skip
     return metrics
 
 
@@ -257,8 +263,13 @@ def stored_metrics(path: Path) -> dict[str, Any]:
     metrics = read_metrics(path)
     if metrics is None:
         if (path / METRICS).exists():
-            raise CheckpointError(f"metrics {path / METRICS} is corrupted (not a JSON object)")
-        raise CheckpointError(f"{path} has no {METRICS} yet", hint=f"run `tscl evaluate {owning_run(path)}` first")
+            raise CheckpointError(
+                f"metrics {path / METRICS} is corrupted (not a JSON object)",
+                hint=f"write it again: tscl evaluate {shell(owning_run(path))}",
+            )
+        raise CheckpointError(
+            f"{path} has no {METRICS} yet", hint=f"run `tscl evaluate {shell(owning_run(path))}` first"
+        )
     return metrics
 
 

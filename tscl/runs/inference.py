@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from tscl.config import RunConfig, load_config
+from tscl.config import RunConfig
 from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
 from tscl.paths import PathArg, as_optional_path, as_path, dataset_arg
 from tscl.runs.files import read_json_or_none
-from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir
+from tscl.runs.layout import CHECKPOINT, SPLIT, check_run_dir, load_run_config
 from tscl.tasks import task_for
+from tscl.text import shell
 from tscl.training.checkpoint import read_checkpoint
 from tscl.training.model import ContrastiveModel
 from tscl.training.threads import choose_threads
@@ -30,7 +31,7 @@ def load_run_checkpoint(run_dir: Path, device: str = "auto") -> tuple[Contrastiv
     """The model of a run, its resolved config and the sha256 of the checkpoint bytes the model was read from
     (read once: a run still training may replace its checkpoint at any moment)."""
     check_run_dir(run_dir)
-    config = load_config(run_dir / CONFIG)
+    config = load_run_config(run_dir)
     check_has_checkpoint(run_dir, config)
     state, digest = read_checkpoint(run_dir / CHECKPOINT)
     return ContrastiveModel.from_state(state, device, source=str(run_dir / CHECKPOINT)), config, digest
@@ -54,13 +55,13 @@ def check_has_checkpoint(run_dir: Path, config: RunConfig) -> None:
         raise CheckpointError(f"run {run_dir} must have its checkpoint {CHECKPOINT} but it does not exist (the run "
                               f"saved it at iteration {step}: deleted or moved since?)",
                               hint=f"restore {run_dir / CHECKPOINT}, or train the run again: tscl pretrain --resume "
-                              f"{run_dir}")  # fmt: skip
+                              f"{shell(run_dir)}")  # fmt: skip
     if state == RUNNING:
         raise CheckpointError(f"run {run_dir} must have a checkpoint but has none yet: it is still training",
                               hint=f"its first comes at iteration {config.checkpoint_every}; wait for it (see "
                               "`tscl runs`)")  # fmt: skip
     raise CheckpointError(f"run {run_dir} must have a checkpoint but has none: it stopped ({state}) before saving "
-                          "its first", hint=f"train it: tscl pretrain --resume {run_dir}")  # fmt: skip
+                          "its first", hint=f"train it: tscl pretrain --resume {shell(run_dir)}")  # fmt: skip
 
 
 def load_run_dataset(

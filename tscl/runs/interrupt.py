@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import TsclError
+from tscl.text import shell
 
 __all__ = ["Interrupted", "signals_as_interrupt", "stop_on_signals"]
 
@@ -31,7 +32,7 @@ class Interrupted(TsclError):
     def training(cls, run_dir: Path, step: int, signal_name: str) -> Interrupted:
         return cls(
             f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}",
-            hint=f"resume with `tscl pretrain --resume {run_dir}`",
+            hint=f"resume with `tscl pretrain --resume {shell(run_dir)}`",
             run_dir=run_dir,
         )
 

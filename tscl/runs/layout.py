@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tscl.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from tscl.config import RunConfig
 
 CONFIG = "config.toml"
 META = "meta.json"
@@ -48,5 +52,38 @@ def check_run_dir(run_dir: Path) -> Path:
     if not run_dir.is_dir():
         raise CheckpointError(f"run directory {run_dir} does not exist", hint="list runs with `tscl runs`")
     if not is_run_dir(run_dir):
-        raise CheckpointError(f"{run_dir} is not a tscl run directory (no {CONFIG})")
+        raise CheckpointError(f"{run_dir} is not a tscl run directory (no {CONFIG})", hint=_not_a_run_hint(run_dir))
     return run_dir
+
+
+def _not_a_run_hint(path: Path) -> str:
+    """What the folder given instead of a run directory probably is, and what to pass."""
+    from tscl.text import shell
+
+    if path.parent.name == EVALUATIONS and is_run_dir(path.parent.parent):
+        return f"it is an evaluation stored beside a run: pass the run, {shell(path.parent.parent)}"
+    if (path / "trials").is_dir() and (path / "grid.toml").is_file():
+        return f"it is a sweep's output folder: pass one of its trials/<id>, or: tscl runs compare {shell(path)}"
+    if any(path.glob(f"*/{CONFIG}")):
+        return f"it holds run directories: list them with `tscl runs --runs-dir {shell(path)}`"
+    return "pass a run directory made by tscl pretrain; list runs with `tscl runs`"
+
+
+def load_run_config(run_dir: Path) -> RunConfig:
+    """The run's ``config.toml``; one without the run's dataset (emptied or cut short) is refused, instead of being
+    read as the default settings (whose dataset is another one).
+
+    Raises:
+        ConfigError: The file is missing or not valid TOML.
+        CheckpointError: It holds no ``dataset``.
+    """
+    from tscl.config import config_from_mapping, load_config_values
+
+    path = run_dir / CONFIG
+    values = load_config_values(path)
+    if "dataset" not in values:
+        raise CheckpointError(
+            f"{path} must hold the run's settings but has no dataset: it is empty or damaged",
+            hint="tscl pretrain wrote it as the run started: restore it from a copy (meta.json names the dataset)",
+        )
+    return config_from_mapping(values, source=str(path))

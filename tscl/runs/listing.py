@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tscl.errors import ConfigError
 from tscl.paths import PathArg, as_path
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import META, METRICS, default_runs_root
@@ -21,9 +22,13 @@ def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
     before evaluation), headline_text (the same as the table shows it), stale (the metrics were computed from
     an earlier checkpoint than the latest) with stale_reason,
     evaluations (keys of the evaluations of other datasets or protocols stored beside), and metrics.
-    Unreadable ones are marked ``status: unreadable``; a missing folder holds no runs. Nothing is written.
+    A damaged ``metrics.json`` shows as such in headline_text. Unreadable ones are marked ``status: unreadable``;
+    a missing folder holds no runs. Nothing is written.
     """
     root = default_runs_root() if root is None else as_path(root)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"runs folder {root} must be a folder but is a file",
+                          hint="pass the folder holding run directories (--runs-dir, TSCL_RUNS_DIR)")  # fmt: skip
     rows: list[dict[str, Any]] = []
     for meta_path in sorted(root.glob(f"**/{META}")) if root.is_dir() else []:
         run = meta_path.parent
@@ -40,8 +45,10 @@ def list_runs(root: PathArg | None = None) -> list[dict[str, Any]]:
             "stale": reason is not None, "stale_reason": reason,
             "evaluations": list(other_evaluations(run)), "metrics": metrics,
         })  # fmt: skip
+        if metrics is None and (run / METRICS).exists():  # not "never evaluated": the file is damaged
+            rows[-1]["headline_text"] = f"{METRICS} unreadable (re-run tscl evaluate)"
     _align_headlines(rows)
-    return sorted(rows, key=lambda r: r.get("created") or "", reverse=True)
+    return sorted(rows, key=lambda r: str(r.get("created") or ""), reverse=True)  # a hand-edited meta.json: any type
 
 
 def _align_headlines(rows: list[dict[str, Any]]) -> None:

@@ -17,13 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from tscl.config import RunConfig, dump_config, load_config, merge_layers, resolve_for_task
+from tscl.config import RunConfig, dump_config, merge_layers, resolve_for_task
 from tscl.data.load import check_forecasting_settings
 from tscl.errors import CheckpointError, ConfigError, DataError
 from tscl.paths import PathArg, as_optional_path, as_path
 from tscl.runs.claim import create_run_dir
 from tscl.runs.files import atomic_write_text
-from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root
+from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root, load_run_config
 from tscl.runs.lock import ProcessLock
 from tscl.runs.meta import new_meta, read_meta, write_meta
 from tscl.runs.resuming import check_not_training, check_target_ahead, extends_target, resumed_config
@@ -221,7 +221,7 @@ def resume(
     given = {"iters": iters, "data_dir": str(data_dir) if data_dir else None}
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
     meta = read_meta(run_dir)
-    config = resumed_config(load_config(run_dir / CONFIG), str((meta or {}).get("task") or ""), layer)
+    config = resumed_config(load_run_config(run_dir), str((meta or {}).get("task") or ""), layer)
     check_target_ahead(meta, layer)
     if not extends_target(meta, layer):
         assert meta is not None

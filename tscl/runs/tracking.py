@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from tscl.errors import ConfigError, TsclError
 from tscl.net import unreachable
 from tscl.runs.files import read_json_or_none, write_json
-from tscl.runs.layout import CONFIG, METRICS, PLOTS
+from tscl.runs.layout import CONFIG, METRICS, PLOTS, load_run_config
 
 __all__ = ["TRACKERS", "Tracker", "log_evaluation", "start_trackers"]
 
@@ -117,9 +117,7 @@ def numeric_leaves(values: Mapping[str, Any], prefix: str = "") -> dict[str, flo
 
 
 def _params(run_dir: Path) -> dict[str, str]:
-    from tscl.config import load_config
-
-    return {key: str(value) for key, value in load_config(run_dir / CONFIG).flat().items()}
+    return {key: str(value) for key, value in load_run_config(run_dir).flat().items()}
 
 
 def _remember(run_dir: Path, key: str, value: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from tscl.errors import ConfigError, DataError
 from tscl.paths import PathArg
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
+from tscl.runs.layout import is_run_dir
 from tscl.runs.tracking import check_trackers
 from tscl.sweep.grid import Grid, Trial, load_grid
 from tscl.sweep.preflight import check_evaluation_settings
@@ -52,6 +53,7 @@ class SweepResult:
     dry_run: bool = False
     files: list[Path] = field(default_factory=list)
     archives: list[dict[str, Any]] = field(default_factory=list)
+    not_in_grid: list[str] = field(default_factory=list)  # trial folders of earlier grids (settings since changed)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,7 @@ class SweepResult:
             "sweep": self.name, "output": str(self.output), "dry_run": self.dry_run, "ok": self.ok,
             "counts": self.counts(), "rows": self.rows, "archives": self.archives,
             "trials": [t.to_dict() for t in self.trials], "files": [str(f) for f in self.files],
+            "not_in_grid": self.not_in_grid,
         }  # fmt: skip
 
 
@@ -134,12 +137,14 @@ def run_sweep(
     trials = grid.trials()
     if threads is not None:
         trials = [dataclasses.replace(t, config=t.config.model_copy(update={"threads": threads})) for t in trials]
+    check_output_folder(grid.output)
     layout = Layout(grid.output)
     records = {t.id: _planned(t, layout) for t in trials}
     if dry_run:
         check_datasets_found(grid)
         check_evaluation_settings([t for t in trials if records[t.id].action != DONE], grid.name)  # as a run would
-        return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True)
+        return SweepResult(grid.name, grid.output, list(records.values()), [], dry_run=True,
+                           not_in_grid=not_in_grid(layout, records))  # fmt: skip
     unfinished = [t for t in trials if records[t.id].action != DONE]
     checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
     try:
@@ -164,6 +169,7 @@ def run_sweep(
     except KeyboardInterrupt:
         interrupted = True
     result = _finish(grid, trials, records, layout)
+    result.not_in_grid = not_in_grid(layout, records)
     close_sweep(tracking, grid.output, result.rows, result.ok)
     if interrupted or any(r.status == "interrupted" for r in result.trials):
         raise Interrupted(
@@ -284,6 +290,27 @@ def _tally(
         emit(dataclasses.replace(tally, kind="end", trial=record))
 
     return started, ended
+
+
+def check_output_folder(output: Path) -> None:
+    """The output folder must be new or a folder that is not a run directory (dry runs check it too).
+
+    Raises:
+        ConfigError: It is a file, or a run directory made by ``tscl pretrain``.
+    """
+    hint = "set `output` in the grid (or --output) to a new folder or an earlier output of this sweep"
+    if output.exists() and not output.is_dir():
+        raise ConfigError(f"sweep output folder {output} must be a folder but is a file", hint=hint)
+    if is_run_dir(output):
+        raise ConfigError(f"sweep output folder {output} must not be a run directory but it holds a run", hint=hint)
+
+
+def not_in_grid(layout: Layout, records: Mapping[str, TrialRecord]) -> list[str]:
+    """The trial folders in the output folder that are no trial of this grid: made by an earlier version of the
+    grid whose settings changed (a trial's id hashes its settings) or that listed more. Left as they are."""
+    trials = layout.output / "trials"
+    found = [p.name for p in trials.iterdir() if p.is_dir()] if trials.is_dir() else []
+    return sorted(name for name in found if name not in records)
 
 
 def _finish(grid: Grid, trials: list[Trial], records: dict[str, TrialRecord], layout: Layout) -> SweepResult:

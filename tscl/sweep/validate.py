@@ -144,7 +144,43 @@ def setting_table(where: str, label: str, table: Any, allow_name: bool = False) 
             values["name"] = typed(where, f"{label}.name", value, str)
             continue
         values[name] = _check_setting(where, f"{label}.{key}", name, value)
+    _check_one_spelling(where, label, [name for name in values if not (allow_name and name == "name")])
     return values
+
+
+def setting_path(name: str) -> str:
+    """The setting a key stands for, however spelt: ``repr_dims`` (tscl 0.1's flat name) and
+    ``encoder.repr_dims`` are both ``encoder.repr_dims``."""
+    if name in EVALUATE_KEYS:
+        return name
+    from tscl.config import layer_from_keys
+
+    try:
+        layer: Any = layer_from_keys({name: 0})
+    except ConfigError:
+        return name
+    parts = []
+    while isinstance(layer, dict):
+        if layer.get("options"):  # a component's option: {"encoder": {"name": None, "options": {...}}}
+            layer = layer["options"]
+        given = [key for key, value in layer.items() if value is not None]
+        if len(given) != 1 or given[0] == "name":
+            break
+        parts.append(given[0])
+        layer = layer[given[0]]
+    return ".".join(parts) or name
+
+
+def _check_one_spelling(where: str, label: str, names: list[str]) -> None:
+    """Two keys of one table that set the same setting (``repr_dims`` and ``encoder.repr_dims``): which one
+    won would depend on their order in the file."""
+    seen: dict[str, str] = {}
+    for name in names:
+        path = setting_path(name)
+        if path in seen:
+            raise ConfigError(f"{where}: [{label}] sets {path} twice, as {seen[path]} and as {name}",
+                              hint="keep one of them")  # fmt: skip
+        seen[path] = name
 
 
 def settings_tables(where: str, tables: Any) -> tuple[dict[str, Any], ...]:
@@ -164,11 +200,12 @@ def product_table(where: str, table: Any, settings: tuple[dict[str, Any], ...]) 
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where}: grid.{key} must be a non-empty list of values but got {values!r}",
                               hint="put single values in [base]")  # fmt: skip
-        if any(name in s for s in settings):
+        if any(setting_path(name) in {setting_path(k) for k in s if k != "name"} for s in settings):
             raise ConfigError(f"{where}: {key} is set both in [[settings]] and in [grid]",
                               hint="set each key in one place")  # fmt: skip
         product[name] = [_check_setting(where, f"grid.{key}[{i}]", name, v) for i, v in enumerate(values)]
         check_unique(product[name], where, f"grid.{key}")
+    _check_one_spelling(where, "grid", list(product))
     return product
 
 
@@ -177,6 +214,10 @@ def _check_setting(where: str, location: str, name: str, value: Any) -> Any:
     if name in AXIS_KEYS:
         raise ConfigError(f"{where}: {location} cannot be set per trial",
                           hint=f"list it at the top of the grid: {AXIS_KEYS[name]} = ...")  # fmt: skip
+    if name in SECTIONS and isinstance(value, dict):  # [base.encoder] or encoder = {...}: config.toml's form
+        raise ConfigError(f"{where}: {location} must be a component's name but got a table {value!r}",
+                          hint=f'in a grid, name it as {name} = "NAME" and give its options as dotted keys: '
+                          f'"{name}.OPTION" = VALUE')  # fmt: skip
     if name in EVALUATE_KEYS:
         typed(where, location, value, EVALUATE_KEYS[name])
         if name == "eval_seed":

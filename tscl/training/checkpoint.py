@@ -20,6 +20,7 @@ import torch
 
 from tscl.errors import CheckpointError, TsclError
 from tscl.fileio import share_like_open
+from tscl.text import shell
 
 FORMAT_VERSION = 1
 
@@ -146,8 +147,8 @@ def _read_digest(path: Path) -> str | None:
 def _remedy(path: Path) -> str:
     previous = previous_path(path)
     if previous.is_file():
-        digests = f"{digest_path(previous)} {digest_path(path)}"
-        return f"resume from the previous checkpoint: cp {previous} {path} && cp {digests}"
+        digests = f"{shell(digest_path(previous))} {shell(digest_path(path))}"
+        return f"resume from the previous checkpoint: cp {shell(previous)} {shell(path)} && cp {digests}"
     return "no earlier checkpoint is kept: start a new run"
 
 
