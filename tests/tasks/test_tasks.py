@@ -133,7 +133,7 @@ def test_evaluate_run_hands_every_step_to_the_registered_task(
     monkeypatch.setattr(TASKS, "_registered", {})
     register_task("classification", RecordingTask, replace=True)
     metrics = evaluate_run(gunpoint_run, head="knn", device="cpu", baselines=False)
-    assert calls == ["evaluate GunPoint ts2vec head=knn", "rows", "plots"]
+    assert calls == ["evaluate GunPoint ts2vec head=knn", "plots", "rows"]  # plots drawn before the metrics are written
     assert metrics["head"] == "knn" and metrics["baselines"] == {}
     assert (gunpoint_run / "metrics.csv").read_text().splitlines() == ["model,recorded", "tscl,1"]
     with pytest.raises(ConfigError, match=r"task must match the dataset's \(classification\) but got 'forecasting'"):
