@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,33 @@ def test_encode_refuses_a_split_of_forecasting_data_naming_the_one_that_applies(
         assert not out.exists()
     code, _, err = run_cli(["encode", str(etth1_run), "--split", "all", "--out", str(out), "--threads", "1"], capsys)
     assert code == 0 and out.is_file(), err
+
+
+def test_pretraining_on_data_the_default_evaluation_refuses_warns_before_it_is_too_late(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 150-row series pretrains (it is enough to learn from) but no forecasting split can be cut from it: the
+    run says so as it ends and keeps it in meta.json, not only when `tscl evaluate` is run later."""
+    rows = ["date,a,OT"] + [f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00:00,{i % 7},{i % 5}" for i in range(150)]
+    csv = tmp_path / "short.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    run = tmp_path / "run"
+    code, _, err = run_cli(["pretrain", "--dataset", str(csv), *TINY, "--run-dir", str(run)], capsys)
+    assert code == 0, err
+    warning = "warning: tscl evaluate will refuse this data with its default settings: --split must give"
+    assert warning in " ".join(err.split()) and "at least 206" in err
+    meta = json.loads((run / "meta.json").read_text())
+    assert any("tscl evaluate will refuse this data" in text for text in meta["warnings"])
+    assert run_cli(["evaluate", str(run), *QUICK], capsys)[0] == 1
+
+
+def test_pretraining_on_data_the_default_evaluation_takes_has_no_such_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "long.csv"
+    start = datetime(2020, 1, 1)
+    rows = ["date,a,OT"] + [f"{start + timedelta(hours=i):%Y-%m-%d %H:%M:%S},{i % 7},{i % 5}" for i in range(4000)]
+    csv.write_text("\n".join(rows) + "\n")
+    code, _, err = run_cli(["pretrain", "--dataset", str(csv), *TINY, "--run-dir", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    assert "will refuse" not in err

@@ -177,16 +177,25 @@ def _new_meta(
     threads = torch.get_num_threads()
     meta = new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
     meta["world_size"] = model.ranks.world_size
-    _record_warnings(meta, dataset)
+    _record_warnings(meta, dataset, config)
     return meta
 
 
-def _record_warnings(meta: dict[str, Any], dataset: Any) -> None:
-    """What the user must be told about the run's data (a leaky split) into ``meta["warnings"]``."""
+def _record_warnings(meta: dict[str, Any], dataset: Any, config: RunConfig) -> None:
+    """What the user must be told about the run's data into ``meta["warnings"]``: a leaky split, and data the
+    evaluation with its default settings will refuse (its task's ``check_data``: a forecasting series too short
+    for the horizons, ...), said now rather than after training."""
     from tscl.data.splits import split_warnings
+    from tscl.errors import TsclError
+    from tscl.tasks import task_for
 
     meta.pop("warnings", None)
     warnings = split_warnings(getattr(dataset, "split", None))
+    try:
+        task_for(dataset).check_data(dataset, config, True)
+    except TsclError as refusal:
+        hint = f" ({refusal.hint})" if refusal.hint else ""
+        warnings.append(f"tscl evaluate will refuse this data with its default settings: {refusal}{hint}")
     if warnings:
         meta["warnings"] = warnings
 
@@ -264,7 +273,7 @@ def _resume(
     if layer.keys() & {"iters", "epochs"}:
         meta.update(target_iters=config.iters, target_epochs=config.epochs)
     meta.update(device=str(model.device), threads=threads.threads, threads_rule=threads.rule)
-    _record_warnings(meta, dataset)  # also for runs made before meta.json kept them
+    _record_warnings(meta, dataset, config)  # also for runs made before meta.json kept them
     held: list[ProcessLock] = []
     try:
         _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
