@@ -95,9 +95,7 @@ def run_on_ray(
     ``address``: None starts (or reuses) a local Ray instance; "auto" or "ray://host:port" joins a cluster.
     """
     ray = _ray()
-    if not ray.is_initialized():
-        if address is not None:
-            check_listening(address)
+    if not ray.is_initialized():  # run_sweep's check_ray has probed the address before any work
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
