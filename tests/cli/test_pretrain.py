@@ -177,3 +177,29 @@ def test_sigint_saves_a_checkpoint_and_resume_finishes(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["steps"] == step + 2
+
+
+@pytest.mark.parametrize(
+    ("parts", "refusal"),
+    [
+        ({"X": np.zeros((6, 12, 1)), "y": np.array([0, 1] * 3)}, "must have test series"),
+        ({"X_train": np.zeros((6, 12, 1)), "X_test": np.zeros((4, 12, 1))}, "must be labelled"),
+    ],
+)
+def test_pretraining_on_classification_data_the_evaluation_refuses_warns_as_it_ends(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], parts: dict[str, np.ndarray], refusal: str
+) -> None:
+    """An .npz without a test part, or without labels, pretrains (an encoder for `tscl encode`) but `tscl
+    evaluate` refuses it: the run says so as it ends and keeps it in meta.json (it said nothing until then)."""
+    data = tmp_path / "mine.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, **{key: rng.normal(size=value.shape) if key.startswith("X") else value
+                      for key, value in parts.items()})  # fmt: skip
+    run = tmp_path / "run"
+    code, _, err = run_cli(["pretrain", "--dataset", str(data), "--iters", "2", "--batch-size", "2", *TINY,
+                            "--run-dir", str(run)], capsys)  # fmt: skip
+    assert code == 0, err
+    said = " ".join(err.split())
+    assert f"warning: tscl evaluate will refuse this data with its default settings: dataset mine {refusal}" in said
+    meta = json.loads((run / "meta.json").read_text())
+    assert any(refusal in text for text in meta["warnings"])

@@ -248,3 +248,17 @@ def test_encode_splits_reach_the_validation_part_of_grouped_data_and_refuse_it_e
         task.split_array(ucr, "valid")
     with pytest.raises(ConfigError, match="train, test or all"):
         task.split_array(ucr, "bogus")
+
+
+@pytest.mark.parametrize("task", ["classification", "label-efficiency"])
+def test_check_data_refuses_unlabelled_data_and_data_without_test_series(task: str) -> None:
+    """Refused before any work (and so warned about at pretraining), not only inside `evaluate`."""
+    import dataclasses
+
+    data = _dataset()
+    create_task(task).check_data(data, None, True)
+    with pytest.raises(DataError, match=f"Toy must be labelled to be evaluated by {task}"):
+        create_task(task).check_data(_dataset(labelled=False), None, True)
+    empty = dataclasses.replace(data, X_test=data.X_test[:0], y_test=data.y_test[:0])
+    with pytest.raises(DataError, match=f"Toy must have test series to be evaluated by {task}"):
+        create_task(task).check_data(empty, None, False)

@@ -38,7 +38,7 @@ from tscl.tasks.report import MISSING, best_cells, format_metric
 if TYPE_CHECKING:
     from tscl.tasks.classification_protocol import ClassificationEvaluation
 
-__all__ = ["ClassificationOptions", "ClassificationTask", "classification_table"]
+__all__ = ["ClassificationOptions", "ClassificationTask", "classification_table", "require_labelled_test"]
 
 _ROW_KEYS = ("accuracy", "auprc", "cv_accuracy")
 
@@ -61,6 +61,24 @@ class ClassificationOptions(Options):
         if self.head_options:  # the defaults need no check (and no import of the head's module)
             HEADS.entry(self.head).validate(self.head_options, "head")
         return self
+
+
+def require_labelled_test(data: Any, protocol: str) -> None:
+    """Refuse ``data`` the ``protocol`` cannot score: no labels, or no test series.
+
+    Raises:
+        DataError: A one-line error naming the dataset and what it lacks.
+    """
+    if data.y_train is None or data.y_test is None:
+        raise DataError(
+            f"dataset {data.name} must be labelled to be evaluated by {protocol} but has no labels",
+            hint="evaluate a labelled dataset (--dataset), or use the run for `tscl encode` only",
+        )
+    if len(data.y_test) == 0:  # an .npz of X and y only: every series is for training
+        raise DataError(
+            f"dataset {data.name} must have test series to be evaluated by {protocol} but its test part is empty",
+            hint="save the .npz with X_train, y_train, X_test, y_test, or evaluate another dataset (--dataset)",
+        )
 
 
 class ClassificationTask(Task):
@@ -124,6 +142,11 @@ class ClassificationTask(Task):
         del length
         return data.X_test, "test split (labels unused)"
 
+    def check_data(self, data: Any, config: Any, own: bool) -> None:
+        """Refuse unlabelled data and data without test series (an ``.npz`` of ``X`` and ``y`` only)."""
+        del config, own
+        require_labelled_test(data, self.name)
+
     # -- evaluating --------------------------------------------------------------------------------------
     def evaluate(
         self,
@@ -138,17 +161,7 @@ class ClassificationTask(Task):
         """See :meth:`Task.evaluate`; the head's grid search uses torch's thread count (``--threads``)."""
         import torch
 
-        if data.y_train is None or data.y_test is None:
-            raise DataError(
-                f"dataset {data.name} must be labelled to be evaluated by classification but has no labels",
-                hint="evaluate a labelled dataset (--dataset), or use the run for `tscl encode` only",
-            )
-        if len(data.y_test) == 0:  # an .npz of X and y only: every series is for training
-            raise DataError(
-                f"dataset {data.name} must have test series to be evaluated by classification but its test part "
-                "is empty",
-                hint="save the .npz with X_train, y_train, X_test, y_test, or evaluate another dataset (--dataset)",
-            )
+        require_labelled_test(data, self.name)
         fit = partial(_fit_head, data, self.head, self.head_options, seed, torch.get_num_threads())
         train = timed(timings, "encode_s", model.encode, data.X_train)
         test = timed(timings, "encode_s", model.encode, data.X_test)

@@ -20,10 +20,9 @@ import numpy as np
 from pydantic import Field, field_validator
 from rich.table import Table
 
-from tscl.errors import DataError
 from tscl.registry import Options
 from tscl.tasks.base import MODEL, RANDOM, RAW, Encoder, Task, changed_options_label, report_title, timed
-from tscl.tasks.classification import ClassificationTask
+from tscl.tasks.classification import ClassificationTask, require_labelled_test
 from tscl.tasks.label_fractions import METRICS, HeadInit, labelled_rows, linear_probe
 
 __all__ = ["LabelEfficiencyOptions", "LabelEfficiencyTask"]
@@ -121,14 +120,17 @@ class LabelEfficiencyTask(Task):
     def held_out_windows(self, data: Any, length: int) -> tuple[np.ndarray, str]:
         return self._classification.held_out_windows(data, length)
 
+    def check_data(self, data: Any, config: Any, own: bool) -> None:
+        """Refuse unlabelled data and data without test series, as classification does."""
+        del config, own
+        require_labelled_test(data, self.name)
+
     # -- evaluating --------------------------------------------------------------------------------------
     def evaluate(
         self, model: Encoder, data: Any, *, baseline: Encoder | None, objective: str, seed: int,
         timings: dict[str, float],
     ) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
-        if data.y_train is None or data.y_test is None:
-            raise DataError(f"dataset {data.name} must be labelled for the label-efficiency protocol but is not",
-                            hint="evaluate a labelled dataset")  # fmt: skip
+        require_labelled_test(data, self.name)
         parts = _parts(data, seed)
         encoders: dict[str, Any] = {MODEL: model, **({RANDOM: baseline} if baseline is not None else {})}
         features = self._features(encoders, parts, baseline is not None, timings)
