@@ -84,6 +84,8 @@ def unpack(download: Download, archive: Path, folder: Path) -> list[Path]:
         else:
             return [archive]
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the disk refused a write (full, quota, permissions): the archive is fine, fetch() says so
         raise DownloadError(
             f"{download.file_name} must be a {download.unpack} archive but it cannot be unpacked: {exc}",
             f"the download is damaged or not the upstream file; retry, or check {MIRROR_ENV}",
@@ -109,7 +111,11 @@ def _members(download: Download, extracted: list[Path]) -> list[Path]:
 
 
 def _retrieve(url: str, folder: Path, file_name: str) -> Path:
-    """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors."""
+    """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors.
+
+    An OSError is left to the caller: requests wraps every network failure, so it comes from writing the file
+    (disk full, quota, permissions), which no network hint would help with.
+    """
     bar = _DownloadBar(file_name) if _on_terminal() else None
     downloader = pooch.HTTPDownloader(progressbar=bar or False, timeout=TIMEOUT_SECONDS, chunk_size=CHUNK_BYTES)
     pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO level
@@ -121,7 +127,7 @@ def _retrieve(url: str, folder: Path, file_name: str) -> Path:
         raise DownloadError(message, NETWORK_HINT) from exc
     except requests.exceptions.RequestException as exc:
         raise DownloadError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
-    except (OSError, ValueError) as exc:
+    except ValueError as exc:
         raise DownloadError(f"download of {url} must succeed but got: {exc}", NETWORK_HINT) from exc
     finally:
         if bar is not None:
