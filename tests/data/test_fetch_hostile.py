@@ -3,15 +3,21 @@ is no folder, error pages served as data, proxies and redirect loops. Served on 
 
 from __future__ import annotations
 
+import gzip
 import os
 import resource
 import subprocess
 import sys
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import one_line_error, run_cli
 from tests.data.served import Mirror, all_files, write_zip
+from tscl.data import fetch
+from tscl.errors import DownloadError
 
 _REPO = Path(__file__).resolve().parents[2]
 
@@ -51,3 +57,43 @@ def test_a_full_disk_is_reported_as_a_write_failure(where: str, mirror: Mirror, 
     assert lines[0] == f"error: {root} must take the files of {name} but writing failed: File too large"
     assert "disk space" in lines[1] and "network" not in done.stderr and "damaged" not in done.stderr
     assert all_files(root) == []
+
+
+def _damaged_deflate(path: Path) -> None:
+    """A zip whose directory is intact but whose compressed data is not (zipfile notices only when reading)."""
+    write_zip(path, {"PLAID_TRAIN.ts": bytes(range(256)) * 400, "PLAID_TEST.ts": b"@data\n"})
+    data = bytearray(path.read_bytes())
+    for offset in range(80, 140):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _deflate64(path: Path) -> None:
+    """A zip whose members say Deflate64 (method 9), which zipfile cannot read."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in ("PLAID_TRAIN.ts", "PLAID_TEST.ts"):  # a fixed date: the same bytes every run
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), b"@data\n")
+    # version needed 2.0, no flags, then the method: in each local header and each central directory entry
+    data = path.read_bytes().replace(b"\x14\x00\x00\x00\x00\x00", b"\x14\x00\x00\x00\x09\x00")
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("damage", [_damaged_deflate, _deflate64])
+def test_an_archive_zipfile_cannot_read_is_one_line(
+    damage: Callable[[Path], None], mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damage(mirror.folder / "PLAID.zip")
+    root = tmp_path / "root"
+    code, _, err = run_cli(["data", "fetch", "PLAID", "--data-dir", str(root)], capsys)
+    one_line_error(code, err, "PLAID.zip must be a zip archive but it cannot be unpacked")
+    assert all_files(root) == []
+
+
+def test_a_damaged_gzip_is_one_line(mirror: Mirror, tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(bytes(range(256)) * 400))
+    for offset in range(30, 90):
+        data[offset] ^= 0xFF
+    (mirror.folder / "traffic.txt.gz").write_bytes(bytes(data))
+    with pytest.raises(DownloadError, match=r"^traffic.txt.gz must be a gzip archive but it cannot be unpacked"):
+        fetch("traffic", data_dir=tmp_path / "root")
+    assert all_files(tmp_path / "root") == []

@@ -12,6 +12,7 @@ import fnmatch
 import os
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pooch
@@ -83,7 +84,9 @@ def unpack(download: Download, archive: Path, folder: Path) -> list[Path]:
             extracted = [pooch.Decompress(method="gzip", name=name)(str(archive), "download", None)]
         else:
             return [archive]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    # zlib.error: a damaged deflate stream (zip member or gzip); NotImplementedError: a compression method
+    # zipfile lacks (Deflate64, which Windows writes for large archives).
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
             raise  # the disk refused a write (full, quota, permissions): the archive is fine, fetch() says so
         raise DownloadError(
