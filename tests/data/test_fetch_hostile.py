@@ -97,3 +97,17 @@ def test_a_damaged_gzip_is_one_line(mirror: Mirror, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match=r"^traffic.txt.gz must be a gzip archive but it cannot be unpacked"):
         fetch("traffic", data_dir=tmp_path / "root")
     assert all_files(tmp_path / "root") == []
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_a_data_dir_that_is_a_file_fails_once(
+    below: bool, mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    root = a_file / "data" if below else a_file
+    code, out, err = run_cli(["data", "fetch", "PLAID", "Libras", "--data-dir", str(root)], capsys)
+    found = f"{a_file}, a folder above {root}, is a file" if below else f"{a_file} is a file"
+    one_line_error(code, err, f"data directory must be a folder but {found}")
+    assert "network" not in err and "failed" not in out and mirror.requests == []
+    assert a_file.read_text() == "mine\n"

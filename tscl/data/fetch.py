@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
-from tscl.data.download import MIRROR_ENV, NETWORK_HINT, checked_mirror, fetch_upstream, unpack
+from tscl.data.download import MIRROR_ENV, checked_mirror, fetch_upstream, unpack
 from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
@@ -52,11 +52,11 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
         The paths of the dataset's files.
 
     Raises:
-        DataError: unknown name.
+        DataError: unknown name, or ``data_dir`` (or a folder above it) is a file.
         DownloadError: network/HTTP failure, a damaged archive, a failed preprocessing or a checksum mismatch.
     """
     entry = get_entry(name)
-    root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
+    root = data_root(data_dir)
     paths = [root / relative for relative in entry.files]
     if not force and is_current(entry, root):
         return paths
@@ -97,11 +97,13 @@ def fetch_many(
         on_result: called after each dataset (for progress output).
 
     Raises:
-        DataError: an unknown name or archive (checked for all before anything is downloaded).
+        DataError: an unknown name or archive (checked for all before anything is downloaded), or a
+            ``data_dir`` that is a file.
         ConfigError: ``TSCL_DATA_MIRROR`` is not an http(s):// URL.
     """
     canonical = [get_entry(name).name for name in dataset_names(names)]
-    checked_mirror()  # a bad mirror fails once, not once per dataset
+    checked_mirror()  # a bad mirror or data root fails once, not once per dataset
+    data_root(data_dir)
     results = []
     for name in canonical:
         try:
@@ -112,6 +114,23 @@ def fetch_many(
         if on_result is not None:
             on_result(result)
     return results
+
+
+def data_root(data_dir: Path | str | None) -> Path:
+    """The root fetch writes to: ``data_dir``, else the cache directory.
+
+    Raises:
+        DataError: the root, or a folder it would be created in, is a file.
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
+    blocking = next((folder for folder in (root, *root.parents) if folder.exists() and not folder.is_dir()), None)
+    if blocking is not None:
+        found = f"{root} is a file" if blocking == root else f"{blocking}, a folder above {root}, is a file"
+        raise DataError(
+            f"data directory must be a folder but {found}",
+            "pass a folder with --data-dir; it is created when missing",
+        )
+    return root
 
 
 def fetch_missing(
@@ -193,7 +212,10 @@ def _staging(root: Path) -> Iterator[Path]:
         _remove_abandoned(root)
         stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
     except OSError as exc:
-        raise DownloadError(f"{root} must be writable but got: {exc.strerror}", NETWORK_HINT) from exc
+        raise DownloadError(
+            f"{root} must be a folder tscl can write to but got: {exc.strerror or exc}",
+            "pass another --data-dir (or set TSCL_CACHE_DIR for the default one), or fix its permissions",
+        ) from exc
     try:
         yield stage
     finally:
