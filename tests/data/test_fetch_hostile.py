@@ -111,3 +111,20 @@ def test_a_data_dir_that_is_a_file_fails_once(
     one_line_error(code, err, f"data directory must be a folder but {found}")
     assert "network" not in err and "failed" not in out and mirror.requests == []
     assert a_file.read_text() == "mine\n"
+
+
+_LOGIN_PAGE = "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body>Log in first</body></html>\n"
+
+
+@pytest.mark.parametrize(
+    ("served", "reason"),
+    [(_LOGIN_PAGE, "must be the ETTm2 table but it is not"), ("date,HUFL\n2016-07-01 00:00:00,1.0\n", "'OT'")],
+)
+def test_an_unpinned_csv_that_is_no_table_is_refused(
+    served: str, reason: str, mirror: Mirror, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (mirror.folder / "ETTm2.csv").write_text(served)  # ETTm2 has no pinned sha256
+    root = tmp_path / "root"
+    code, _, err = run_cli(["data", "fetch", "ETTm2", "--data-dir", str(root)], capsys)
+    one_line_error(code, err, "ETTm2.csv from http://127.0.0.1", reason)
+    assert all_files(root) == []  # not installed, no sum recorded: the next fetch downloads it again

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
+from tscl.data.csv_reader import read_forecast_csv
+from tscl.data.dataset import ForecastingData
 from tscl.data.download import MIRROR_ENV, checked_mirror, fetch_upstream, unpack
 from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
@@ -294,7 +296,28 @@ def _checked(entry: CatalogEntry, index: int, path: Path, source: str) -> _Built
             f"sha256 of {path.name} must be {pinned} but got {actual}",
             f"the file from {source} is not the expected one; retry, or check {MIRROR_ENV}",
         )
+    if pinned is None and entry.task == ForecastingData.task:
+        _check_table(entry, path, source)
     return _Built(relative, path, actual, pinned is not None, source)
+
+
+def _check_table(entry: CatalogEntry, path: Path, source: str) -> None:
+    """A forecasting CSV without a pinned sum must at least read as one and hold the target column: else an
+    error page served with HTTP 200 (a proxy's login page) would be installed, and recorded as the good copy."""
+    try:
+        columns = read_forecast_csv(path).columns
+    except DataError as exc:
+        reason = exc.message.replace(str(path), path.name)
+        raise DownloadError(
+            f"{path.name} from {source} must be the {entry.name} table but it is not: {reason}",
+            f"the server sent something else (an error or login page?); retry, or check {MIRROR_ENV}",
+        ) from exc
+    if entry.target not in columns:
+        raise DownloadError(
+            f"{path.name} from {source} must hold the column {entry.target!r} of {entry.name} "
+            f"but its columns are {', '.join(columns[:12])}",
+            f"the file is not the upstream one; check {MIRROR_ENV} or the catalog's URL",
+        )
 
 
 def _install(entry: CatalogEntry, root: Path, built: Path) -> None:
