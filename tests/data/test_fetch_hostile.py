@@ -128,3 +128,13 @@ def test_an_unpinned_csv_that_is_no_table_is_refused(
     code, _, err = run_cli(["data", "fetch", "ETTm2", "--data-dir", str(root)], capsys)
     one_line_error(code, err, "ETTm2.csv from http://127.0.0.1", reason)
     assert all_files(root) == []  # not installed, no sum recorded: the next fetch downloads it again
+
+
+@pytest.mark.parametrize("command", [["verify"], ["verify", "ETTh1"], ["list"], ["list", "--cached"]])
+def test_a_data_dir_that_does_not_exist_is_refused(
+    command: list[str], tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "datsets"
+    code, out, err = run_cli(["data", *command, "--data-dir", str(typo)], capsys)
+    one_line_error(code, err, f"data directory must exist but got {typo}")
+    assert out == "" and not typo.exists()

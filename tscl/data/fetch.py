@@ -22,7 +22,7 @@ from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
 from tscl.data.csv_reader import read_forecast_csv
 from tscl.data.dataset import ForecastingData
 from tscl.data.download import MIRROR_ENV, checked_mirror, fetch_upstream, unpack
-from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
+from tscl.data.locate import cache_dir, check_data_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
@@ -168,9 +168,11 @@ def verify(name: str | None = None, data_dir: Path | str | None = None) -> list[
     Searches ``data_dir`` alone when given, else every data root (``$TSCL_DATA_DIR``, ``./datasets``, the cache).
 
     Raises:
-        DataError: unknown name, or ``name`` was never fetched into the roots searched.
+        DataError: unknown name, a ``data_dir`` that is no folder, or ``name`` was never fetched into the roots
+            searched.
     """
     wanted = get_entry(name).name if name is not None else None
+    check_data_dir(data_dir)
     roots = [Path(data_dir).expanduser()] if data_dir is not None else resolve_roots()
     checks = [
         check_record(root, record)
