@@ -14,14 +14,21 @@ from pathlib import Path
 
 class _Handler(SimpleHTTPRequestHandler):
     """Serves a folder; records every path asked for; sends only half of the files named in ``cut_short``
-    (with the full Content-Length) and then closes the connection, like a server dying mid-file."""
+    (with the full Content-Length) and then closes the connection, like a server dying mid-file; answers a
+    request for a file named in ``redirect_loop`` with a redirect to itself."""
 
     requests_served: list[str] = []
     cut_short: set[str] = set()
+    redirect_loop: set[str] = set()
 
     def do_GET(self) -> None:  # noqa: N802  (http.server naming)
         type(self).requests_served.append(self.path)
         name = self.path.lstrip("/")
+        if name in type(self).redirect_loop:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.end_headers()
+            return
         if name in type(self).cut_short:
             body = (Path(self.directory) / name).read_bytes()
             self.send_response(200)
@@ -38,12 +45,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
 @dataclass
 class Mirror:
-    """The served folder, its URL, the paths requested so far, and the files to cut short."""
+    """The served folder, its URL, the paths requested so far, the files to cut short and those that
+    redirect to themselves."""
 
     folder: Path
     url: str
     requests: list[str] = field(default_factory=list)
     cut_short: set[str] = field(default_factory=set)
+    redirect_loop: set[str] = field(default_factory=set)
 
 
 @contextmanager
@@ -52,6 +61,7 @@ def serve(folder: Path) -> Iterator[Mirror]:
     served = Mirror(folder, "")
     _Handler.requests_served = served.requests
     _Handler.cut_short = served.cut_short
+    _Handler.redirect_loop = served.redirect_loop
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,30 @@ def test_a_data_dir_that_does_not_exist_is_refused(
     code, out, err = run_cli(["data", *command, "--data-dir", str(typo)], capsys)
     one_line_error(code, err, f"data directory must exist but got {typo}")
     assert out == "" and not typo.exists()
+
+
+def _closed_port() -> int:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    port = int(server.server_address[1])
+    server.server_close()  # nothing listens on it any more
+    return port
+
+
+def test_network_failures_say_what_failed(mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failure() -> str:
+        with pytest.raises(DownloadError) as info:
+            fetch("ETTh1", data_dir=tmp_path / "root")
+        assert info.value.message.startswith("download of ") and "\n" not in info.value.message
+        assert all_files(tmp_path / "root") == []
+        return info.value.message
+
+    mirror.redirect_loop.add("ETTh1.csv")
+    assert failure().endswith("but got: the server redirected too many times (a redirect loop)")
+    monkeypatch.setenv("TSCL_DATA_MIRROR", mirror.url.replace("http://", "https://"))  # a plain-HTTP server
+    assert "but got: the TLS (https) handshake failed: " in failure()
+    monkeypatch.setenv("TSCL_DATA_MIRROR", mirror.url)
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    proxy = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("http_proxy", proxy)
+    assert f"but got: cannot connect through {proxy} (set by http_proxy/https_proxy" in failure()

@@ -146,9 +146,27 @@ def _reason(exc: requests.exceptions.RequestException) -> str:
         return "the connection closed before the whole file arrived"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"no answer within {TIMEOUT_SECONDS} s"
+    if isinstance(exc, requests.exceptions.ProxyError):  # before ConnectionError, its parent
+        url = str(exc.request.url) if exc.request is not None and exc.request.url else ""
+        proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or "the proxy"
+        return f"cannot connect through {proxy} (set by http_proxy/https_proxy; fix it, or list the host in no_proxy)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = _last_reason(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in reason:  # often a company proxy that re-signs https
+            reason += "; if a proxy re-signs https, set REQUESTS_CA_BUNDLE to its certificate file"
+        return f"the TLS (https) handshake failed: {reason}"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "cannot connect (no network, or connection refused)"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "the server redirected too many times (a redirect loop)"
     return type(exc).__name__
+
+
+def _last_reason(exc: BaseException) -> str:
+    """The innermost cause's message (urllib3 nests its reasons a few levels deep), on one line."""
+    while exc.__context__ is not None and str(exc.__context__):
+        exc = exc.__context__
+    return " ".join(str(exc).split())
 
 
 class _DownloadBar:
