@@ -166,3 +166,27 @@ def test_network_failures_say_what_failed(mirror: Mirror, tmp_path: Path, monkey
     proxy = f"http://127.0.0.1:{_closed_port()}"
     monkeypatch.setenv("http_proxy", proxy)
     assert f"but got: cannot connect through {proxy} (set by http_proxy/https_proxy" in failure()
+
+
+@pytest.mark.parametrize(
+    ("name", "by_hand"),
+    [
+        ("ETTh1", "download {upstream}/ETT-small/ETTh1.csv elsewhere and put ETTh1.csv in {root}/ETT"),
+        ("Libras", "download {upstream}/Libras.zip elsewhere and put Libras_TRAIN.ts, Libras_TEST.ts "
+                   "(from the zip) in {root}/UEA/Libras"),
+        ("traffic", "serve the folder holding traffic.txt.gz with `python -m http.server 8000` and set "
+                    "TSCL_DATA_MIRROR="),
+    ],
+)  # fmt: skip
+def test_offline_hint_says_where_the_files_go(
+    name: str, by_hand: str, tmp_path: Path, isolated_data_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tscl.data.catalog import get_entry
+
+    monkeypatch.setenv("TSCL_DATA_MIRROR", f"http://127.0.0.1:{_closed_port()}")
+    root = tmp_path / "root"
+    with pytest.raises(DownloadError) as info:
+        fetch(name, data_dir=root)
+    upstream = get_entry(name).downloads[0].url.rsplit("/", 2 if name == "ETTh1" else 1)[0]
+    assert "cannot connect" in info.value.message
+    assert by_hand.format(upstream=upstream, root=root) in (info.value.hint or "")

@@ -33,6 +33,10 @@ NETWORK_HINT = (
 )
 
 
+class UnreachableError(DownloadError):
+    """The file could not be downloaded at all (no network, HTTP error): a caller may say how to get it by hand."""
+
+
 def source_url(download: Download) -> str:
     """The URL to fetch: the upstream one, or ``<mirror>/<file name>`` when ``TSCL_DATA_MIRROR`` is set."""
     mirror = checked_mirror()
@@ -57,7 +61,8 @@ def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
         ``(path, sha256, url)`` of the downloaded file.
 
     Raises:
-        DownloadError: network or HTTP failure, or a pinned checksum that does not match.
+        UnreachableError: network or HTTP failure.
+        DownloadError: a pinned checksum that does not match.
     """
     url = source_url(download)
     path = _retrieve(url, folder, download.file_name)
@@ -127,9 +132,9 @@ def _retrieve(url: str, folder: Path, file_name: str) -> Path:
     except requests.exceptions.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "an error"
         message = f"download of {url} must succeed but the server answered HTTP {status}"
-        raise DownloadError(message, NETWORK_HINT) from exc
+        raise UnreachableError(message, NETWORK_HINT) from exc
     except requests.exceptions.RequestException as exc:
-        raise DownloadError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
+        raise UnreachableError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
     except ValueError as exc:
         raise DownloadError(f"download of {url} must succeed but got: {exc}", NETWORK_HINT) from exc
     finally:

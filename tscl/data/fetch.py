@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
 from tscl.data.csv_reader import read_forecast_csv
 from tscl.data.dataset import ForecastingData
-from tscl.data.download import MIRROR_ENV, checked_mirror, fetch_upstream, unpack
+from tscl.data.download import MIRROR_ENV, UnreachableError, checked_mirror, fetch_upstream, unpack
 from tscl.data.locate import cache_dir, check_data_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
@@ -64,7 +64,10 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
         return paths
     with _staging(root) as stage:
         try:
-            built = _build(entry, stage)
+            try:
+                built = _build(entry, stage)
+            except UnreachableError as exc:
+                raise DownloadError(exc.message, by_hand_hint(entry, root)) from exc
             # Recorded before the files move in: a process killed in between leaves files that fail their
             # check (and are fetched again), never files without a recorded sum.
             record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
@@ -75,6 +78,24 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
                 "free some disk space or pass another --data-dir",
             ) from exc
     return paths
+
+
+def by_hand_hint(entry: CatalogEntry, root: Path) -> str:
+    """How to get ``entry`` without tscl's download: the upstream URLs and where their files go."""
+    urls = " and ".join(download.url for download in entry.downloads)
+    if entry.preprocess is not None:  # the files are built from the downloads: they must come through fetch
+        names = ", ".join(download.file_name for download in entry.downloads)
+        return (
+            f"check the network or {MIRROR_ENV}; without network, download {urls} elsewhere, serve the folder "
+            f"holding {names} with `python -m http.server 8000` and set {MIRROR_ENV}=http://127.0.0.1:8000"
+        )
+    names = ", ".join(PurePosixPath(file).name for file in entry.files)
+    unzipped = " (from the zip)" if any(download.unpack for download in entry.downloads) else ""
+    folder = root / PurePosixPath(entry.files[0]).parent
+    return (
+        f"check the network or {MIRROR_ENV}; without network, download {urls} elsewhere and put "
+        f"{names}{unzipped} in {folder}"
+    )
 
 
 @dataclass(frozen=True)
