@@ -190,3 +190,12 @@ def test_offline_hint_says_where_the_files_go(
     upstream = get_entry(name).downloads[0].url.rsplit("/", 2 if name == "ETTh1" else 1)[0]
     assert "cannot connect" in info.value.message
     assert by_hand.format(upstream=upstream, root=root) in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(("command", "name"), [("fetch", "gunpont"), ("fetch", "./mine.csv"), ("verify", "Lbras")])
+def test_fetch_and_verify_ask_for_a_catalog_name(
+    command: str, name: str, tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["data", command, name, "--data-dir", str(tmp_path)], capsys)
+    one_line_error(code, err, f"dataset must be a catalog name but got {name!r}")
+    assert "file path" not in err and "pass a path to a" not in err  # neither command takes a file
