@@ -21,6 +21,7 @@ from tscl.data import fetch
 from tscl.errors import DownloadError
 
 _REPO = Path(__file__).resolve().parents[2]
+MANIFEST = [".tscl-manifest.json", ".tscl-manifest.lock"]
 
 
 def _cli_with_file_size_limit(args: list[str], limit_bytes: int, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -199,3 +200,30 @@ def test_fetch_and_verify_ask_for_a_catalog_name(
     code, _, err = run_cli(["data", command, name, "--data-dir", str(tmp_path)], capsys)
     one_line_error(code, err, f"dataset must be a catalog name but got {name!r}")
     assert "file path" not in err and "pass a path to a" not in err  # neither command takes a file
+
+
+def test_a_fetch_that_loses_the_race_to_another_still_succeeds(
+    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes fetch one dataset: the other installs the folder between this one's check and rename."""
+    write_zip(mirror.folder / "Libras.zip", {"Libras_TRAIN.ts": b"train\n", "Libras_TEST.ts": b"test\n"})
+    root = tmp_path / "root"
+    real_rename = os.rename
+    raced: list[bool] = []
+
+    def rename_after_the_other(source: str | Path, target: str | Path) -> None:
+        if Path(target) == root / "UEA" / "Libras" and not raced:  # the dataset's folder moving into place
+            raced.append(True)
+            fetch("Libras", data_dir=root)  # the other process, start to end
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", rename_after_the_other)
+    paths = fetch("Libras", data_dir=root)
+    assert raced and [p.read_text() for p in paths] == ["train\n", "test\n"]
+    assert all_files(root) == [
+        *MANIFEST,
+        "UEA",
+        "UEA/Libras",
+        "UEA/Libras/Libras_TEST.ts",
+        "UEA/Libras/Libras_TRAIN.ts",
+    ]

@@ -349,8 +349,13 @@ def _install(entry: CatalogEntry, root: Path, built: Path) -> None:
     folder = PurePosixPath(os.path.commonpath(entry.files)) if len(entry.files) > 1 else None
     if folder is not None and not (root / folder).exists():
         (root / folder).parent.mkdir(parents=True, exist_ok=True)
-        os.rename(built / folder, root / folder)
-        return
+        try:
+            os.rename(built / folder, root / folder)
+            return
+        except OSError:
+            if not (root / folder).is_dir():
+                raise
+            # another fetch of the same dataset put its folder there since the check: replace file by file
     for relative in entry.files:
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         os.replace(built / relative, root / relative)
