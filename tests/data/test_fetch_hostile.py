@@ -227,3 +227,17 @@ def test_a_fetch_that_loses_the_race_to_another_still_succeeds(
         "UEA/Libras/Libras_TEST.ts",
         "UEA/Libras/Libras_TRAIN.ts",
     ]
+
+
+def test_a_server_that_stops_sending_midway_is_no_connection_failure(
+    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tscl.data import download
+
+    monkeypatch.setattr(download, "TIMEOUT_SECONDS", 0.3)  # the reason names the limit; nothing is timed
+    (mirror.folder / "ETTm2.csv").write_bytes(b"date,OT\n" + b"2016-07-01 00:00:00,1.0\n" * 20_000)
+    mirror.stall.add("ETTm2.csv")
+    with pytest.raises(DownloadError) as info:
+        fetch("ETTm2", data_dir=tmp_path / "root")
+    assert info.value.message.endswith("but got: the server stopped sending for 0.3 s before the whole file arrived")
+    assert all_files(tmp_path / "root") == []

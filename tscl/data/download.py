@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pooch
 import requests
+import urllib3
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
@@ -151,6 +152,8 @@ def _reason(exc: requests.exceptions.RequestException) -> str:
         return "the connection closed before the whole file arrived"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"no answer within {TIMEOUT_SECONDS} s"
+    if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):  # requests: a ConnectionError
+        return f"the server stopped sending for {TIMEOUT_SECONDS} s before the whole file arrived"
     if isinstance(exc, requests.exceptions.ProxyError):  # before ConnectionError, its parent
         url = str(exc.request.url) if exc.request is not None and exc.request.url else ""
         proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or "the proxy"
