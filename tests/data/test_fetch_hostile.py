@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import resource
+import socket
 import subprocess
 import sys
 import zipfile
@@ -241,3 +242,16 @@ def test_a_server_that_stops_sending_midway_is_no_connection_failure(
         fetch("ETTm2", data_dir=tmp_path / "root")
     assert info.value.message.endswith("but got: the server stopped sending for 0.3 s before the whole file arrived")
     assert all_files(tmp_path / "root") == []
+
+
+def test_staging_of_a_fetch_on_another_machine_is_left_alone(mirror: Mirror, tmp_path: Path) -> None:
+    """A root shared between machines: a process id that does not run here may run there."""
+    write_zip(mirror.folder / "Libras.zip", {"Libras_TRAIN.ts": b"train\n", "Libras_TEST.ts": b"test\n"})
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()  # a pid that runs on no machine here
+    root = tmp_path / "root"
+    elsewhere = root / f".tscl-fetch-{process.pid}-{socket.gethostname()}x-abc"
+    (elsewhere / "download-0").mkdir(parents=True)
+    (elsewhere / "download-0" / "tmpfile").write_bytes(b"half a file")
+    fetch("Libras", data_dir=root)
+    assert (elsewhere / "download-0" / "tmpfile").read_bytes() == b"half a file"

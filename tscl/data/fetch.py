@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -228,14 +229,15 @@ def is_current(entry: CatalogEntry, root: Path) -> bool:
 def _staging(root: Path) -> Iterator[Path]:
     """A private folder inside ``root``, removed at exit; folders created for it go too if left empty.
 
-    Its name carries the process id, so the folders of a fetch that was killed (no chance to clean up) are
-    removed by the next fetch into the same root.
+    Its name carries the process id and the host name, so the folders of a fetch that was killed (no chance to
+    clean up) are removed by the next fetch into the same root on the same machine — and a root shared between
+    machines (a cluster's home folder) keeps the folders of fetches running elsewhere.
     """
     created = [folder for folder in (root, *root.parents) if not folder.exists()]
     try:
         root.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(root)
-        stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
+        stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-{socket.gethostname()}-", dir=root))
     except OSError as exc:
         raise DownloadError(
             f"{root} must be a folder tscl can write to but got: {exc.strerror or exc}",
@@ -253,10 +255,10 @@ def _staging(root: Path) -> Iterator[Path]:
 
 
 def _remove_abandoned(root: Path) -> None:
-    """Remove staging folders of processes that no longer run."""
+    """Remove staging folders of processes of this machine that no longer run."""
     for folder in root.glob(f"{_STAGING}*-*"):
-        pid = folder.name[len(_STAGING) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        pid, _, rest = folder.name[len(_STAGING) :].partition("-")
+        if pid.isdigit() and rest.startswith(f"{socket.gethostname()}-") and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
