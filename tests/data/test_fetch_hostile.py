@@ -255,3 +255,14 @@ def test_staging_of_a_fetch_on_another_machine_is_left_alone(mirror: Mirror, tmp
     (elsewhere / "download-0" / "tmpfile").write_bytes(b"half a file")
     fetch("Libras", data_dir=root)
     assert (elsewhere / "download-0" / "tmpfile").read_bytes() == b"half a file"
+
+
+def test_a_cache_dir_that_is_a_file_names_its_variable(
+    tmp_path: Path, isolated_data_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "cache.txt"
+    a_file.write_text("")
+    monkeypatch.setenv("TSCL_CACHE_DIR", str(a_file))
+    code, _, err = run_cli(["data", "fetch", "ETTh1"], capsys)
+    one_line_error(code, err, f"data directory must be a folder but {a_file}, a folder above")
+    assert "TSCL_CACHE_DIR" in err.splitlines()[1]

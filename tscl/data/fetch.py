@@ -150,10 +150,8 @@ def data_root(data_dir: Path | str | None) -> Path:
     blocking = next((folder for folder in (root, *root.parents) if folder.exists() and not folder.is_dir()), None)
     if blocking is not None:
         found = f"{root} is a file" if blocking == root else f"{blocking}, a folder above {root}, is a file"
-        raise DataError(
-            f"data directory must be a folder but {found}",
-            "pass a folder with --data-dir; it is created when missing",
-        )
+        where = "--data-dir" if data_dir is not None else "--data-dir, or set TSCL_CACHE_DIR to one"
+        raise DataError(f"data directory must be a folder but {found}", f"pass a folder with {where}")
     return root
 
 
