@@ -266,3 +266,18 @@ def test_a_cache_dir_that_is_a_file_names_its_variable(
     code, _, err = run_cli(["data", "fetch", "ETTh1"], capsys)
     one_line_error(code, err, f"data directory must be a folder but {a_file}, a folder above")
     assert "TSCL_CACHE_DIR" in err.splitlines()[1]
+
+
+@pytest.mark.parametrize("bad", ["http://", "http://exa mple:80", "http://127.0.0.1:99999", "http://[::1"])
+def test_a_mirror_url_requests_cannot_parse_fails_once(
+    bad: str,
+    tmp_path: Path,
+    isolated_data_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TSCL_DATA_MIRROR", bad)
+    root = tmp_path / "root"
+    code, out, err = run_cli(["data", "fetch", "ETTh1", "Libras", "--data-dir", str(root)], capsys)
+    one_line_error(code, err, f"TSCL_DATA_MIRROR must be an http:// or https:// URL but got {bad!r} (")
+    assert "failed" not in out and not root.exists()

@@ -47,12 +47,20 @@ def source_url(download: Download) -> str:
 def checked_mirror() -> str | None:
     """``TSCL_DATA_MIRROR`` (None when unset); ConfigError unless it is an http(s):// URL."""
     mirror = os.environ.get(MIRROR_ENV)
-    if mirror and not mirror.lower().startswith(("http://", "https://")):
+    if not mirror:
+        return None
+    problem = "" if mirror.lower().startswith(("http://", "https://")) else "no http:// or https://"
+    if not problem:
+        try:  # the parse requests does before each download: a bad host or port fails here, once
+            requests.models.PreparedRequest().prepare_url(f"{mirror.rstrip('/')}/file", None)
+        except requests.exceptions.RequestException as exc:
+            problem = " ".join(str(exc).split())
+    if problem:
         raise ConfigError(
-            f"{MIRROR_ENV} must be an http:// or https:// URL but got {mirror!r}",
+            f"{MIRROR_ENV} must be an http:// or https:// URL but got {mirror!r} ({problem})",
             hint=f"e.g. {MIRROR_ENV}=http://127.0.0.1:8000 (a server holding the upstream files), or unset it",
         )
-    return mirror or None
+    return mirror
 
 
 def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
@@ -167,7 +175,7 @@ def _reason(exc: requests.exceptions.RequestException) -> str:
         return "cannot connect (no network, or connection refused)"
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return "the server redirected too many times (a redirect loop)"
-    return type(exc).__name__
+    return f"{type(exc).__name__}: {_last_reason(exc)}"
 
 
 def _last_reason(exc: BaseException) -> str:
