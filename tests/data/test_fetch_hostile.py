@@ -281,3 +281,13 @@ def test_a_mirror_url_requests_cannot_parse_fails_once(
     code, out, err = run_cli(["data", "fetch", "ETTh1", "Libras", "--data-dir", str(root)], capsys)
     one_line_error(code, err, f"TSCL_DATA_MIRROR must be an http:// or https:// URL but got {bad!r} (")
     assert "failed" not in out and not root.exists()
+
+
+@pytest.mark.parametrize("command", [["list"], ["verify"], ["info", "GunPoint"]])
+def test_a_data_dir_that_is_a_file_is_called_a_file(
+    command: list[str], tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "GunPoint_TRAIN.ts"
+    a_file.write_text("")
+    code, _, err = run_cli(["data", *command, "--data-dir", str(a_file)], capsys)
+    one_line_error(code, err, f"data directory must be a folder but {a_file} is a file")

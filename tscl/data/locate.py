@@ -76,6 +76,11 @@ def check_data_dir(data_dir: str | Path | None) -> None:
     Raises:
         DataError: ``data_dir`` is not an existing folder.
     """
+    if data_dir is not None and Path(data_dir).expanduser().exists() and not Path(data_dir).expanduser().is_dir():
+        raise DataError(
+            f"data directory must be a folder but {data_dir} is a file",
+            "pass the folder that holds the data; to load one file, pass its path as the dataset",
+        )
     if data_dir is not None and not Path(data_dir).expanduser().is_dir():
         raise DataError(
             f"data directory must exist but got {data_dir}",
