@@ -291,3 +291,20 @@ def test_a_data_dir_that_is_a_file_is_called_a_file(
     a_file.write_text("")
     code, _, err = run_cli(["data", *command, "--data-dir", str(a_file)], capsys)
     one_line_error(code, err, f"data directory must be a folder but {a_file} is a file")
+
+
+def test_printed_paths_are_whole_and_literal(
+    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Square brackets in a path are no rich markup, and a long line is not cut where a pipe's 80 columns end."""
+    write_zip(mirror.folder / "Libras.zip", {"Libras_TRAIN.ts": b"train\n", "Libras_TEST.ts": b"test\n"})
+    root = tmp_path / "[red]runs" / ("a-long-folder-name-" * 5)
+    code, out, _ = run_cli(["data", "fetch", "Libras", "--data-dir", str(root)], capsys)
+    files = f"{root}/UEA/Libras/Libras_TRAIN.ts, {root}/UEA/Libras/Libras_TEST.ts"
+    assert code == 0 and out.splitlines() == [f"ok Libras: {files}"]
+    (root / "UEA" / "Libras" / "Libras_TEST.ts").write_text("changed\n")
+    monkeypatch.setenv("COLUMNS", "1000")  # the tables fold long cells at the terminal's width
+    code, out, _ = run_cli(["data", "verify", "--data-dir", str(root)], capsys)
+    assert code == 1 and f"{root}/UEA/Libras/Libras_TEST.ts" in out
+    code, out, _ = run_cli(["data", "list", "--archive", "UEA", "--cached", "--data-dir", str(root)], capsys)
+    assert code == 0 and f"{root}/UEA/Libras" in out
