@@ -308,3 +308,11 @@ def test_printed_paths_are_whole_and_literal(
     assert code == 1 and f"{root}/UEA/Libras/Libras_TEST.ts" in out
     code, out, _ = run_cli(["data", "list", "--archive", "UEA", "--cached", "--data-dir", str(root)], capsys)
     assert code == 0 and f"{root}/UEA/Libras" in out
+
+
+def test_fetch_missing_downloads_nothing_for_a_data_dir_that_is_no_folder(mirror: Mirror, tmp_path: Path) -> None:
+    from tscl.data.fetch import fetch_missing
+
+    (mirror.folder / "ETTh1.csv").write_text("date,OT\n2016-07-01 00:00:00,1.0\n")
+    assert fetch_missing(["ETTh1"], tmp_path / "typo") == []
+    assert mirror.requests == []  # the sweep's trials fail on the data directory, not after a download

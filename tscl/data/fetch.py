@@ -159,7 +159,10 @@ def fetch_missing(
     names: list[str], data_dir: Path | str | None = None, on_result: Callable[[FetchResult], None] | None = None
 ) -> list[FetchResult]:
     """Fetch, into the cache, the catalog datasets among ``names`` that are found nowhere (the data roots
-    searched from ``data_dir``, or aeon's bundled copies); names of files and unknown names are left alone."""
+    searched from ``data_dir``, or aeon's bundled copies); names of files and unknown names are left alone, and
+    so is everything when ``data_dir`` is given but no folder (the loads fail on it: a download would be waste)."""
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        return []
     missing = []
     for name in names:
         entry = None if looks_like_path(name) else find_entry(name)
