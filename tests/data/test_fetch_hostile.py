@@ -316,3 +316,14 @@ def test_fetch_missing_downloads_nothing_for_a_data_dir_that_is_no_folder(mirror
     (mirror.folder / "ETTh1.csv").write_text("date,OT\n2016-07-01 00:00:00,1.0\n")
     assert fetch_missing(["ETTh1"], tmp_path / "typo") == []
     assert mirror.requests == []  # the sweep's trials fail on the data directory, not after a download
+
+
+@pytest.mark.parametrize(
+    ("name", "selectors"), [("UCR", "UCR:all"), ("uea", "UEA:all"), ("all", "UCR:all UEA:all forecasting:all")]
+)
+def test_an_archive_named_alone_says_how_to_fetch_it(
+    name: str, selectors: str, tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(["data", "fetch", name, "--data-dir", str(tmp_path / "root")], capsys)
+    one_line_error(code, err, f"dataset must be a catalog name but got {name!r}; a whole archive is {selectors}")
+    assert "did you mean" not in err

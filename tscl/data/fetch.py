@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
+from tscl.data.catalog import ALL_MEMBERS, CatalogEntry, expand_names, find_entry, get_entry
+from tscl.data.catalog_data import ARCHIVES
 from tscl.data.csv_reader import read_forecast_csv
 from tscl.data.dataset import ForecastingData
 from tscl.data.download import MIRROR_ENV, UnreachableError, checked_mirror, fetch_upstream, unpack
@@ -125,7 +126,7 @@ def fetch_many(
             ``data_dir`` that is a file.
         ConfigError: ``TSCL_DATA_MIRROR`` is not an http(s):// URL.
     """
-    canonical = [get_entry(name).name for name in dataset_names(names)]
+    canonical = [_fetchable(name).name for name in dataset_names(names)]
     checked_mirror()  # a bad mirror or data root fails once, not once per dataset
     data_root(data_dir)
     results = []
@@ -173,6 +174,20 @@ def fetch_missing(
         except DataError:
             missing.append(entry.name)
     return fetch_many(missing, on_result=on_result) if missing else []
+
+
+def _fetchable(name: str) -> CatalogEntry:
+    """The entry of ``name``; an archive's name (``UCR``) or ``all`` alone says how to fetch whole archives."""
+    entry = find_entry(name)
+    archives = {archive.lower(): archive for archive in ARCHIVES}
+    if entry is None and name.strip().lower() in (*archives, ALL_MEMBERS):
+        archive = archives.get(name.strip().lower())
+        selectors = [f"{archive}:{ALL_MEMBERS}"] if archive else [f"{a}:{ALL_MEMBERS}" for a in ARCHIVES]
+        raise DataError(
+            f"dataset must be a catalog name but got {name!r}; a whole archive is {' '.join(selectors)}",
+            f"e.g. `tscl data fetch {selectors[0]}`; `tscl data list --archive ...` shows an archive's datasets",
+        )
+    return entry if entry is not None else get_entry(name)
 
 
 def dataset_names(specs: list[str]) -> list[str]:
