@@ -11,11 +11,7 @@ damaged archive or a checksum mismatch leaves nothing behind.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -28,9 +24,9 @@ from tscl.data.locate import cache_dir, check_data_dir, locate, looks_like_path,
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
+from tscl.data.staging import install, staging
 from tscl.errors import DataError, DownloadError, TsclError
 
-_STAGING = ".tscl-fetch-"
 FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
 
@@ -64,7 +60,7 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
     paths = [root / relative for relative in entry.files]
     if not force and is_current(entry, root):
         return paths
-    with _staging(root) as stage:
+    with staging(root) as stage:
         try:
             try:
                 built = _build(entry, stage)
@@ -73,7 +69,7 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
             # Recorded before the files move in: a process killed in between leaves files that fail their
             # check (and are fetched again), never files without a recorded sum.
             record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
-            _install(entry, root, stage / "out")
+            install(entry.files, root, stage / "out")
         except OSError as exc:  # disk full, permissions: the download itself has its own errors
             raise DownloadError(
                 f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}",
@@ -241,53 +237,6 @@ def is_current(entry: CatalogEntry, root: Path) -> bool:
     return True
 
 
-@contextmanager
-def _staging(root: Path) -> Iterator[Path]:
-    """A private folder inside ``root``, removed at exit; folders created for it go too if left empty.
-
-    Its name carries the process id and the host name, so the folders of a fetch that was killed (no chance to
-    clean up) are removed by the next fetch into the same root on the same machine — and a root shared between
-    machines (a cluster's home folder) keeps the folders of fetches running elsewhere.
-    """
-    created = [folder for folder in (root, *root.parents) if not folder.exists()]
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned(root)
-        stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-{socket.gethostname()}-", dir=root))
-    except OSError as exc:
-        raise DownloadError(
-            f"{root} must be a folder tscl can write to but got: {exc.strerror or exc}",
-            "pass another --data-dir (or set TSCL_CACHE_DIR for the default one), or fix its permissions",
-        ) from exc
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        for folder in created:  # deepest first; stop at the first that holds something
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-
-
-def _remove_abandoned(root: Path) -> None:
-    """Remove staging folders of processes of this machine that no longer run."""
-    for folder in root.glob(f"{_STAGING}*-*"):
-        pid, _, rest = folder.name[len(_STAGING) :].partition("-")
-        if pid.isdigit() and rest.startswith(f"{socket.gethostname()}-") and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists but belongs to someone else, or cannot tell: leave it
-    return True
-
-
 def _build(entry: CatalogEntry, stage: Path) -> list[_Built]:
     """Download, unpack and preprocess into ``stage/out`` (catalog layout); check each file's sum."""
     inputs: list[Path] = []
@@ -359,21 +308,3 @@ def _check_table(entry: CatalogEntry, path: Path, source: str) -> None:
             f"but its columns are {', '.join(columns[:12])}",
             f"the file is not the upstream one; check {MIRROR_ENV} or the catalog's URL",
         )
-
-
-def _install(entry: CatalogEntry, root: Path, built: Path) -> None:
-    """Move the finished files into ``root``: the dataset's folder in one rename when it is new, else file by
-    file (each an atomic replace), so a reader never sees half a file."""
-    folder = PurePosixPath(os.path.commonpath(entry.files)) if len(entry.files) > 1 else None
-    if folder is not None and not (root / folder).exists():
-        (root / folder).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(built / folder, root / folder)
-            return
-        except OSError:
-            if not (root / folder).is_dir():
-                raise
-            # another fetch of the same dataset put its folder there since the check: replace file by file
-    for relative in entry.files:
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(built / relative, root / relative)
