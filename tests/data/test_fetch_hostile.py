@@ -327,3 +327,19 @@ def test_an_archive_named_alone_says_how_to_fetch_it(
     code, _, err = run_cli(["data", "fetch", name, "--data-dir", str(tmp_path / "root")], capsys)
     one_line_error(code, err, f"dataset must be a catalog name but got {name!r}; a whole archive is {selectors}")
     assert "did you mean" not in err
+
+
+@pytest.mark.parametrize("in_the_way", ["UEA/Libras", "UEA/Libras/Libras_TRAIN.ts/"])
+def test_a_file_in_the_way_is_named(in_the_way: str, mirror: Mirror, tmp_path: Path) -> None:
+    write_zip(mirror.folder / "Libras.zip", {"Libras_TRAIN.ts": b"train\n", "Libras_TEST.ts": b"test\n"})
+    root = tmp_path / "root"
+    blocker = root / in_the_way.rstrip("/")
+    if in_the_way.endswith("/"):
+        blocker.mkdir(parents=True)  # a folder where a file goes
+    else:
+        blocker.parent.mkdir(parents=True)
+        blocker.write_text("mine\n")  # a file where a folder goes
+    with pytest.raises(DownloadError) as info:
+        fetch("Libras", data_dir=root)
+    assert info.value.message.startswith(f"{root} must take the files of Libras but writing failed: ")
+    assert info.value.message.endswith(f" (at {blocker})") and "in the way" in (info.value.hint or "")

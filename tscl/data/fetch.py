@@ -70,12 +70,21 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
             # check (and are fetched again), never files without a recorded sum.
             record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
             install(entry.files, root, stage / "out")
-        except OSError as exc:  # disk full, permissions: the download itself has its own errors
+        except OSError as exc:  # disk full, permissions, a file in the way: the download has its own errors
             raise DownloadError(
-                f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}",
-                "free some disk space or pass another --data-dir",
+                f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}"
+                + _in_the_way(exc, stage),
+                "free some disk space, move away what is in the way, or pass another --data-dir",
             ) from exc
     return paths
+
+
+def _in_the_way(exc: OSError, stage: Path) -> str:
+    """`` (at PATH)`` when the failed write names a path of the data root (not of the private staging folder)."""
+    for name in (exc.filename2, exc.filename):
+        if name is not None and not Path(os.fsdecode(name)).is_relative_to(stage):
+            return f" (at {os.fsdecode(name)})"
+    return ""
 
 
 def by_hand_hint(entry: CatalogEntry, root: Path) -> str:
