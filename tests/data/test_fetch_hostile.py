@@ -343,3 +343,21 @@ def test_a_file_in_the_way_is_named(in_the_way: str, mirror: Mirror, tmp_path: P
         fetch("Libras", data_dir=root)
     assert info.value.message.startswith(f"{root} must take the files of Libras but writing failed: ")
     assert info.value.message.endswith(f" (at {blocker})") and "in the way" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("command", [["fetch", "ETTh1"], ["list"], ["info", "GunPoint"]])
+def test_an_empty_data_dir_is_refused(
+    command: list[str],
+    mirror: Mirror,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--data-dir "$UNSET"`: not the current folder, where a fetch would leave its files and manifest."""
+    (mirror.folder / "ETTh1.csv").write_text("date,OT\n2016-07-01 00:00:00,1.0\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, _, err = run_cli(["data", *command, "--data-dir", ""], capsys)
+    one_line_error(code, err, "--data-dir", "must be a folder but got an empty value")
+    assert all_files(work) == [] and mirror.requests == []
