@@ -361,3 +361,10 @@ def test_an_empty_data_dir_is_refused(
     code, _, err = run_cli(["data", *command, "--data-dir", ""], capsys)
     one_line_error(code, err, "--data-dir", "must be a folder but got an empty value")
     assert all_files(work) == [] and mirror.requests == []
+
+
+def test_fetch_help_says_where_it_writes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run_cli(["data", "fetch", "--help"], capsys)
+    assert code == 0 and "Where to write the files (default: $TSCL_DATA_DIR, else the user cache" in out
+    assert "./datasets" not in out  # searched when loading, never written by fetch

@@ -13,6 +13,7 @@ from rich.table import Table
 from tscl.cli.application import app
 from tscl.cli.options import (
     DataDirOpt,
+    FetchDirOpt,
     JsonOpt,
     SplitByOpt,
     SplitSeedOpt,
@@ -138,7 +139,7 @@ def _render_value(key: str, value: Any) -> str:
 
 @data.command("fetch")
 def fetch_command(
-    names: NamesArg, data_dir: DataDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
+    names: NamesArg, data_dir: FetchDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
 ) -> None:
     """Download catalog datasets from their upstreams (checksummed) into --data-dir or the cache.
 

@@ -35,6 +35,16 @@ DataDirOpt = Annotated[
         metavar="<path>",
     ),
 ]
+FetchDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where to write the files (default: $TSCL_DATA_DIR, else the user cache; created when missing).",
+        envvar="TSCL_DATA_DIR",
+        parser=_data_dir,
+        metavar="<path>",
+    ),
+]
 TimeColOpt = Annotated[str | None, typer.Option("--time-col", help="Time column of a forecasting CSV given as a path.")]
 TargetOpt = Annotated[
     str | None, typer.Option("--target", help="Target column of a forecasting CSV (default: OT or the last).")
