@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -28,19 +27,15 @@ MANIFEST = [".tscl-manifest.json", ".tscl-manifest.lock"]
 def _cli_with_file_size_limit(args: list[str], limit_bytes: int, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """``tscl ARGS`` in a child process that may write no file larger than ``limit_bytes`` (RLIMIT_FSIZE: a
     disk that fills up, without root). Python ignores SIGXFSZ, so such a write fails with EFBIG."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-
+    code = (
+        "import resource, runpy, sys; "
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit_bytes}, {limit_bytes})); "
+        f"sys.argv = ['tscl', *{args!r}]; "
+        "runpy.run_module('tscl', run_name='__main__')"
+    )
     env = {**os.environ, "PYTHONPATH": str(_REPO), "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "tscl", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        preexec_fn=limit,
-        timeout=120,
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
     )
 
 
