@@ -14,20 +14,33 @@ from pathlib import Path
 
 class _Handler(SimpleHTTPRequestHandler):
     """Serves a folder; records every path asked for; sends only half of the files named in ``cut_short``
-    (with the full Content-Length) and then closes the connection, like a server dying mid-file."""
+    (with the full Content-Length) and then closes the connection, like a server dying mid-file; answers a
+    request for a file named in ``redirect_loop`` with a redirect to itself; sends half of the files named in
+    ``stall`` and then nothing more until the server stops."""
 
     requests_served: list[str] = []
     cut_short: set[str] = set()
+    redirect_loop: set[str] = set()
+    stall: set[str] = set()
+    stopping = threading.Event()
 
     def do_GET(self) -> None:  # noqa: N802  (http.server naming)
         type(self).requests_served.append(self.path)
         name = self.path.lstrip("/")
-        if name in type(self).cut_short:
+        if name in type(self).redirect_loop:
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.end_headers()
+            return
+        if name in type(self).cut_short | type(self).stall:
             body = (Path(self.directory) / name).read_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            if name in type(self).stall:
+                type(self).stopping.wait()
             self.close_connection = True
             return
         super().do_GET()
@@ -38,12 +51,15 @@ class _Handler(SimpleHTTPRequestHandler):
 
 @dataclass
 class Mirror:
-    """The served folder, its URL, the paths requested so far, and the files to cut short."""
+    """The served folder, its URL, the paths requested so far, and the files to cut short, to redirect to
+    themselves or to stall."""
 
     folder: Path
     url: str
     requests: list[str] = field(default_factory=list)
     cut_short: set[str] = field(default_factory=set)
+    redirect_loop: set[str] = field(default_factory=set)
+    stall: set[str] = field(default_factory=set)
 
 
 @contextmanager
@@ -52,6 +68,9 @@ def serve(folder: Path) -> Iterator[Mirror]:
     served = Mirror(folder, "")
     _Handler.requests_served = served.requests
     _Handler.cut_short = served.cut_short
+    _Handler.redirect_loop = served.redirect_loop
+    _Handler.stall = served.stall
+    _Handler.stopping = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -59,6 +78,7 @@ def serve(folder: Path) -> Iterator[Mirror]:
     try:
         yield served
     finally:
+        _Handler.stopping.set()
         server.shutdown()
         server.server_close()
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -224,7 +225,7 @@ def test_staging_of_a_killed_fetch_is_removed_by_the_next(mirror: Mirror, tmp_pa
     root = tmp_path / "root"
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()  # a pid that no longer runs
-    abandoned = root / f".tscl-fetch-{process.pid}-abc"
+    abandoned = root / f".tscl-fetch-{process.pid}-{socket.gethostname()}-abc"
     (abandoned / "download-0").mkdir(parents=True)
     (abandoned / "download-0" / "PLAID.zip").write_bytes(b"half a file")
     fetch("PLAID", data_dir=root)

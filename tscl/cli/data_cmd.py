@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tscl.cli.application import app
 from tscl.cli.options import (
     DataDirOpt,
+    FetchDirOpt,
     JsonOpt,
     SplitByOpt,
     SplitSeedOpt,
@@ -73,7 +75,7 @@ def list_command(
     table.add_column("found", overflow="fold")
     for row in rows:
         missing = "yes" if row["missing_values"] else ""
-        found = "bundled" if row["found"] == BUNDLED_SOURCE else row["found"] or "[dim]-[/dim]"
+        found = "bundled" if row["found"] == BUNDLED_SOURCE else escape(row["found"] or "") or "[dim]-[/dim]"
         table.add_row(row["name"], row["archive"], row["shape"], missing, found)
     Console().print(folded(table))
 
@@ -105,11 +107,11 @@ def info_command(
     if json_output:
         _print_json(info)
         return
-    table = Table(title=f"{info['name']} ({info['task']})", show_header=False)
+    table = Table(title=escape(f"{info['name']} ({info['task']})"), show_header=False)
     table.add_column("key", style="bold")
     table.add_column("value")
     for key, value in info.items():
-        table.add_row(key, _render_value(key, value))
+        table.add_row(key, escape(_render_value(key, value)))
     Console().print(folded(table))
 
 
@@ -137,7 +139,7 @@ def _render_value(key: str, value: Any) -> str:
 
 @data.command("fetch")
 def fetch_command(
-    names: NamesArg, data_dir: DataDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
+    names: NamesArg, data_dir: FetchDirOpt = None, force: ForceOpt = False, json_output: JsonOpt = False
 ) -> None:
     """Download catalog datasets from their upstreams (checksummed) into --data-dir or the cache.
 
@@ -149,9 +151,10 @@ def fetch_command(
 
     def report(result: FetchResult) -> None:
         if result.error is None:
-            console.print(f"[green]ok[/green] {result.name}: {', '.join(str(p) for p in result.paths)}")
+            paths = escape(", ".join(str(p) for p in result.paths))
+            console.print(f"[green]ok[/green] {result.name}: {paths}", soft_wrap=True)  # one line per dataset
         else:
-            console.print(f"[red]failed[/red] {result.name}: {result.error.message}")
+            console.print(f"[red]failed[/red] {result.name}: {escape(result.error.message)}", soft_wrap=True)
 
     results = fetch_many(names, data_dir, force, on_result=None if json_output else report)
     if json_output:
@@ -193,7 +196,7 @@ def verify_command(
             table.add_column(column, overflow="fold")
         for check in checks:
             colour = "green" if check.status == "ok" else "red"
-            table.add_row(check.record.dataset, str(check.path), f"[{colour}]{check.status}[/{colour}]")
+            table.add_row(check.record.dataset, escape(str(check.path)), f"[{colour}]{check.status}[/{colour}]")
         Console().print(table)
     bad = [check for check in checks if check.status != "ok"]
     if bad:

@@ -15,12 +15,34 @@ DatasetOpt = Annotated[
         help="Catalog name (ETTh1, GunPoint, BasicMotions, ...) or a path to a .csv/.tsv/.ts/.arff/.npy/.npz file.",
     ),
 ]
+
+
+def _data_dir(value: str) -> Path:
+    """An empty ``--data-dir`` is refused: it is what ``--data-dir "$UNSET"`` passes, and it would mean the
+    current folder (a fetch would write its files and manifest there)."""
+    if not value.strip():
+        raise typer.BadParameter("must be a folder but got an empty value (an unset shell variable?)")
+    return Path(value)
+
+
 DataDirOpt = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
         help="Where to look for dataset files (default: $TSCL_DATA_DIR, then ./datasets, then the user cache).",
         envvar="TSCL_DATA_DIR",
+        parser=_data_dir,
+        metavar="<path>",
+    ),
+]
+FetchDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Where to write the files (default: $TSCL_DATA_DIR, else the user cache; created when missing).",
+        envvar="TSCL_DATA_DIR",
+        parser=_data_dir,
+        metavar="<path>",
     ),
 ]
 TimeColOpt = Annotated[str | None, typer.Option("--time-col", help="Time column of a forecasting CSV given as a path.")]

@@ -239,16 +239,19 @@ def get_entry(name: str) -> CatalogEntry:
     """The entry called ``name`` (case-insensitive).
 
     Raises:
-        DataError: unknown name; the message suggests close matches.
+        DataError: unknown name (a file path is one too); the message suggests close matches.
     """
     entry = find_entry(name)
     if entry is None:
-        raise unknown_name_error(name)
+        raise unknown_name_error(name, files=False)
     return entry
 
 
-def unknown_name_error(name: str, extra_names: list[str] | None = None) -> DataError:
-    """The error for an unknown dataset name: close matches if any, else a sample of the valid names."""
+def unknown_name_error(name: str, extra_names: list[str] | None = None, files: bool = True) -> DataError:
+    """The error for an unknown dataset name: close matches if any, else a sample of the valid names.
+
+    ``files``: whether the caller also takes a file path (loading does; fetching and verifying do not).
+    """
     names = [e.name for e in list_entries()] + list(extra_names or [])
     by_lower = {n.lower(): n for n in names}
     close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
@@ -257,6 +260,11 @@ def unknown_name_error(name: str, extra_names: list[str] | None = None) -> DataE
     else:
         featured = ["ETTh1", "ETTm1", "electricity", "GunPoint", "BasicMotions", "JapaneseVowels"]
         suggestion = f"known names include {', '.join(featured)} ({len(by_lower)} in all)"
+    if not files:
+        return DataError(
+            f"dataset must be a catalog name but got {name!r}; {suggestion}",
+            "run `tscl data list` for all names; a file of your own needs no fetch: pass its path to the command",
+        )
     return DataError(
         f"dataset must be a known name or a file path but got {name!r}; {suggestion}",
         "run `tscl data list` for all names, or pass a path to a .csv/.tsv/.ts/.arff/.npy/.npz file",

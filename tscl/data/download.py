@@ -12,10 +12,12 @@ import fnmatch
 import os
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import pooch
 import requests
+import urllib3
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
@@ -32,6 +34,10 @@ NETWORK_HINT = (
 )
 
 
+class UnreachableError(DownloadError):
+    """The file could not be downloaded at all (no network, HTTP error): a caller may say how to get it by hand."""
+
+
 def source_url(download: Download) -> str:
     """The URL to fetch: the upstream one, or ``<mirror>/<file name>`` when ``TSCL_DATA_MIRROR`` is set."""
     mirror = checked_mirror()
@@ -41,12 +47,20 @@ def source_url(download: Download) -> str:
 def checked_mirror() -> str | None:
     """``TSCL_DATA_MIRROR`` (None when unset); ConfigError unless it is an http(s):// URL."""
     mirror = os.environ.get(MIRROR_ENV)
-    if mirror and not mirror.lower().startswith(("http://", "https://")):
+    if not mirror:
+        return None
+    problem = "" if mirror.lower().startswith(("http://", "https://")) else "no http:// or https://"
+    if not problem:
+        try:  # the parse requests does before each download: a bad host or port fails here, once
+            requests.models.PreparedRequest().prepare_url(f"{mirror.rstrip('/')}/file", None)
+        except requests.exceptions.RequestException as exc:
+            problem = " ".join(str(exc).split())
+    if problem:
         raise ConfigError(
-            f"{MIRROR_ENV} must be an http:// or https:// URL but got {mirror!r}",
+            f"{MIRROR_ENV} must be an http:// or https:// URL but got {mirror!r} ({problem})",
             hint=f"e.g. {MIRROR_ENV}=http://127.0.0.1:8000 (a server holding the upstream files), or unset it",
         )
-    return mirror or None
+    return mirror
 
 
 def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
@@ -56,7 +70,8 @@ def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
         ``(path, sha256, url)`` of the downloaded file.
 
     Raises:
-        DownloadError: network or HTTP failure, or a pinned checksum that does not match.
+        UnreachableError: network or HTTP failure.
+        DownloadError: a pinned checksum that does not match.
     """
     url = source_url(download)
     path = _retrieve(url, folder, download.file_name)
@@ -83,7 +98,11 @@ def unpack(download: Download, archive: Path, folder: Path) -> list[Path]:
             extracted = [pooch.Decompress(method="gzip", name=name)(str(archive), "download", None)]
         else:
             return [archive]
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    # zlib.error: a damaged deflate stream (zip member or gzip); NotImplementedError: a compression method
+    # zipfile lacks (Deflate64, which Windows writes for large archives).
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # the disk refused a write (full, quota, permissions): the archive is fine, fetch() says so
         raise DownloadError(
             f"{download.file_name} must be a {download.unpack} archive but it cannot be unpacked: {exc}",
             f"the download is damaged or not the upstream file; retry, or check {MIRROR_ENV}",
@@ -109,7 +128,11 @@ def _members(download: Download, extracted: list[Path]) -> list[Path]:
 
 
 def _retrieve(url: str, folder: Path, file_name: str) -> Path:
-    """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors."""
+    """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors.
+
+    An OSError is left to the caller: requests wraps every network failure, so it comes from writing the file
+    (disk full, quota, permissions), which no network hint would help with.
+    """
     bar = _DownloadBar(file_name) if _on_terminal() else None
     downloader = pooch.HTTPDownloader(progressbar=bar or False, timeout=TIMEOUT_SECONDS, chunk_size=CHUNK_BYTES)
     pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO level
@@ -118,10 +141,10 @@ def _retrieve(url: str, folder: Path, file_name: str) -> Path:
     except requests.exceptions.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "an error"
         message = f"download of {url} must succeed but the server answered HTTP {status}"
-        raise DownloadError(message, NETWORK_HINT) from exc
+        raise UnreachableError(message, NETWORK_HINT) from exc
     except requests.exceptions.RequestException as exc:
-        raise DownloadError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
-    except (OSError, ValueError) as exc:
+        raise UnreachableError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
+    except ValueError as exc:
         raise DownloadError(f"download of {url} must succeed but got: {exc}", NETWORK_HINT) from exc
     finally:
         if bar is not None:
@@ -137,9 +160,29 @@ def _reason(exc: requests.exceptions.RequestException) -> str:
         return "the connection closed before the whole file arrived"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"no answer within {TIMEOUT_SECONDS} s"
+    if exc.args and isinstance(exc.args[0], urllib3.exceptions.ReadTimeoutError):  # requests: a ConnectionError
+        return f"the server stopped sending for {TIMEOUT_SECONDS} s before the whole file arrived"
+    if isinstance(exc, requests.exceptions.ProxyError):  # before ConnectionError, its parent
+        url = str(exc.request.url) if exc.request is not None and exc.request.url else ""
+        proxy = requests.utils.select_proxy(url, requests.utils.get_environ_proxies(url)) or "the proxy"
+        return f"cannot connect through {proxy} (set by http_proxy/https_proxy; fix it, or list the host in no_proxy)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = _last_reason(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in reason:  # often a company proxy that re-signs https
+            reason += "; if a proxy re-signs https, set REQUESTS_CA_BUNDLE to its certificate file"
+        return f"the TLS (https) handshake failed: {reason}"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "cannot connect (no network, or connection refused)"
-    return type(exc).__name__
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "the server redirected too many times (a redirect loop)"
+    return f"{type(exc).__name__}: {_last_reason(exc)}"
+
+
+def _last_reason(exc: BaseException) -> str:
+    """The innermost cause's message (urllib3 nests its reasons a few levels deep), on one line."""
+    while exc.__context__ is not None and str(exc.__context__):
+        exc = exc.__context__
+    return " ".join(str(exc).split())
 
 
 class _DownloadBar:

@@ -11,22 +11,22 @@ damaged archive or a checksum mismatch leaves nothing behind.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tscl.data.catalog import CatalogEntry, expand_names, find_entry, get_entry
-from tscl.data.download import MIRROR_ENV, NETWORK_HINT, checked_mirror, fetch_upstream, unpack
-from tscl.data.locate import cache_dir, locate, looks_like_path, resolve_roots
+from tscl.data.catalog import ALL_MEMBERS, CatalogEntry, expand_names, find_entry, get_entry
+from tscl.data.catalog_data import ARCHIVES
+from tscl.data.csv_reader import read_forecast_csv
+from tscl.data.dataset import ForecastingData
+from tscl.data.download import MIRROR_ENV, UnreachableError, checked_mirror, fetch_upstream, unpack
+from tscl.data.locate import cache_dir, check_data_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
+from tscl.data.staging import install, staging
 from tscl.errors import DataError, DownloadError, TsclError
 
-_STAGING = ".tscl-fetch-"
 FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
 
@@ -52,27 +52,57 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
         The paths of the dataset's files.
 
     Raises:
-        DataError: unknown name.
+        DataError: unknown name, or ``data_dir`` (or a folder above it) is a file.
         DownloadError: network/HTTP failure, a damaged archive, a failed preprocessing or a checksum mismatch.
     """
     entry = get_entry(name)
-    root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
+    root = data_root(data_dir)
     paths = [root / relative for relative in entry.files]
     if not force and is_current(entry, root):
         return paths
-    with _staging(root) as stage:
+    with staging(root) as stage:
         try:
-            built = _build(entry, stage)
+            try:
+                built = _build(entry, stage)
+            except UnreachableError as exc:
+                raise DownloadError(exc.message, by_hand_hint(entry, root)) from exc
             # Recorded before the files move in: a process killed in between leaves files that fail their
             # check (and are fetched again), never files without a recorded sum.
             record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
-            _install(entry, root, stage / "out")
-        except OSError as exc:  # disk full, permissions: the download itself has its own errors
+            install(entry.files, root, stage / "out")
+        except OSError as exc:  # disk full, permissions, a file in the way: the download has its own errors
             raise DownloadError(
-                f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}",
-                "free some disk space or pass another --data-dir",
+                f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}"
+                + _in_the_way(exc, stage),
+                "free some disk space, move away what is in the way, or pass another --data-dir",
             ) from exc
     return paths
+
+
+def _in_the_way(exc: OSError, stage: Path) -> str:
+    """`` (at PATH)`` when the failed write names a path of the data root (not of the private staging folder)."""
+    for name in (exc.filename2, exc.filename):
+        if name is not None and not Path(os.fsdecode(name)).is_relative_to(stage):
+            return f" (at {os.fsdecode(name)})"
+    return ""
+
+
+def by_hand_hint(entry: CatalogEntry, root: Path) -> str:
+    """How to get ``entry`` without tscl's download: the upstream URLs and where their files go."""
+    urls = " and ".join(download.url for download in entry.downloads)
+    if entry.preprocess is not None:  # the files are built from the downloads: they must come through fetch
+        names = ", ".join(download.file_name for download in entry.downloads)
+        return (
+            f"check the network or {MIRROR_ENV}; without network, download {urls} elsewhere, serve the folder "
+            f"holding {names} with `python -m http.server 8000` and set {MIRROR_ENV}=http://127.0.0.1:8000"
+        )
+    names = ", ".join(PurePosixPath(file).name for file in entry.files)
+    unzipped = " (from the zip)" if any(download.unpack for download in entry.downloads) else ""
+    folder = root / PurePosixPath(entry.files[0]).parent
+    return (
+        f"check the network or {MIRROR_ENV}; without network, download {urls} elsewhere and put "
+        f"{names}{unzipped} in {folder}"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,11 +127,13 @@ def fetch_many(
         on_result: called after each dataset (for progress output).
 
     Raises:
-        DataError: an unknown name or archive (checked for all before anything is downloaded).
+        DataError: an unknown name or archive (checked for all before anything is downloaded), or a
+            ``data_dir`` that is a file.
         ConfigError: ``TSCL_DATA_MIRROR`` is not an http(s):// URL.
     """
-    canonical = [get_entry(name).name for name in dataset_names(names)]
-    checked_mirror()  # a bad mirror fails once, not once per dataset
+    canonical = [_fetchable(name).name for name in dataset_names(names)]
+    checked_mirror()  # a bad mirror or data root fails once, not once per dataset
+    data_root(data_dir)
     results = []
     for name in canonical:
         try:
@@ -114,11 +146,29 @@ def fetch_many(
     return results
 
 
+def data_root(data_dir: Path | str | None) -> Path:
+    """The root fetch writes to: ``data_dir``, else the cache directory.
+
+    Raises:
+        DataError: the root, or a folder it would be created in, is a file.
+    """
+    root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
+    blocking = next((folder for folder in (root, *root.parents) if folder.exists() and not folder.is_dir()), None)
+    if blocking is not None:
+        found = f"{root} is a file" if blocking == root else f"{blocking}, a folder above {root}, is a file"
+        where = "--data-dir" if data_dir is not None else "--data-dir, or set TSCL_CACHE_DIR to one"
+        raise DataError(f"data directory must be a folder but {found}", f"pass a folder with {where}")
+    return root
+
+
 def fetch_missing(
     names: list[str], data_dir: Path | str | None = None, on_result: Callable[[FetchResult], None] | None = None
 ) -> list[FetchResult]:
     """Fetch, into the cache, the catalog datasets among ``names`` that are found nowhere (the data roots
-    searched from ``data_dir``, or aeon's bundled copies); names of files and unknown names are left alone."""
+    searched from ``data_dir``, or aeon's bundled copies); names of files and unknown names are left alone, and
+    so is everything when ``data_dir`` is given but no folder (the loads fail on it: a download would be waste)."""
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        return []
     missing = []
     for name in names:
         entry = None if looks_like_path(name) else find_entry(name)
@@ -129,6 +179,20 @@ def fetch_missing(
         except DataError:
             missing.append(entry.name)
     return fetch_many(missing, on_result=on_result) if missing else []
+
+
+def _fetchable(name: str) -> CatalogEntry:
+    """The entry of ``name``; an archive's name (``UCR``) or ``all`` alone says how to fetch whole archives."""
+    entry = find_entry(name)
+    archives = {archive.lower(): archive for archive in ARCHIVES}
+    if entry is None and name.strip().lower() in (*archives, ALL_MEMBERS):
+        archive = archives.get(name.strip().lower())
+        selectors = [f"{archive}:{ALL_MEMBERS}"] if archive else [f"{a}:{ALL_MEMBERS}" for a in ARCHIVES]
+        raise DataError(
+            f"dataset must be a catalog name but got {name!r}; a whole archive is {' '.join(selectors)}",
+            f"e.g. `tscl data fetch {selectors[0]}`; `tscl data list --archive ...` shows an archive's datasets",
+        )
+    return entry if entry is not None else get_entry(name)
 
 
 def dataset_names(specs: list[str]) -> list[str]:
@@ -147,9 +211,11 @@ def verify(name: str | None = None, data_dir: Path | str | None = None) -> list[
     Searches ``data_dir`` alone when given, else every data root (``$TSCL_DATA_DIR``, ``./datasets``, the cache).
 
     Raises:
-        DataError: unknown name, or ``name`` was never fetched into the roots searched.
+        DataError: unknown name, a ``data_dir`` that is no folder, or ``name`` was never fetched into the roots
+            searched.
     """
     wanted = get_entry(name).name if name is not None else None
+    check_data_dir(data_dir)
     roots = [Path(data_dir).expanduser()] if data_dir is not None else resolve_roots()
     checks = [
         check_record(root, record)
@@ -177,49 +243,6 @@ def is_current(entry: CatalogEntry, root: Path) -> bool:
         expected = pinned or (records[relative].sha256 if relative in records else None)
         if expected is not None and file_sha256(path) != expected:
             return False
-    return True
-
-
-@contextmanager
-def _staging(root: Path) -> Iterator[Path]:
-    """A private folder inside ``root``, removed at exit; folders created for it go too if left empty.
-
-    Its name carries the process id, so the folders of a fetch that was killed (no chance to clean up) are
-    removed by the next fetch into the same root.
-    """
-    created = [folder for folder in (root, *root.parents) if not folder.exists()]
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned(root)
-        stage = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=root))
-    except OSError as exc:
-        raise DownloadError(f"{root} must be writable but got: {exc.strerror}", NETWORK_HINT) from exc
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-        for folder in created:  # deepest first; stop at the first that holds something
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-
-
-def _remove_abandoned(root: Path) -> None:
-    """Remove staging folders of processes that no longer run."""
-    for folder in root.glob(f"{_STAGING}*-*"):
-        pid = folder.name[len(_STAGING) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists but belongs to someone else, or cannot tell: leave it
     return True
 
 
@@ -272,17 +295,25 @@ def _checked(entry: CatalogEntry, index: int, path: Path, source: str) -> _Built
             f"sha256 of {path.name} must be {pinned} but got {actual}",
             f"the file from {source} is not the expected one; retry, or check {MIRROR_ENV}",
         )
+    if pinned is None and entry.task == ForecastingData.task:
+        _check_table(entry, path, source)
     return _Built(relative, path, actual, pinned is not None, source)
 
 
-def _install(entry: CatalogEntry, root: Path, built: Path) -> None:
-    """Move the finished files into ``root``: the dataset's folder in one rename when it is new, else file by
-    file (each an atomic replace), so a reader never sees half a file."""
-    folder = PurePosixPath(os.path.commonpath(entry.files)) if len(entry.files) > 1 else None
-    if folder is not None and not (root / folder).exists():
-        (root / folder).parent.mkdir(parents=True, exist_ok=True)
-        os.rename(built / folder, root / folder)
-        return
-    for relative in entry.files:
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        os.replace(built / relative, root / relative)
+def _check_table(entry: CatalogEntry, path: Path, source: str) -> None:
+    """A forecasting CSV without a pinned sum must at least read as one and hold the target column: else an
+    error page served with HTTP 200 (a proxy's login page) would be installed, and recorded as the good copy."""
+    try:
+        columns = read_forecast_csv(path).columns
+    except DataError as exc:
+        reason = exc.message.replace(str(path), path.name)
+        raise DownloadError(
+            f"{path.name} from {source} must be the {entry.name} table but it is not: {reason}",
+            f"the server sent something else (an error or login page?); retry, or check {MIRROR_ENV}",
+        ) from exc
+    if entry.target not in columns:
+        raise DownloadError(
+            f"{path.name} from {source} must hold the column {entry.target!r} of {entry.name} "
+            f"but its columns are {', '.join(columns[:12])}",
+            f"the file is not the upstream one; check {MIRROR_ENV} or the catalog's URL",
+        )

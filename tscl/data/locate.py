@@ -70,6 +70,24 @@ def resolve_roots(data_dir: str | Path | None = None) -> list[Path]:
     return roots
 
 
+def check_data_dir(data_dir: str | Path | None) -> None:
+    """Refuse a ``data_dir`` given but absent (a typo would otherwise look like a folder without data).
+
+    Raises:
+        DataError: ``data_dir`` is not an existing folder.
+    """
+    if data_dir is not None and Path(data_dir).expanduser().exists() and not Path(data_dir).expanduser().is_dir():
+        raise DataError(
+            f"data directory must be a folder but {data_dir} is a file",
+            "pass the folder that holds the data; to load one file, pass its path as the dataset",
+        )
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise DataError(
+            f"data directory must exist but got {data_dir}",
+            "create it, or fetch into it: `tscl data fetch NAME --data-dir DIR`",
+        )
+
+
 def bundled_dir(name: str) -> Path | None:
     """aeon's folder for a bundled dataset, or None (no import of aeon needed)."""
     if name not in AEON_BUNDLED:
@@ -87,11 +105,7 @@ def locate(name: str, data_dir: str | Path | None = None) -> Located:
     Raises:
         DataError: the data_dir does not exist, the name is unknown, or a known dataset is not on disk.
     """
-    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
-        raise DataError(
-            f"data directory must exist but got {data_dir}",
-            "create it, or fetch into it: `tscl data fetch NAME --data-dir DIR`",
-        )
+    check_data_dir(data_dir)
     roots = [root for root in resolve_roots(data_dir) if root.is_dir()]
     entry = find_entry(name)
     canonical = entry.name if entry else name
@@ -284,7 +298,12 @@ def catalog_status(
 ) -> list[dict[str, Any]]:
     """One JSON-able row per catalog entry (optionally of one task and/or archive): name, task, archive,
     format, sizes, and where it is found locally (``found``: a folder, ``aeon (bundled)`` or None; ``cached``:
-    a local copy; ``offline``: usable without a download, a local copy or aeon's)."""
+    a local copy; ``offline``: usable without a download, a local copy or aeon's).
+
+    Raises:
+        DataError: ``data_dir`` is given but is no folder; an unknown ``task`` or ``archive``.
+    """
+    check_data_dir(data_dir)
     rows = []
     for entry in list_entries(task, archive):
         found = where_found(entry, data_dir)
