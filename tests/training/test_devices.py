@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from tests.cli_helpers import one_line_error, run_cli
 from tscl.errors import ConfigError
 from tscl.training.devices import resolve_device
+from tscl.training.model import ContrastiveModel
 
 TINY = ["--repr-dims", "8", "--hidden-dims", "8", "--depth", "1", "--threads", "1", "--iters", "1"]
 
@@ -65,3 +68,28 @@ def test_pretrain_refuses_a_missing_gpu_in_one_line(
     code, _, err = run_cli(["pretrain", *TINY, "--device", "cuda:5", "--run-dir", str(run)], capsys)
     one_line_error(code, err, "cuda:5", "cuda:0 to cuda:1")
     assert not run.exists()
+
+
+@pytest.fixture
+def saved_as_on_a_gpu() -> Iterator[None]:
+    """``torch.save`` records every storage as living on cuda:0, as a checkpoint written on a GPU does."""
+    entry = (0, lambda storage: "cuda:0", lambda storage, location: None)
+    registry = torch.serialization._package_registry
+    registry.insert(0, entry)
+    try:
+        yield
+    finally:
+        registry.remove(entry)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_a_checkpoint_written_on_a_gpu_loads_and_resumes_on_a_cpu(tmp_path: Path, saved_as_on_a_gpu: None) -> None:
+    X = np.random.default_rng(0).normal(size=(8, 24, 2)).astype(np.float32)
+    model = ContrastiveModel(repr_dims=8, hidden_dims=8, depth=1, batch_size=4, device="cpu").fit(X, n_iters=2)
+    path = tmp_path / "gpu.pt"
+    model.save(path)
+    with pytest.raises(RuntimeError, match="CUDA"):  # the file does name the GPU
+        torch.load(path, weights_only=True)
+    loaded = ContrastiveModel.load(path, device="cpu")
+    np.testing.assert_array_equal(loaded.encode(X), model.encode(X))
+    assert loaded.fit(X, n_iters=3).progress.step == 3
