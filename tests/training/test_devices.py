@@ -93,3 +93,10 @@ def test_a_checkpoint_written_on_a_gpu_loads_and_resumes_on_a_cpu(tmp_path: Path
     loaded = ContrastiveModel.load(path, device="cpu")
     np.testing.assert_array_equal(loaded.encode(X), model.encode(X))
     assert loaded.fit(X, n_iters=3).progress.step == 3
+
+
+def test_mps_has_one_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert resolve_device("mps") == torch.device("mps")
+    with pytest.raises(ConfigError, match=r"device must be mps \(a Mac has one MPS device\) but got 'mps:1'"):
+        resolve_device("mps:1")

@@ -32,6 +32,8 @@ def resolve_device(device: str) -> torch.device:
         _check_cuda(device, resolved)
     if resolved.type == "mps" and not _mps_available():
         raise ConfigError("device mps was asked for but MPS is not available", hint="use --device cpu")
+    if resolved.type == "mps" and resolved.index not in (None, 0):
+        raise ConfigError(f"device must be mps (a Mac has one MPS device) but got {device!r}", hint="use --device mps")
     return resolved
 
 
