@@ -232,7 +232,7 @@ def check_options(
     try:
         return options(**values)
     except ValidationError as exc:
-        raise _validation_error(exc, prefix, shown_by) from None
+        raise _validation_error(exc, prefix, component, shown_by) from None
 
 
 def unknown_option_error(prefix: str, key: str, component: str, valid: Iterable[str]) -> ConfigError:
@@ -244,14 +244,16 @@ def unknown_option_error(prefix: str, key: str, component: str, valid: Iterable[
     return ConfigError(f"{qualified(key)} is not an option of {component}", hint=hint)
 
 
-def _validation_error(exc: ValidationError, prefix: str, shown_by: str | None) -> ConfigError:
+def _validation_error(exc: ValidationError, prefix: str, component: str, shown_by: str | None) -> ConfigError:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"])
+    # An error of the options together (a model validator) has no key: it names the component instead.
+    name = f"{prefix}.{key}" if key else " ".join(part for part in (prefix, component) if part)
     message = str(error["msg"]).replace("Input should be", "must be").replace("Value error, ", "")
     if not message.startswith("must"):
         message = f"is invalid: {message}"
     return ConfigError(
-        f"{prefix}.{key} {message} but got {error.get('input')!r}",
+        f"{name} {message} but got {error.get('input')!r}",
         hint=f"`{shown_by}` lists every option" if shown_by else None,
     )
 

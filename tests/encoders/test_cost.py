@@ -6,14 +6,17 @@ The kernels under the layers are tested against their references in tests/kernel
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 
+from tests.cli_helpers import one_line_error, run_cli
 from tscl.encoders import create_encoder
-from tscl.encoders.cost import CoSTEncoder, SeasonLayer, TrendLayer
+from tscl.encoders.cost import MAX_KERNEL, CoSTEncoder, SeasonLayer, TrendLayer
 from tscl.errors import ConfigError
 from tscl.kernels.optim import adamw, update_average
 
@@ -209,3 +212,18 @@ def test_a_fused_optimizer_step_between_backward_and_inference_invalidates_the_r
     assert not torch.allclose(after, before)
     torch.testing.assert_close(after, fresh)
     torch.testing.assert_close(last, fresh[:, -1], atol=1e-5, rtol=1e-5)
+
+
+def test_trend_kernels_longer_than_the_limit_are_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert create_encoder("cost", 1, repr_dims=4, hidden_dims=4, depth=0, kernels=(1, MAX_KERNEL)).trend.kernels[-1]
+    with pytest.raises(ConfigError, match=rf"encoder.kernels.1 must be less than or equal to {MAX_KERNEL} but got"):
+        create_encoder("cost", 1, repr_dims=4, hidden_dims=4, depth=0, kernels=(1, 100_000))
+    run = tmp_path / "run"
+    tiny = ["--repr-dims", "4", "--hidden-dims", "4", "--depth", "0", "--device", "cpu", "--threads", "1"]
+    args = ["pretrain", "--encoder", "cost", "--set", "encoder.kernels=[1, 100000]", "--iters", "1", *tiny]
+    args += ["--run-dir", str(run)]
+    code, _, err = run_cli(args, capsys)
+    one_line_error(code, err, "encoder.kernels.1", str(MAX_KERNEL))
+    assert not run.exists()

@@ -61,3 +61,14 @@ def test_visible_encoding_ignores_hidden_steps() -> None:
 def test_heads_must_divide_the_width() -> None:
     with pytest.raises(ConfigError, match=r"encoder\.heads must divide encoder\.hidden_dims \(16\) but got 5"):
         create_encoder("transformer", 3, hidden_dims=16, heads=5)
+
+
+@pytest.mark.parametrize(
+    ("encoder", "width", "offered"), [("transformer", 1, "e.g. 1"), ("patch_transformer", 6, "e.g. 1, 2, 3 or 6")]
+)
+def test_a_head_count_that_does_not_divide_the_width_is_told_ones_that_do(
+    encoder: str, width: int, offered: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        create_encoder(encoder, 3, hidden_dims=width, heads=4)
+    assert refused.value.hint == f"pick a number of heads that divides {width}: {offered}"

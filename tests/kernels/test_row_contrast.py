@@ -162,3 +162,32 @@ def test_cuda_matches_cpu(shape: tuple[int, int, int]) -> None:
     gpu = value_and_grad(contrast_rows, z.detach().cuda().requires_grad_())
     for got, want in zip(gpu, cpu, strict=True):
         torch.testing.assert_close(got.cpu(), want, rtol=1e-10, atol=1e-12)
+
+
+def _autocast_before_torch_2_5(device_type: str, **kwargs: object) -> object:
+    if device_type == "mps":  # torch 2.1-2.4: MPS has no autocast, even a disabled one
+        raise RuntimeError("User specified an unsupported autocast device_type 'mps'")
+    return torch.amp.autocast(device_type, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_a_device_type_without_autocast_still_contrasts(grad: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch, "autocast", _autocast_before_torch_2_5)
+    z = rows((2, 8, 4), torch.float32, seed=3).detach().requires_grad_(grad)
+    monkeypatch.setattr(Tensor, "device", property(lambda self: torch.device("mps")))  # z as an MPS tensor
+    loss = contrast_rows(z)
+    monkeypatch.undo()
+    if grad:
+        loss.backward()
+        assert z.grad is not None and torch.isfinite(z.grad).all()
+    torch.testing.assert_close(loss, contrast_rows_reference(z.detach()))
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_meta_tensors_contrast(grad: bool) -> None:
+    z = torch.empty(2, 8, 4, device="meta", requires_grad=grad)
+    loss = contrast_rows(z)
+    if grad:
+        loss.backward()
+        assert z.grad is not None and z.grad.shape == z.shape
+    assert loss.device.type == "meta" and loss.shape == ()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.cli_helpers import run_cli
+from tests.cli_helpers import one_line_error, run_cli
 from tscl.data.group_sampler import group_batch_order
 from tscl.encoders import create_encoder
 from tscl.errors import ConfigError
@@ -118,8 +118,22 @@ def test_weight_zero_skips_the_levels_forward_passes(weights: dict[str, float], 
 
 def test_all_levels_off_is_refused() -> None:
     weights = {f"{level}_weight": 0 for level in ("patient", "trial", "sample", "observation")}
-    with pytest.raises(ConfigError, match="at least one level"):
+    with pytest.raises(
+        ConfigError, match="at least one of patient_weight, trial_weight, sample_weight, observation_weight"
+    ):
         create_objective("comet", _setup(), **weights)
+
+
+def test_all_levels_off_is_a_one_line_error_naming_the_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    off = [f"objective.{level}_weight=0" for level in ("patient", "trial", "sample", "observation")]
+    run = tmp_path / "run"
+    args = ["pretrain", "--objective", "comet", "--iters", "1", "--threads", "1", "--device", "cpu"]
+    code, _, err = run_cli([*args, *(f"--set={value}" for value in off), "--run-dir", str(run)], capsys)
+    line = one_line_error(code, err, "at least one of patient_weight")
+    assert line.startswith("error: objective comet is invalid: ")
+    assert not run.exists()
 
 
 def test_loss_goes_down_on_a_fixed_batch() -> None:

@@ -288,3 +288,18 @@ def test_the_command_line_prints_the_note(tmp_path: Any, capsys: pytest.CaptureF
     code, _, err = run_cli(args, capsys)
     assert code == 0, err
     assert "note: dbpm could flag no pair: with 3 training series" in " ".join(err.split())
+
+
+def test_too_few_series_gets_a_remedy_dbpm_accepts(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.cli_helpers import one_line_error, run_cli
+
+    data = tmp_path / "one.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(1, 40, 1)).astype(np.float32))
+    run = tmp_path / "run"
+    args = ["pretrain", "--dataset", str(data), "--objective", "dbpm", "--iters", "1", "--device", "cpu",
+            "--set", "encoder.depth=1", "--run-dir", str(run)]  # fmt: skip
+    code, _, err = run_cli(args, capsys)
+    one_line_error(code, err, "at least 2 series", "wrapped by objective dbpm")
+    hint = err.strip().splitlines()[1]
+    assert "dbpm weighs whole series" in hint and "objective.window" not in hint  # dbpm refuses windows
+    assert not run.exists()

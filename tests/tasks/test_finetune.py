@@ -88,3 +88,14 @@ def test_the_kept_model_is_fine_tuned_and_reported_with_its_start() -> None:
     random = finetune(encoder, train, valid, test, 2, seed=0, settings=FinetuneSettings(**{
         **settings.__dict__, "head": "random"}))  # fmt: skip
     assert np.isnan(random["probe_C"])
+
+
+def test_a_probe_head_on_another_device_takes_the_probe_weights_there() -> None:
+    from tests.one_device import OneDevice
+
+    train, valid = _blobs(0, 60, 3), _blobs(1, 30, 3)
+    probe = fit_probe(train, valid, seed=0)
+    head = StandardisedHead(torch.zeros(6), torch.ones(6), 4).to("meta")  # stands for a CUDA head
+    with OneDevice():
+        head.load_probe(probe)
+    assert head.linear.weight.device.type == "meta"

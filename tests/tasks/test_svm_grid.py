@@ -124,3 +124,24 @@ def test_hard_margin_on_nearly_coinciding_rows_falls_back_to_the_largest_finite_
         model = fit_svm_protocol(X, y)
     assert model.C == max(c for c in SVM_C_GRID if np.isfinite(c))
     assert set(model.predict(X)) <= {0, 1}
+
+
+def test_a_c_whose_fit_fails_in_a_fold_is_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hard-margin fit (C = inf) of a fold can overflow without any duplicated row (GunPoint under a
+    patch_transformer with repr_dims 1: nearly constant columns, minutes of libsvm iterations to get there):
+    that C scores NaN and is never chosen, as with GridSearchCV's ``error_score``, instead of a traceback."""
+    real_svc = svm_module._svc
+
+    class Overflowing(SVC):
+        def fit(self, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError("The dual coefficients or intercepts are not finite. The input data may contain ...")
+
+    monkeypatch.setattr(svm_module, "_svc", lambda c, seed: Overflowing() if np.isinf(c) else real_svc(c, seed))
+    monkeypatch.setattr(svm_module, "_SVM_MAX_ITER", 30_000)
+    X, y = overlapping(60, 2, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = fit_svm_protocol(X, y)
+    finite = {c: mean for c, mean in ours.cv_means.items() if np.isfinite(c)}
+    assert np.isnan(ours.cv_means[np.inf])
+    assert ours.C == max(finite, key=lambda c: finite[c]) and ours.cv_accuracy == max(finite.values())

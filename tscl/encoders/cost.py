@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import cast
+from typing import Annotated, cast
 
 import torch
-from pydantic import Field, PositiveInt
+from pydantic import Field
 from torch import nn
 
 from tscl.encoders.layers import ViewEncoder
@@ -42,6 +42,9 @@ from tscl.kernels.fft_trend import causal_conv_mean, causal_conv_mean_last
 from tscl.kernels.weight_cache import WeightCache
 
 DEFAULT_KERNELS = (1, 2, 4, 8, 16, 32, 64, 128)
+# The FFT form of the trend layer holds a DFT basis and a response whose size grows with the square of the
+# longest kernel (k = 10^5 asks for terabytes): 8x the published longest kernel is the limit.
+MAX_KERNEL = 1024
 DEFAULT_GRID_LENGTH = 201
 
 
@@ -50,8 +53,8 @@ class TrendLayer(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernels: tuple[int, ...] = DEFAULT_KERNELS) -> None:
         super().__init__()
-        if not kernels or any(k < 1 for k in kernels):
-            raise ConfigError(f"trend kernel sizes must be positive integers but got {kernels}")
+        if not kernels or any(not 1 <= k <= MAX_KERNEL for k in kernels):
+            raise ConfigError(f"trend kernel sizes must be integers from 1 to {MAX_KERNEL} but got {kernels}")
         self.kernels = tuple(kernels)
         self.convs = nn.ModuleList([nn.Conv1d(in_channels, out_channels, k) for k in self.kernels])
         # The taps' spectrum and the combined taps, kept while the weights are frozen (inference).
@@ -216,9 +219,10 @@ def _interpolation_matrix(bins: int, grid: int, step: float, like: torch.Tensor)
 class CoSTEncoderOptions(TS2VecEncoderOptions):
     repr_dims: int = Field(320, ge=2, description="Representation size D: D // 2 trend and the rest season.")
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout on the season part in training mode.")
-    kernels: tuple[PositiveInt, ...] = Field(
-        DEFAULT_KERNELS, min_length=1, strict=False, description="Kernel sizes of the trend's causal convolutions."
-    )
+    kernels: tuple[Annotated[int, Field(ge=1, le=MAX_KERNEL)], ...] = Field(
+        DEFAULT_KERNELS, min_length=1, strict=False,
+        description=f"Kernel sizes of the trend's causal convolutions (each 1 to {MAX_KERNEL}).",
+    )  # fmt: skip
     grid_length: int = Field(DEFAULT_GRID_LENGTH, ge=2, description="Length whose rFFT bins carry season weights.")
 
 

@@ -26,7 +26,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from tscl.encoders.transformer import sinusoidal_positions, transformer_stack
+from tscl.encoders.transformer import heads_hint, sinusoidal_positions, transformer_stack
 from tscl.errors import ConfigError
 from tscl.registry import Options, check_options
 
@@ -99,7 +99,7 @@ class PatchTransformer(nn.Module):
         if hidden_dims % heads:
             raise ConfigError(
                 f"encoder.heads must divide encoder.hidden_dims ({hidden_dims}) but got {heads}",
-                hint="pick a number of heads that divides the width, e.g. 1, 4 or 8",
+                hint=heads_hint(hidden_dims),
             )
         if stride > patch_len:
             raise ConfigError(

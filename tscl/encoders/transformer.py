@@ -39,6 +39,13 @@ def transformer_stack(width: int, depth: int, heads: int, ff_dims: int, dropout:
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
+def heads_hint(width: int) -> str:
+    """The remedy for a head count that does not divide ``width``: the counts that do (the smallest few)."""
+    counts = [str(n) for n in [*range(1, min(width, 64)), width] if width % n == 0][:4]
+    shown = counts[0] if len(counts) == 1 else f"{', '.join(counts[:-1])} or {counts[-1]}"
+    return f"pick a number of heads that divides {width}: e.g. {shown}"
+
+
 class TransformerEncoderOptions(Options):
     repr_dims: int = Field(320, ge=1, description="Representation size D (a linear map of the token states).")
     hidden_dims: int = Field(64, ge=1, description="Width of the Transformer (d_model).")
@@ -72,7 +79,7 @@ class TransformerEncoder(nn.Module):
         if hidden_dims % heads:
             raise ConfigError(
                 f"encoder.heads must divide encoder.hidden_dims ({hidden_dims}) but got {heads}",
-                hint="pick a number of heads that divides the width, e.g. 4 or 8",
+                hint=heads_hint(hidden_dims),
             )
         self.input_dims = input_dims
         self.output_dims = repr_dims

@@ -22,7 +22,9 @@ in fp32), without the ``[G, 2N, 2N]`` tensors of the straightforward formulation
 
 from __future__ import annotations
 
+import contextlib
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -183,12 +185,21 @@ def _contrast_groups(z: Tensor, need_grad: bool) -> tuple[Tensor, Tensor | None]
     return (total / count).to(z.dtype), None if grad is None else grad.to(z.dtype)
 
 
+def _autocast_off(device_type: str) -> Any:
+    """Autocast switched off for ``device_type``; nothing to switch off for a device type torch's autocast
+    refuses (MPS before torch 2.5 raises "unsupported autocast device_type" even with enabled=False)."""
+    try:
+        return torch.autocast(device_type=device_type, enabled=False)
+    except RuntimeError:
+        return contextlib.nullcontext()
+
+
 class _ContrastRows(torch.autograd.Function):
     """Row-contrast loss whose gradient is produced by the forward pass (see the module docstring)."""
 
     @staticmethod
     def forward(ctx: FunctionCtx, z: Tensor) -> Tensor:  # type: ignore[override]
-        with torch.autocast(device_type=z.device.type, enabled=False):
+        with _autocast_off(z.device.type):
             loss, grad = _contrast_groups(z, need_grad=True)
         assert grad is not None
         ctx.save_for_backward(grad)
@@ -230,7 +241,7 @@ def contrast_rows(z: Tensor) -> Tensor:
     _check_rows(z)
     if torch.is_grad_enabled() and z.requires_grad:
         return _ContrastRows.apply(z)  # type: ignore[no-any-return]
-    with torch.autocast(device_type=z.device.type, enabled=False):
+    with _autocast_off(z.device.type):
         return _contrast_groups(z, need_grad=False)[0]
 
 

@@ -50,7 +50,7 @@ class CometOptions(Options):
     @model_validator(mode="after")
     def _some_level(self) -> CometOptions:
         if all(getattr(self, f"{level}_weight") == 0 for level in LEVELS):
-            raise ValueError("at least one level weight must be positive")
+            raise ValueError(f"at least one of {', '.join(f'{level}_weight' for level in LEVELS)} must be positive")
         return self
 
 

@@ -28,7 +28,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from tscl.errors import ConfigError, TrainingError
+from tscl.errors import ConfigError, DataError, TrainingError, TsclError
 from tscl.losses import loss_name
 from tscl.objectives.base import Setup
 from tscl.registry import Options
@@ -172,10 +172,22 @@ class DBPMObjective:
             inner_plan(planned_iters, iters_per_epoch)
 
     def check_batches(self, batch_size: int, shape: tuple[int, ...]) -> None:
-        """The wrapped objective's check of the run's batches (objectives.base), when it has one."""
+        """The wrapped objective's check of the run's batches (objectives.base), when it has one; its remedies
+        speak of its own options, which are ``objective.inner_options.*`` here, and dbpm trains on whole
+        series (no windows)."""
         inner_check = getattr(self.inner, "check_batches", None)
-        if callable(inner_check):
+        if not callable(inner_check):
+            return
+        try:
             inner_check(batch_size, shape)
+        except DataError as exc:
+            raise DataError(
+                f"{exc.message} (wrapped by objective dbpm)",
+                hint="dbpm weighs whole series (no windows): train on more series, or use another objective",
+            ) from None
+        except TsclError as exc:
+            hint = None if exc.hint is None else exc.hint.replace("objective.", "objective.inner_options.")
+            raise type(exc)(f"{exc.message} (wrapped by objective dbpm)", hint=hint) from None
 
     @property
     def encoder_stepped(self) -> bool:

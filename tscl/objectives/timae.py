@@ -20,7 +20,7 @@ import torch
 from pydantic import Field
 from torch import Tensor, nn
 
-from tscl.encoders.transformer import sinusoidal_positions, transformer_stack
+from tscl.encoders.transformer import heads_hint, sinusoidal_positions, transformer_stack
 from tscl.errors import ConfigError
 from tscl.kernels.optim import adamw
 from tscl.objectives.base import Setup, WindowLength
@@ -102,7 +102,7 @@ class TiMAEObjective:
         if decoder_dims % decoder_heads:
             raise ConfigError(
                 f"objective.decoder_heads must divide objective.decoder_dims ({decoder_dims}) but got {decoder_heads}",
-                hint="pick a number of heads that divides the decoder width, e.g. 4",
+                hint=heads_hint(decoder_dims),
             )
         self.encoder = setup.encoder
         self.mask_ratio = mask_ratio

@@ -80,9 +80,10 @@ class StandardisedHead(nn.Module):
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0] / 2, intercept[0] / 2])
         weight = torch.zeros_like(self.linear.weight)
         bias = torch.full_like(self.linear.bias, float(intercept.min()) - 10.0)
-        seen = torch.as_tensor(probe.model.classes_, dtype=torch.long)
-        weight[seen] = torch.as_tensor(coef, dtype=weight.dtype)
-        bias[seen] = torch.as_tensor(intercept, dtype=bias.dtype)
+        # On the head's device: CUDA's index_put_ refuses values from the CPU.
+        seen = torch.as_tensor(probe.model.classes_, dtype=torch.long, device=weight.device)
+        weight[seen] = torch.as_tensor(coef, dtype=weight.dtype, device=weight.device)
+        bias[seen] = torch.as_tensor(intercept, dtype=bias.dtype, device=bias.device)
         self.linear.weight.copy_(weight)
         self.linear.bias.copy_(bias)
 

@@ -102,7 +102,7 @@ def fit_svm_protocol(
     per_fold = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
     # As GridSearchCV: a [candidates, folds] array averaged along its rows, the first best on ties.
     means = np.average(np.ascontiguousarray(np.array(per_fold, dtype=np.float64).T), axis=1)
-    best = int(np.argmax(means))
+    best = int(np.argmax(np.nan_to_num(means, nan=-np.inf)))
     model = PrecomputedRBFSVM(grid[best], seed)
     model.cv_accuracy = float(means[best])
     model.cv_means = dict(zip(grid, means.tolist(), strict=True))
@@ -132,7 +132,13 @@ def _fold_accuracies(
     kernel_test = _rbf_from_distances(distances[np.ix_(test, train)], gamma)
     scores = []
     for c in grid:
-        svm = _svc(c, seed).fit(kernel_train, y[train])
+        try:
+            svm = _svc(c, seed).fit(kernel_train, y[train])
+        except ValueError as exc:  # hard margin on (nearly) coinciding rows: libsvm's multipliers overflow
+            if "not finite" not in str(exc):
+                raise
+            scores.append(np.nan)  # as GridSearchCV's error_score: a C whose fit fails is never chosen
+            continue
         scores.append(float(np.mean(svm.predict(kernel_test) == y[test])))
     return scores
 

@@ -1,0 +1,56 @@
+"""Every objective x encoder keeps one training step on the model's device (checked on the meta device).
+
+No GPU is needed: the model is built on ``meta`` and a step runs under `tests.one_device.OneDevice`, which
+fails any operation mixing the model's device with tensors left on the CPU (as CUDA would). Meta tensors hold
+no values, so the step ends where the loss is read (``.item()``); objectives that read their batch on the CPU
+(numpy view makers, window draws) stop at that read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import tscl.training.model as model_module
+from tests.one_device import OneDevice
+from tscl.encoders import list_encoders
+from tscl.objectives import list_objectives
+from tscl.training.model import ContrastiveModel
+
+META = torch.device("meta")
+
+
+@pytest.fixture
+def on_meta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model_module, "resolve_device", lambda device: META)
+    # torch has no fused AdamW kernel for meta tensors: the optimizers take the per-parameter loop.
+    monkeypatch.delattr(torch.autograd.graph, "increment_version")
+
+
+def _no_values(exc: BaseException) -> bool:
+    return "meta" in str(exc) and ("item" in str(exc) or "Cannot copy out" in str(exc))
+
+
+@pytest.mark.parametrize("encoder", list_encoders())
+@pytest.mark.parametrize("objective", list_objectives())
+def test_a_training_step_stays_on_the_model_device(objective: str, encoder: str, on_meta: None) -> None:
+    X = np.random.default_rng(0).normal(size=(8, 48, 3)).astype(np.float32)
+    model = ContrastiveModel(
+        objective=objective, encoder=encoder, repr_dims=8, hidden_dims=8, depth=1, batch_size=4, threads=1
+    )
+    with OneDevice(), pytest.raises((RuntimeError, NotImplementedError)) as stopped:
+        model.fit(X, n_iters=1)
+    assert _no_values(stopped.value), stopped.value
+    assert all(p.device == META for p in model.net.parameters())
+    if "Cannot copy out" in str(stopped.value):
+        pytest.skip(f"{objective} reads its batch on the CPU (then moves its views to the device)")
+
+
+@pytest.mark.parametrize("encoder", list_encoders())
+@pytest.mark.parametrize(("mode", "window"), [("instance", None), ("timestamp", None), ("timestamp", 16)])
+def test_encoding_stays_on_the_model_device(encoder: str, mode: str, window: int | None, on_meta: None) -> None:
+    X = np.random.default_rng(0).normal(size=(3, 24, 3)).astype(np.float32)
+    model = ContrastiveModel(3, encoder=encoder, repr_dims=8, hidden_dims=8, depth=1, threads=1)
+    with OneDevice(), pytest.raises(NotImplementedError, match="Cannot copy out of meta"):
+        model.encode(X, mode=mode, causal_window=window)  # stops where the first result reaches the CPU
