@@ -26,7 +26,13 @@ from tscl.runs.files import atomic_write_text
 from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root, load_run_config
 from tscl.runs.lock import ProcessLock
 from tscl.runs.meta import new_meta, read_meta, write_meta
-from tscl.runs.resuming import check_not_training, check_target_ahead, extends_target, resumed_config
+from tscl.runs.resuming import (
+    check_not_training,
+    check_same_processes,
+    check_target_ahead,
+    extends_target,
+    resumed_config,
+)
 from tscl.runs.run_training import PretrainResult, ProgressHook, pretrain_groups, train_run
 from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint
@@ -235,6 +241,7 @@ def resume(
     if not extends_target(meta, layer):
         assert meta is not None
         return PretrainResult(run_dir, int(meta.get("step") or 0), int(meta.get("epoch") or 0), None, 0.0, "unchanged")
+    check_same_processes(run_dir, meta, current_ranks().world_size)
     if not current_ranks().active:  # under torchrun, rank 0 takes the lock and tells every rank (claim below)
         check_not_training(run_dir)
     recorded = (meta or {}).get("threads")
@@ -278,7 +285,7 @@ def _resume(
     try:
         _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
         meta["resumed"] = meta.get("resumed", 0) + 1
-        meta["world_size"] = model.ranks.world_size  # the same as before: the continuation is exact
+        meta["world_size"] = model.ranks.world_size  # as before (check_same_processes), or a run starting over
         timings = meta.setdefault("timings", {})
         # Time of earlier sessions: at least their training time (a killed session recorded no total).
         earlier = max(float(timings.get("total_s") or 0.0), model.progress.train_seconds)

@@ -1,0 +1,45 @@
+"""Run directories under torchrun: what a resume on another number of processes and unusable data leave behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tests.robustness.helpers import subprocess_env
+
+ROOT = Path(__file__).parents[2]
+TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "cpu", "--threads", "1"]
+
+pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without torch.distributed")
+
+
+def tscl(args: list[str], env: dict[str, str], nproc: int = 1) -> subprocess.CompletedProcess[str]:
+    """``tscl ARGS`` in a subprocess, under torchrun with ``nproc`` processes when more than one."""
+    launch = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] if nproc > 1 else []
+    command = [sys.executable, *launch, "-m", "tscl", *args]
+    return subprocess.run(command, env=env, cwd=ROOT, text=True, capture_output=True, timeout=240)
+
+
+def snapshot(run_dir: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+def test_a_resume_on_another_number_of_processes_is_refused_untouched(tmp_path: Path) -> None:
+    env = subprocess_env(tmp_path)
+    np.save(tmp_path / "data.npy", np.random.default_rng(0).standard_normal((20, 24, 1)).astype(np.float32))
+    run_dir = tmp_path / "run"
+    done = tscl(["pretrain", "--dataset", str(tmp_path / "data.npy"), *TINY, "--batch-size", "4", "--iters", "3",
+                 "--run-dir", str(run_dir)], env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    before = snapshot(run_dir)
+    # one epoch is 5 batches of 4 on one process, 2 batches of 8 on two: iteration 3 is past the second's end
+    done = tscl(["pretrain", "--resume", str(run_dir), "--iters", "6"], env, nproc=2)
+    assert done.returncode != 0
+    assert "error: --resume must not change the number of processes but got 1 -> 2" in done.stderr
+    assert "[rank0]: Traceback" not in done.stderr and "[rank1]: Traceback" not in done.stderr
+    assert snapshot(run_dir) == before
