@@ -43,3 +43,14 @@ def test_a_resume_on_another_number_of_processes_is_refused_untouched(tmp_path: 
     assert "error: --resume must not change the number of processes but got 1 -> 2" in done.stderr
     assert "[rank0]: Traceback" not in done.stderr and "[rank1]: Traceback" not in done.stderr
     assert snapshot(run_dir) == before
+
+
+def test_fewer_series_than_processes_fail_before_the_run_directory_exists(tmp_path: Path) -> None:
+    env = subprocess_env(tmp_path)
+    np.save(tmp_path / "one.npy", np.zeros((1, 24, 1), dtype=np.float32))
+    run_dir = tmp_path / "run"
+    done = tscl(["pretrain", "--dataset", str(tmp_path / "one.npy"), *TINY, "--iters", "2",
+                 "--run-dir", str(run_dir)], env, nproc=2)  # fmt: skip
+    assert done.returncode != 0
+    assert "error: training data must have at least one series per process (2) but has 1" in done.stderr
+    assert not run_dir.exists()

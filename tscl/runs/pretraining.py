@@ -38,6 +38,7 @@ from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint
 from tscl.training.devices import resolve_device
 from tscl.training.distributed import Ranks, current_ranks
+from tscl.training.loop import check_rows_per_rank
 from tscl.training.model import ContrastiveModel
 from tscl.training.threads import ThreadChoice, thread_scope
 from tscl.views.crop import prepare_training_array
@@ -155,6 +156,7 @@ def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
 
 def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel, dataset: Any = None) -> None:
     prepared = prepare_training_array(X, config.max_train_length)
+    check_rows_per_rank(prepared.shape[0], model.ranks)  # under torchrun: before the run directory exists
     check_batches = getattr(model.objective, "check_batches", None)  # an optional objective hook (objectives.base)
     if callable(check_batches):
         check_batches(config.batch_size, prepared.shape)
