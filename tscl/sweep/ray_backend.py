@@ -73,6 +73,41 @@ def _endpoint(address: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def connect(address: str | None, cpus_per_trial: float, gpus_per_trial: float) -> Any:
+    """Join Ray (``address`` None: start a local instance) and check that one node can run a trial.
+
+    Raises:
+        ConfigError: Ray cannot be reached, or no node has the CPUs and GPUs of one trial (its task would
+            wait for such a node forever, saying nothing).
+    """
+    ray = _ray()
+    joined = not ray.is_initialized()
+    if joined:  # run_sweep's check_ray has probed the address before
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ConfigError(
+                f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
+                hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
+            ) from None
+    nodes = [node.get("Resources") or {} for node in ray.nodes() if node.get("Alive")]
+    if any(n.get("CPU", 0) >= cpus_per_trial and n.get("GPU", 0) >= gpus_per_trial for n in nodes):
+        return ray
+    if joined:
+        ray.shutdown()
+    cpus, gpus = (max((n.get(key, 0) for n in nodes), default=0) for key in ("CPU", "GPU"))
+    if cpus_per_trial > cpus:
+        flag, wanted, most = "--cpus-per-trial", cpus_per_trial, f"{cpus:g} CPUs"
+    elif gpus_per_trial > gpus:
+        flag, wanted, most = "--gpus-per-trial", gpus_per_trial, f"{gpus:g} GPUs"
+    else:
+        flag, wanted, most = "--cpus-per-trial", cpus_per_trial, f"{cpus:g} CPUs, but not with the GPUs asked for"
+    raise ConfigError(
+        f"{flag} must fit on one Ray node (at most {most}) but got {wanted:g}",
+        hint=f"lower {flag}, or add a node that large to the cluster (a trial that fits nowhere waits forever)",
+    )
+
+
 def _trial_task(trial: Trial, layout: Layout, threads: int, tracking: SweepTracking | None) -> TrialRecord:
     import torch
 
@@ -94,15 +129,7 @@ def run_on_ray(
 
     ``address``: None starts (or reuses) a local Ray instance; "auto" or "ray://host:port" joins a cluster.
     """
-    ray = _ray()
-    if not ray.is_initialized():  # run_sweep's check_ray has probed the address before any work
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ConfigError(
-                f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
-                hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
-            ) from None
+    ray = connect(address, cpus_per_trial, gpus_per_trial)  # run_sweep connected before any work
     task = ray.remote(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)(_trial_task)
     threads = max(1, int(cpus_per_trial))
     pending: dict[Any, Trial] = {}

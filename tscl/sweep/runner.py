@@ -147,6 +147,10 @@ def run_sweep(
                            not_in_grid=not_in_grid(layout, records))  # fmt: skip
     unfinished = [t for t in trials if records[t.id].action != DONE]
     checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
+    if backend == "ray" and unfinished:
+        from tscl.sweep.ray_backend import connect
+
+        connect(address, cpus_per_trial, gpus_per_trial)  # a trial no node can run fails here, not forever
     try:
         grid.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
