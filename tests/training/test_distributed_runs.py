@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +58,32 @@ def test_fewer_series_than_processes_fail_before_the_run_directory_exists(tmp_pa
     assert done.returncode != 0
     assert "error: training data must have at least one series per process (2) but has 1" in done.stderr
     assert not run_dir.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process groups and SIGINT")
+def test_ctrl_c_under_torchrun_says_how_to_resume_on_as_many_processes(tmp_path: Path) -> None:
+    env = subprocess_env(tmp_path)
+    np.save(tmp_path / "data.npy", np.random.default_rng(0).standard_normal((20, 24, 1)).astype(np.float32))
+    run_dir = tmp_path / "run"
+    launch = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    args = ["-m", "tscl", "pretrain", "--dataset", str(tmp_path / "data.npy"), *TINY, "--iters", "100000",
+            "--checkpoint-every", "5", "--run-dir", str(run_dir)]  # fmt: skip
+    # its own process group, so that the SIGINT reaches torchrun and every rank, as Ctrl-C in a terminal does
+    job = subprocess.Popen([sys.executable, *launch, *args], env=env, cwd=ROOT, text=True, start_new_session=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (run_dir / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        os.killpg(job.pid, signal.SIGINT)
+        _, err = job.communicate(timeout=120)
+    finally:
+        if job.poll() is None:
+            os.killpg(job.pid, signal.SIGKILL)
+    hint = f"hint: resume with `torchrun --nproc_per_node=2 -m tscl pretrain --resume {run_dir}`"
+    assert hint in err, err[-3000:]
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "interrupted" and meta["world_size"] == 2
+    done = tscl(["pretrain", "--resume", str(run_dir), "--iters", str(meta["step"] + 2)], env, nproc=2)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "finished"
