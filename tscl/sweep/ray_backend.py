@@ -10,12 +10,14 @@ checkpoints saved, and re-running the sweep resumes them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from tscl.errors import ConfigError
 from tscl.net import unreachable
 from tscl.sweep.grid import Trial
+from tscl.sweep.parallel import STOP_GRACE_SECONDS
 from tscl.sweep.tracking import SweepTracking
 from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial, write_state
 
@@ -150,5 +152,26 @@ def run_on_ray(
                 ended(record)
     except KeyboardInterrupt:
         for ref in pending:
-            ray.cancel(ref)
+            ray.cancel(ref)  # a running task gets a KeyboardInterrupt: its trial checkpoints and ends
+        _collect_cancelled(ray, pending, ended)
         raise
+
+
+def _collect_cancelled(ray: Any, pending: dict[Any, Trial], ended: Hook) -> None:
+    """Wait (at most :data:`STOP_GRACE_SECONDS`, a second Ctrl-C stops waiting) for the records of the trials
+    that were running when the sweep was interrupted: they say "interrupted" once their checkpoints are saved,
+    rather than being torn down with the sweep's own Ray instance half-way. Tasks that never started give none.
+    """
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    try:
+        while pending and time.monotonic() < deadline:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            for ref in ready:
+                pending.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except Exception:  # cancelled before it started (or lost): the trial stays pending
+                    continue
+                ended(record)
+    except KeyboardInterrupt:
+        pass
