@@ -239,6 +239,8 @@ def resume(
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
     meta = read_meta(run_dir)
     config = resumed_config(load_run_config(run_dir), str((meta or {}).get("task") or ""), layer)
+    if meta is not None and (meta.get("status") == "finished" or layer.keys() & {"iters", "epochs"}):
+        meta = _as_far_as_the_checkpoint(run_dir, meta)
     check_target_ahead(meta, layer)
     if not extends_target(meta, layer):
         assert meta is not None
@@ -252,6 +254,20 @@ def resume(
         notes = _thread_notes(threads, ceiling)
         result = _resume(run_dir, config, meta, layer, on_step, started, threads)
     return dataclasses.replace(result, notes=notes + result.notes)
+
+
+def _as_far_as_the_checkpoint(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with the step and epoch of the run's checkpoint when it is behind them (a checkpoint put back
+    from ``last.previous.pt``, or a run killed before its last one): training continues from the checkpoint,
+    so a run "finished" at a later step is not finished, and a target between the two is not below it."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.exists():
+        return meta
+    progress = read_checkpoint(checkpoint)[0]["progress"]
+    step, epoch = int(progress["step"]), int(progress["epoch"])
+    if step >= int(meta.get("step") or 0):
+        return meta
+    return {**meta, "step": step, "epoch": epoch, "status": "interrupted"}
 
 
 def _thread_notes(threads: ThreadChoice, recorded: int | None) -> tuple[str, ...]:
