@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import one_line_error, run_cli
 from tests.robustness.helpers import subprocess_env
 from tests.sweep.test_sweep import TINY_TOML
 
@@ -36,3 +37,11 @@ def test_a_trial_larger_than_every_node_is_refused_before_any_work(tmp_path: Pat
     assert len(errors) == 1 and errors[0].startswith(f"error: {flag} must fit on one Ray node (at most "), errors
     assert errors[0].endswith("but got 100000")
     assert not output.exists()
+
+
+def test_workers_with_the_ray_backend_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "grid.toml"
+    path.write_text(GRID.format(output=(tmp_path / "out").as_posix(), base=TINY_TOML))
+    code, _, err = run_cli(["sweep", str(path), "--backend", "ray", "--workers", "4"], capsys)
+    one_line_error(code, err, "--workers must not come with --backend ray but got --workers 4")
+    assert not (tmp_path / "out").exists()

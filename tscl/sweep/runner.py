@@ -120,6 +120,11 @@ def run_sweep(
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
     ray_only = [flag for flag, given in (("--address", address is not None), ("--cpus-per-trial", cpus_per_trial != 1),
                                          ("--gpus-per-trial", gpus_per_trial != 0)) if given]  # fmt: skip
+    if backend == "ray" and workers != 1:  # Ray runs as many trials at once as their resources allow
+        raise ConfigError(
+            f"--workers must not come with --backend ray but got --workers {workers}",
+            hint="Ray runs as many trials at once as fit its CPUs: set --cpus-per-trial instead",
+        )
     if ray_only and backend != "ray":
         raise ConfigError(f"{', '.join(ray_only)} must come with --backend ray but the backend is {backend}",
                           hint=f"add --backend ray, or drop {', '.join(ray_only)}")  # fmt: skip
