@@ -22,9 +22,12 @@ TINY = ["--repr-dims", "16", "--hidden-dims", "8", "--depth", "2", "--device", "
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without torch.distributed")
 
 
-def tscl(args: list[str], env: dict[str, str], nproc: int = 1) -> subprocess.CompletedProcess[str]:
-    """``tscl ARGS`` in a subprocess, under torchrun with ``nproc`` processes when more than one."""
-    launch = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] if nproc > 1 else []
+def tscl(
+    args: list[str], env: dict[str, str], nproc: int = 1, extra: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``tscl ARGS`` in a subprocess, under torchrun with ``nproc`` processes (and ``extra`` options) when more
+    than one."""
+    launch = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", *extra] if nproc > 1 else []
     command = [sys.executable, *launch, "-m", "tscl", *args]
     return subprocess.run(command, env=env, cwd=ROOT, text=True, capture_output=True, timeout=240)
 
@@ -87,3 +90,17 @@ def test_ctrl_c_under_torchrun_says_how_to_resume_on_as_many_processes(tmp_path:
     done = tscl(["pretrain", "--resume", str(run_dir), "--iters", str(meta["step"] + 2)], env, nproc=2)
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "finished"
+
+
+def test_a_restarted_job_does_not_continue_a_run_another_job_made(tmp_path: Path) -> None:
+    env = subprocess_env(tmp_path)
+    np.save(tmp_path / "data.npy", np.random.default_rng(0).standard_normal((20, 24, 1)).astype(np.float32))
+    run_dir = tmp_path / "run"
+    args = ["pretrain", "--dataset", str(tmp_path / "data.npy"), *TINY, "--iters", "3", "--run-dir", str(run_dir)]
+    assert tscl(args, env, nproc=2).returncode == 0
+    before = snapshot(run_dir)
+    # the same command again: its first attempt is refused the run directory; the restart must not take it over
+    done = tscl(args, env, nproc=2, extra=("--max-restarts=1",))
+    assert done.returncode != 0 and "nothing to do" not in done.stdout, done.stdout
+    assert "must be new or empty but it already exists" in done.stderr
+    assert snapshot(run_dir) == before

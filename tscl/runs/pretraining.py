@@ -37,7 +37,7 @@ from tscl.runs.run_training import PretrainResult, ProgressHook, pretrain_groups
 from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint
 from tscl.training.devices import resolve_device
-from tscl.training.distributed import Ranks, current_ranks
+from tscl.training.distributed import Ranks, current_ranks, launch_id
 from tscl.training.loop import check_rows_per_rank
 from tscl.training.model import ContrastiveModel
 from tscl.training.threads import ThreadChoice, thread_scope
@@ -185,6 +185,7 @@ def _new_meta(
     threads = torch.get_num_threads()
     meta = new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
     meta["world_size"] = model.ranks.world_size
+    meta["launch_id"] = launch_id()  # a restarted worker continues only its own job's run (cli.pretrain_cmd)
     _record_warnings(meta, dataset, config)
     return meta
 
@@ -304,6 +305,7 @@ def _resume(
         _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
         meta["resumed"] = meta.get("resumed", 0) + 1
         meta["world_size"] = model.ranks.world_size  # as before (check_same_processes), or a run starting over
+        meta["launch_id"] = launch_id()
         timings = meta.setdefault("timings", {})
         # Time of earlier sessions: at least their training time (a killed session recorded no total).
         earlier = max(float(timings.get("total_s") or 0.0), model.progress.train_seconds)
