@@ -4,8 +4,9 @@ Optional extra (``pip install "tscl[ray]"``). Each trial is one Ray task with ``
 resources; it runs :func:`tscl.sweep.trial.run_trial` in a Ray worker, so the run directories, the trial locks
 and state files, resume and the summary are those of the local back-end. The sweep's output folder must be on
 storage every node sees (on one machine it is). A task that fails (its worker died, the node was lost) fails
-that trial only; the others go on. Ctrl-C cancels the pending tasks; running trials are interrupted with their
-checkpoints saved, and re-running the sweep resumes them.
+that trial only; the others go on. A trial larger than every node (``--cpus-per-trial``, ``--gpus-per-trial``)
+is refused before any work. Ctrl-C cancels the pending tasks; running trials are interrupted with their
+checkpoints saved (the sweep waits for their records), and re-running the sweep resumes them.
 """
 
 from __future__ import annotations
@@ -92,7 +93,10 @@ def connect(address: str | None, cpus_per_trial: float, gpus_per_trial: float) -
                 f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
                 hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
             ) from None
-    nodes = [node.get("Resources") or {} for node in ray.nodes() if node.get("Alive")]
+    try:
+        nodes = [node.get("Resources") or {} for node in ray.nodes() if node.get("Alive")]
+    except Exception:  # a connection that cannot list the nodes: Ray schedules as it can
+        return ray
     if any(n.get("CPU", 0) >= cpus_per_trial and n.get("GPU", 0) >= gpus_per_trial for n in nodes):
         return ray
     if joined:
