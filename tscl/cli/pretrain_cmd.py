@@ -219,11 +219,21 @@ def _join_process_group(device: str | None) -> Any:
 
 
 def _restarted_with(run_dir: Path) -> bool:
-    """Whether torchrun's elastic agent restarted this worker and ``run_dir`` holds the run to continue."""
+    """Whether torchrun's elastic agent restarted this worker and ``run_dir`` holds the run this job started."""
     from tscl.runs.layout import CONFIG
     from tscl.training import distributed
 
-    return distributed.restart_count() > 0 and (run_dir / CONFIG).is_file()
+    if distributed.restart_count() == 0 or not (run_dir / CONFIG).is_file():
+        return False
+    from tscl.errors import TsclError
+    from tscl.runs.meta import read_meta
+
+    try:
+        meta = read_meta(run_dir)
+    except TsclError:
+        return True  # damaged: --resume says so
+    # A run another job made (the first attempt was refused its --run-dir) is not this job's to continue.
+    return meta is None or meta.get("launch_id") == distributed.launch_id()
 
 
 def _given(values: dict[str, Any]) -> dict[str, Any]:

@@ -29,12 +29,15 @@ class Interrupted(TsclError):
         self.run_dir = run_dir
 
     @classmethod
-    def training(cls, run_dir: Path, step: int, signal_name: str) -> Interrupted:
-        return cls(
-            f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}",
-            hint=f"resume with `tscl pretrain --resume {shell(run_dir)}`",
-            run_dir=run_dir,
-        )
+    def training(cls, run_dir: Path, step: int, signal_name: str, world_size: int = 1) -> Interrupted:
+        """Training stopped by a signal; ``world_size``: the run's number of processes (torchrun ranks)."""
+        hint = f"resume with `tscl pretrain --resume {shell(run_dir)}`"
+        if world_size > 1:  # a run continues on as many processes as it ran on (tscl.runs.resuming)
+            hint = (
+                f"resume with `torchrun --nproc_per_node={world_size} -m tscl pretrain --resume {shell(run_dir)}` "
+                f"({world_size} processes in all, as the run had)"
+            )
+        return cls(f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}", hint, run_dir)
 
 
 def _main_thread() -> bool:

@@ -26,12 +26,19 @@ from tscl.runs.files import atomic_write_text
 from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root, load_run_config
 from tscl.runs.lock import ProcessLock
 from tscl.runs.meta import new_meta, read_meta, write_meta
-from tscl.runs.resuming import check_not_training, check_target_ahead, extends_target, resumed_config
+from tscl.runs.resuming import (
+    check_not_training,
+    check_same_processes,
+    check_target_ahead,
+    extends_target,
+    resumed_config,
+)
 from tscl.runs.run_training import PretrainResult, ProgressHook, pretrain_groups, train_run
 from tscl.runs.state import take_run_lock
 from tscl.training.checkpoint import current_sha256s, read_checkpoint
 from tscl.training.devices import resolve_device
-from tscl.training.distributed import Ranks, current_ranks
+from tscl.training.distributed import Ranks, current_ranks, launch_id
+from tscl.training.loop import check_rows_per_rank
 from tscl.training.model import ContrastiveModel
 from tscl.training.threads import ThreadChoice, thread_scope
 from tscl.views.crop import prepare_training_array
@@ -149,6 +156,7 @@ def _on_main(ranks: Ranks, work: Callable[[], Any]) -> Any:
 
 def _check_training_data(config: RunConfig, X: np.ndarray, model: ContrastiveModel, dataset: Any = None) -> None:
     prepared = prepare_training_array(X, config.max_train_length)
+    check_rows_per_rank(prepared.shape[0], model.ranks)  # under torchrun: before the run directory exists
     check_batches = getattr(model.objective, "check_batches", None)  # an optional objective hook (objectives.base)
     if callable(check_batches):
         check_batches(config.batch_size, prepared.shape)
@@ -177,6 +185,7 @@ def _new_meta(
     threads = torch.get_num_threads()
     meta = new_meta(config, dataset.task, X, str(model.device), threads, target_iters, data_seconds)
     meta["world_size"] = model.ranks.world_size
+    meta["launch_id"] = launch_id()  # a restarted worker continues only its own job's run (cli.pretrain_cmd)
     _record_warnings(meta, dataset, config)
     return meta
 
@@ -231,10 +240,13 @@ def resume(
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
     meta = read_meta(run_dir)
     config = resumed_config(load_run_config(run_dir), str((meta or {}).get("task") or ""), layer)
+    if meta is not None and (meta.get("status") == "finished" or layer.keys() & {"iters", "epochs"}):
+        meta = _as_far_as_the_checkpoint(run_dir, meta)
     check_target_ahead(meta, layer)
     if not extends_target(meta, layer):
         assert meta is not None
         return PretrainResult(run_dir, int(meta.get("step") or 0), int(meta.get("epoch") or 0), None, 0.0, "unchanged")
+    check_same_processes(run_dir, meta, current_ranks().world_size)
     if not current_ranks().active:  # under torchrun, rank 0 takes the lock and tells every rank (claim below)
         check_not_training(run_dir)
     recorded = (meta or {}).get("threads")
@@ -243,6 +255,20 @@ def resume(
         notes = _thread_notes(threads, ceiling)
         result = _resume(run_dir, config, meta, layer, on_step, started, threads)
     return dataclasses.replace(result, notes=notes + result.notes)
+
+
+def _as_far_as_the_checkpoint(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """``meta`` with the step and epoch of the run's checkpoint when it is behind them (a checkpoint put back
+    from ``last.previous.pt``, or a run killed before its last one): training continues from the checkpoint,
+    so a run "finished" at a later step is not finished, and a target between the two is not below it."""
+    checkpoint = run_dir / CHECKPOINT
+    if not checkpoint.exists():
+        return meta
+    progress = read_checkpoint(checkpoint)[0]["progress"]
+    step, epoch = int(progress["step"]), int(progress["epoch"])
+    if step >= int(meta.get("step") or 0):
+        return meta
+    return {**meta, "step": step, "epoch": epoch, "status": "interrupted"}
 
 
 def _thread_notes(threads: ThreadChoice, recorded: int | None) -> tuple[str, ...]:
@@ -278,7 +304,8 @@ def _resume(
     try:
         _on_main(model.ranks, lambda: held.append(_claim_for_resume(run_dir, config, digest)))
         meta["resumed"] = meta.get("resumed", 0) + 1
-        meta["world_size"] = model.ranks.world_size  # the same as before: the continuation is exact
+        meta["world_size"] = model.ranks.world_size  # as before (check_same_processes), or a run starting over
+        meta["launch_id"] = launch_id()
         timings = meta.setdefault("timings", {})
         # Time of earlier sessions: at least their training time (a killed session recorded no total).
         earlier = max(float(timings.get("total_s") or 0.0), model.progress.train_seconds)

@@ -15,12 +15,21 @@ from typing import Any
 
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
 from tscl.errors import CheckpointError, ConfigError
+from tscl.runs.layout import CHECKPOINT, CONFIG
 from tscl.runs.state import holder_text, is_live
+from tscl.text import shell
 
 RESUMABLE = ("iters", "epochs", "device", "threads", "data_dir", "checkpoint_every")
 FINISHED = "finished"
 
-__all__ = ["RESUMABLE", "check_not_training", "check_target_ahead", "extends_target", "resumed_config"]
+__all__ = [
+    "RESUMABLE",
+    "check_not_training",
+    "check_same_processes",
+    "check_target_ahead",
+    "extends_target",
+    "resumed_config",
+]
 
 
 def resumed_config(stored: RunConfig, task: str, layer: Mapping[str, Any]) -> RunConfig:
@@ -80,6 +89,28 @@ def check_target_ahead(meta: Mapping[str, Any] | None, layer: Mapping[str, Any])
                 "already done",
                 hint=f"give --{key} {done} or more, or --resume without it to train to the run's own target",
             )
+
+
+def check_same_processes(run_dir: Path, meta: Mapping[str, Any] | None, world_size: int) -> None:
+    """Refuse to continue a trained run on another number of processes (torchrun ranks) than it ran on.
+
+    Each process trains its slice of every global batch of ``batch_size * world_size`` series, and the
+    checkpoint's place in the epoch counts such batches: another number of processes changes what every later
+    iteration trains on, so the continuation would not be the run (a run with no checkpoint yet starts over).
+
+    Raises:
+        ConfigError: ``meta`` records another ``world_size`` (runs without the field ran on one process).
+    """
+    if meta is None or not (run_dir / CHECKPOINT).exists():
+        return
+    recorded = int(meta.get("world_size") or 1)
+    if recorded != world_size:
+        launch = "without torchrun" if recorded == 1 else f"under torchrun with {recorded} processes in all"
+        raise ConfigError(
+            f"--resume must not change the number of processes but got {recorded} -> {world_size}",
+            hint=f"resume it {launch}; to train it on {world_size} start a new run with its settings: "
+            f"--config {shell(run_dir / CONFIG)} --run-dir NEW",
+        )
 
 
 def check_not_training(run_dir: Path) -> None:

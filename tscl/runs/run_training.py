@@ -137,7 +137,7 @@ def train_run(
         _record_notes(meta, model.objective)
     if not main:
         if stopped:
-            raise Interrupted.training(directory, model.progress.step, stopped)
+            raise Interrupted.training(directory, model.progress.step, stopped, model.ranks.world_size)
         return _result(model, directory, started, meta)
     if not stopped:
         began = time.perf_counter()
@@ -155,7 +155,7 @@ def train_run(
     meta["timings"]["total_s"] = round(earlier_s + time.perf_counter() - started, 3)
     write_meta(directory, meta)
     if stopped:
-        raise Interrupted.training(directory, model.progress.step, stopped)
+        raise Interrupted.training(directory, model.progress.step, stopped, model.ranks.world_size)
     return _result(model, directory, started, meta)
 
 

@@ -4,18 +4,21 @@ Optional extra (``pip install "tscl[ray]"``). Each trial is one Ray task with ``
 resources; it runs :func:`tscl.sweep.trial.run_trial` in a Ray worker, so the run directories, the trial locks
 and state files, resume and the summary are those of the local back-end. The sweep's output folder must be on
 storage every node sees (on one machine it is). A task that fails (its worker died, the node was lost) fails
-that trial only; the others go on. Ctrl-C cancels the pending tasks; running trials are interrupted with their
-checkpoints saved, and re-running the sweep resumes them.
+that trial only; the others go on. A trial larger than every node (``--cpus-per-trial``, ``--gpus-per-trial``)
+is refused before any work. Ctrl-C cancels the pending tasks; running trials are interrupted with their
+checkpoints saved (the sweep waits for their records), and re-running the sweep resumes them.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from tscl.errors import ConfigError
 from tscl.net import unreachable
 from tscl.sweep.grid import Trial
+from tscl.sweep.parallel import STOP_GRACE_SECONDS
 from tscl.sweep.tracking import SweepTracking
 from tscl.sweep.trial import Layout, TrialRecord, one_line, run_trial, write_state
 
@@ -73,6 +76,44 @@ def _endpoint(address: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def connect(address: str | None, cpus_per_trial: float, gpus_per_trial: float) -> Any:
+    """Join Ray (``address`` None: start a local instance) and check that one node can run a trial.
+
+    Raises:
+        ConfigError: Ray cannot be reached, or no node has the CPUs and GPUs of one trial (its task would
+            wait for such a node forever, saying nothing).
+    """
+    ray = _ray()
+    joined = not ray.is_initialized()
+    if joined:  # run_sweep's check_ray has probed the address before
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise ConfigError(
+                f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
+                hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
+            ) from None
+    try:
+        nodes = [node.get("Resources") or {} for node in ray.nodes() if node.get("Alive")]
+    except Exception:  # a connection that cannot list the nodes: Ray schedules as it can
+        return ray
+    if any(n.get("CPU", 0) >= cpus_per_trial and n.get("GPU", 0) >= gpus_per_trial for n in nodes):
+        return ray
+    if joined:
+        ray.shutdown()
+    cpus, gpus = (max((n.get(key, 0) for n in nodes), default=0) for key in ("CPU", "GPU"))
+    if cpus_per_trial > cpus:
+        flag, wanted, most = "--cpus-per-trial", cpus_per_trial, f"{cpus:g} CPUs"
+    elif gpus_per_trial > gpus:
+        flag, wanted, most = "--gpus-per-trial", gpus_per_trial, f"{gpus:g} GPUs"
+    else:
+        flag, wanted, most = "--cpus-per-trial", cpus_per_trial, f"{cpus:g} CPUs, but not with the GPUs asked for"
+    raise ConfigError(
+        f"{flag} must fit on one Ray node (at most {most}) but got {wanted:g}",
+        hint=f"lower {flag}, or add a node that large to the cluster (a trial that fits nowhere waits forever)",
+    )
+
+
 def _trial_task(trial: Trial, layout: Layout, threads: int, tracking: SweepTracking | None) -> TrialRecord:
     import torch
 
@@ -94,15 +135,7 @@ def run_on_ray(
 
     ``address``: None starts (or reuses) a local Ray instance; "auto" or "ray://host:port" joins a cluster.
     """
-    ray = _ray()
-    if not ray.is_initialized():  # run_sweep's check_ray has probed the address before any work
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ConfigError(
-                f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
-                hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
-            ) from None
+    ray = connect(address, cpus_per_trial, gpus_per_trial)  # run_sweep connected before any work
     task = ray.remote(num_cpus=cpus_per_trial, num_gpus=gpus_per_trial, max_retries=0)(_trial_task)
     threads = max(1, int(cpus_per_trial))
     pending: dict[Any, Trial] = {}
@@ -123,5 +156,26 @@ def run_on_ray(
                 ended(record)
     except KeyboardInterrupt:
         for ref in pending:
-            ray.cancel(ref)
+            ray.cancel(ref)  # a running task gets a KeyboardInterrupt: its trial checkpoints and ends
+        _collect_cancelled(ray, pending, ended)
         raise
+
+
+def _collect_cancelled(ray: Any, pending: dict[Any, Trial], ended: Hook) -> None:
+    """Wait (at most :data:`STOP_GRACE_SECONDS`, a second Ctrl-C stops waiting) for the records of the trials
+    that were running when the sweep was interrupted: they say "interrupted" once their checkpoints are saved,
+    rather than being torn down with the sweep's own Ray instance half-way. Tasks that never started give none.
+    """
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    try:
+        while pending and time.monotonic() < deadline:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            for ref in ready:
+                pending.pop(ref)
+                try:
+                    record = ray.get(ref)
+                except Exception:  # cancelled before it started (or lost): the trial stays pending
+                    continue
+                ended(record)
+    except KeyboardInterrupt:
+        pass

@@ -120,6 +120,11 @@ def run_sweep(
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
     ray_only = [flag for flag, given in (("--address", address is not None), ("--cpus-per-trial", cpus_per_trial != 1),
                                          ("--gpus-per-trial", gpus_per_trial != 0)) if given]  # fmt: skip
+    if backend == "ray" and workers != 1:  # Ray runs as many trials at once as their resources allow
+        raise ConfigError(
+            f"--workers must not come with --backend ray but got --workers {workers}",
+            hint="Ray runs as many trials at once as fit its CPUs: set --cpus-per-trial instead",
+        )
     if ray_only and backend != "ray":
         raise ConfigError(f"{', '.join(ray_only)} must come with --backend ray but the backend is {backend}",
                           hint=f"add --backend ray, or drop {', '.join(ray_only)}")  # fmt: skip
@@ -147,6 +152,10 @@ def run_sweep(
                            not_in_grid=not_in_grid(layout, records))  # fmt: skip
     unfinished = [t for t in trials if records[t.id].action != DONE]
     checked = check_evaluation_settings(unfinished, grid.name)  # the data at hand, before anything is written
+    if backend == "ray" and unfinished:
+        from tscl.sweep.ray_backend import connect
+
+        connect(address, cpus_per_trial, gpus_per_trial)  # a trial no node can run fails here, not forever
     try:
         grid.output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -99,6 +99,14 @@ def restart_count() -> int:
     return int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
 
 
+def launch_id() -> str | None:
+    """The id of the torchrun job this process belongs to (its rendezvous id; None outside torchrun).
+
+    The same across the restarts of one job, another for each ``torchrun --standalone`` command.
+    """
+    return os.environ.get("TORCHELASTIC_RUN_ID") if launched_by_torchrun() else None
+
+
 def current_ranks() -> Ranks:
     """This process's ranks: from the initialised default process group, else a single process."""
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):

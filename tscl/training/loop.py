@@ -20,9 +20,10 @@ from tscl.training.memory import BoundedHeap
 from tscl.views.crop import prepare_training_array
 
 if TYPE_CHECKING:
+    from tscl.training.distributed import Ranks
     from tscl.training.model import ContrastiveModel, StepCallback
 
-__all__ = ["fit_loop", "reached"]
+__all__ = ["check_rows_per_rank", "fit_loop", "reached"]
 
 
 def reached(model: ContrastiveModel, n_iters: int | None, n_epochs: int | None) -> bool:
@@ -30,6 +31,15 @@ def reached(model: ContrastiveModel, n_iters: int | None, n_epochs: int | None) 
     if n_iters is not None and model.progress.step >= n_iters:
         return True
     return n_epochs is not None and model.progress.epoch >= n_epochs
+
+
+def check_rows_per_rank(rows: int, ranks: Ranks) -> None:
+    """Raise unless the training array has at least one series for each process of the group."""
+    if rows < ranks.world_size:
+        raise DataError(
+            f"training data must have at least one series per process ({ranks.world_size}) but has {rows}",
+            hint="start fewer processes (torchrun --nproc_per_node)",
+        )
 
 
 def fit_loop(
@@ -44,11 +54,7 @@ def fit_loop(
     """Train a built ``model`` on checked ``X`` [N, T, C] up to the targets (see ``ContrastiveModel.fit``)."""
     train = torch.from_numpy(prepare_training_array(X, model.config.max_train_length))
     ranks = model.ranks
-    if train.shape[0] < ranks.world_size:
-        raise DataError(
-            f"training data must have at least one series per process ({ranks.world_size}) but has {train.shape[0]}",
-            hint="start fewer processes (torchrun --nproc_per_node)",
-        )
+    check_rows_per_rank(train.shape[0], ranks)
     # Each rank trains ``batch_size`` rows of every global batch of batch_size * world_size rows.
     batch_size = min(model.config.batch_size, train.shape[0] // ranks.world_size)
     global_batch = batch_size * ranks.world_size
