@@ -24,6 +24,7 @@ from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.text import plural
 from tscl.training import distributed, encoding
+from tscl.training.arguments import check_count
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.devices import resolve_device
 from tscl.training.loop import fit_loop, reached
@@ -229,6 +230,12 @@ class ContrastiveModel:
                 (NaN-padded on the left) and keeping the last position: the forecasting protocol uses 201.
             batch_size: Series (or windows) per forward pass.
         """
+        causal_window = check_count("causal_window", causal_window, hint="the forecasting protocol uses 201")
+        batch_size = check_count("batch_size", batch_size, hint="omit it for the default (64)")
+        if mode not in ("instance", "timestamp"):
+            raise ConfigError(f"mode must be 'instance' or 'timestamp' but got {mode!r}")
+        if causal_window is not None and mode != "timestamp":
+            raise ConfigError("causal_window needs mode='timestamp'", hint="pass mode='timestamp'")
         X = self._check_input(X, "data to encode")
         net = self._inference_net()
         with thread_scope(self.threads):
@@ -239,8 +246,6 @@ class ContrastiveModel:
     ) -> np.ndarray:
         if mode == "instance":
             return encoding.encode_instances(net, X, self.device, batch_size)
-        if mode != "timestamp":
-            raise ConfigError(f"mode must be 'instance' or 'timestamp' but got {mode!r}")
         if causal_window is None:
             return encoding.encode_timestamps(net, X, self.device, batch_size)
         return encoding.encode_causal(net, X, causal_window, self.device, batch_size)

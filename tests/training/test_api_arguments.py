@@ -1,0 +1,41 @@
+"""The Python API refuses bad call arguments by name, as tscl errors, instead of failing inside torch or
+returning a wrong result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.synthetic import random_walks
+from tscl.errors import ConfigError
+from tscl.training.model import ContrastiveModel
+
+SMALL = {"repr_dims": 16, "hidden_dims": 8, "depth": 2, "batch_size": 4, "device": "cpu", "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def fitted() -> ContrastiveModel:
+    return ContrastiveModel(**SMALL).fit(random_walks(8, 30, 2), n_iters=1)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "8"])
+def test_encode_refuses_a_bad_batch_size(fitted: ContrastiveModel, batch_size: object) -> None:
+    with pytest.raises(ConfigError, match="batch_size must be a positive integer"):
+        fitted.encode(random_walks(3, 30, 2), batch_size=batch_size)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("window", [0, -1, 5.5])
+def test_encode_refuses_a_bad_causal_window(fitted: ContrastiveModel, window: object) -> None:
+    with pytest.raises(ConfigError, match="causal_window must be a positive integer"):
+        fitted.encode(random_walks(3, 30, 2), mode="timestamp", causal_window=window)  # type: ignore[arg-type]
+
+
+def test_encode_refuses_a_causal_window_without_timestamp_mode(fitted: ContrastiveModel) -> None:
+    with pytest.raises(ConfigError, match="causal_window needs mode='timestamp'"):
+        fitted.encode(random_walks(3, 30, 2), causal_window=5)
+
+
+def test_encode_takes_numpy_integer_arguments(fitted: ContrastiveModel) -> None:
+    X = random_walks(3, 30, 2)
+    out = fitted.encode(X, mode="timestamp", causal_window=np.int64(4), batch_size=np.int32(2))  # type: ignore[arg-type]
+    assert np.allclose(out, fitted.encode(X, mode="timestamp", causal_window=4), atol=1e-5)
