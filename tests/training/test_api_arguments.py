@@ -39,3 +39,17 @@ def test_encode_takes_numpy_integer_arguments(fitted: ContrastiveModel) -> None:
     X = random_walks(3, 30, 2)
     out = fitted.encode(X, mode="timestamp", causal_window=np.int64(4), batch_size=np.int32(2))  # type: ignore[arg-type]
     assert np.allclose(out, fitted.encode(X, mode="timestamp", causal_window=4), atol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "value"), [("n_iters", -1), ("n_iters", 1.5), ("n_epochs", -2), ("n_epochs", "3")])
+def test_fit_refuses_a_bad_target(name: str, value: object) -> None:
+    model = ContrastiveModel(**SMALL)
+    with pytest.raises(ConfigError, match=f"{name} must be an integer >= 0"):
+        model.fit(random_walks(8, 30, 2), **{name: value})  # type: ignore[arg-type]
+    assert model.progress.step == 0
+
+
+def test_fit_to_zero_iterations_builds_without_training() -> None:
+    model = ContrastiveModel(**SMALL).fit(random_walks(8, 30, 2), n_iters=np.int64(0))  # type: ignore[arg-type]
+    assert model.progress.step == 0
+    assert model.encode(random_walks(2, 30, 2)).shape == (2, 16)

@@ -189,6 +189,8 @@ class ContrastiveModel:
         ``groups`` (grouped data: ``{"subject": [N], "trial": [N]}`` integer ids) reach objectives that declare
         ``uses_groups``; such an objective orders each epoch itself (``epoch_order``, its batch sampler).
         """
+        n_iters = check_count("n_iters", n_iters, minimum=0, hint="n_iters is the total, counting earlier fits")
+        n_epochs = check_count("n_epochs", n_epochs, minimum=0, hint="n_epochs is the total, counting earlier fits")
         X = self._check_input(X, "training data")
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
