@@ -53,3 +53,35 @@ def test_fit_to_zero_iterations_builds_without_training() -> None:
     model = ContrastiveModel(**SMALL).fit(random_walks(8, 30, 2), n_iters=np.int64(0))  # type: ignore[arg-type]
     assert model.progress.step == 0
     assert model.encode(random_walks(2, 30, 2)).shape == (2, 16)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"iters": 5}, "must not be given iters: the training length is an argument of fit"),
+        ({"epochs": 2}, "must not be given epochs"),
+        ({"dataset": "GunPoint"}, "must not be given the run setting dataset"),
+        ({"checkpoint_every": 5}, "must not be given the run setting checkpoint_every"),
+        ({"repr_dim": 8}, "repr_dim is not an option of ContrastiveModel"),
+    ],
+)
+def test_model_refuses_keywords_it_would_ignore(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        ContrastiveModel(**options)
+    assert caught.value.hint
+
+
+def test_model_suggests_the_keyword_meant() -> None:
+    with pytest.raises(ConfigError) as caught:
+        ContrastiveModel(repr_dim=8)
+    assert caught.value.hint is not None and caught.value.hint.startswith("did you mean repr_dims?")
+    assert "dataset" not in caught.value.hint  # run settings are not keywords of the model
+
+
+def test_model_refuses_an_unknown_task() -> None:
+    from tscl.tasks import list_tasks
+
+    with pytest.raises(ConfigError, match="task must be one of") as caught:
+        ContrastiveModel(task="forcasting")
+    assert all(name in str(caught.value) for name in list_tasks())
+    assert caught.value.hint == "did you mean forecasting?"

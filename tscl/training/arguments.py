@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from typing import Any
 
 from tscl.errors import ConfigError
@@ -16,3 +17,36 @@ def check_count(name: str, value: Any, minimum: int = 1, hint: str | None = None
         expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ConfigError(f"{name} must be {expected} or None but got {value!r}", hint=hint)
     return int(value)
+
+
+# ContrastiveModel's own keyword arguments; the flat component options (tscl 0.1's names) come on top.
+MODEL_ARGUMENTS = (
+    "input_dims", "objective", "encoder", "loss", "views", "lr", "batch_size", "max_train_length", "seed",
+    "device", "threads", "n_covariates", "task", "gather_negatives",
+)  # fmt: skip
+
+
+def check_model_options(layer: Mapping[str, Any]) -> None:
+    """Refuse keys of a ContrastiveModel's nested flat options that no part of the model would use.
+
+    The run configuration takes them (``iters``, ``dataset``, ...), so without this check they would pass
+    its validation and then be ignored.
+    """
+    from tscl.config import SECTIONS, RunConfig
+    from tscl.config_migration import LEGACY_PATHS
+    from tscl.registry import unknown_option_error
+
+    for key in layer:
+        if key in SECTIONS:
+            continue
+        if key in ("iters", "epochs"):
+            raise ConfigError(
+                f"ContrastiveModel must not be given {key}: the training length is an argument of fit",
+                hint=f"call fit(X, n_{key}=...) (the total, counting earlier fits)",
+            )
+        if key in RunConfig.model_fields:
+            raise ConfigError(
+                f"ContrastiveModel must not be given the run setting {key}: the model would ignore it",
+                hint="leave it out, or put it in a tscl.RunConfig and call tscl.pretrain",
+            )
+        raise unknown_option_error("", key, "ContrastiveModel", dict.fromkeys([*MODEL_ARGUMENTS, *LEGACY_PATHS]))

@@ -24,7 +24,7 @@ from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.text import plural
 from tscl.training import distributed, encoding
-from tscl.training.arguments import check_count
+from tscl.training.arguments import check_count, check_model_options
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.devices import resolve_device
 from tscl.training.loop import fit_loop, reached
@@ -80,7 +80,14 @@ class ContrastiveModel:
         if threads is not None:
             choose_threads(threads)  # a bad count fails here, not at the first fit
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
-        layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
+        flat = nest(options)
+        check_model_options(flat)
+        if task is not None:
+            from tscl.tasks import TASKS
+
+            if task not in TASKS:
+                raise TASKS.unknown(task)
+        layer = merge_layers(flat, {k: _section(v) for k, v in sections.items() if v is not None})
         layer.update(
             lr=lr, batch_size=batch_size, max_train_length=max_train_length, seed=seed, device=device,
             gather_negatives=gather_negatives,
