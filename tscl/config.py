@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,6 +43,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tscl.config_migration import LEGACY_PATHS, is_legacy, migrate_legacy, nest
 from tscl.errors import ConfigError
 from tscl.seeds import MAX_SEED, SEED_RANGE
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,6 +70,10 @@ __all__ = [
 ]
 
 SECTIONS = ("encoder", "objective", "loss", "views")
+
+# What a RunConfig being validated was read from, named in its errors (pydantic calls __init__ for every
+# validation, so the reader says it here).
+_SOURCE: ContextVar[str] = ContextVar("config_source", default="RunConfig")
 
 
 class Section(BaseModel):
@@ -114,6 +122,29 @@ class RunConfig(BaseModel):
     loss: Section = Field(default_factory=Section)
     views: Section = Field(default_factory=Section)
 
+    # Built by hand (the Python API), a bad value raises ConfigError naming the key, as in a config file.
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _config_error(exc, _SOURCE.get()) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """A config from a mapping read like a config file: nested sections or tscl 0.1's flat keys, each
+        section's name and options checked against its component; a bad value raises ConfigError naming it."""
+        if isinstance(obj, cls) or any(value is not None for value in options.values()):
+            return super().model_validate(obj, **options)  # pydantic's, through __init__
+        if not isinstance(obj, Mapping):
+            raise ConfigError(f"RunConfig must be made from a mapping but got {type(obj).__name__}")
+        return cast("Self", config_from_mapping(obj, source="RunConfig"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise ConfigError(
+            f"RunConfig is frozen but got an assignment to {name}",
+            hint=f"config.replace({name}=...) makes a copy with it changed",
+        )
+
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with top-level ``changes`` applied (``None`` values are ignored: they mean "not given")."""
         values = {k: v for k, v in changes.items() if v is not None}
@@ -148,10 +179,11 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> Ru
         from tscl.objectives import DEFAULT_OBJECTIVE
 
         values["objective"] = {**objective, "name": DEFAULT_OBJECTIVE}
+    token = _SOURCE.set(source)
     try:
         config = RunConfig(**values)
-    except ValidationError as exc:
-        raise _config_error(exc, source) from None
+    finally:
+        _SOURCE.reset(token)
     check_sections(config)
     return config
 
