@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from tests.synthetic import random_walks
-from tscl.errors import ConfigError
+from tscl.errors import ConfigError, DataError
 from tscl.training.model import ContrastiveModel
 
 SMALL = {"repr_dims": 16, "hidden_dims": 8, "depth": 2, "batch_size": 4, "device": "cpu", "threads": 1}
@@ -85,3 +86,28 @@ def test_model_refuses_an_unknown_task() -> None:
         ContrastiveModel(task="forcasting")
     assert all(name in str(caught.value) for name in list_tasks())
     assert caught.value.hint == "did you mean forecasting?"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([[[1.0], [2.0]], [[1.0]]], "must be an array \\[N, T, C\\] of numbers but got list"),
+        (np.array([["a", "b"]]), "must be an array \\[N, T, C\\] of numbers but got ndarray"),
+        (np.ones((2, 30, 2), dtype=np.complex64), "must be real numbers but got complex64 values"),
+        (np.ones((2, 0, 2), dtype=np.float32), "must have at least one time step but got shape \\(2, 0, 2\\)"),
+    ],
+)
+def test_data_that_is_not_series_is_a_data_error(fitted: ContrastiveModel, data: object, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        fitted.encode(data)  # type: ignore[arg-type]
+
+
+def test_fit_on_no_series_says_so() -> None:
+    with pytest.raises(DataError, match="training data must hold at least one series but got shape \\(0, 30, 2\\)"):
+        ContrastiveModel(**SMALL).fit(np.zeros((0, 30, 2), dtype=np.float32), n_iters=1)
+
+
+def test_torch_tensors_are_encoded_like_their_arrays(fitted: ContrastiveModel) -> None:
+    X = random_walks(3, 30, 2)
+    tensor = torch.from_numpy(X).double().requires_grad_()
+    assert np.array_equal(fitted.encode(tensor), fitted.encode(X))

@@ -6,7 +6,9 @@ import numbers
 from collections.abc import Mapping
 from typing import Any
 
-from tscl.errors import ConfigError
+import numpy as np
+
+from tscl.errors import ConfigError, DataError
 
 
 def check_count(name: str, value: Any, minimum: int = 1, hint: str | None = None) -> int | None:
@@ -50,3 +52,36 @@ def check_model_options(layer: Mapping[str, Any]) -> None:
                 hint="leave it out, or put it in a tscl.RunConfig and call tscl.pretrain",
             )
         raise unknown_option_error("", key, "ContrastiveModel", dict.fromkeys([*MODEL_ARGUMENTS, *LEGACY_PATHS]))
+
+
+def as_series_array(X: Any, what: str) -> np.ndarray:
+    """``X`` (an array, nested lists or a torch tensor) as float32 ``[N, T, C]`` (``[N, T]``: one channel).
+
+    Raises:
+        DataError: Not numbers, complex numbers, inf, another shape, or no time step.
+    """
+    detach = getattr(X, "detach", None)
+    if callable(detach):  # a torch tensor, perhaps requiring grad or on a GPU
+        X = detach().cpu().numpy()
+    try:
+        raw = np.asarray(X)
+        if raw.dtype.kind == "c":
+            raise DataError(
+                f"{what} must be real numbers but got {raw.dtype} values",
+                hint="pass the real part (X.real) or the magnitude (np.abs(X))",
+            )
+        X = raw.astype(np.float32, copy=False)
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"{what} must be an array [N, T, C] of numbers but got {type(X).__name__} that is not one ({exc})",
+            hint="series of different lengths: pad them at the end with NaN",
+        ) from None
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim != 3:
+        raise DataError(f"{what} must be an array [N, T, C] but got shape {X.shape}")
+    if X.shape[1] == 0:
+        raise DataError(f"{what} must have at least one time step but got shape {X.shape}")
+    if np.isinf(X).any():
+        raise DataError(f"{what} must not contain inf values", hint="replace them with NaN (missing)")
+    return X

@@ -24,7 +24,7 @@ from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.text import plural
 from tscl.training import distributed, encoding
-from tscl.training.arguments import check_count, check_model_options
+from tscl.training.arguments import as_series_array, check_count, check_model_options
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.devices import resolve_device
 from tscl.training.loop import fit_loop, reached
@@ -158,13 +158,7 @@ class ContrastiveModel:
         return self.params["input_dims"]
 
     def _check_input(self, X: np.ndarray, what: str) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim == 2:
-            X = X[:, :, None]
-        if X.ndim != 3:
-            raise DataError(f"{what} must be an array [N, T, C] but got shape {X.shape}")
-        if np.isinf(X).any():
-            raise DataError(f"{what} must not contain inf values", hint="replace them with NaN (missing)")
+        X = as_series_array(X, what)
         if self._built and X.shape[2] != self.input_dims:
             raise DataError(
                 f"{what} must have {plural(self.input_dims or 0, 'channel')} (the encoder's input) "
@@ -199,6 +193,8 @@ class ContrastiveModel:
         n_iters = check_count("n_iters", n_iters, minimum=0, hint="n_iters is the total, counting earlier fits")
         n_epochs = check_count("n_epochs", n_epochs, minimum=0, hint="n_epochs is the total, counting earlier fits")
         X = self._check_input(X, "training data")
+        if X.shape[0] == 0:
+            raise DataError(f"training data must hold at least one series but got shape {X.shape}")
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
         with thread_scope(self.threads), fit_progress(progress, self, n_iters, n_epochs) as shown:
