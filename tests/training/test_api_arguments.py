@@ -111,3 +111,16 @@ def test_torch_tensors_are_encoded_like_their_arrays(fitted: ContrastiveModel) -
     X = random_walks(3, 30, 2)
     tensor = torch.from_numpy(X).double().requires_grad_()
     assert np.array_equal(fitted.encode(tensor), fitted.encode(X))
+
+
+@pytest.mark.parametrize("n_covariates", [-1, 1.5])
+def test_model_refuses_a_bad_covariate_count(n_covariates: object) -> None:
+    with pytest.raises(ConfigError, match="n_covariates must be an integer >= 0"):
+        ContrastiveModel(n_covariates=n_covariates, **SMALL)  # type: ignore[arg-type]
+
+
+def test_covariates_must_leave_a_series_channel() -> None:
+    model = ContrastiveModel(n_covariates=2, **SMALL)
+    with pytest.raises(DataError, match="more channels than n_covariates \\(2\\) but has 2 channels"):
+        model.fit(random_walks(8, 30, 2), n_iters=1)
+    assert ContrastiveModel(n_covariates=1, **SMALL).fit(random_walks(8, 30, 2), n_iters=1).progress.step == 1

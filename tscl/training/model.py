@@ -93,6 +93,7 @@ class ContrastiveModel:
             gather_negatives=gather_negatives,
         )  # fmt: skip
         self.config = resolve_for_task(config_from_mapping(layer, source="model"), task or "")
+        n_covariates = check_count("n_covariates", n_covariates, minimum=0) or 0
         self.params: dict[str, Any] = {"input_dims": input_dims, "n_covariates": n_covariates}
         # In a process group (torchrun), this process trains its share of every batch: see training.distributed.
         self.ranks = distributed.current_ranks()
@@ -118,6 +119,12 @@ class ContrastiveModel:
     # -- construction ---------------------------------------------------------------------------------
     def _build(self, input_dims: int) -> None:
         c = self.config
+        if self.params["n_covariates"] >= input_dims:
+            raise DataError(
+                f"the data must have more channels than n_covariates ({self.params['n_covariates']}) but has "
+                f"{plural(input_dims, 'channel')}",
+                hint="n_covariates counts the leading calendar channels; the others are the series",
+            )
         self.params["input_dims"] = input_dims
         # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible.
         with torch.random.fork_rng(devices=[]):
