@@ -124,3 +124,12 @@ def test_covariates_must_leave_a_series_channel() -> None:
     with pytest.raises(DataError, match="more channels than n_covariates \\(2\\) but has 2 channels"):
         model.fit(random_walks(8, 30, 2), n_iters=1)
     assert ContrastiveModel(n_covariates=1, **SMALL).fit(random_walks(8, 30, 2), n_iters=1).progress.step == 1
+
+
+def test_the_data_argument_is_annotated_as_what_is_accepted() -> None:
+    import typing
+
+    from numpy.typing import ArrayLike
+
+    for method in (ContrastiveModel.fit, ContrastiveModel.encode):
+        assert typing.get_type_hints(method)["X"] == ArrayLike, method.__name__

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch.optim.swa_utils import AveragedModel
 
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
@@ -164,7 +165,7 @@ class ContrastiveModel:
     def input_dims(self) -> int | None:
         return self.params["input_dims"]
 
-    def _check_input(self, X: np.ndarray, what: str) -> np.ndarray:
+    def _check_input(self, X: ArrayLike, what: str) -> np.ndarray:
         X = as_series_array(X, what)
         if self._built and X.shape[2] != self.input_dims:
             raise DataError(
@@ -181,7 +182,7 @@ class ContrastiveModel:
 
     def fit(
         self,
-        X: np.ndarray,
+        X: ArrayLike,
         n_iters: int | None = None,
         n_epochs: int | None = None,
         callback: StepCallback | None = None,
@@ -190,6 +191,8 @@ class ContrastiveModel:
         groups: Mapping[str, np.ndarray] | None = None,
     ) -> ContrastiveModel:
         """Train on ``X`` [N, T, C] until ``n_iters`` total iterations or ``n_epochs`` total epochs.
+
+        ``X`` may be a numpy array of any real dtype, nested lists or a torch tensor; [N, T] is one channel.
 
         Calling ``fit`` again (or after :meth:`load`) continues from the current state to the new targets.
         ``callback(model, loss)`` runs after every step; ``should_stop()`` ends training early after a step;
@@ -229,12 +232,12 @@ class ContrastiveModel:
 
     def encode(
         self,
-        X: np.ndarray,
+        X: ArrayLike,
         mode: str = "instance",
         causal_window: int | None = None,
         batch_size: int | None = None,
     ) -> np.ndarray:
-        """Representations of ``X`` [N, T, C] from the averaged encoder.
+        """Representations of ``X`` [N, T, C] (read as in :meth:`fit`) from the averaged encoder.
 
         Args:
             mode: "instance" -> [N, D] (max-pooled over time); "timestamp" -> [N, T, D].
