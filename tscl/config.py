@@ -56,6 +56,7 @@ __all__ = [
     "SECTIONS",
     "RunConfig",
     "Section",
+    "check_one_target",
     "config_from_mapping",
     "config_layer",
     "dump_config",
@@ -331,13 +332,18 @@ def resolve_config(
     target: ``iters`` or ``epochs`` (a layer giving one replaces the other of the layers below).
     """
     config = config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+    check_one_target(config)
+    return config
+
+
+def check_one_target(config: RunConfig) -> None:
+    """A new run trains to one target: ConfigError when ``config`` gives both ``iters`` and ``epochs``."""
     if config.iters is not None and config.epochs is not None:
         raise ConfigError(
             f"a new run must be given iters or epochs, not both, but got iters {config.iters} and epochs "
             f"{config.epochs}",
             hint="give one of --iters and --epochs (in a config file or --set: one of iters and epochs)",
         )
-    return config
 
 
 def config_layer(
