@@ -133,3 +133,12 @@ def test_the_data_argument_is_annotated_as_what_is_accepted() -> None:
 
     for method in (ContrastiveModel.fit, ContrastiveModel.encode):
         assert typing.get_type_hints(method)["X"] == ArrayLike, method.__name__
+
+
+def test_repr_says_what_the_model_is(fitted: ContrastiveModel) -> None:
+    text = repr(fitted)
+    assert text.startswith("ContrastiveModel(")
+    config = fitted.config
+    for section in ("objective", "encoder", "loss", "views"):
+        assert f"{section}={getattr(config, section).name!r}" in text
+    assert "input_dims=2" in text and "device='cpu'" in text and "threads=1" in text and "step=1" in text

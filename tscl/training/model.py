@@ -161,6 +161,14 @@ class ContrastiveModel:
                 )
             distributed.gather_loss_inputs(loss)
 
+    def __repr__(self) -> str:
+        c = self.config
+        names = ", ".join(f"{part}={getattr(c, part).name!r}" for part in ("objective", "encoder", "loss", "views"))
+        return (
+            f"{type(self).__name__}({names}, input_dims={self.input_dims}, device='{self.device}', "
+            f"threads={self.threads}, step={self.progress.step}, epoch={self.progress.epoch})"
+        )
+
     @property
     def input_dims(self) -> int | None:
         return self.params["input_dims"]
