@@ -32,3 +32,14 @@ def test_load_of_a_directory_says_it_is_one(tmp_path: Path) -> None:
         ContrastiveModel.load(run)
     assert caught.value.hint == f"pass the run's checkpoint {run / 'checkpoints' / 'last.pt'}"
     assert ContrastiveModel.load(run / "checkpoints" / "last.pt").progress.step == 1
+
+
+def test_load_takes_the_thread_count(tmp_path: Path) -> None:
+    from tscl.errors import ConfigError
+
+    model = ContrastiveModel(**SMALL).fit(random_walks(4, 20, 2), n_iters=1)
+    model.save(tmp_path / "model.pt")
+    assert ContrastiveModel.load(tmp_path / "model.pt", threads=1).threads == 1
+    assert ContrastiveModel.load(tmp_path / "model.pt").threads is None
+    with pytest.raises(ConfigError, match="threads must be a positive integer but got 0"):
+        ContrastiveModel.load(tmp_path / "model.pt", threads=0)

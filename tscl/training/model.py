@@ -297,9 +297,17 @@ class ContrastiveModel:
         save_checkpoint(Path(path), {**self.state_dict(), "extra": extra or {}}, keep_previous=keep_previous)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "auto") -> ContrastiveModel:
-        """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file."""
-        return cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
+    def load(cls, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None) -> ContrastiveModel:
+        """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file.
+
+        ``threads`` as in the constructor (a checkpoint does not record it): training continues exactly as an
+        uninterrupted ``fit`` on the same thread count.
+        """
+        if threads is not None:
+            choose_threads(threads)  # a bad count fails before the file is read
+        model = cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
+        model.threads = threads
+        return model
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], device: str = "auto", source: str = "checkpoint") -> ContrastiveModel:
