@@ -25,6 +25,7 @@ import difflib
 import importlib
 import inspect
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +40,8 @@ from tscl.errors import ConfigError
 __all__ = ["Entry", "Options", "Registry", "check_options", "describe_options", "option_table"]
 
 T = TypeVar("T")
+# Names of registered components: written in flags, config files and run directory names.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class Options(BaseModel):
@@ -116,6 +119,14 @@ class Registry(Generic[T]):
         self, name: str, factory: Callable[..., T], options: type[Options] | None = None, *, replace: bool = False
     ) -> None:
         """Add ``factory`` as ``name`` (``options``: its options class, default ``factory.Options``)."""
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"a {self.kind} name must be letters, digits, '_', '-' or '.' (starting with a letter or digit) "
+                f"but got {name!r}",
+                hint="it is written on the command line, in config files and in run directory names",
+            )
+        if not callable(factory):
+            raise ConfigError(f"{self.kind} {name!r} must be registered with a callable factory but got {factory!r}")
         if not replace and name in self.names():
             raise ConfigError(f"{self.kind} {name!r} is already registered", hint="pass replace=True to override it")
         self._loaded.pop(name, None)
