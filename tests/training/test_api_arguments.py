@@ -142,3 +142,11 @@ def test_repr_says_what_the_model_is(fitted: ContrastiveModel) -> None:
     for section in ("objective", "encoder", "loss", "views"):
         assert f"{section}={getattr(config, section).name!r}" in text
     assert "input_dims=2" in text and "device='cpu'" in text and "threads=1" in text and "step=1" in text
+
+
+def test_no_series_encode_to_no_rows_of_the_representation_width(fitted: ContrastiveModel) -> None:
+    empty = np.zeros((0, 30, 2), dtype=np.float32)
+    assert fitted.encode(empty).shape == (0, 16)
+    assert fitted.encode(empty, mode="timestamp").shape == (0, 30, 16)
+    assert fitted.encode(empty, mode="timestamp", causal_window=5).shape == (0, 30, 16)
+    assert fitted.encode(empty).dtype == fitted.encode(random_walks(1, 30, 2)).dtype

@@ -262,6 +262,8 @@ class ContrastiveModel:
         X = self._check_input(X, "data to encode")
         net = self._inference_net()
         with thread_scope(self.threads):
+            if X.shape[0] == 0:  # no series: the shape of one zero series' result, with no row
+                return self._encode(net, np.zeros((1, *X.shape[1:]), np.float32), mode, causal_window, None)[:0]
             return self._encode(net, X, mode, causal_window, batch_size)
 
     def _encode(
