@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TrainingError, TsclError
+from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TrainingError, TsclError, TsclWarning
 
 if TYPE_CHECKING:  # type checkers see the real objects; at run time __getattr__ imports them on first use
     from tscl.config import RunConfig as RunConfig
@@ -43,7 +43,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "TrainingError", "__version__",
+    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "TrainingError", "TsclWarning",
+    "__version__",
     *_LAZY,
 ]  # fmt: skip
 

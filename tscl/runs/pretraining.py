@@ -19,7 +19,7 @@ import torch
 
 from tscl.config import RunConfig, check_one_target, dump_config, merge_layers, resolve_for_task
 from tscl.data.load import check_forecasting_settings
-from tscl.errors import CheckpointError, ConfigError, DataError
+from tscl.errors import CheckpointError, ConfigError, DataError, warn_user
 from tscl.paths import PathArg, as_optional_path, as_path
 from tscl.runs.claim import create_run_dir
 from tscl.runs.files import atomic_write_text
@@ -88,7 +88,15 @@ def pretrain(
     config = _new_run_config(config)
     directory, root = as_optional_path(run_dir), as_optional_path(runs_root)
     with thread_scope(config.threads) as threads:
-        return _pretrain(config, directory, root, on_step, started, threads, forecasting_options_everywhere)
+        result = _pretrain(config, directory, root, on_step, started, threads, forecasting_options_everywhere)
+    _warn(result)
+    return result
+
+
+def _warn(result: PretrainResult) -> None:
+    """The run's data warnings as Python warnings too: a script may never read ``result.warnings``."""
+    if current_ranks().is_main:
+        warn_user(result.warnings, stacklevel=4)
 
 
 def _new_run_config(config: RunConfig | Mapping[str, Any]) -> RunConfig:
@@ -261,6 +269,7 @@ def resume(
     with thread_scope(config.threads, ceiling) as threads:
         notes = _thread_notes(threads, ceiling)
         result = _resume(run_dir, config, meta, layer, on_step, started, threads)
+    _warn(result)
     return dataclasses.replace(result, notes=notes + result.notes)
 
 
