@@ -125,8 +125,10 @@ class RunConfig(BaseModel):
 
     # Built by hand (the Python API), a bad value raises ConfigError naming the key, as in a config file.
     def __init__(self, **values: Any) -> None:
+        from tscl.registry import plain
+
         try:
-            super().__init__(**values)
+            super().__init__(**plain(values))
         except ValidationError as exc:
             raise _config_error(exc, _SOURCE.get()) from None
 

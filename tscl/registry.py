@@ -230,6 +230,18 @@ def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> t
     return create_model(name, __base__=base, **fields)
 
 
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars turned into Python ones, in mappings, lists and tuples too: strict options
+    take ``np.int64(3)`` (a loop over ``np.arange``) as the integer it is, not as a wrong type."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(plain(item) for item in value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
 def check_options(
     options: type[OptionsT], values: Mapping[str, Any], prefix: str, component: str, shown_by: str | None = None
 ) -> OptionsT:
@@ -237,6 +249,7 @@ def check_options(
 
     Also what a component's ``__init__`` calls when it is built directly, without the registry.
     """
+    values = plain(values)
     unknown = sorted(set(values) - set(options.model_fields))
     if unknown and options.model_config.get("extra") != "allow":
         raise unknown_option_error(prefix, unknown[0], component, list(options.model_fields))

@@ -79,7 +79,7 @@ class ContrastiveModel:
         **options: Any,
     ) -> None:
         if threads is not None:
-            choose_threads(threads)  # a bad count fails here, not at the first fit
+            threads = choose_threads(threads).threads  # a bad count fails here, not at the first fit
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
         flat = nest(options)
         check_model_options(flat)
@@ -101,7 +101,7 @@ class ContrastiveModel:
         self.device = resolve_device(distributed.local_device(device))
         self.threads = threads
         self.progress = TrainProgress()
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
         self._built = False
         if input_dims is not None:
             self._build(input_dims)
@@ -306,7 +306,7 @@ class ContrastiveModel:
         uninterrupted ``fit`` on the same thread count.
         """
         if threads is not None:
-            choose_threads(threads)  # a bad count fails before the file is read
+            threads = choose_threads(threads).threads  # a bad count fails before the file is read
         model = cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
         model.threads = threads
         return model
