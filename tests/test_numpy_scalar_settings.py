@@ -3,6 +3,8 @@ for the model, the run configuration and every component's options."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 import tscl
@@ -29,3 +31,12 @@ def test_the_run_configuration_and_components_take_numpy_scalars() -> None:
         numbers = {k: np.float64(v) if type(v) is float else np.int64(v) for k, v in defaults.items()
                    if type(v) in (float, int)}  # fmt: skip
         create_loss(name, **numbers)
+
+
+def test_run_functions_take_numpy_integers(tmp_path: Path) -> None:
+    from tscl.seeds import check_eval_seed, check_seed
+
+    assert check_seed(np.int64(5), "seed") == 5 and type(check_eval_seed(np.uint32(5), "seed")) is int
+    grid = {"datasets": ["GunPoint"], "seeds": list(np.arange(2)), "base": {"batch_size": np.int64(4)}}
+    result = tscl.run_sweep(grid, workers=np.int64(1), threads=np.int64(1), dry_run=True, output=tmp_path / "sw")
+    assert [trial.seed for trial in result.trials] == [0, 1]
