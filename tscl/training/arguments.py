@@ -85,3 +85,46 @@ def as_series_array(X: Any, what: str) -> np.ndarray:
     if np.isinf(X).any():
         raise DataError(f"{what} must not contain inf values", hint="replace them with NaN (missing)")
     return X
+
+
+def check_model_arguments(flat: Mapping[str, Any], task: str | None, n_covariates: Any) -> int:
+    """Check a ContrastiveModel's flat options, ``task`` and ``n_covariates``; the covariate count as an int."""
+    check_model_options(flat)
+    if task is not None:
+        from tscl.tasks import TASKS
+
+        if task not in TASKS:
+            raise TASKS.unknown(task)
+    return check_count("n_covariates", n_covariates, minimum=0) or 0
+
+
+def check_covariates(n_covariates: int, input_dims: int) -> None:
+    """The leading covariate channels must leave at least one channel of series."""
+    if n_covariates >= input_dims:
+        from tscl.text import plural
+
+        raise DataError(
+            f"the data must have more channels than n_covariates ({n_covariates}) but has "
+            f"{plural(input_dims, 'channel')}",
+            hint="n_covariates counts the leading calendar channels; the others are the series",
+        )
+
+
+def check_encode_arguments(mode: str, causal_window: Any, batch_size: Any) -> tuple[int | None, int | None]:
+    """``causal_window`` and ``batch_size`` of ``ContrastiveModel.encode``, checked (with ``mode``)."""
+    window = check_count("causal_window", causal_window, hint="the forecasting protocol uses 201")
+    batch = check_count("batch_size", batch_size, hint="omit it for the default (64)")
+    if mode not in ("instance", "timestamp"):
+        raise ConfigError(f"mode must be 'instance' or 'timestamp' but got {mode!r}")
+    if window is not None and mode != "timestamp":
+        raise ConfigError("causal_window needs mode='timestamp'", hint="pass mode='timestamp'")
+    return window, batch
+
+
+def check_targets(n_iters: Any, n_epochs: Any) -> tuple[int | None, int | None]:
+    """``fit``'s targets, each None or an integer >= 0 (totals, counting earlier fits)."""
+    hint = "{} is the total, counting earlier fits"
+    return (
+        check_count("n_iters", n_iters, minimum=0, hint=hint.format("n_iters")),
+        check_count("n_epochs", n_epochs, minimum=0, hint=hint.format("n_epochs")),
+    )

@@ -25,7 +25,13 @@ from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.text import plural
 from tscl.training import distributed, encoding
-from tscl.training.arguments import as_series_array, check_count, check_model_options
+from tscl.training.arguments import (
+    as_series_array,
+    check_covariates,
+    check_encode_arguments,
+    check_model_arguments,
+    check_targets,
+)
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.devices import resolve_device
 from tscl.training.loop import fit_loop, reached
@@ -82,19 +88,13 @@ class ContrastiveModel:
             threads = choose_threads(threads).threads  # a bad count fails here, not at the first fit
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
         flat = nest(options)
-        check_model_options(flat)
-        if task is not None:
-            from tscl.tasks import TASKS
-
-            if task not in TASKS:
-                raise TASKS.unknown(task)
+        n_covariates = check_model_arguments(flat, task, n_covariates)
         layer = merge_layers(flat, {k: _section(v) for k, v in sections.items() if v is not None})
         layer.update(
             lr=lr, batch_size=batch_size, max_train_length=max_train_length, seed=seed, device=device,
             gather_negatives=gather_negatives,
         )  # fmt: skip
         self.config = resolve_for_task(config_from_mapping(layer, source="model"), task or "")
-        n_covariates = check_count("n_covariates", n_covariates, minimum=0) or 0
         self.params: dict[str, Any] = {"input_dims": input_dims, "n_covariates": n_covariates}
         # In a process group (torchrun), this process trains its share of every batch: see training.distributed.
         self.ranks = distributed.current_ranks()
@@ -120,12 +120,7 @@ class ContrastiveModel:
     # -- construction ---------------------------------------------------------------------------------
     def _build(self, input_dims: int) -> None:
         c = self.config
-        if self.params["n_covariates"] >= input_dims:
-            raise DataError(
-                f"the data must have more channels than n_covariates ({self.params['n_covariates']}) but has "
-                f"{plural(input_dims, 'channel')}",
-                hint="n_covariates counts the leading calendar channels; the others are the series",
-            )
+        check_covariates(self.params["n_covariates"], input_dims)
         self.params["input_dims"] = input_dims
         # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible.
         with torch.random.fork_rng(devices=[]):
@@ -208,8 +203,7 @@ class ContrastiveModel:
         ``groups`` (grouped data: ``{"subject": [N], "trial": [N]}`` integer ids) reach objectives that declare
         ``uses_groups``; such an objective orders each epoch itself (``epoch_order``, its batch sampler).
         """
-        n_iters = check_count("n_iters", n_iters, minimum=0, hint="n_iters is the total, counting earlier fits")
-        n_epochs = check_count("n_epochs", n_epochs, minimum=0, hint="n_epochs is the total, counting earlier fits")
+        n_iters, n_epochs = check_targets(n_iters, n_epochs)
         X = self._check_input(X, "training data")
         if X.shape[0] == 0:
             raise DataError(f"training data must hold at least one series but got shape {X.shape}")
@@ -253,12 +247,7 @@ class ContrastiveModel:
                 (NaN-padded on the left) and keeping the last position: the forecasting protocol uses 201.
             batch_size: Series (or windows) per forward pass.
         """
-        causal_window = check_count("causal_window", causal_window, hint="the forecasting protocol uses 201")
-        batch_size = check_count("batch_size", batch_size, hint="omit it for the default (64)")
-        if mode not in ("instance", "timestamp"):
-            raise ConfigError(f"mode must be 'instance' or 'timestamp' but got {mode!r}")
-        if causal_window is not None and mode != "timestamp":
-            raise ConfigError("causal_window needs mode='timestamp'", hint="pass mode='timestamp'")
+        causal_window, batch_size = check_encode_arguments(mode, causal_window, batch_size)
         X = self._check_input(X, "data to encode")
         net = self._inference_net()
         with thread_scope(self.threads):
