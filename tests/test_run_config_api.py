@@ -60,3 +60,15 @@ def test_errors_of_config_readers_keep_naming_their_source() -> None:
         config_from_mapping({"lr": -1}, source="model")
     with pytest.raises(ConfigError, match=r"^lr must be greater than 0"):
         tscl.RunConfig().replace(lr=-1)
+
+
+def test_a_preset_given_in_python_applies_its_settings_as_in_a_config_file() -> None:
+    from tscl.config import resolve_config
+    from tscl.objectives.presets import list_presets
+
+    for name in list_presets():
+        expected = resolve_config(preset=name)  # what `tscl pretrain --preset NAME` runs
+        assert tscl.RunConfig.model_validate({"preset": name}) == expected
+        assert tscl.RunConfig(preset=name) == expected
+        given = tscl.RunConfig.model_validate({"preset": name, "seed": 3, "batch_size": 2})
+        assert given == resolve_config(preset=name, flags={"seed": 3, "batch_size": 2})

@@ -73,8 +73,8 @@ __all__ = [
 SECTIONS = ("encoder", "objective", "loss", "views")
 
 # What a RunConfig being validated was read from, named in its errors (pydantic calls __init__ for every
-# validation, so the reader says it here).
-_SOURCE: ContextVar[str] = ContextVar("config_source", default="RunConfig")
+# validation, so the reader says it here); None: built by hand, RunConfig(...).
+_SOURCE: ContextVar[str | None] = ContextVar("config_source", default=None)
 
 
 class Section(BaseModel):
@@ -123,24 +123,32 @@ class RunConfig(BaseModel):
     loss: Section = Field(default_factory=Section)
     views: Section = Field(default_factory=Section)
 
-    # Built by hand (the Python API), a bad value raises ConfigError naming the key, as in a config file.
+    # Built by hand (the Python API), a bad value raises ConfigError naming the key, as in a config file, and
+    # a preset's settings apply below the ones given (readers apply them themselves, see config_layer).
     def __init__(self, **values: Any) -> None:
         from tscl.registry import plain
 
+        source = _SOURCE.get()
+        if source is None and values.get("preset") is not None:
+            values = config_layer(file_values=values)
         try:
             super().__init__(**plain(values))
         except ValidationError as exc:
-            raise _config_error(exc, _SOURCE.get()) from None
+            raise _config_error(exc, source or "RunConfig") from None
 
     @classmethod
     def model_validate(cls, obj: Any, **options: Any) -> Self:
-        """A config from a mapping read like a config file: nested sections or tscl 0.1's flat keys, each
-        section's name and options checked against its component; a bad value raises ConfigError naming it."""
+        """A config from a mapping read like a config file: nested sections or tscl 0.1's flat keys, a
+        ``preset``'s settings below the ones given, each section's name and options checked against its
+        component; a bad value raises ConfigError naming it."""
         if isinstance(obj, cls) or any(value is not None for value in options.values()):
             return super().model_validate(obj, **options)  # pydantic's, through __init__
         if not isinstance(obj, Mapping):
             raise ConfigError(f"RunConfig must be made from a mapping but got {type(obj).__name__}")
-        return cast("Self", config_from_mapping(obj, source="RunConfig"))
+        values = migrate_legacy(obj) if is_legacy(obj) else dict(obj)
+        if values.get("preset") is not None:  # its settings below the ones given, as in a config file
+            values = config_layer(file_values=values)
+        return cast("Self", config_from_mapping(values, source="RunConfig"))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise ConfigError(
