@@ -5,9 +5,24 @@ The heavy pieces are imported on first use, so ``import tscl`` (and ``tscl --hel
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TrainingError, TsclError
+from tscl.errors import CheckpointError, ConfigError, DataError, DownloadError, TrainingError, TsclError, TsclWarning
+
+if TYPE_CHECKING:  # type checkers see the real objects; at run time __getattr__ imports them on first use
+    from tscl.config import RunConfig as RunConfig
+    from tscl.data import load_dataset as load_dataset
+    from tscl.runs.comparison import compare_runs as compare_runs
+    from tscl.runs.evaluation import evaluate_run as evaluate_run
+    from tscl.runs.inference import encode_dataset as encode_dataset
+    from tscl.runs.interrupt import Interrupted as Interrupted
+    from tscl.runs.listing import list_runs as list_runs
+    from tscl.runs.pretraining import pretrain as pretrain
+    from tscl.runs.pretraining import resume as resume
+    from tscl.sweep import SweepResult as SweepResult
+    from tscl.sweep import run_sweep as run_sweep
+    from tscl.training.model import ContrastiveModel as ContrastiveModel
+    from tscl.training.model import TS2Vec as TS2Vec
 
 __version__ = "0.1.0"
 
@@ -28,7 +43,8 @@ _LAZY = {
 }
 
 __all__ = [
-    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "TrainingError", "__version__",
+    "TsclError", "DataError", "DownloadError", "ConfigError", "CheckpointError", "TrainingError", "TsclWarning",
+    "__version__",
     *_LAZY,
 ]  # fmt: skip
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -42,6 +43,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tscl.config_migration import LEGACY_PATHS, is_legacy, migrate_legacy, nest
 from tscl.errors import ConfigError
 from tscl.seeds import MAX_SEED, SEED_RANGE
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -52,6 +56,7 @@ __all__ = [
     "SECTIONS",
     "RunConfig",
     "Section",
+    "check_one_target",
     "config_from_mapping",
     "config_layer",
     "dump_config",
@@ -66,6 +71,10 @@ __all__ = [
 ]
 
 SECTIONS = ("encoder", "objective", "loss", "views")
+
+# What a RunConfig being validated was read from, named in its errors (pydantic calls __init__ for every
+# validation, so the reader says it here); None: built by hand, RunConfig(...).
+_SOURCE: ContextVar[str | None] = ContextVar("config_source", default=None)
 
 
 class Section(BaseModel):
@@ -114,6 +123,39 @@ class RunConfig(BaseModel):
     loss: Section = Field(default_factory=Section)
     views: Section = Field(default_factory=Section)
 
+    # Built by hand (the Python API), a bad value raises ConfigError naming the key, as in a config file, and
+    # a preset's settings apply below the ones given (readers apply them themselves, see config_layer).
+    def __init__(self, **values: Any) -> None:
+        from tscl.registry import plain
+
+        source = _SOURCE.get()
+        if source is None and values.get("preset") is not None:
+            values = config_layer(file_values=values)
+        try:
+            super().__init__(**plain(values))
+        except ValidationError as exc:
+            raise _config_error(exc, source or "RunConfig") from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """A config from a mapping read like a config file: nested sections or tscl 0.1's flat keys, a
+        ``preset``'s settings below the ones given, each section's name and options checked against its
+        component; a bad value raises ConfigError naming it."""
+        if isinstance(obj, cls) or any(value is not None for value in options.values()):
+            return super().model_validate(obj, **options)  # pydantic's, through __init__
+        if not isinstance(obj, Mapping):
+            raise ConfigError(f"RunConfig must be made from a mapping but got {type(obj).__name__}")
+        values = migrate_legacy(obj) if is_legacy(obj) else dict(obj)
+        if values.get("preset") is not None:  # its settings below the ones given, as in a config file
+            values = config_layer(file_values=values)
+        return cast("Self", config_from_mapping(values, source="RunConfig"))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise ConfigError(
+            f"RunConfig is frozen but got an assignment to {name}",
+            hint=f"config.replace({name}=...) makes a copy with it changed",
+        )
+
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with top-level ``changes`` applied (``None`` values are ignored: they mean "not given")."""
         values = {k: v for k, v in changes.items() if v is not None}
@@ -148,10 +190,11 @@ def config_from_mapping(values: Mapping[str, Any], source: str = "config") -> Ru
         from tscl.objectives import DEFAULT_OBJECTIVE
 
         values["objective"] = {**objective, "name": DEFAULT_OBJECTIVE}
+    token = _SOURCE.set(source)
     try:
         config = RunConfig(**values)
-    except ValidationError as exc:
-        raise _config_error(exc, source) from None
+    finally:
+        _SOURCE.reset(token)
     check_sections(config)
     return config
 
@@ -299,13 +342,18 @@ def resolve_config(
     target: ``iters`` or ``epochs`` (a layer giving one replaces the other of the layers below).
     """
     config = config_from_mapping(config_layer(preset, file_values, flags, sets), source="config")
+    check_one_target(config)
+    return config
+
+
+def check_one_target(config: RunConfig) -> None:
+    """A new run trains to one target: ConfigError when ``config`` gives both ``iters`` and ``epochs``."""
     if config.iters is not None and config.epochs is not None:
         raise ConfigError(
             f"a new run must be given iters or epochs, not both, but got iters {config.iters} and epochs "
             f"{config.epochs}",
             hint="give one of --iters and --epochs (in a config file or --set: one of iters and epochs)",
         )
-    return config
 
 
 def config_layer(

@@ -6,6 +6,9 @@ the CLI prints them as ``error: ...`` / ``hint: ...`` and exits with code 1, nev
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterable
+
 
 class TsclError(Exception):
     """Base class of every error the project raises on bad input or bad state."""
@@ -45,3 +48,14 @@ class DivergedError(TrainingError):
     def __init__(self, message: str, hint: str | None = None, step: int = 0) -> None:
         super().__init__(message, hint)
         self.step = step
+
+
+class TsclWarning(UserWarning):
+    """What the user must know about a run's data while the work goes on (e.g. a split that leaks, data the
+    default evaluation refuses); the command line prints these as ``warning: ...`` lines instead."""
+
+
+def warn_user(messages: Iterable[str], stacklevel: int = 3) -> None:
+    """Each message as a :class:`TsclWarning`, attributed to the caller's caller (the user's code)."""
+    for message in messages:
+        warnings.warn(message, TsclWarning, stacklevel=stacklevel)

@@ -25,6 +25,7 @@ import difflib
 import importlib
 import inspect
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -39,6 +40,8 @@ from tscl.errors import ConfigError
 __all__ = ["Entry", "Options", "Registry", "check_options", "describe_options", "option_table"]
 
 T = TypeVar("T")
+# Names of registered components: written in flags, config files and run directory names.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class Options(BaseModel):
@@ -116,6 +119,14 @@ class Registry(Generic[T]):
         self, name: str, factory: Callable[..., T], options: type[Options] | None = None, *, replace: bool = False
     ) -> None:
         """Add ``factory`` as ``name`` (``options``: its options class, default ``factory.Options``)."""
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"a {self.kind} name must be letters, digits, '_', '-' or '.' (starting with a letter or digit) "
+                f"but got {name!r}",
+                hint="it is written on the command line, in config files and in run directory names",
+            )
+        if not callable(factory):
+            raise ConfigError(f"{self.kind} {name!r} must be registered with a callable factory but got {factory!r}")
         if not replace and name in self.names():
             raise ConfigError(f"{self.kind} {name!r} is already registered", hint="pass replace=True to override it")
         self._loaded.pop(name, None)
@@ -219,6 +230,18 @@ def _derived_options(factory: Callable[..., Any], runtime: tuple[str, ...]) -> t
     return create_model(name, __base__=base, **fields)
 
 
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars turned into Python ones, in mappings, lists and tuples too: strict options
+    take ``np.int64(3)`` (a loop over ``np.arange``) as the integer it is, not as a wrong type."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(plain(item) for item in value)
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
 def check_options(
     options: type[OptionsT], values: Mapping[str, Any], prefix: str, component: str, shown_by: str | None = None
 ) -> OptionsT:
@@ -226,6 +249,7 @@ def check_options(
 
     Also what a component's ``__init__`` calls when it is built directly, without the registry.
     """
+    values = plain(values)
     unknown = sorted(set(values) - set(options.model_fields))
     if unknown and options.model_config.get("extra") != "allow":
         raise unknown_option_error(prefix, unknown[0], component, list(options.model_fields))

@@ -8,6 +8,7 @@ An evaluation's seed (``tscl evaluate --seed``, a grid's ``eval_seed``) also goe
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from tscl.errors import ConfigError
@@ -29,6 +30,6 @@ def check_eval_seed(value: Any, name: str, hint: str | None = None) -> int:
 
 
 def _in_range(value: Any, name: str, maximum: int, expected: str, hint: str | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= maximum:
         raise ConfigError(f"{name} must be {expected} but got {value!r}", hint=hint or "e.g. 0, 1 or 42")
-    return value
+    return int(value)  # numpy integers too

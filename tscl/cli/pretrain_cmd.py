@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from tscl.cli.options import (
     WindowOpt,
 )
 from tscl.cli.render import console, err_console, plural, print_json, print_warnings, step_progress
+from tscl.errors import TsclWarning
 from tscl.text import shell
 
 PosInt = int | None
@@ -161,12 +163,14 @@ def pretrain(
             hook = tracked if trackers else progress
 
             file_values = load_config_values(config) if config is not None else None
-            if resume is not None:  # what may change is applied, what may not is refused (tscl.runs.resuming)
-                changes = config_layer(preset, file_values, _given(flags), set_values or ())
-                result = run_resume(resume, on_step=hook, changes=changes)
-            else:
-                resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
-                result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
+            with warnings.catch_warnings():  # printed below as `warning:` lines, from result.warnings
+                warnings.simplefilter("ignore", TsclWarning)
+                if resume is not None:  # what may change is applied, what may not is refused (tscl.runs.resuming)
+                    changes = config_layer(preset, file_values, _given(flags), set_values or ())
+                    result = run_resume(resume, on_step=hook, changes=changes)
+                else:
+                    resolved = resolve_config(preset, file_values, _given(flags), set_values or ())
+                    result = run_pretrain(resolved, run_dir=run_dir, on_step=hook)
     except Interrupted as stop:
         for tracker in trackers:
             if stop.run_dir is not None:

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from tscl.config import RunConfig, dump_config, merge_layers, resolve_for_task
+from tscl.config import RunConfig, check_one_target, dump_config, merge_layers, resolve_for_task
 from tscl.data.load import check_forecasting_settings
-from tscl.errors import CheckpointError, ConfigError, DataError
+from tscl.errors import CheckpointError, ConfigError, DataError, warn_user
 from tscl.paths import PathArg, as_optional_path, as_path
 from tscl.runs.claim import create_run_dir
 from tscl.runs.files import atomic_write_text
@@ -75,14 +75,14 @@ def _covariates(dataset: Any) -> int:
 
 
 def pretrain(
-    config: RunConfig,
+    config: RunConfig | Mapping[str, Any],
     run_dir: PathArg | None = None,
     runs_root: PathArg | None = None,
     on_step: ProgressHook | None = None,
     *,
     forecasting_options_everywhere: bool = False,
 ) -> PretrainResult:
-    """Train a new model as ``config`` says, in a new run directory.
+    """Train a new model as ``config`` says (a RunConfig, or a mapping read as a config file), in a new run directory.
 
     ``univariate``, ``time_col`` and ``target`` on data of another task than forecasting are refused (they
     would be ignored) unless ``forecasting_options_everywhere``: a sweep's grid gives them to datasets of
@@ -92,9 +92,31 @@ def pretrain(
     ``meta.json`` records the count (``threads``) and why (``threads_rule``). torch's count is restored after.
     """
     started = time.perf_counter()
+    config = _new_run_config(config)
     directory, root = as_optional_path(run_dir), as_optional_path(runs_root)
     with thread_scope(config.threads) as threads:
-        return _pretrain(config, directory, root, on_step, started, threads, forecasting_options_everywhere)
+        result = _pretrain(config, directory, root, on_step, started, threads, forecasting_options_everywhere)
+    _warn(result)
+    return result
+
+
+def _warn(result: PretrainResult) -> None:
+    """The run's data warnings as Python warnings too: a script may never read ``result.warnings``."""
+    if current_ranks().is_main:
+        warn_user(result.warnings, stacklevel=4)
+
+
+def _new_run_config(config: RunConfig | Mapping[str, Any]) -> RunConfig:
+    """``config`` (a mapping is read as a config file is), checked as the command line checks a new run's."""
+    if isinstance(config, Mapping):
+        config = RunConfig.model_validate(config)
+    if not isinstance(config, RunConfig):
+        raise ConfigError(
+            f"config must be a tscl.RunConfig or a mapping of settings but got {type(config).__name__}",
+            hint='e.g. tscl.RunConfig.model_validate({"dataset": "GunPoint", "iters": 50})',
+        )
+    check_one_target(config)
+    return config
 
 
 def _pretrain(
@@ -237,6 +259,11 @@ def resume(
     run_dir, data_dir = as_path(run_dir), as_optional_path(data_dir)
     check_run_dir(run_dir)
     given = {"iters": iters, "data_dir": str(data_dir) if data_dir else None}
+    if changes is not None and not isinstance(changes, Mapping):
+        raise ConfigError(
+            f"changes must be a mapping of settings but got {type(changes).__name__}",
+            hint='e.g. changes={"threads": 2}',
+        )
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
     meta = read_meta(run_dir)
     config = resumed_config(load_run_config(run_dir), str((meta or {}).get("task") or ""), layer)
@@ -254,6 +281,7 @@ def resume(
     with thread_scope(config.threads, ceiling) as threads:
         notes = _thread_notes(threads, ceiling)
         result = _resume(run_dir, config, meta, layer, on_step, started, threads)
+    _warn(result)
     return dataclasses.replace(result, notes=notes + result.notes)
 
 

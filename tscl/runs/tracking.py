@@ -57,8 +57,8 @@ def _require(module: str, extra: str) -> Any:
 
 def check_trackers(names: Iterable[str]) -> list[str]:
     """The tracker names, validated (unknown names, missing extras and an MLflow server where nothing listens
-    fail before any work)."""
-    names = list(dict.fromkeys(names))
+    fail before any work). One name given as a string is one tracker, not its letters."""
+    names = list(dict.fromkeys([names] if isinstance(names, str) else names))
     for name in names:
         if name not in TRACKERS:
             raise ConfigError(f"--track must be one of {', '.join(TRACKERS)} but got {name!r}")

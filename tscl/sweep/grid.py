@@ -46,6 +46,7 @@ from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_
 from tscl.errors import ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
 from tscl.paths import PathArg, as_path
+from tscl.registry import plain
 from tscl.sweep.validate import (
     EVALUATE_KEYS,
     TOP_KEYS,
@@ -214,8 +215,8 @@ def check_buildable(trials: list[Trial], name: str = "grid") -> None:
 
 def load_grid(source: PathArg | Mapping[str, Any], data_dir: PathArg | None = None) -> Grid:
     """Read and validate a grid from a TOML file or a mapping; ``data_dir`` overrides the grid's."""
-    if isinstance(source, Mapping):
-        values, where, stem = dict(source), "grid", "sweep"
+    if isinstance(source, Mapping):  # built in Python: numpy scalars are the numbers they are
+        values, where, stem = plain(source), "grid", "sweep"
     else:
         path = Path(source)
         values, where, stem = _read_toml(path), path.name, path.stem

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,9 @@ def run_sweep(
         Interrupted: SIGINT/SIGTERM (finished trials are kept, interrupted ones have checkpoints); re-running
             the same sweep resumes it.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise ConfigError(f"workers must be a positive integer but got {workers!r}", hint="pass --workers N, N >= 1")
+    workers = int(workers)
     if threads is not None:
         choose_threads(threads)  # a bad count fails before anything is read or run
     if backend not in BACKENDS:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tscl.errors import TsclError
+from tscl.errors import TsclError, TsclWarning
 from tscl.runs.files import read_json_or_none, write_json
 from tscl.runs.layout import CONFIG, META
 from tscl.runs.metrics import read_metrics
@@ -149,14 +150,16 @@ def _execute(trial: Trial, run_dir: Path, action: str, tracking: SweepTracking |
                 tracker.step(step, loss)
 
         try:
-            if action == NEW:
-                if run_dir.exists():  # killed before the run wrote its metadata: nothing worth keeping
-                    shutil.rmtree(run_dir)
-                on_step = tracked if trackers else None
-                pretrain(trial.config, run_dir=run_dir, on_step=on_step, forecasting_options_everywhere=True)
-            else:
-                threads = {"threads": trial.config.threads} if trial.config.threads else {}
-                resume(run_dir, on_step=tracked if trackers else None, changes=threads)
+            with warnings.catch_warnings():  # kept in the trial's meta.json, not printed by every trial
+                warnings.simplefilter("ignore", TsclWarning)
+                if action == NEW:
+                    if run_dir.exists():  # killed before the run wrote its metadata: nothing worth keeping
+                        shutil.rmtree(run_dir)
+                    on_step = tracked if trackers else None
+                    pretrain(trial.config, run_dir=run_dir, on_step=on_step, forecasting_options_everywhere=True)
+                else:
+                    threads = {"threads": trial.config.threads} if trial.config.threads else {}
+                    resume(run_dir, on_step=tracked if trackers else None, changes=threads)
         except BaseException:
             for tracker in trackers:
                 tracker.abort()

@@ -83,6 +83,8 @@ def save_checkpoint(path: Path, state: dict[str, Any], keep_previous: bool = Fal
     import hashlib
     import io
 
+    if path.is_dir():  # refused before anything is written beside it
+        raise CheckpointError(f"checkpoint {path} must be a file but is a directory", hint=_file_hint(path))
     buffer = io.BytesIO()
     torch.save({"format_version": FORMAT_VERSION, **state}, buffer)
     data = buffer.getvalue()
@@ -142,6 +144,13 @@ def _read_digest(path: Path) -> str | None:
         return path.read_text().strip() or None
     except (FileNotFoundError, UnicodeDecodeError):
         return None
+
+
+def _file_hint(folder: Path) -> str:
+    inside = folder / "checkpoints" / "last.pt"
+    if inside.is_file():
+        return f"pass the run's checkpoint {inside}"
+    return f"pass a file path in it, e.g. {folder / 'model.pt'}"
 
 
 def _remedy(path: Path) -> str:
@@ -221,6 +230,8 @@ def read_checkpoint(path: Path) -> tuple[dict[str, Any], str]:
         CheckpointError: The file is missing, damaged (sha256 or CRC), truncated, foreign or of another format
             version.
     """
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} must be a file but is a directory", hint=_file_hint(path))
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist", hint="pass a run directory made by tscl pretrain")
     data, digest = _verified_bytes(path)

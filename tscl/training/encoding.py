@@ -27,13 +27,19 @@ def _collect(parts: Iterable[tuple[Any, torch.Tensor]], leading: tuple[int, ...]
     return np.empty((*leading, 0), dtype=np.float32) if result is None else result.numpy()
 
 
+def _tensor(part: np.ndarray) -> torch.Tensor:
+    """``part`` as a tensor sharing its memory; a read-only part (``np.load(..., mmap_mode="r")``) is copied,
+    since torch warns about tensors over memory it may not write."""
+    return torch.from_numpy(part if part.flags.writeable else part.copy())
+
+
 def _batches(
     net: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, device: torch.device, batch_size: int | None
 ) -> Iterator[tuple[slice, torch.Tensor]]:
     """``(slice of series, net(x))`` for consecutive batches of the series in ``X``."""
     size = batch_size or DEFAULT_BATCH
     for start in range(0, X.shape[0], size):
-        yield slice(start, start + size), net(torch.from_numpy(X[start : start + size]).to(device))
+        yield slice(start, start + size), net(_tensor(X[start : start + size]).to(device))
 
 
 @torch.no_grad()
@@ -76,7 +82,7 @@ def encode_causal(
 
     def parts() -> Iterator[tuple[tuple[int, slice], torch.Tensor]]:
         for i in range(n):
-            series = torch.from_numpy(X[i])
+            series = _tensor(X[i])
             padded = torch.cat([torch.full((window - 1, channels), float("nan")), series])
             windows = padded.unfold(0, window, 1).transpose(1, 2)  # [T, window, C]
             for s in range(0, length, chunk):

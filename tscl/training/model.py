@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch.optim.swa_utils import AveragedModel
 
 from tscl.config import SECTIONS, RunConfig, config_from_mapping, merge_layers, resolve_for_task
@@ -24,6 +25,13 @@ from tscl.objectives import create_objective
 from tscl.objectives.base import Setup
 from tscl.text import plural
 from tscl.training import distributed, encoding
+from tscl.training.arguments import (
+    as_series_array,
+    check_covariates,
+    check_encode_arguments,
+    check_model_arguments,
+    check_targets,
+)
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
 from tscl.training.devices import resolve_device
 from tscl.training.loop import fit_loop, reached
@@ -77,9 +85,11 @@ class ContrastiveModel:
         **options: Any,
     ) -> None:
         if threads is not None:
-            choose_threads(threads)  # a bad count fails here, not at the first fit
+            threads = choose_threads(threads).threads  # a bad count fails here, not at the first fit
         sections = {"objective": objective, "encoder": encoder, "loss": loss, "views": views}
-        layer = merge_layers(nest(options), {k: _section(v) for k, v in sections.items() if v is not None})
+        flat = nest(options)
+        n_covariates = check_model_arguments(flat, task, n_covariates)
+        layer = merge_layers(flat, {k: _section(v) for k, v in sections.items() if v is not None})
         layer.update(
             lr=lr, batch_size=batch_size, max_train_length=max_train_length, seed=seed, device=device,
             gather_negatives=gather_negatives,
@@ -91,7 +101,7 @@ class ContrastiveModel:
         self.device = resolve_device(distributed.local_device(device))
         self.threads = threads
         self.progress = TrainProgress()
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
         self._built = False
         if input_dims is not None:
             self._build(input_dims)
@@ -110,6 +120,7 @@ class ContrastiveModel:
     # -- construction ---------------------------------------------------------------------------------
     def _build(self, input_dims: int) -> None:
         c = self.config
+        check_covariates(self.params["n_covariates"], input_dims)
         self.params["input_dims"] = input_dims
         # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible.
         with torch.random.fork_rng(devices=[]):
@@ -145,18 +156,20 @@ class ContrastiveModel:
                 )
             distributed.gather_loss_inputs(loss)
 
+    def __repr__(self) -> str:
+        c = self.config
+        names = ", ".join(f"{part}={getattr(c, part).name!r}" for part in ("objective", "encoder", "loss", "views"))
+        return (
+            f"{type(self).__name__}({names}, input_dims={self.input_dims}, device='{self.device}', "
+            f"threads={self.threads}, step={self.progress.step}, epoch={self.progress.epoch})"
+        )
+
     @property
     def input_dims(self) -> int | None:
         return self.params["input_dims"]
 
-    def _check_input(self, X: np.ndarray, what: str) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim == 2:
-            X = X[:, :, None]
-        if X.ndim != 3:
-            raise DataError(f"{what} must be an array [N, T, C] but got shape {X.shape}")
-        if np.isinf(X).any():
-            raise DataError(f"{what} must not contain inf values", hint="replace them with NaN (missing)")
+    def _check_input(self, X: ArrayLike, what: str) -> np.ndarray:
+        X = as_series_array(X, what)
         if self._built and X.shape[2] != self.input_dims:
             raise DataError(
                 f"{what} must have {plural(self.input_dims or 0, 'channel')} (the encoder's input) "
@@ -172,7 +185,7 @@ class ContrastiveModel:
 
     def fit(
         self,
-        X: np.ndarray,
+        X: ArrayLike,
         n_iters: int | None = None,
         n_epochs: int | None = None,
         callback: StepCallback | None = None,
@@ -182,13 +195,18 @@ class ContrastiveModel:
     ) -> ContrastiveModel:
         """Train on ``X`` [N, T, C] until ``n_iters`` total iterations or ``n_epochs`` total epochs.
 
+        ``X`` may be a numpy array of any real dtype, nested lists or a torch tensor; [N, T] is one channel.
+
         Calling ``fit`` again (or after :meth:`load`) continues from the current state to the new targets.
         ``callback(model, loss)`` runs after every step; ``should_stop()`` ends training early after a step;
         ``progress=True`` shows a progress bar (iterations, loss, time left) on stderr or in the notebook.
         ``groups`` (grouped data: ``{"subject": [N], "trial": [N]}`` integer ids) reach objectives that declare
         ``uses_groups``; such an objective orders each epoch itself (``epoch_order``, its batch sampler).
         """
+        n_iters, n_epochs = check_targets(n_iters, n_epochs)
         X = self._check_input(X, "training data")
+        if X.shape[0] == 0:
+            raise DataError(f"training data must hold at least one series but got shape {X.shape}")
         if n_iters is None and n_epochs is None:
             n_iters = self.default_iters(X)
         with thread_scope(self.threads), fit_progress(progress, self, n_iters, n_epochs) as shown:
@@ -216,12 +234,12 @@ class ContrastiveModel:
 
     def encode(
         self,
-        X: np.ndarray,
+        X: ArrayLike,
         mode: str = "instance",
         causal_window: int | None = None,
         batch_size: int | None = None,
     ) -> np.ndarray:
-        """Representations of ``X`` [N, T, C] from the averaged encoder.
+        """Representations of ``X`` [N, T, C] (read as in :meth:`fit`) from the averaged encoder.
 
         Args:
             mode: "instance" -> [N, D] (max-pooled over time); "timestamp" -> [N, T, D].
@@ -229,9 +247,12 @@ class ContrastiveModel:
                 (NaN-padded on the left) and keeping the last position: the forecasting protocol uses 201.
             batch_size: Series (or windows) per forward pass.
         """
+        causal_window, batch_size = check_encode_arguments(mode, causal_window, batch_size)
         X = self._check_input(X, "data to encode")
         net = self._inference_net()
         with thread_scope(self.threads):
+            if X.shape[0] == 0:  # no series: the shape of one zero series' result, with no row
+                return self._encode(net, np.zeros((1, *X.shape[1:]), np.float32), mode, causal_window, None)[:0]
             return self._encode(net, X, mode, causal_window, batch_size)
 
     def _encode(
@@ -239,8 +260,6 @@ class ContrastiveModel:
     ) -> np.ndarray:
         if mode == "instance":
             return encoding.encode_instances(net, X, self.device, batch_size)
-        if mode != "timestamp":
-            raise ConfigError(f"mode must be 'instance' or 'timestamp' but got {mode!r}")
         if causal_window is None:
             return encoding.encode_timestamps(net, X, self.device, batch_size)
         return encoding.encode_causal(net, X, causal_window, self.device, batch_size)
@@ -269,9 +288,17 @@ class ContrastiveModel:
         save_checkpoint(Path(path), {**self.state_dict(), "extra": extra or {}}, keep_previous=keep_previous)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], device: str = "auto") -> ContrastiveModel:
-        """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file."""
-        return cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
+    def load(cls, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None) -> ContrastiveModel:
+        """Rebuild a model (ready to encode or to continue training) from :meth:`save`'s file.
+
+        ``threads`` as in the constructor (a checkpoint does not record it): training continues exactly as an
+        uninterrupted ``fit`` on the same thread count.
+        """
+        if threads is not None:
+            threads = choose_threads(threads).threads  # a bad count fails before the file is read
+        model = cls.from_state(load_checkpoint(Path(path)), device, source=str(path))
+        model.threads = threads
+        return model
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], device: str = "auto", source: str = "checkpoint") -> ContrastiveModel:

@@ -14,6 +14,7 @@ average stands in for the sample.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from collections.abc import Iterator
@@ -136,11 +137,11 @@ def choose_threads(threads: int | None = None, ceiling: int | None = None) -> Th
         ceiling: The most the rule may pick (default: torch's current count).
     """
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
             raise ConfigError(
                 f"threads must be a positive integer but got {threads!r}", hint="pass --threads N, N >= 1"
             )
-        return ThreadChoice(threads, "given")
+        return ThreadChoice(int(threads), "given")
     import torch
 
     top = max(1, min(ceiling or torch.get_num_threads(), usable_cores()))

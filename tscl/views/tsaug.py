@@ -16,6 +16,8 @@ only be combined with instance-level losses (infonce, dcl, siglip), and :class:`
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,10 +45,19 @@ class _Scaling:
         return X * rng.normal(1.0, self.sigma, size=(X.shape[0], 1, X.shape[2]))
 
 
+@functools.cache
+def _tsaug_module() -> Any:
+    """tsaug, imported once without the DeprecationWarning it triggers in scipy (``scipy.ndimage.filters``),
+    which ``-W error`` (or a test suite's filter) would turn into a failure of every tsaug view."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import tsaug
+    return tsaug
+
+
 def _tsaug(name: str, **params: Any) -> Callable[[int, int], Any]:
     def build(length: int, seed: int) -> Any:
-        import tsaug
-
+        tsaug = _tsaug_module()
         values = {k: (v(length) if callable(v) else v) for k, v in params.items()}
         return getattr(tsaug, name)(**values, seed=seed)
 
