@@ -15,13 +15,46 @@ INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script and of ``python -m tscl``."""
+    """Entry point of the console script and of ``python -m tscl``.
+
+    Ctrl-C is noted as well as raised: a library whose import or C code catches the ``KeyboardInterrupt`` and
+    raises another error (numpy's C extension, interrupted while it loads, raises ``ImportError``) still ends
+    in one ``error: interrupted`` line and exit code 130, not in that error's traceback.
+    """
+    import signal
+    import threading
+
+    noted: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    # Only where Python's own handler is in place: an ignored SIGINT (a background job) stays ignored.
+    note = previous is signal.default_int_handler and threading.current_thread() is threading.main_thread()
+    if note:
+
+        def _noting(signum: int, frame: Any) -> None:
+            noted.append(signum)
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, _noting)
     try:
-        from tscl.cli.application import run
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        raise SystemExit(INTERRUPTED) from None
-    run(argv)
+        try:
+            from tscl.cli.application import run
+        except KeyboardInterrupt:
+            _stop_interrupted()
+        run(argv)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception:
+        if noted:  # the error is the interrupt's, in another library's words
+            _stop_interrupted()
+        raise
+    finally:
+        if note and signal.getsignal(signal.SIGINT) is _noting:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _stop_interrupted() -> None:
+    print("error: interrupted", file=sys.stderr)
+    raise SystemExit(INTERRUPTED) from None
 
 
 def console() -> None:
