@@ -42,9 +42,9 @@ def test_a_training_step_stays_on_the_model_device(objective: str, encoder: str,
     with OneDevice(), pytest.raises((RuntimeError, NotImplementedError)) as stopped:
         model.fit(X, n_iters=1)
     assert _no_values(stopped.value), stopped.value
+    # Objectives that read their batch on the CPU (augment, dbpm, rebar: numpy views, then moved) stop at that
+    # read ("Cannot copy out of meta"): checked up to there.
     assert all(p.device == META for p in model.net.parameters())
-    if "Cannot copy out" in str(stopped.value):
-        pytest.skip(f"{objective} reads its batch on the CPU (then moves its views to the device)")
 
 
 @pytest.mark.parametrize("encoder", list_encoders())
