@@ -41,9 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         except KeyboardInterrupt:
             _stop_interrupted()
         run(argv)
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except Exception:
+    except Exception:  # SystemExit and KeyboardInterrupt are not Exceptions: they pass through
         if noted:  # the error is the interrupt's, in another library's words
             _stop_interrupted()
         raise
