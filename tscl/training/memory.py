@@ -21,8 +21,8 @@ expandable_segments:True`` is its fragmentation remedy):
    hands large freed blocks back to the system at once (and any free top of the heap beyond its adaptive trim
    threshold), so every step faulted its buffers in again, page by page: ~2 000 page faults per GunPoint
    iteration, about 6 % of its time (measured old against new) in this machine's kernel and in the caches
-   the zeroed pages evicted. Set once per process, when the first CPU training starts; blocks above 32 MB are still mapped and
-   unmapped by the system, as before.
+   the zeroed pages evicted. Set once per process, when the first CPU training starts; blocks above 32 MB are
+   still mapped and unmapped by the system, as before.
 
 ``TSCL_BOUNDED_HEAP=0`` turns all three off (for measuring them; the third only if no CPU training ran before in the
 process).
