@@ -176,7 +176,8 @@ def _command_line_case(impl: str, dataset: str, args: argparse.Namespace) -> dic
     scratch = Path(tempfile.mkdtemp(prefix="tscl-bench-cli-"))
     try:
         if impl == "tscl":
-            command = ["tscl", "pretrain", "--dataset", dataset, "--data-dir", args.data_dir, "--iters", "200",
+            data_dir = str(Path(args.data_dir).resolve())  # the command runs in the scratch folder
+            command = ["tscl", "pretrain", "--dataset", dataset, "--data-dir", data_dir, "--iters", "200",
                        "--batch-size", "8", "--seed", "42", "--threads", str(args.threads),
                        "--run-dir", str(scratch / "run")]  # fmt: skip
         else:
