@@ -47,7 +47,10 @@ def test_a_resume_on_another_number_of_processes_is_refused_untouched(tmp_path: 
     # one epoch is 5 batches of 4 on one process, 2 batches of 8 on two: iteration 3 is past the second's end
     done = tscl(["pretrain", "--resume", str(run_dir), "--iters", "6"], env, nproc=2)
     assert done.returncode != 0
-    assert "error: --resume must not change the number of processes but got 1 -> 2" in done.stderr
+    for rank in range(2):  # each rank's error names it, and its hint follows it on the next line
+        error = f"error: [rank {rank}/2] --resume must not change the number of processes but got 1 -> 2"
+        assert error in done.stderr
+        assert done.stderr.splitlines()[done.stderr.splitlines().index(error) + 1].startswith("hint: ")
     assert "[rank0]: Traceback" not in done.stderr and "[rank1]: Traceback" not in done.stderr
     assert snapshot(run_dir) == before
 
@@ -59,7 +62,10 @@ def test_fewer_series_than_processes_fail_before_the_run_directory_exists(tmp_pa
     done = tscl(["pretrain", "--dataset", str(tmp_path / "one.npy"), *TINY, "--iters", "2",
                  "--run-dir", str(run_dir)], env, nproc=2)  # fmt: skip
     assert done.returncode != 0
-    assert "error: training data must have at least one series per process (2) but has 1" in done.stderr
+    for rank in range(2):
+        assert f"error: [rank {rank}/2] training data must have at least one series per process (2) but has 1" in (
+            done.stderr
+        )
     assert not run_dir.exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,10 +87,22 @@ def _register() -> None:
 
 def fail(message: str, hint: str | None = None) -> None:
     """Print a one-line error (and an optional hint) on stderr and exit with code 1."""
-    print(f"error: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
+    _print_error(message, hint)
     raise SystemExit(1)
+
+
+def _print_error(message: str, hint: str | None) -> None:
+    """``error: MESSAGE`` and ``hint: HINT`` on stderr, in one write.
+
+    Under torchrun every process prints its own error to the same terminal: the lines name the rank (``error:
+    [rank 1/2] ...``), and the error and its hint go out in one write, so that another rank's lines do not
+    fall between them.
+    """
+    rank, world = os.environ.get("RANK"), os.environ.get("WORLD_SIZE", "1")
+    where = f"[rank {rank}/{world}] " if rank is not None and world.isdigit() and int(world) > 1 else ""
+    text = f"error: {where}{message}\n" + (f"hint: {hint}\n" if hint else "")
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def run(argv: list[str] | None = None) -> None:
@@ -151,7 +164,5 @@ def _runs_folder_hint(message: str, ctx: Any) -> str | None:
 
 def _interrupted(message: str = "interrupted", hint: str | None = None) -> None:
     """Every long command stopped by a signal ends here: its message, how to continue, exit code 130."""
-    print(f"error: {message}", file=sys.stderr)
-    if hint:
-        print(f"hint: {hint}", file=sys.stderr)
+    _print_error(message, hint)
     raise SystemExit(INTERRUPTED)
