@@ -72,3 +72,13 @@ def test_a_preset_given_in_python_applies_its_settings_as_in_a_config_file() -> 
         assert tscl.RunConfig(preset=name) == expected
         given = tscl.RunConfig.model_validate({"preset": name, "seed": 3, "batch_size": 2})
         assert given == resolve_config(preset=name, flags={"seed": 3, "batch_size": 2})
+
+
+def test_ts2vec_refuses_another_objective_and_takes_its_own_options() -> None:
+    with pytest.raises(ConfigError, match="TS2Vec must train the ts2vec objective but got objective='autotcl'") as err:
+        tscl.TS2Vec(objective="autotcl")
+    assert err.value.hint is not None and "ContrastiveModel(objective='autotcl')" in err.value.hint
+    with pytest.raises(ConfigError, match="objective='augment'"):
+        tscl.TS2Vec(objective={"name": "augment", "options": {}})
+    model = tscl.TS2Vec(objective={"name": "ts2vec", "options": {}}, device="cpu")
+    assert model.config.objective.name == "ts2vec"

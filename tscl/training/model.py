@@ -342,8 +342,17 @@ def _section(value: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 class TS2Vec(ContrastiveModel):
-    """:class:`ContrastiveModel` with the TS2Vec objective (the default)."""
+    """:class:`ContrastiveModel` with the TS2Vec objective (its options may be given as ``objective={"name":
+    "ts2vec", "options": {...}}``; another objective is a :class:`ContrastiveModel`'s)."""
+
+    _OBJECTIVE = "ts2vec"
 
     def __init__(self, input_dims: int | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("objective", "ts2vec")
+        objective = kwargs.setdefault("objective", self._OBJECTIVE)
+        name = objective if isinstance(objective, str) else dict(objective).get("name", self._OBJECTIVE)
+        if name != self._OBJECTIVE:
+            raise ConfigError(
+                f"TS2Vec must train the {self._OBJECTIVE} objective but got objective={name!r}",
+                hint=f"use tscl.ContrastiveModel(objective={name!r}) for another objective",
+            )
         super().__init__(input_dims, **kwargs)
