@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from tests.robustness.helpers import TINY, assert_one_line_error, run_cli
 from tscl.training.checkpoint import load_checkpoint
@@ -53,3 +55,24 @@ def test_a_target_between_the_checkpoint_and_meta_is_not_below_the_run(
     meta = json.loads((run_dir / "meta.json").read_text())
     assert (meta["status"], meta["step"], meta["target_iters"]) == ("finished", 4, 4)
     assert _losses(run_dir) == losses[:4]
+
+
+@pytest.mark.parametrize("iters", [None, 5])  # meta.json finished: the checkpoint is read for its progress first
+def test_a_resume_reads_the_checkpoint_once(
+    restored: tuple[Path, list[str]], iters: int | None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    run_dir, losses = restored
+    loads: list[object] = []
+    real_load = torch.load
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args[0])
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", counted)
+    more = [] if iters is None else ["--iters", str(iters)]
+    code, _, err = run_cli(["pretrain", "--resume", str(run_dir), *more], capsys)
+    assert code == 0, err
+    assert len(loads) == 1  # the progress check and the model share one read (a 24 M-parameter cost checkpoint)
+    assert _losses(run_dir) == losses  # still exact

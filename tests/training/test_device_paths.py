@@ -8,6 +8,8 @@ no values, so the step ends where the loss is read (``.item()``); objectives tha
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -54,3 +56,58 @@ def test_encoding_stays_on_the_model_device(encoder: str, mode: str, window: int
     model = ContrastiveModel(3, encoder=encoder, repr_dims=8, hidden_dims=8, depth=1, threads=1)
     with OneDevice(), pytest.raises(NotImplementedError, match="Cannot copy out of meta"):
         model.encode(X, mode=mode, causal_window=window)  # stops where the first result reaches the CPU
+
+
+class _Forked(Exception):
+    """Raised by the recording fork_rng: the test only needs the devices it was asked to fork."""
+
+
+@pytest.fixture
+def forked_devices(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """The ``devices`` of every ``torch.random.fork_rng`` call (the first call stops the code under test).
+
+    A CPU-only machine has no CUDA generator to compare before and after, so the test checks the request
+    instead: ``fork_rng(devices=[])`` saves and restores the CPU generator only, and the code inside calls
+    ``torch.manual_seed`` (which reseeds every CUDA generator) and draws on the model's GPU (dropout in the
+    probe forward passes of timedrl/timae, fine-tuning's dropout): the caller's CUDA state would change.
+    """
+    calls: list[list[int]] = []
+
+    def recording(devices: Any = None, *args: Any, **kwargs: Any) -> Any:
+        calls.append(list(devices))
+        raise _Forked
+
+    monkeypatch.setattr(torch.random, "fork_rng", recording)
+    return calls
+
+
+def test_building_a_cuda_model_forks_its_gpu_generator(
+    forked_devices: list[list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(model_module, "resolve_device", lambda device: torch.device("cuda:1"))
+    with pytest.raises(_Forked):
+        ContrastiveModel(3, repr_dims=8, hidden_dims=8, depth=1, device="cuda:1", threads=1)
+    assert forked_devices == [[1]]
+
+
+def test_fine_tuning_a_cuda_network_forks_its_gpu_generator(forked_devices: list[list[int]]) -> None:
+    from types import SimpleNamespace
+
+    from tscl.tasks.finetune import finetune
+
+    # finetune reads only the network's device before it forks: a stand-in whose parameter is on cuda:1
+    network: Any = SimpleNamespace(parameters=lambda: iter([SimpleNamespace(device=torch.device("cuda:1"))]))
+    empty = (np.zeros((0, 8, 1), np.float32), np.zeros(0, np.int64))
+    with pytest.raises(_Forked):
+        finetune(network, empty, empty, empty, n_classes=2, seed=0)
+    assert forked_devices == [[1]]
+
+
+@pytest.mark.parametrize(("name", "expected"), [("cpu", []), ("mps", []), ("cuda:1", [1]), ("cuda", [3])])
+def test_the_generators_to_fork_are_the_cpu_and_the_models_gpu(
+    name: str, expected: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tscl.training.devices import rng_devices
+
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)  # "cuda" means the current CUDA device
+    assert rng_devices(torch.device(name)) == expected

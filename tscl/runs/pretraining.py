@@ -267,8 +267,9 @@ def resume(
     layer = merge_layers(dict(changes or {}), {key: value for key, value in given.items() if value is not None})
     meta = read_meta(run_dir)
     config = resumed_config(load_run_config(run_dir), str((meta or {}).get("task") or ""), layer)
+    checkpoint = _CheckpointRead(run_dir / CHECKPOINT)
     if meta is not None and (meta.get("status") == "finished" or layer.keys() & {"iters", "epochs"}):
-        meta = _as_far_as_the_checkpoint(run_dir, meta)
+        meta = _as_far_as_the_checkpoint(checkpoint, meta)
     check_target_ahead(meta, layer)
     if not extends_target(meta, layer):
         assert meta is not None
@@ -280,19 +281,41 @@ def resume(
     ceiling = int(recorded) if config.threads is None and isinstance(recorded, int) else None
     with thread_scope(config.threads, ceiling) as threads:
         notes = _thread_notes(threads, ceiling)
-        result = _resume(run_dir, config, meta, layer, on_step, started, threads)
+        result = _resume(run_dir, config, meta, layer, on_step, started, threads, checkpoint)
     _warn(result)
     return dataclasses.replace(result, notes=notes + result.notes)
 
 
-def _as_far_as_the_checkpoint(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
+class _CheckpointRead:
+    """The run's checkpoint, read from disk at most once per resume: the progress check and the model share the
+    read (a ``cost`` checkpoint holds 24 M parameters four times over: raw, averaged, AdamW's two moments).
+    :meth:`take` hands the state over and forgets it, so it is not kept in memory while the model trains."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._read: tuple[dict[str, Any], str] | None = None
+
+    def exists(self) -> bool:
+        return self._read is not None or self.path.exists()
+
+    def progress(self) -> dict[str, Any]:
+        if self._read is None:
+            self._read = read_checkpoint(self.path)
+        return dict(self._read[0]["progress"])
+
+    def take(self) -> tuple[dict[str, Any], str]:
+        """The state and the sha256 of the bytes it was read from (read now unless :meth:`progress` read it)."""
+        read, self._read = self._read or read_checkpoint(self.path), None
+        return read
+
+
+def _as_far_as_the_checkpoint(checkpoint: _CheckpointRead, meta: dict[str, Any]) -> dict[str, Any]:
     """``meta`` with the step and epoch of the run's checkpoint when it is behind them (a checkpoint put back
     from ``last.previous.pt``, or a run killed before its last one): training continues from the checkpoint,
     so a run "finished" at a later step is not finished, and a target between the two is not below it."""
-    checkpoint = run_dir / CHECKPOINT
     if not checkpoint.exists():
         return meta
-    progress = read_checkpoint(checkpoint)[0]["progress"]
+    progress = checkpoint.progress()
     step, epoch = int(progress["step"]), int(progress["epoch"])
     if step >= int(meta.get("step") or 0):
         return meta
@@ -317,10 +340,11 @@ def _resume(
     on_step: ProgressHook | None,
     started: float,
     threads: ThreadChoice,
+    checkpoint: _CheckpointRead,
 ) -> PretrainResult:
     dataset, X = load_training_data(config)
     config = resolve_for_task(config, dataset.task)  # a tscl 0.1 config.toml gets every option written out
-    model, digest = _resumed_model(run_dir, config, dataset, X)
+    model, digest = _resumed_model(checkpoint, config, dataset, X)
     model.threads = threads.threads
     if meta is None:  # killed between writing config.toml and meta.json
         meta = _new_meta(config, dataset, X, model, 0.0)
@@ -345,14 +369,13 @@ def _resume(
 
 
 def _resumed_model(
-    run_dir: Path, config: RunConfig, dataset: Any, X: np.ndarray
+    checkpoint: _CheckpointRead, config: RunConfig, dataset: Any, X: np.ndarray
 ) -> tuple[ContrastiveModel, str | None]:
     """The model in the run's last checkpoint and the checkpoint's sha256 (None: no checkpoint yet)."""
-    checkpoint = run_dir / CHECKPOINT
     if not checkpoint.exists():  # killed before the first checkpoint: start over, same seed, same result
         return build_model(config, X.shape[2], _covariates(dataset)), None
-    state, digest = read_checkpoint(checkpoint)
-    return ContrastiveModel.from_state(state, config.device, source=str(checkpoint)), digest
+    state, digest = checkpoint.take()
+    return ContrastiveModel.from_state(state, config.device, source=str(checkpoint.path)), digest
 
 
 def _claim_for_resume(run_dir: Path, config: RunConfig, digest: str | None) -> ProcessLock:

@@ -28,6 +28,7 @@ from sklearn.metrics import f1_score
 from torch import Tensor, nn
 
 from tscl.tasks.label_fractions import FittedProbe, HeadInit, classification_metrics, fit_probe
+from tscl.training.devices import rng_devices
 
 __all__ = ["HEAD_INITS", "FinetuneSettings", "StandardisedHead", "finetune"]
 
@@ -167,7 +168,9 @@ def finetune(
     """
     settings = settings or FinetuneSettings()
     device = next(network.parameters()).device
-    with torch.random.fork_rng(devices=[]):  # dropout and the head's initialisation draw from torch's RNG
+    # Dropout (on the network's device: a GPU's generator for a CUDA network) and the head's initialisation
+    # draw from torch's RNG, and torch.manual_seed reseeds every GPU's: fork the network's GPU with the CPU.
+    with torch.random.fork_rng(devices=rng_devices(device)):
         torch.manual_seed(seed)
         net = copy.deepcopy(network).train()
         head, probe_c = build_head(net, train, valid, n_classes, seed, settings.head)

@@ -10,6 +10,7 @@ the remedy when the last one is damaged.
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -86,7 +87,7 @@ def save_checkpoint(path: Path, state: dict[str, Any], keep_previous: bool = Fal
     if path.is_dir():  # refused before anything is written beside it
         raise CheckpointError(f"checkpoint {path} must be a file but is a directory", hint=_file_hint(path))
     buffer = io.BytesIO()
-    torch.save({"format_version": FORMAT_VERSION, **state}, buffer)
+    torch.save({"format_version": FORMAT_VERSION, **on_cpu(state)}, buffer)
     data = buffer.getvalue()
     if keep_previous and path.is_file():
         previous = previous_path(path)
@@ -108,6 +109,29 @@ def save_checkpoint(path: Path, state: dict[str, Any], keep_previous: bool = Fal
             recorded = candidates.pop() if len(candidates) == 1 else file_sha256(path)
             _replace_recorded(previous, keep, recorded)
     _replace_recorded(path, lambda: atomic_write_bytes(path, data), hashlib.sha256(data).hexdigest())
+
+
+def on_cpu(value: Any) -> Any:
+    """``value`` (nested dicts, lists, tuples) with every tensor on the CPU, so that a checkpoint is device-neutral.
+
+    ``torch.save`` records each tensor's device: a CUDA run's state dicts (weights, AdamW's ``exp_avg`` and
+    ``exp_avg_sq``) saved as they are would name the GPU, and plain ``torch.load`` on a CPU-only machine refuses
+    them without ``map_location``. Moved here, every file opens anywhere; tscl loads with ``map_location="cpu"``
+    and ``load_state_dict`` copies the weights to the model's device (optimizers move their state to their
+    parameters' device). CPU tensors are not copied (``.cpu()`` returns them): a CPU run's bytes are unchanged.
+    A CUDA run holds the CPU copy of its state while writing; ``torch.save`` copied each tensor to the host anyway.
+    Dicts are copied with their attributes (a module's state dict keeps its ``_metadata``, the layout versions).
+    """
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if isinstance(value, dict):
+        moved = copy.copy(value)
+        for key, item in value.items():
+            moved[key] = on_cpu(item)
+        return moved
+    if isinstance(value, list) or type(value) is tuple:
+        return type(value)(on_cpu(item) for item in value)
+    return value
 
 
 def _replace_recorded(path: Path, replace: Any, digest: str) -> None:

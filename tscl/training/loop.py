@@ -16,6 +16,7 @@ import torch
 
 from tscl.errors import DataError, DivergedError
 from tscl.kernels.optim import update_average
+from tscl.training.devices import rng_devices
 from tscl.training.memory import BoundedHeap
 from tscl.views.crop import prepare_training_array
 
@@ -138,9 +139,8 @@ def _train_step(
     # Dropout draws from torch's global RNG: give it a seed from our generator, restore it afterwards (each
     # rank of a distributed run its own).
     dropout_seed = int(torch.randint(0, 2**62, (1,), generator=model.generator)) + model.ranks.rank
-    devices = [model.device.index or 0] if model.device.type == "cuda" else []
     objective = model.objective
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=rng_devices(model.device)):
         torch.manual_seed(dropout_seed)
         # Objectives that keep per-series state (takes_index) are told which training series the rows are;
         # objectives that use groups get the rows' group ids.

@@ -33,7 +33,7 @@ from tscl.training.arguments import (
     check_targets,
 )
 from tscl.training.checkpoint import load_checkpoint, save_checkpoint
-from tscl.training.devices import resolve_device
+from tscl.training.devices import resolve_device, rng_devices
 from tscl.training.loop import fit_loop, reached
 from tscl.training.progress import fit_progress
 from tscl.training.state import DROPOUT_STREAM, TrainProgress, config_of_params, set_dropout_stream
@@ -122,8 +122,10 @@ class ContrastiveModel:
         c = self.config
         check_covariates(self.params["n_covariates"], input_dims)
         self.params["input_dims"] = input_dims
-        # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible.
-        with torch.random.fork_rng(devices=[]):
+        # Weight initialisation draws from torch's global RNG: seed it locally so models are reproducible. The
+        # model's GPU is forked too: torch.manual_seed reseeds it, and objectives run the encoder on the device
+        # while they are built (timedrl, timae: a probe forward pass, with dropout) or create modules there.
+        with torch.random.fork_rng(devices=rng_devices(self.device)):
             torch.manual_seed(c.seed)
             self.net = create_encoder(str(c.encoder.name), input_dims, **c.encoder.options).to(self.device)
             loss = None if c.loss.name is None else create_loss(c.loss.name, **c.loss.options).to(self.device)
