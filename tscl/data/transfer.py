@@ -21,11 +21,13 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
 import requests
+import urllib3
 from rich.filesize import decimal
 
 PARKED = ".tscl-partial"
@@ -72,7 +74,7 @@ def download(
             with response, open(data, "ab" if offset else "wb") as file:
                 if bar is not None:
                     bar.start(total, offset)
-                for chunk in response.iter_content(chunk_bytes):
+                for chunk in _chunks(response, chunk_bytes):
                     file.write(chunk)
                     if bar is not None:
                         bar.update(len(chunk))
@@ -119,6 +121,27 @@ def _request(
     total = int(length) if length.isdigit() and response.status_code == 200 else None
     _write_sidecar(work, Partial(url, _validator(response), total))
     return response, 0, total
+
+
+def _chunks(response: requests.Response, chunk_bytes: int) -> Iterator[bytes]:
+    """The body as it arrives, up to ``chunk_bytes`` at a time, urllib3's errors turned into requests' as
+    ``iter_content`` does. ``iter_content`` waits for whole chunks and drops the one under way when the
+    connection dies; ``read1`` (urllib3 2.3+) hands over every byte received, so all of them are kept."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        yield from response.iter_content(chunk_bytes)
+        return
+    try:
+        while chunk := read1(chunk_bytes, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except urllib3.exceptions.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
 
 
 def _content_range(response: requests.Response) -> tuple[int | None, int | None]:
