@@ -1,6 +1,6 @@
-"""The mechanics of one upstream file, done by pooch: download (to a temporary file pooch renames when it is
-complete), checksum, unpack with pooch's ``Unzip``/``Decompress`` processors, and a rich progress bar on
-terminals. Every failure becomes a one-line :class:`~tscl.errors.DownloadError`.
+"""The mechanics of one upstream file: download with requests, resuming an interrupted one
+(:mod:`tscl.data.transfer`), checksum, unpack with pooch's ``Unzip``/``Decompress`` processors, and a rich
+progress bar on terminals. Every failure becomes a one-line :class:`~tscl.errors.DownloadError`.
 
 ``TSCL_DATA_MIRROR=http://host:port`` makes every download come from ``<mirror>/<upstream file name>``
 (``Libras.zip``, ``ETTh1.csv``, ``electricityloaddiagrams20112014.zip``) instead of the upstream URL.
@@ -21,6 +21,7 @@ import urllib3
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TransferSpeedColumn
 
+from tscl.data import transfer
 from tscl.data.catalog import Download
 from tscl.data.manifest import file_sha256
 from tscl.errors import ConfigError, DownloadError
@@ -63,8 +64,11 @@ def checked_mirror() -> str | None:
     return mirror
 
 
-def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
+def fetch_upstream(download: Download, folder: Path, root: Path) -> tuple[Path, str, str]:
     """Download one upstream file into ``folder`` and check its pinned sha256.
+
+    ``folder`` is in the private staging folder of the data root ``root``, where the bytes of an interrupted
+    download are parked for the next one to resume (:mod:`tscl.data.transfer`).
 
     Returns:
         ``(path, sha256, url)`` of the downloaded file.
@@ -74,9 +78,9 @@ def fetch_upstream(download: Download, folder: Path) -> tuple[Path, str, str]:
         DownloadError: a pinned checksum that does not match.
     """
     url = source_url(download)
-    path = _retrieve(url, folder, download.file_name)
+    path = _retrieve(url, folder / download.file_name, root)
     actual = file_sha256(path)
-    if download.sha256 is not None and actual != download.sha256:
+    if download.sha256 is not None and actual != download.sha256:  # the file goes: a retry starts from zero
         raise DownloadError(
             f"sha256 of {download.file_name} must be {download.sha256} but got {actual}",
             f"the file at {url} is not the expected one; retry, or check {MIRROR_ENV}",
@@ -90,6 +94,7 @@ def unpack(download: Download, archive: Path, folder: Path) -> list[Path]:
     Raises:
         DownloadError: the file is not a valid archive, or a member is missing.
     """
+    pooch.get_logger().setLevel("WARNING")  # pooch logs every unpacking at INFO level
     try:
         if download.unpack == "zip":
             extracted = pooch.Unzip(extract_dir=str(folder))(str(archive), "download", None)
@@ -127,28 +132,36 @@ def _members(download: Download, extracted: list[Path]) -> list[Path]:
     return chosen
 
 
-def _retrieve(url: str, folder: Path, file_name: str) -> Path:
-    """pooch.retrieve (checksum checked by the caller) with its exceptions turned into one-line errors.
+def _retrieve(url: str, destination: Path, root: Path) -> Path:
+    """The resumable download (checksum checked by the caller) with its exceptions turned into one-line errors;
+    the hint says when running the same command again resumes.
 
     An OSError is left to the caller: requests wraps every network failure, so it comes from writing the file
     (disk full, quota, permissions), which no network hint would help with.
     """
-    bar = _DownloadBar(file_name) if _on_terminal() else None
-    downloader = pooch.HTTPDownloader(progressbar=bar or False, timeout=TIMEOUT_SECONDS, chunk_size=CHUNK_BYTES)
-    pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO level
+    bar = _DownloadBar(destination.name) if _on_terminal() else None
     try:
-        return Path(pooch.retrieve(url, known_hash=None, fname=file_name, path=folder, downloader=downloader))
+        transfer.download(url, destination, root, TIMEOUT_SECONDS, CHUNK_BYTES, bar)
     except requests.exceptions.HTTPError as exc:
         status = exc.response.status_code if exc.response is not None else "an error"
         message = f"download of {url} must succeed but the server answered HTTP {status}"
-        raise UnreachableError(message, NETWORK_HINT) from exc
+        raise UnreachableError(message, resume_hint(root, [destination.name], NETWORK_HINT)) from exc
     except requests.exceptions.RequestException as exc:
-        raise UnreachableError(f"download of {url} must succeed but got: {_reason(exc)}", NETWORK_HINT) from exc
-    except ValueError as exc:
-        raise DownloadError(f"download of {url} must succeed but got: {exc}", NETWORK_HINT) from exc
+        message = f"download of {url} must succeed but got: {_reason(exc)}"
+        raise UnreachableError(message, resume_hint(root, [destination.name], NETWORK_HINT)) from exc
     finally:
         if bar is not None:
             bar.close()
+    return destination
+
+
+def resume_hint(root: Path, file_names: list[str], hint: str) -> str:
+    """``hint``, after how to resume when the bytes of an interrupted download of these files are kept."""
+    kept = [(name, found) for name in file_names if (found := transfer.parked(root, name)) is not None]
+    if not kept:
+        return hint
+    files = ", ".join(f"{transfer.kept_text(*found)} of {name}" for name, found in kept)
+    return f"run the same command again to resume ({files} kept); {hint}"
 
 
 def _on_terminal() -> bool:
@@ -186,34 +199,29 @@ def _last_reason(exc: BaseException) -> str:
 
 
 class _DownloadBar:
-    """The progress-bar protocol pooch's HTTPDownloader drives (``total``, ``update``, ``reset``, ``close``),
-    drawn by rich on stderr."""
+    """The progress bar a download drives (:class:`tscl.data.transfer.ProgressBar`), drawn by rich on stderr;
+    a resumed download starts at the bytes already kept."""
 
     def __init__(self, label: str) -> None:
         self._label = label
-        self._total = 0
+        self.total: int | None = None
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
-    @property
-    def total(self) -> int:
-        return self._total
-
-    @total.setter
-    def total(self, value: int) -> None:  # pooch sets it once the response headers are in
-        self._total = value
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
-        self._progress.start()
-        self._task = self._progress.add_task(self._label, total=value or None)
+    def start(self, total: int | None, completed: int) -> None:
+        """Called once the response headers are in (again when a download asks for more)."""
+        self.total = total
+        if self._progress is None:
+            columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+            self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self._label, total=total, completed=completed)
+        elif self._task is not None:
+            self._progress.update(self._task, total=total, completed=completed)
 
     def update(self, advance: int) -> None:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, advance=advance)
-
-    def reset(self) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.reset(self._task, total=self._total or None)
 
     def close(self) -> None:
         if self._progress is not None:

@@ -1,11 +1,12 @@
 """Fetching catalog datasets from their upstreams: once, checksummed, and all-or-nothing.
 
-For one dataset, every upstream file is downloaded by pooch into a private staging folder inside the data
-root, checked, unpacked and (for forecasting sets that need it) preprocessed there; the finished files are
-checked against their pinned sha256 (or measured), then moved into place with renames — a dataset folder that
-does not exist yet appears whole in one rename — and recorded in the root's manifest
-(:mod:`tscl.data.manifest`). The staging folder is removed whatever happens, so an interrupted download, a
-damaged archive or a checksum mismatch leaves nothing behind.
+For one dataset, every upstream file is downloaded into a private staging folder inside the data root,
+checked, unpacked and (for forecasting sets that need it) preprocessed there; the finished files are checked
+against their pinned sha256 (or measured), then moved into place with renames — a dataset folder that does not
+exist yet appears whole in one rename — and recorded in the root's manifest (:mod:`tscl.data.manifest`). The
+staging folder is removed whatever happens, so a damaged archive or a checksum mismatch leaves nothing behind;
+only the bytes of an interrupted download are kept, in ``<root>/.tscl-partial/``, for the next fetch to resume
+(:mod:`tscl.data.transfer`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from tscl.data.catalog import ALL_MEMBERS, CatalogEntry, expand_names, find_entr
 from tscl.data.catalog_data import ARCHIVES
 from tscl.data.csv_reader import read_forecast_csv
 from tscl.data.dataset import ForecastingData
-from tscl.data.download import MIRROR_ENV, UnreachableError, checked_mirror, fetch_upstream, unpack
+from tscl.data.download import MIRROR_ENV, UnreachableError, checked_mirror, fetch_upstream, resume_hint, unpack
 from tscl.data.locate import cache_dir, check_data_dir, locate, looks_like_path, resolve_roots
 from tscl.data.manifest import Check, FileRecord, check_record, file_sha256, read_manifest, record_files
 from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
 from tscl.data.staging import install, staging
+from tscl.data.transfer import kept_text, parked
 from tscl.errors import DataError, DownloadError, TsclError
+from tscl.runs.interrupt import Interrupted
 
 FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
@@ -51,21 +54,39 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
     Returns:
         The paths of the dataset's files.
 
+    An interrupted download (network, Ctrl-C, a full disk) keeps the bytes received: the next fetch into the
+    same root resumes it.
+
     Raises:
         DataError: unknown name, or ``data_dir`` (or a folder above it) is a file.
         DownloadError: network/HTTP failure, a damaged archive, a failed preprocessing or a checksum mismatch.
+        Interrupted: Ctrl-C during a download whose bytes are kept (the hint says how to resume).
     """
     entry = get_entry(name)
     root = data_root(data_dir)
     paths = [root / relative for relative in entry.files]
     if not force and is_current(entry, root):
         return paths
+    try:
+        _fetch_into(entry, root)
+    except KeyboardInterrupt:
+        kept = [(d.file_name, found) for d in entry.downloads if (found := parked(root, d.file_name)) is not None]
+        if not kept:
+            raise
+        name, found = kept[0]
+        message = f"interrupted: the download of {name} stopped at {kept_text(*found)}"
+        raise Interrupted(message, "run the same command again to resume it") from None
+    return paths
+
+
+def _fetch_into(entry: CatalogEntry, root: Path) -> None:
+    names = [download.file_name for download in entry.downloads]
     with staging(root) as stage:
         try:
             try:
-                built = _build(entry, stage)
+                built = _build(entry, stage, root)
             except UnreachableError as exc:
-                raise DownloadError(exc.message, by_hand_hint(entry, root)) from exc
+                raise DownloadError(exc.message, resume_hint(root, names, by_hand_hint(entry, root))) from exc
             # Recorded before the files move in: a process killed in between leaves files that fail their
             # check (and are fetched again), never files without a recorded sum.
             record_files(root, [FileRecord(b.relative, b.sha256, entry.name, b.source, b.pinned) for b in built])
@@ -74,9 +95,10 @@ def fetch(name: str, data_dir: Path | str | None = None, force: bool = False) ->
             raise DownloadError(
                 f"{root} must take the files of {entry.name} but writing failed: {exc.strerror or exc}"
                 + _in_the_way(exc, stage),
-                "free some disk space, move away what is in the way, or pass another --data-dir",
+                resume_hint(
+                    root, names, "free some disk space, move away what is in the way, or pass another --data-dir"
+                ),
             ) from exc
-    return paths
 
 
 def _in_the_way(exc: OSError, stage: Path) -> str:
@@ -138,6 +160,8 @@ def fetch_many(
     for name in canonical:
         try:
             result = FetchResult(name, tuple(fetch(name, data_dir, force)))
+        except Interrupted:
+            raise  # Ctrl-C stops every dataset, not only this one
         except TsclError as exc:
             result = FetchResult(name, error=exc)
         results.append(result)
@@ -246,13 +270,13 @@ def is_current(entry: CatalogEntry, root: Path) -> bool:
     return True
 
 
-def _build(entry: CatalogEntry, stage: Path) -> list[_Built]:
+def _build(entry: CatalogEntry, stage: Path, root: Path) -> list[_Built]:
     """Download, unpack and preprocess into ``stage/out`` (catalog layout); check each file's sum."""
     inputs: list[Path] = []
     urls: list[str] = []
     for index, download in enumerate(entry.downloads):
         folder = stage / f"download-{index}"
-        archive, _, url = fetch_upstream(download, folder)
+        archive, _, url = fetch_upstream(download, folder, root)
         inputs.extend(unpack(download, archive, folder / "unpacked"))
         urls.append(url)
     outputs = [stage / "out" / relative for relative in entry.files]
@@ -269,7 +293,7 @@ def _build(entry: CatalogEntry, stage: Path) -> list[_Built]:
         for source, output in zip(inputs, outputs, strict=True):
             os.replace(source, output)
     for output in outputs:
-        output.chmod(FILE_MODE)  # pooch's temporary files are private (0600)
+        output.chmod(FILE_MODE)  # whatever the umask, or a zip's member modes, say
     return [_checked(entry, i, output, " ".join(urls)) for i, output in enumerate(outputs)]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from tscl.data.transfer import park_abandoned
 from tscl.errors import DownloadError
 
 _STAGING = ".tscl-fetch-"
@@ -46,10 +47,12 @@ def staging(root: Path) -> Iterator[Path]:
 
 
 def _remove_abandoned(root: Path) -> None:
-    """Remove staging folders of processes of this machine that no longer run."""
+    """Remove staging folders of processes of this machine that no longer run, parking the bytes of the
+    downloads they were doing for the next fetch to resume."""
     for folder in root.glob(f"{_STAGING}*-*"):
         pid, _, rest = folder.name[len(_STAGING) :].partition("-")
         if pid.isdigit() and rest.startswith(f"{socket.gethostname()}-") and not _alive(int(pid)):
+            park_abandoned(folder, root)
             shutil.rmtree(folder, ignore_errors=True)
 
 
