@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class TsclError(Exception):
@@ -59,3 +60,24 @@ def warn_user(messages: Iterable[str], stacklevel: int = 3) -> None:
     """Each message as a :class:`TsclWarning`, attributed to the caller's caller (the user's code)."""
     for message in messages:
         warnings.warn(message, TsclWarning, stacklevel=stacklevel)
+
+
+class Interrupted(TsclError):
+    """Long work stopped on a signal, its state saved so that it can be continued (``hint`` says how)."""
+
+    def __init__(self, message: str, hint: str | None = None, run_dir: Path | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.run_dir = run_dir
+
+    @classmethod
+    def training(cls, run_dir: Path, step: int, signal_name: str, world_size: int = 1) -> Interrupted:
+        """Training stopped by a signal; ``world_size``: the run's number of processes (torchrun ranks)."""
+        from tscl.text import shell
+
+        hint = f"resume with `tscl pretrain --resume {shell(run_dir)}`"
+        if world_size > 1:  # a run continues on as many processes as it ran on (tscl.runs.resuming)
+            hint = (
+                f"resume with `torchrun --nproc_per_node={world_size} -m tscl pretrain --resume {shell(run_dir)}` "
+                f"({world_size} processes in all, as the run had)"
+            )
+        return cls(f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}", hint, run_dir)

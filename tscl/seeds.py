@@ -33,3 +33,17 @@ def _in_range(value: Any, name: str, maximum: int, expected: str, hint: str | No
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= maximum:
         raise ConfigError(f"{name} must be {expected} but got {value!r}", hint=hint or "e.g. 0, 1 or 42")
     return int(value)  # numpy integers too
+
+
+def rng_devices(device: Any) -> list[int]:
+    """The CUDA devices whose generator work on ``device`` draws from: ``torch.random.fork_rng(devices=...)``.
+
+    ``fork_rng(devices=[])`` saves and restores the CPU generator only; code inside that draws on a GPU
+    (dropout, ``randn(device=...)``) or calls ``torch.manual_seed`` (which reseeds every CUDA generator) would
+    leave the caller's CUDA generator changed. ``cuda`` without an index is the current CUDA device.
+    """
+    if device.type != "cuda":
+        return []
+    import torch  # only for a CUDA device: this module stays free of torch
+
+    return [device.index if device.index is not None else torch.cuda.current_device()]

@@ -27,8 +27,7 @@ from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
 from tscl.data.staging import install, staging
 from tscl.data.transfer import kept_text, parked
-from tscl.errors import DataError, DownloadError, TsclError
-from tscl.runs.interrupt import Interrupted
+from tscl.errors import DataError, DownloadError, Interrupted, TsclError
 
 FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 

@@ -12,32 +12,11 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from tscl.errors import TsclError
-from tscl.text import shell
+from tscl.errors import Interrupted
 
 __all__ = ["Interrupted", "signals_as_interrupt", "stop_on_signals"]
-
-
-class Interrupted(TsclError):
-    """Long work stopped on a signal, its state saved so that it can be continued (``hint`` says how)."""
-
-    def __init__(self, message: str, hint: str | None = None, run_dir: Path | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.run_dir = run_dir
-
-    @classmethod
-    def training(cls, run_dir: Path, step: int, signal_name: str, world_size: int = 1) -> Interrupted:
-        """Training stopped by a signal; ``world_size``: the run's number of processes (torchrun ranks)."""
-        hint = f"resume with `tscl pretrain --resume {shell(run_dir)}`"
-        if world_size > 1:  # a run continues on as many processes as it ran on (tscl.runs.resuming)
-            hint = (
-                f"resume with `torchrun --nproc_per_node={world_size} -m tscl pretrain --resume {shell(run_dir)}` "
-                f"({world_size} processes in all, as the run had)"
-            )
-        return cls(f"{signal_name} received: stopped at iteration {step}, checkpoint saved in {run_dir}", hint, run_dir)
 
 
 def _main_thread() -> bool:

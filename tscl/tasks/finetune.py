@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from sklearn.metrics import f1_score
 from torch import Tensor, nn
 
+from tscl.seeds import rng_devices
 from tscl.tasks.label_fractions import FittedProbe, HeadInit, classification_metrics, fit_probe
-from tscl.training.devices import rng_devices
 
 __all__ = ["HEAD_INITS", "FinetuneSettings", "StandardisedHead", "finetune"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from tscl.errors import ConfigError
+from tscl.seeds import rng_devices
 
 __all__ = ["resolve_device", "rng_devices"]
 
@@ -51,15 +52,3 @@ def _check_cuda(device: str, resolved: torch.device) -> None:
 
 def _mps_available() -> bool:
     return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-
-
-def rng_devices(device: torch.device) -> list[int]:
-    """The CUDA devices whose generator work on ``device`` draws from: ``torch.random.fork_rng(devices=...)``.
-
-    ``fork_rng(devices=[])`` saves and restores the CPU generator only; code inside that draws on a GPU
-    (dropout, ``randn(device=...)``) or calls ``torch.manual_seed`` (which reseeds every CUDA generator) would
-    leave the caller's CUDA generator changed. ``cuda`` without an index is the current CUDA device.
-    """
-    if device.type != "cuda":
-        return []
-    return [device.index if device.index is not None else torch.cuda.current_device()]
