@@ -304,7 +304,7 @@ def _check_table(entry: CatalogEntry, path: Path, source: str) -> None:
     """A forecasting CSV without a pinned sum must at least read as one and hold the target column: else an
     error page served with HTTP 200 (a proxy's login page) would be installed, and recorded as the good copy."""
     try:
-        columns = read_forecast_csv(path).columns
+        columns = read_forecast_csv(path, allow_repeated_times=True).columns
     except DataError as exc:
         reason = exc.message.replace(str(path), path.name)
         raise DownloadError(

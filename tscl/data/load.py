@@ -214,7 +214,8 @@ def load_forecasting(
     setting = forecasting or ForecastingSetting()
     if setting.features is not None:
         univariate = setting.features == "S"
-    table = read_forecast_csv(located.paths[0], time_col)
+    # a catalog benchmark is read as published, repeated times included (see read_forecast_csv)
+    table = read_forecast_csv(located.paths[0], time_col, allow_repeated_times=located.collection is not None)
     resolved = setting.resolve(located.name, len(table.timestamps), univariate)
     train, valid, test = resolved.splits
     names, values = _select_targets(located, table, univariate, target)
