@@ -26,6 +26,7 @@ from tscl.data.preprocess import run_step
 from tscl.data.readers import first_line
 from tscl.data.staging import install, staging
 from tscl.errors import DataError, DownloadError, TsclError
+from tscl.paths import as_data_dir
 
 FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
@@ -152,7 +153,8 @@ def data_root(data_dir: Path | str | None) -> Path:
     Raises:
         DataError: the root, or a folder it would be created in, is a file.
     """
-    root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
+    data_dir = as_data_dir(data_dir)
+    root = data_dir.expanduser() if data_dir is not None else cache_dir()
     blocking = next((folder for folder in (root, *root.parents) if folder.exists() and not folder.is_dir()), None)
     if blocking is not None:
         found = f"{root} is a file" if blocking == root else f"{blocking}, a folder above {root}, is a file"

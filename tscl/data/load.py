@@ -17,7 +17,7 @@ from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, 
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import ConfigError, DataError
 from tscl.forecasting_protocols import ForecastingSetting
-from tscl.paths import PathArg, as_optional_path, as_path
+from tscl.paths import PathArg, as_data_dir, as_path
 from tscl.text import plural
 
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
@@ -56,7 +56,7 @@ def load_dataset(
     if looks_like_path(name_or_path):
         located = locate_path(Path(name_or_path))
     else:
-        located = locate(str(name_or_path), as_optional_path(data_dir))
+        located = locate(str(name_or_path), as_data_dir(data_dir))
     return load_located(
         located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting, grouping=grouping
     )

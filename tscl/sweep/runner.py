@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import ConfigError, DataError
-from tscl.paths import PathArg
+from tscl.paths import PathArg, as_data_dir
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.layout import is_run_dir
 from tscl.runs.tracking import check_trackers
@@ -138,7 +138,8 @@ def run_sweep(
     if not isinstance(grid, Grid):
         grid = load_grid(grid, data_dir)
     elif data_dir is not None:
-        grid = dataclasses.replace(grid, data_dir=str(Path(data_dir).expanduser().resolve()))
+        directory = as_data_dir(data_dir)
+        grid = dataclasses.replace(grid, data_dir=None if directory is None else str(directory.expanduser().resolve()))
     if output is not None:
         grid = dataclasses.replace(grid, output=Path(output))
     trials = grid.trials()
