@@ -92,7 +92,8 @@ def check_forecasting_settings(
 ) -> None:
     """Refuse the forecasting settings (target column only, time column, target column) for data of another
     task, which would ignore them."""
-    given = [flag for flag, value in (("--univariate", univariate), ("--time-col", time_col), ("--target", target))
+    given = [flag for flag, value in (("univariate (--univariate)", univariate), ("time_col (--time-col)", time_col),
+                                      ("target (--target)", target))
              if value]  # fmt: skip
     if isinstance(data, ForecastingData) or not given:
         return
@@ -234,7 +235,7 @@ def load_forecasting(
     if resolved.features == "MS":
         if as_instances:
             raise ConfigError(
-                f"--features MS needs the variables of {located.name} as channels but they are separate "
+                f"features MS (--features MS) needs the variables of {located.name} as channels but they are separate "
                 "instances under its protocol",
                 "use --features M",
             )

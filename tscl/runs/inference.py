@@ -144,7 +144,9 @@ def encode_dataset(
     if causal_window is not None and causal_window < 1:
         raise ConfigError(f"causal_window must be >= 1 but got {causal_window}")
     if causal_window is not None and mode != "timestamp":
-        raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
+        raise ConfigError(
+            "causal_window needs mode timestamp (--mode timestamp)", hint="add --mode timestamp (mode='timestamp')"
+        )
     run_dir, dataset, data_dir = as_path(run_dir), dataset_arg(dataset), as_data_dir(data_dir)
     model, config = load_run(run_dir, device)
     model.threads = choice.threads
