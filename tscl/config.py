@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from tscl.config_migration import LEGACY_PATHS, is_legacy, migrate_legacy, nest
 from tscl.errors import ConfigError
@@ -125,6 +126,14 @@ class RunConfig(BaseModel):
 
     # Built by hand (the Python API), a bad value raises ConfigError naming the key, as in a config file, and
     # a preset's settings apply below the ones given (readers apply them themselves, see config_layer).
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_not_empty(cls, value: str | None) -> str | None:
+        """An empty value would silently mean the default search: refused, as ``--data-dir ""`` is."""
+        if value is not None and not value.strip():
+            raise PydanticCustomError("empty_data_dir", "must be a folder, not an empty value (None: default search)")
+        return value
+
     def __init__(self, **values: Any) -> None:
         from tscl.registry import plain
 

@@ -72,7 +72,7 @@ def test_a_split_seed_out_of_range_is_refused(
         _pretrain_refused(["--dataset", watch, "--iters", "1", *args], tmp_path, capsys, "split")
     else:
         code, _, err = run_cli(["data", "info", watch, *args], capsys)
-        one_line_error(code, err, "--split-seed must be an integer from 0 to 2**63 - 1 but got -1")
+        one_line_error(code, err, "split_seed (--split-seed) must be an integer from 0 to 2**63 - 1 but got -1")
 
 
 # -- --resume and the targets ---------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_resume_still_takes_both_targets(first_run: Path, capsys: pytest.Capture
 def test_univariate_is_refused_for_classification_data(
     tmp_path: Path, isolated_data_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    needles = ("--univariate must be given forecasting data", "BasicMotions is classification data")
+    needles = ("univariate (--univariate) must be given forecasting data", "BasicMotions is classification data")
     _pretrain_refused(["--dataset", "BasicMotions", "--univariate", "--iters", "1"], tmp_path, capsys, *needles)
     code, _, err = run_cli(["data", "info", "BasicMotions", "--univariate"], capsys)
     one_line_error(code, err, *needles)
@@ -144,7 +144,7 @@ def test_univariate_is_refused_for_classification_data(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--stride", "50"], "--stride must be given with --window but got --stride 50 alone"),
+        (["--stride", "50"], "stride (--stride) must be given with window (--window) but got stride 50 alone"),
         (["--window", "100", "--stride", "0"], "stride must be greater than or equal to 1 but got 0"),
         (["--window", "100000"], "window must be at most the longest recording's length (2618 steps) but got 100000"),
     ],

@@ -18,7 +18,7 @@ import pytest
 from tests.cli_helpers import one_line_error, run_cli
 from tests.data.served import Mirror, all_files, write_zip
 from tscl.data import fetch
-from tscl.errors import DownloadError
+from tscl.errors import DownloadError, TsclError
 
 _REPO = Path(__file__).resolve().parents[2]
 MANIFEST = [".tscl-manifest.json", ".tscl-manifest.lock"]
@@ -360,6 +360,43 @@ def test_an_empty_data_dir_is_refused(
     monkeypatch.chdir(work)
     code, _, err = run_cli(["data", *command, "--data-dir", ""], capsys)
     one_line_error(code, err, "--data-dir", "must be a folder but got an empty value")
+    assert all_files(work) == [] and mirror.requests == []
+
+
+def _python_entry_points() -> dict[str, Callable[[str], object]]:
+    import tscl
+    from tscl.data.fetch import fetch_many, verify
+    from tscl.sweep.grid import load_grid
+
+    return {
+        "fetch": lambda d: fetch("ETTh1", data_dir=d),
+        "fetch_many": lambda d: fetch_many(["ETTh1"], data_dir=d),
+        "verify": lambda d: verify(data_dir=d),
+        "load_dataset": lambda d: tscl.load_dataset("GunPoint", data_dir=d),
+        "RunConfig": lambda d: tscl.RunConfig(data_dir=d),
+        "pretrain": lambda d: tscl.pretrain({"dataset": "GunPoint", "data_dir": d}),
+        "resume": lambda d: tscl.resume("no-run", data_dir=d),
+        "evaluate_run": lambda d: tscl.evaluate_run("no-run", data_dir=d),
+        "encode_dataset": lambda d: tscl.encode_dataset("no-run", data_dir=d),
+        "run_sweep grid": lambda d: tscl.run_sweep({"datasets": ["GunPoint"], "data_dir": d}),
+        "run_sweep argument": lambda d: tscl.run_sweep(load_grid({"datasets": ["GunPoint"]}), data_dir=d),
+    }
+
+
+@pytest.mark.parametrize("entry", list(_python_entry_points()))
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_an_empty_data_dir_is_refused_from_python(
+    entry: str, empty: str, mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`data_dir=os.environ.get("DATA", "")` is refused as `--data-dir ""` is, not read as the current folder."""
+    (mirror.folder / "ETTh1.csv").write_text("date,OT\n2016-07-01 00:00:00,1.0\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(TsclError) as caught:
+        _python_entry_points()[entry](empty)
+    assert "data_dir" in caught.value.message and "must be a folder" in caught.value.message, caught.value.message
+    assert "empty value" in caught.value.message
     assert all_files(work) == [] and mirror.requests == []
 
 

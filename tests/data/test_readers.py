@@ -14,6 +14,7 @@ from tscl.data.csv_reader import read_forecast_csv
 from tscl.data.locate import bundled_dir
 from tscl.data.readers import encode_labels, read_npy, read_npz, read_ucr_tsv, sort_labels
 from tscl.data.ts_readers import read_arff, read_ts
+from tscl.errors import DataError
 
 
 def _bundled(name: str) -> Path:
@@ -233,3 +234,52 @@ def test_forecast_csv_with_semicolons_or_tabs_reads_like_commas(tmp_path: Path, 
     assert table.time_col == "date", separator
     assert table.columns == ["a", "OT"]
     np.testing.assert_array_equal(table.values, [[1.5, -2.0], [2.25, 3.0]])
+
+
+def _exchange_rate_with(shared_datasets: Path, path: Path, edit: str) -> Path:
+    """The real exchange_rate.csv with data line 1001 repeated (``"repeat"``) or moved above line 1000
+    (``"swap"``)."""
+    lines = (shared_datasets / "forecasting" / "exchange_rate.csv").read_text().splitlines(keepends=True)
+    if edit == "repeat":
+        lines.insert(1001, lines[1000])
+    else:
+        lines[999], lines[1000] = lines[1000], lines[999]
+    path.write_text("".join(lines))
+    return path
+
+
+def test_forecast_csv_refuses_a_repeated_time_on_real_data(shared_datasets: Path, tmp_path: Path) -> None:
+    path = _exchange_rate_with(shared_datasets, tmp_path / "rates.csv", "repeat")
+    with pytest.raises(DataError) as caught:
+        read_forecast_csv(path)
+    message = caught.value.message
+    assert str(path) in message and "must hold each time once" in message
+    assert "line 1002 repeats 1992-09-26 00:00:00 of line 1001" in message, message
+    assert caught.value.hint is not None and "remove the duplicate rows" in caught.value.hint
+    assert read_forecast_csv(path, allow_repeated_times=True).values.shape == (7589, 8)
+
+
+def test_forecast_csv_names_the_first_offending_row(tmp_path: Path) -> None:
+    """A repeat above a step back is reported first: the message names the first row out of order."""
+    path = tmp_path / "load.csv"
+    path.write_text("date,OT\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n2020-01-04,4\n2020-01-03,5\n")
+    with pytest.raises(DataError, match="line 4 repeats 2020-01-02"):
+        read_forecast_csv(path)
+    with pytest.raises(
+        DataError, match=r"must be in time order but line 6 \(2020-01-03 00:00:00\) comes before line 5"
+    ):
+        read_forecast_csv(path, allow_repeated_times=True)
+
+
+def test_load_dataset_refuses_repeated_times_in_a_file_of_ones_own(
+    shared_datasets: Path, tmp_path: Path, isolated_data_env: Path
+) -> None:
+    """The Python API refuses what the command line refuses; a catalog benchmark is read as published."""
+    own = _exchange_rate_with(shared_datasets, tmp_path / "rates.csv", "repeat")
+    with pytest.raises(DataError, match="rates.csv column 'date' must hold each time once"):
+        load_dataset(own)
+    (tmp_path / "root" / "forecasting").mkdir(parents=True)
+    benchmark = _exchange_rate_with(shared_datasets, tmp_path / "root" / "forecasting" / "exchange_rate.csv", "repeat")
+    assert load_dataset("exchange_rate", data_dir=benchmark.parents[1]).timestamps.shape == (7589,)
+    with pytest.raises(DataError, match="must be in time order but line 1001"):
+        load_dataset(_exchange_rate_with(shared_datasets, benchmark, "swap"))

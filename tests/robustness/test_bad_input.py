@@ -62,6 +62,7 @@ def _write_files(files: Path) -> None:
     (files / "binary_TRAIN.tsv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 20)
     (files / "binary_TEST.tsv").write_text("1\t0.5\n")
     (files / "unsorted.csv").write_text("date,OT\n2020-01-02,1\n2020-01-03,2\n2020-01-01,3\n2020-01-04,4\n")
+    (files / "repeated.csv").write_text("date,OT\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n2020-01-03,4\n")
     (files / "three_rows.csv").write_text("date,OT\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n")
     hours = [f"2016-07-01 {h:02d}:00:00,{h}.0,{h % 3}.5" for h in range(24)]
     (files / "ETTh1.csv").write_text("date,HUFL,OT\n" + "\n".join(hours) + "\n")  # a truncated ETTh1
@@ -117,6 +118,7 @@ DATA_CASES = {
     "beyond float32": (["--dataset", "{files}/huge_TRAIN.tsv"], ["line 1, column 3", "float32"]),
     "all-NaN array": (["--dataset", "{files}/all_nan.npy"], ["all_nan.npy", "every value is missing"]),
     "rows out of time order": (["--dataset", "{files}/unsorted.csv"], ["must be in time order", "line 4"]),
+    "repeated time": (["--dataset", "{files}/repeated.csv"], ["repeated.csv", "line 4 repeats 2020-01-02"]),
     "too few rows": (["--dataset", "{files}/three_rows.csv"], ["at least 5 rows"]),
     "truncated ETTh1": (["--dataset", "{files}/ETTh1.csv"], ["ETTh1 must have at least 14400 rows"]),
     "single class": (["--dataset", "{files}/one_class_TRAIN.tsv"], ["at least 2 classes"]),

@@ -45,7 +45,9 @@ def test_values_are_validated_with_their_location(
 
 def test_a_horizon_the_data_cannot_serve_fails_before_any_trial(illness_csv: Path, tmp_path: Path) -> None:
     grid = _grid(illness_csv, tmp_path / "out", protocol=["ltsf", "ts2vec"])
-    with pytest.raises(ConfigError, match=r"setting 'protocol=ts2vec' on .*--horizons must be at most 192") as err:
+    with pytest.raises(
+        ConfigError, match=r"setting 'protocol=ts2vec' on .*horizons \(--horizons\) must be at most 192"
+    ) as err:
         run_sweep(grid)
     assert err.value.hint is not None and "--horizons 24,48,168" in err.value.hint
     assert not (tmp_path / "out").exists()  # nothing written, nothing trained

@@ -43,5 +43,5 @@ def test_workers_with_the_ray_backend_are_refused(tmp_path: Path, capsys: pytest
     path = tmp_path / "grid.toml"
     path.write_text(GRID.format(output=(tmp_path / "out").as_posix(), base=TINY_TOML))
     code, _, err = run_cli(["sweep", str(path), "--backend", "ray", "--workers", "4"], capsys)
-    one_line_error(code, err, "--workers must not come with --backend ray but got --workers 4")
+    one_line_error(code, err, "workers (--workers) must not come with backend ray (--backend ray) but got workers 4")
     assert not (tmp_path / "out").exists()

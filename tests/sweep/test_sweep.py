@@ -271,7 +271,7 @@ def test_a_grids_forecasting_options_apply_to_its_forecasting_datasets_only(
 
 def test_ray_only_flags_are_refused_without_the_ray_backend(tmp_path: Path) -> None:
     for flags in ({"address": "auto"}, {"cpus_per_trial": 2.0}, {"gpus_per_trial": 1.0}):
-        with pytest.raises(ConfigError, match="must come with --backend ray"):
+        with pytest.raises(ConfigError, match=r"must come with backend ray \(--backend ray\)"):
             run_sweep(_grid(output=str(tmp_path / "out")), **flags)  # type: ignore[arg-type]
     assert not (tmp_path / "out").exists()
 

@@ -25,12 +25,14 @@ def _data(n: int, cuts: tuple[int, int], horizons: tuple[int, ...], **extra: obj
 
 def test_the_longest_horizon_is_named_with_the_split_that_limits_it() -> None:
     check_forecasting_data(_data(966, (579, 772), (24, 192)), own=True)  # 192 fits exactly
-    with pytest.raises(DataError, match=r"--horizons must be at most 192 .* valid split has 193 rows\) but got 193"):
+    with pytest.raises(
+        DataError, match=r"horizons \(--horizons\) must be at most 192 .* valid split has 193 rows\) but got 193"
+    ):
         check_forecasting_data(_data(966, (579, 772), (24, 193)), own=True)
     with pytest.raises(DataError, match=r"at most 49 .* train split has 250 rows minus 200 padding rows") as err:
         check_forecasting_data(_data(1000, (250, 600), (24, 96)), own=False)
     assert err.value.hint == "pass shorter horizons, e.g. --horizons 24, or lengthen the train split with --split"
-    with pytest.raises(DataError, match="--split must give the train split of series at least 202 rows"):
+    with pytest.raises(DataError, match=r"split \(--split\) must give the train split of series at least 202 rows"):
         check_forecasting_data(_data(1000, (150, 600), (24,)), own=False)
 
 
@@ -52,9 +54,13 @@ def test_feature_modes_must_match_the_runs_inputs() -> None:
     check_features(None, True, "ETTh1")
     check_features("S", True, "ETTh1")
     check_features("MS", False, "ETTh1")
-    with pytest.raises(ConfigError, match="--features MS must come with a run pretrained on every variable"):
+    with pytest.raises(
+        ConfigError, match=r"features MS \(--features MS\) must come with a run pretrained on every variable"
+    ):
         check_features("MS", True, "ETTh1")
-    with pytest.raises(ConfigError, match="--features S must come with a run pretrained on the target alone"):
+    with pytest.raises(
+        ConfigError, match=r"features S \(--features S\) must come with a run pretrained on the target alone"
+    ):
         check_features("S", False, "ETTh1")
 
 

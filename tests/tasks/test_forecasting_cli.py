@@ -72,7 +72,7 @@ def test_illness_without_options_names_horizons_and_the_longest_one(
     illness_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     err = _refused(["evaluate", str(illness_run), *QUICK], capsys)
-    assert "--horizons must be at most 192" in err and "longest horizon this data allows" in err
+    assert "horizons (--horizons) must be at most 192" in err and "longest horizon this data allows" in err
     assert "its valid split has 193 rows" in err and "e.g. --horizons 24,48,168" in err
     assert not (illness_run / "metrics.json").exists() and not (illness_run / "evaluations").exists()
 
@@ -108,7 +108,9 @@ def test_runs_compare_keeps_protocols_apart(illness_run: Path, capsys: pytest.Ca
     assert groups["forecasting-ltsf"][0]["metrics"]["mse"] == pytest.approx(_stored(ltsf)["mean"]["mse"])
     picked = compare_runs([illness_run], protocol="forecasting-ltsf").runs[0]
     assert picked["protocol"] == "forecasting-ltsf" and picked["evaluation"] == str(Path("evaluations", ltsf.name))
-    with pytest.raises(ConfigError, match="--protocol must be one the compared runs were evaluated by") as info:
+    with pytest.raises(
+        ConfigError, match=r"protocol \(--protocol\) must be one the compared runs were evaluated by"
+    ) as info:
         compare_runs([illness_run], protocol="forecasting-MS")  # no run has it: an error, not an empty table
     assert "forecasting-ltsf" in str(info.value.hint)
     code, out, _ = run_cli(["runs", "compare", str(illness_run), str(ltsf)], capsys)
@@ -189,7 +191,7 @@ def test_pretraining_on_data_the_default_evaluation_refuses_warns_before_it_is_t
     run = tmp_path / "run"
     code, _, err = run_cli(["pretrain", "--dataset", str(csv), *TINY, "--run-dir", str(run)], capsys)
     assert code == 0, err
-    warning = "warning: tscl evaluate will refuse this data with its default settings: --split must give"
+    warning = "warning: tscl evaluate will refuse this data with its default settings: split (--split) must give"
     assert warning in " ".join(err.split()) and "at least 206" in err
     meta = json.loads((run / "meta.json").read_text())
     assert any("tscl evaluate will refuse this data" in text for text in meta["warnings"])

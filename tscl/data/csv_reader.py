@@ -35,7 +35,7 @@ class TimeTable:
     time_col: str
 
 
-def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
+def read_forecast_csv(path: Path, time_col: str | None = None, *, allow_repeated_times: bool = False) -> TimeTable:
     """Read a CSV with a time column and numeric columns.
 
     Args:
@@ -43,9 +43,14 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
         time_col: name of the time column; default ``date`` if present, else the first column that parses as
             dates. Dates are parsed by ``pandas.to_datetime`` without a fixed format, so both
             ``2016-07-01 00:00:00`` and ``1990/1/1 0:00`` work.
+        allow_repeated_times: accept a time written on two consecutive rows. Only for the catalog's benchmark
+            files, read as published (Autoformer's weather table repeats 2020-05-12 06:00, thuml/Autoformer#173);
+            in a file of one's own a repeated time is a duplicated row or a local time that repeats when clocks
+            go back.
 
     Raises:
-        DataError: empty file, no time column, unparseable dates, non-numeric or all-missing columns, inf.
+        DataError: empty file, no time column, unparseable dates, times out of order or repeated, non-numeric or
+            all-missing columns, inf.
     """
     import pandas as pd  # imported where used: 0.2 s that only CSV data need
 
@@ -64,6 +69,7 @@ def read_forecast_csv(path: Path, time_col: str | None = None) -> TimeTable:
     frame.columns = [str(c) for c in frame.columns]
     time_name = _time_column(frame, path, time_col)
     timestamps = _parse_times(frame[time_name], path, time_name)
+    _check_time_order(timestamps, path, time_name, allow_repeated_times)
     numeric = frame.drop(columns=[time_name])
     if numeric.shape[1] == 0:
         raise DataError(
@@ -156,15 +162,29 @@ def _parse_times(column: pd.Series, path: Path, name: str) -> np.ndarray:
     if parsed.dt.tz is not None:  # keep wall-clock UTC times; numpy has no time zones
         parsed = parsed.dt.tz_convert(None)
     times = parsed.to_numpy().astype("datetime64[ns]")
-    backwards = np.flatnonzero(np.diff(times) < np.timedelta64(0, "ns"))
-    if backwards.size:  # splits and calendar features assume time order
-        row = int(backwards[0]) + 1
+    return times
+
+
+def _check_time_order(times: np.ndarray, path: Path, name: str, allow_repeated_times: bool) -> None:
+    """Refuse the first row whose time is earlier than (or, unless allowed, equal to) the row above it: splits,
+    windows and calendar features assume one row per time, in order."""
+    steps = np.diff(times)
+    zero = np.timedelta64(0, "ns")
+    bad = np.flatnonzero(steps < zero if allow_repeated_times else steps <= zero)
+    if not bad.size:
+        return
+    row = int(bad[0]) + 1
+    here, above = (np.datetime_as_string(t, unit="s").replace("T", " ") for t in times[row - 1 : row + 1][::-1])
+    if steps[row - 1] < zero:
         raise DataError(
-            f"{path} column {name!r} must be in time order but line {row + 2} ({str(times[row])[:19]}) "
-            f"comes before line {row + 1} ({str(times[row - 1])[:19]})",
+            f"{path} column {name!r} must be in time order but line {row + 2} ({here}) "
+            f"comes before line {row + 1} ({above})",
             "sort the rows by time, or fix that date",
         )
-    return times
+    raise DataError(
+        f"{path} column {name!r} must hold each time once but line {row + 2} repeats {here} of line {row + 1}",
+        "remove the duplicate rows (times in local time that repeat when clocks go back: add the UTC offset)",
+    )
 
 
 def _numeric_column(column: pd.Series, path: Path, name: str) -> np.ndarray:

@@ -28,6 +28,7 @@ from tscl.data.readers import first_line
 from tscl.data.staging import install, staging
 from tscl.data.transfer import kept_text, parked
 from tscl.errors import DataError, DownloadError, Interrupted, TsclError
+from tscl.paths import as_data_dir
 
 FILE_MODE = 0o644  # fetched files are data anyone on the machine may read
 
@@ -175,7 +176,8 @@ def data_root(data_dir: Path | str | None) -> Path:
     Raises:
         DataError: the root, or a folder it would be created in, is a file.
     """
-    root = Path(data_dir).expanduser() if data_dir is not None else cache_dir()
+    data_dir = as_data_dir(data_dir)
+    root = data_dir.expanduser() if data_dir is not None else cache_dir()
     blocking = next((folder for folder in (root, *root.parents) if folder.exists() and not folder.is_dir()), None)
     if blocking is not None:
         found = f"{root} is a file" if blocking == root else f"{blocking}, a folder above {root}, is a file"
@@ -327,7 +329,7 @@ def _check_table(entry: CatalogEntry, path: Path, source: str) -> None:
     """A forecasting CSV without a pinned sum must at least read as one and hold the target column: else an
     error page served with HTTP 200 (a proxy's login page) would be installed, and recorded as the good copy."""
     try:
-        columns = read_forecast_csv(path).columns
+        columns = read_forecast_csv(path, allow_repeated_times=True).columns
     except DataError as exc:
         reason = exc.message.replace(str(path), path.name)
         raise DownloadError(

@@ -44,7 +44,7 @@ class Grouping:
     stored_split: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        check_seed(self.split_seed, "--split-seed", hint="pass --split-seed 0, for example")
+        check_seed(self.split_seed, "split_seed (--split-seed)", hint="pass --split-seed 0, for example")
 
 
 def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -55,7 +55,7 @@ def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None
     """
     if window is None:
         if stride is not None:
-            raise DataError(f"--stride must be given with --window but got --stride {stride} alone",
+            raise DataError(f"stride (--stride) must be given with window (--window) but got stride {stride} alone",
                             hint=f"add --window, e.g. --window {2 * stride} --stride {stride}")  # fmt: skip
         return pad_series(series), np.arange(len(series))
     if window < 2:

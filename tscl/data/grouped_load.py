@@ -65,8 +65,9 @@ def load_if_grouped(located: Located, grouping: Grouping) -> GroupedData | None:
     """The grouped dataset ``located`` holds, or None for ungrouped data (which refuses grouping settings)."""
     recordings = read_recordings(located)
     if recordings is None:
-        given = [flag for flag, value in (("--window", grouping.window), ("--stride", grouping.stride),
-                                          ("--split-by", grouping.split_by)) if value is not None]  # fmt: skip
+        settings = (("window (--window)", grouping.window), ("stride (--stride)", grouping.stride),
+                    ("split_by (--split-by)", grouping.split_by))  # fmt: skip
+        given = [flag for flag, value in settings if value is not None]
         if given:
             raise DataError(
                 f"{' and '.join(given)} must be given grouped data but {located.name} has no subject ids",

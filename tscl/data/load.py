@@ -17,7 +17,7 @@ from tscl.data.readers import LabeledSeries, encode_labels, read_npy, read_npz, 
 from tscl.data.ts_readers import read_arff, read_ts
 from tscl.errors import ConfigError, DataError
 from tscl.forecasting_protocols import ForecastingSetting
-from tscl.paths import PathArg, as_optional_path, as_path
+from tscl.paths import PathArg, as_data_dir, as_path
 from tscl.text import plural
 
 _READERS = {".tsv": read_ucr_tsv, ".ts": read_ts, ".arff": read_arff}
@@ -56,7 +56,7 @@ def load_dataset(
     if looks_like_path(name_or_path):
         located = locate_path(Path(name_or_path))
     else:
-        located = locate(str(name_or_path), as_optional_path(data_dir))
+        located = locate(str(name_or_path), as_data_dir(data_dir))
     return load_located(
         located, univariate=univariate, time_col=time_col, target=target, forecasting=forecasting, grouping=grouping
     )
@@ -92,7 +92,8 @@ def check_forecasting_settings(
 ) -> None:
     """Refuse the forecasting settings (target column only, time column, target column) for data of another
     task, which would ignore them."""
-    given = [flag for flag, value in (("--univariate", univariate), ("--time-col", time_col), ("--target", target))
+    given = [flag for flag, value in (("univariate (--univariate)", univariate), ("time_col (--time-col)", time_col),
+                                      ("target (--target)", target))
              if value]  # fmt: skip
     if isinstance(data, ForecastingData) or not given:
         return
@@ -214,7 +215,8 @@ def load_forecasting(
     setting = forecasting or ForecastingSetting()
     if setting.features is not None:
         univariate = setting.features == "S"
-    table = read_forecast_csv(located.paths[0], time_col)
+    # a catalog benchmark is read as published, repeated times included (see read_forecast_csv)
+    table = read_forecast_csv(located.paths[0], time_col, allow_repeated_times=located.collection is not None)
     resolved = setting.resolve(located.name, len(table.timestamps), univariate)
     train, valid, test = resolved.splits
     names, values = _select_targets(located, table, univariate, target)
@@ -233,7 +235,7 @@ def load_forecasting(
     if resolved.features == "MS":
         if as_instances:
             raise ConfigError(
-                f"--features MS needs the variables of {located.name} as channels but they are separate "
+                f"features MS (--features MS) needs the variables of {located.name} as channels but they are separate "
                 "instances under its protocol",
                 "use --features M",
             )

@@ -22,6 +22,7 @@ from tscl.data.catalog_data import AEON_BUNDLED
 from tscl.data.dataset import ClassificationData, ForecastingData
 from tscl.data.grouped_readers import is_grouped_csv
 from tscl.errors import DataError
+from tscl.paths import as_data_dir
 
 OFFLINE_DEFAULT = "GunPoint"
 BUNDLED_SOURCE = "aeon (bundled)"
@@ -59,7 +60,7 @@ def cache_dir() -> Path:
 
 def resolve_roots(data_dir: str | Path | None = None) -> list[Path]:
     """Data roots in search order, without duplicates (they need not exist)."""
-    candidates = [data_dir, os.environ.get("TSCL_DATA_DIR") or None, Path.cwd() / "datasets", cache_dir()]
+    candidates = [as_data_dir(data_dir), os.environ.get("TSCL_DATA_DIR") or None, Path.cwd() / "datasets", cache_dir()]
     roots: list[Path] = []
     for candidate in candidates:
         if candidate is None:
@@ -74,8 +75,9 @@ def check_data_dir(data_dir: str | Path | None) -> None:
     """Refuse a ``data_dir`` given but absent (a typo would otherwise look like a folder without data).
 
     Raises:
-        DataError: ``data_dir`` is not an existing folder.
+        DataError: ``data_dir`` is empty or not an existing folder.
     """
+    data_dir = as_data_dir(data_dir)
     if data_dir is not None and Path(data_dir).expanduser().exists() and not Path(data_dir).expanduser().is_dir():
         raise DataError(
             f"data directory must be a folder but {data_dir} is a file",

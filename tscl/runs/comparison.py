@@ -94,7 +94,7 @@ def compare_runs(paths: Sequence[PathArg] | PathArg, protocol: str | None = None
     if protocol is not None and not any(run["protocol"] == protocol for run in runs):
         available = sorted({name for run_dir in run_dirs for name in _protocols(run_dir)})
         raise ConfigError(
-            f"--protocol must be one the compared runs were evaluated by but got {protocol!r}",
+            f"protocol (--protocol) must be one the compared runs were evaluated by but got {protocol!r}",
             hint=f"their protocols: {', '.join(available)}"
             if available
             else "none of them is evaluated yet: run `tscl evaluate RUN` first",

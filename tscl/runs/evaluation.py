@@ -25,7 +25,7 @@ from tscl.config import RunConfig
 from tscl.data.splits import split_warnings
 from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import DEFAULT_PROTOCOL, ForecastingSetting
-from tscl.paths import PathArg, as_optional_path, as_path, dataset_arg
+from tscl.paths import PathArg, as_data_dir, as_path, dataset_arg
 from tscl.runs.files import read_json_or_none
 from tscl.runs.inference import load_run_checkpoint, load_run_dataset_files
 from tscl.runs.interrupt import Interrupted, stop_on_signals
@@ -97,7 +97,7 @@ def evaluate_run(
     check_eval_seed(seed, "seed")
     with thread_scope(threads) as chosen:
         return _evaluate(
-            as_path(run_dir), dataset_arg(dataset), as_optional_path(data_dir), task, head, seed, device, plots,
+            as_path(run_dir), dataset_arg(dataset), as_data_dir(data_dir), task, head, seed, device, plots,
             baselines, chosen, forecasting, on_phase, split_by, task_settings or {}, task_options or {}, flags or {},
         )  # fmt: skip
 

@@ -11,7 +11,7 @@ import numpy as np
 from tscl.config import RunConfig
 from tscl.errors import CheckpointError, ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
-from tscl.paths import PathArg, as_optional_path, as_path, dataset_arg
+from tscl.paths import PathArg, as_data_dir, as_path, dataset_arg
 from tscl.runs.files import read_json_or_none
 from tscl.runs.layout import CHECKPOINT, SPLIT, check_run_dir, load_run_config
 from tscl.tasks import task_for
@@ -144,8 +144,10 @@ def encode_dataset(
     if causal_window is not None and causal_window < 1:
         raise ConfigError(f"causal_window must be >= 1 but got {causal_window}")
     if causal_window is not None and mode != "timestamp":
-        raise ConfigError("causal_window needs --mode timestamp", hint="add --mode timestamp")
-    run_dir, dataset, data_dir = as_path(run_dir), dataset_arg(dataset), as_optional_path(data_dir)
+        raise ConfigError(
+            "causal_window needs mode timestamp (--mode timestamp)", hint="add --mode timestamp (mode='timestamp')"
+        )
+    run_dir, dataset, data_dir = as_path(run_dir), dataset_arg(dataset), as_data_dir(data_dir)
     model, config = load_run(run_dir, device)
     model.threads = choice.threads
     data = load_run_dataset_files(config, dataset, data_dir, univariate, time_col, target, run_dir=run_dir)[0]

@@ -20,7 +20,7 @@ import torch
 from tscl.config import RunConfig, check_one_target, dump_config, merge_layers, resolve_for_task
 from tscl.data.load import check_forecasting_settings
 from tscl.errors import CheckpointError, ConfigError, DataError, warn_user
-from tscl.paths import PathArg, as_optional_path, as_path
+from tscl.paths import PathArg, as_data_dir, as_optional_path, as_path
 from tscl.runs.claim import create_run_dir
 from tscl.runs.files import atomic_write_text
 from tscl.runs.layout import CHECKPOINT, CONFIG, SPLIT, check_run_dir, default_runs_root, load_run_config
@@ -256,7 +256,7 @@ def resume(
         CheckpointError: Another process is training the run, or its checkpoint is damaged.
     """
     started = time.perf_counter()
-    run_dir, data_dir = as_path(run_dir), as_optional_path(data_dir)
+    run_dir, data_dir = as_path(run_dir), as_data_dir(data_dir)
     check_run_dir(run_dir)
     given = {"iters": iters, "data_dir": str(data_dir) if data_dir else None}
     if changes is not None and not isinstance(changes, Mapping):

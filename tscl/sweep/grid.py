@@ -45,7 +45,7 @@ import tomli_w
 from tscl.config import RunConfig, layer_from_keys, resolve_config, resolve_for_task
 from tscl.errors import ConfigError
 from tscl.forecasting_protocols import ForecastingSetting
-from tscl.paths import PathArg, as_path
+from tscl.paths import PathArg, as_data_dir
 from tscl.registry import plain
 from tscl.sweep.validate import (
     EVALUATE_KEYS,
@@ -229,9 +229,10 @@ def load_grid(source: PathArg | Mapping[str, Any], data_dir: PathArg | None = No
     seeds = seed_list(where, values)
     check_objectives(where, objectives)
     output = Path(typed(where, "output", values.get("output", str(Path("sweeps") / name)), str))
-    directory = as_path(data_dir) if data_dir is not None else values.get("data_dir")
+    directory = data_dir if data_dir is not None else values.get("data_dir")
     if directory is not None:
-        directory = str(Path(typed(where, "data_dir", directory, (str, Path))).expanduser().resolve())
+        checked = as_data_dir(typed(where, "data_dir", directory, (str, Path)))
+        directory = None if checked is None else str(checked.expanduser().resolve())
     base = setting_table(where, "base", values.get("base", {}))
     settings = settings_tables(where, values.get("settings", []))
     product = product_table(where, values.get("grid", {}), settings)

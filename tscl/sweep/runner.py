@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tscl.errors import ConfigError, DataError
-from tscl.paths import PathArg
+from tscl.paths import PathArg, as_data_dir
 from tscl.runs.interrupt import Interrupted, signals_as_interrupt
 from tscl.runs.layout import is_run_dir
 from tscl.runs.tracking import check_trackers
@@ -120,15 +120,17 @@ def run_sweep(
         choose_threads(threads)  # a bad count fails before anything is read or run
     if backend not in BACKENDS:
         raise ConfigError(f"backend must be one of {', '.join(BACKENDS)} but got {backend!r}")
-    ray_only = [flag for flag, given in (("--address", address is not None), ("--cpus-per-trial", cpus_per_trial != 1),
-                                         ("--gpus-per-trial", gpus_per_trial != 0)) if given]  # fmt: skip
+    ray_settings = (("address (--address)", address is not None),
+                    ("cpus_per_trial (--cpus-per-trial)", cpus_per_trial != 1),
+                    ("gpus_per_trial (--gpus-per-trial)", gpus_per_trial != 0))  # fmt: skip
+    ray_only = [flag for flag, given in ray_settings if given]
     if backend == "ray" and workers != 1:  # Ray runs as many trials at once as their resources allow
         raise ConfigError(
-            f"--workers must not come with --backend ray but got --workers {workers}",
+            f"workers (--workers) must not come with backend ray (--backend ray) but got workers {workers}",
             hint="Ray runs as many trials at once as fit its CPUs: set --cpus-per-trial instead",
         )
     if ray_only and backend != "ray":
-        raise ConfigError(f"{', '.join(ray_only)} must come with --backend ray but the backend is {backend}",
+        raise ConfigError(f"{', '.join(ray_only)} must come with backend ray (--backend ray) but it is {backend}",
                           hint=f"add --backend ray, or drop {', '.join(ray_only)}")  # fmt: skip
     if backend == "ray":
         from tscl.sweep.ray_backend import check_ray
@@ -138,7 +140,8 @@ def run_sweep(
     if not isinstance(grid, Grid):
         grid = load_grid(grid, data_dir)
     elif data_dir is not None:
-        grid = dataclasses.replace(grid, data_dir=str(Path(data_dir).expanduser().resolve()))
+        directory = as_data_dir(data_dir)
+        grid = dataclasses.replace(grid, data_dir=None if directory is None else str(directory.expanduser().resolve()))
     if output is not None:
         grid = dataclasses.replace(grid, output=Path(output))
     trials = grid.trials()

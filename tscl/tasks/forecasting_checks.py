@@ -62,7 +62,7 @@ def check_forecasting_data(data: Any, own: bool) -> None:
         if length < shortest:  # no --split can help
             hint = f"{data.name} has {length} rows in all; forecasting evaluation needs a series of at least {shortest}"
         raise DataError(
-            f"--split must give the {split} split of {data.name} at least {needed} rows{counted} but it has "
+            f"split (--split) must give the {split} split of {data.name} at least {needed} rows{counted} but it has "
             f"{rows[split]}: the longest horizon this data allows is 0",
             hint,
         )
@@ -70,8 +70,8 @@ def check_forecasting_data(data: Any, own: bool) -> None:
     if too_long:
         fitting = [h for h in data.horizons if h <= longest][-4:] or [longest]
         raise DataError(
-            f"--horizons must be at most {longest} for {data.name} (the longest horizon this data allows: its "
-            f"{split} split has {rows[split]} rows{padding}) but got {too_long[0]}",
+            f"horizons (--horizons) must be at most {longest} for {data.name} (the longest horizon this data "
+            f"allows: its {split} split has {rows[split]} rows{padding}) but got {too_long[0]}",
             f"pass shorter horizons, e.g. --horizons {','.join(map(str, fitting))}, or lengthen the {split} "
             "split with --split",
         )
@@ -89,8 +89,8 @@ def _check_unseen_test(data: Any) -> None:
         return
     if data.test_slice.start < seen:
         raise DataError(
-            f"--split must start the test split of {data.name} at or after row {seen}, where the rows the encoder "
-            f"was pretrained on end, but it starts at row {data.test_slice.start}",
+            f"split (--split) must start the test split of {data.name} at or after row {seen}, where the rows the "
+            f"encoder was pretrained on end, but it starts at row {data.test_slice.start}",
             f"give train and valid together at least {_up(seen / length)} of the rows with --split",
         )
 
@@ -110,13 +110,13 @@ def check_features(features: str | None, univariate: bool, pretrained_on: str) -
         return
     if univariate:
         raise ConfigError(
-            f"--features {features} must come with a run pretrained on every variable but the run was pretrained "
-            f"on the target of {pretrained_on} alone (--univariate)",
+            f"features {features} (--features {features}) must come with a run pretrained on every variable but the "
+            f"run was pretrained on the target of {pretrained_on} alone (--univariate)",
             "use --features S, or pretrain a run with --multivariate",
         )
     raise ConfigError(
-        f"--features S must come with a run pretrained on the target alone but the run was pretrained on every "
-        f"variable of {pretrained_on}",
+        f"features S (--features S) must come with a run pretrained on the target alone but the run was pretrained "
+        f"on every variable of {pretrained_on}",
         "use --features M or --features MS, or pretrain a run with --univariate",
     )
 
