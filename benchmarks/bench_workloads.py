@@ -97,25 +97,104 @@ def _timed_fit(model, X, iters: int) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - began
 
 
-def _matmul_flops(model, X, iters: int) -> int:  # type: ignore[no-untyped-def]
-    """Matrix-product FLOPs (2 per multiply-add) of ``model.fit(X, n_iters=iters)``.
+_PRODUCTS = ("mm", "addmm", "addmm_", "bmm", "baddbmm", "baddbmm_")
 
-    torch's counter knows mm, addmm, bmm and baddbmm; tscl's fast paths also accumulate in place (``addmm_``,
-    ``baddbmm_``), which it would miss, so those are counted with the same formulas.
+
+def _operand(t) -> tuple[tuple[int, ...], bool]:  # type: ignore[no-untyped-def]
+    """(shape, stored transposed) of a matrix operand: how BLAS will read it."""
+    return tuple(t.shape), t.dim() >= 2 and t.stride(-1) != 1 and t.size(-1) > 1
+
+
+def record_products(model, X, iters: int) -> list[list[tuple]]:  # type: ignore[no-untyped-def]
+    """Every matrix product of ``model.fit(X, n_iters=iters)``, forward and backward, step by step.
+
+    Returns one list per optimizer step of ``(op, left operand, right operand)``, operands as `_operand`
+    gives them (``[.., m, k] @ [.., k, n]``). Seen at the dispatcher, so tscl's hand-written backward passes
+    and in-place accumulations (``addmm_``) count the same as autograd's.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Products(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps: list[list[tuple]] = [[]]
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            name = func.overloadpacket.__name__
+            if name in _PRODUCTS:
+                left, right = args[-2:] if name.startswith(("addmm", "baddbmm")) else args[:2]
+                self.steps[-1].append((name, _operand(left), _operand(right)))
+            elif "adam" in name:  # the optimizer's update ends a step
+                self.steps.append([])
+            return func(*args, **(kwargs or {}))
+
+    recorder = Products()
+    with recorder:
+        model.fit(X, n_iters=iters)
+    return [step for step in recorder.steps if step]
+
+
+def product_flops(step: list[tuple]) -> int:
+    """FLOPs (2 per multiply-add) of one step's products as `record_products` lists them."""
+    return sum(2 * math.prod(left[0]) * right[0][-1] for _, left, right in step)
+
+
+def replay_products(steps: list[list[tuple]], every: int = 1) -> float:
+    """Seconds the products of ``steps`` take alone, replayed in order on this machine, per step.
+
+    Every ``every``-th step is replayed (the mean over those is returned): the same shapes and operand layouts
+    (a transposed operand stays transposed), random operands in three reused buffers, each result written in
+    place. So this is what the products cost at the rate their own shapes reach here, with nothing between
+    them: a bound no implementation of the same products beats, unlike one peak rate for every shape.
     """
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
-    def product(_accumulated, left, right, *_, **__):  # type: ignore[no-untyped-def]  # [.., m, k] @ [.., k, n]
-        return 2 * math.prod(left) * right[-1]
+    sampled = steps[::every]
+    largest = max(math.prod(shape) for step in sampled for _, *operands in step for shape, _ in operands)
+    largest_out = max(math.prod(left[0][:-1]) * right[0][-1] for step in sampled for _, left, right in step)
+    buffers = [torch.randn(largest), torch.randn(largest)]
 
-    aten = torch.ops.aten
-    with FlopCounterMode(display=False, custom_mapping={aten.addmm_: product, aten.baddbmm_: product}) as counter:
-        model.fit(X, n_iters=iters)
-    return int(counter.get_total_flops())
+    def view(buffer, shape: tuple[int, ...], transposed: bool):  # type: ignore[no-untyped-def]
+        flat = buffer[: math.prod(shape)]
+        if not transposed:
+            return flat.view(shape)
+        return flat.view(*shape[:-2], shape[-1], shape[-2]).transpose(-1, -2)
+
+    out_buffer = torch.zeros(largest_out)
+
+    def run(step: list[tuple]) -> None:
+        for name, (left_shape, left_t), (right_shape, right_t) in step:
+            left, right = view(buffers[0], left_shape, left_t), view(buffers[1], right_shape, right_t)
+            out = out_buffer[: math.prod(left_shape[:-1]) * right_shape[-1]].view(*left_shape[:-1], right_shape[-1])
+            if name.startswith("baddbmm"):
+                out.baddbmm_(left, right)
+            elif name.startswith("addmm"):
+                out.addmm_(left, right)
+            elif name == "bmm":
+                torch.bmm(left, right, out=out)
+            else:
+                torch.mm(left, right, out=out)
+
+    run(sampled[0])  # warm: buffers faulted in, BLAS's own workspace allocated
+    began = time.perf_counter()
+    for step in sampled:
+        run(step)
+    return (time.perf_counter() - began) / len(sampled)
 
 
-def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: int, count_flops: bool) -> dict:
+def _matmul_flops(model, X, iters: int) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Matrix-product FLOPs of ``model.fit(X, n_iters=iters)`` and the seconds those products take alone.
+
+    The seconds replay every 5th step's products when the run is long (`replay_products`), scaled to all steps.
+    """
+    steps = record_products(model, X, iters)
+    every = 5 if len(steps) >= 50 else 1
+    return sum(product_flops(step) for step in steps), replay_products(steps, every) * len(steps)
+
+
+def _pretrain(
+    name: str, data_dir: str | None, baseline: bool, baseline_iters: int, count_flops: bool, iters: int | None = None
+) -> dict:
     import bench_loss  # the machine's matmul peak and the straightforward loss, written in bench_loss.py
 
     from tscl.data import load_dataset
@@ -124,10 +203,11 @@ def _pretrain(name: str, data_dir: str | None, baseline: bool, baseline_iters: i
     data = load_dataset("ETTh1" if name.startswith("etth1") else "GunPoint", data_dir, univariate=True)
     X = data.pretrain_array()
     model = ContrastiveModel(device="cpu", seed=42)
-    seconds = _timed_fit(model, X, model.default_iters(X))
+    seconds = _timed_fit(model, X, iters or model.default_iters(X))
     result = {"tscl_s": seconds, "iters": model.progress.step, "peak_rss_mb": _peak_mb()}
     if count_flops:  # the same run again (same seed: same crops), counted; then the machine's matmul peak
-        result["matmul_flop"] = _matmul_flops(ContrastiveModel(device="cpu", seed=42), X, result["iters"])
+        flop, alone = _matmul_flops(ContrastiveModel(device="cpu", seed=42), X, result["iters"])
+        result["matmul_flop"], result["products_alone_s"] = flop, alone
         result["peak_gflops"] = bench_loss.measure_peak_gflops()
     if baseline:
         first = ContrastiveModel(device="cpu", seed=42)
@@ -222,7 +302,13 @@ def _svm_grid(data_dir: str | None, baseline: bool) -> dict:
 
 
 def run_one(
-    name: str, data_dir: str | None, baseline: bool, baseline_iters: int, threads: int | None, count_flops: bool
+    name: str,
+    data_dir: str | None,
+    baseline: bool,
+    baseline_iters: int,
+    threads: int | None,
+    count_flops: bool,
+    iters: int | None = None,
 ) -> dict:
     import torch
 
@@ -230,7 +316,7 @@ def run_one(
         torch.set_num_threads(threads)
     sys.path.insert(0, str(Path(__file__).parent))
     if name.endswith("pretrain"):
-        result = _pretrain(name, data_dir, baseline, baseline_iters, count_flops)
+        result = _pretrain(name, data_dir, baseline, baseline_iters, count_flops, iters)
     elif name == "etth1-encode":
         result = _encode(data_dir, baseline)
     elif name == "etth1-encode-cost":
@@ -264,7 +350,9 @@ def _row(name: str, r: dict) -> str:
         flop, peak = r["matmul_flop"], r["peak_gflops"] * 1e9
         note += (f"{'; ' if note else ''}matmul {flop / 1e12:.2f} TFLOP: {flop / r['tscl_s'] / 1e9:.0f} GFLOP/s "
                  f"achieved, {flop / peak:.1f} s at the measured {peak / 1e9:.0f} GFLOP/s peak: "
-                 f"{flop / peak / r['tscl_s']:.0%} of the FLOP bound")  # fmt: skip
+                 f"{flop / peak / r['tscl_s']:.0%} of the FLOP bound; the same products alone at the rate "
+                 f"their own shapes reach here {r['products_alone_s']:.1f} s ({flop / r['products_alone_s'] / 1e9:.0f} "
+                 f"GFLOP/s): the run is {r['products_alone_s'] / r['tscl_s']:.0%} products")  # fmt: skip
     cells = [name, f"{r['tscl_s']:.2f}", base, f"{r['peak_rss_mb']:.0f}", note]
     return "| " + " | ".join(cells) + " |"
 
@@ -280,10 +368,15 @@ def main() -> None:
     parser.add_argument(
         "--count-flops", action="store_true", help="pretraining: count the run's matmul FLOPs (runs it again)"
     )
+    parser.add_argument(
+        "--iters", type=int, help="pretraining: time the first N iterations only (default: the full default run)"
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        result = run_one(args.case, args.data_dir, args.baseline, args.baseline_iters, args.threads, args.count_flops)
+        result = run_one(
+            args.case, args.data_dir, args.baseline, args.baseline_iters, args.threads, args.count_flops, args.iters
+        )
         print(json.dumps(result))
         return
     rows = ["| workload | tscl (s) | baseline (s) | peak RSS (MB) | note |", "|---|---|---|---|---|"]
@@ -293,6 +386,7 @@ def main() -> None:
         cmd += ["--baseline"] if args.baseline else []
         cmd += ["--threads", str(args.threads)] if args.threads else []
         cmd += ["--count-flops"] if args.count_flops else []
+        cmd += ["--iters", str(args.iters)] if args.iters else []
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             rows.append(f"| {name} | failed | | | {out.stderr.strip().splitlines()[-1][:80]} |")

@@ -59,7 +59,9 @@ def main() -> None:
 
     threads = ["--threads", str(args.threads)] if args.threads else []
     loss_args = threads + (["--baseline"] if args.baseline else [])
-    work_args = threads + ["--baseline"] + (["--data-dir", args.data_dir] if args.data_dir else [])
+    # --count-flops: the pretraining workloads' matmul FLOPs, the FLOP bound at the measured peak and the share
+    # of it reached, and the same products replayed alone (what their own shapes reach here).
+    work_args = threads + ["--baseline", "--count-flops"] + (["--data-dir", args.data_dir] if args.data_dir else [])
     scratch = args.out.with_suffix(".part.md")
     loss = _run("bench_loss.py", loss_args, scratch)
     workloads = _run("bench_workloads.py", work_args, scratch)
