@@ -196,3 +196,18 @@ def test_a_random_split_is_warned_about_by_data_info_and_pretrain_and_kept_in_me
     assert len(warnings) == 1 and warnings[0] in err
     code, out, err = run_cli(["pretrain", "--resume", str(run), "--iters", "2", "--json"], capsys)
     assert code == 0 and json.loads(out)["warnings"] == warnings and warnings[0] in err
+
+
+def test_a_repeated_time_within_a_recording_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rows = ["subject,trial,time,label,x"]
+    rows += [f"s{s},r{s},{t},{'ab'[s % 2]},{s + t * 0.1}" for s in range(6) for t in range(12)]
+    rows.append("s2,r9,4,a,1.0")  # the same time in another recording is fine
+    rows.append("s1,r1,4,b,9.5")  # the same time twice in recording s1/r1: a duplicated row or clocks gone back
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"recording s1/r1 must hold each time once but time 4 is on lines 18 and 75"):
+        _load(path, window=4)
+    code, out, err = run_cli(["data", "info", str(path), "--window", "4"], capsys)
+    assert code == 1 and "must hold each time once" in err and "hint:" in err and "Traceback" not in out + err
+    path.write_text("\n".join(rows[:-1]) + "\n")  # without the repeat the file reads
+    assert _load(path, window=4).X_train.shape[1:] == (4, 1)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -190,6 +191,7 @@ def read_grouped_csv(path: Path) -> Recordings:
         key = key if isinstance(key, tuple) else (key,)
         if time_key is not None:
             rows = rows.sort_values([time_key, "_order"], kind="stable")
+            _check_times_once(rows[time_key], path, "/".join(map(str, key)))
         if label_key is not None:
             found = rows[label_key].astype(str).unique()
             if len(found) != 1:
@@ -202,6 +204,18 @@ def read_grouped_csv(path: Path) -> Recordings:
     as_array = lambda v: np.asarray(v, dtype=object)  # noqa: E731
     return Recordings(series, as_array(labels) if label_key else None, as_array(subjects), as_array(trials),
                       channels, {})  # fmt: skip
+
+
+def _check_times_once(times: Any, path: Path, recording: str) -> None:
+    """Refuse a time written twice in one recording (``times``: its time column, sorted; index = row)."""
+    repeated = times.duplicated(keep="first").to_numpy()
+    if not repeated.any():
+        return
+    at = int(np.argmax(repeated))
+    first, again = times.index[at - 1] + 2, times.index[at] + 2  # file lines: header first, rows from 2
+    raise DataError(f"{path} recording {recording} must hold each time once but time {times.iloc[at]} is on "
+                    f"lines {first} and {again}",
+                    "remove the duplicate rows, or give the repeated part its own trial id")  # fmt: skip
 
 
 def sidecar_path(path: Path) -> Path:
