@@ -121,7 +121,7 @@ def test_resume_refuses_a_target_below_what_an_unfinished_run_has_done(
     (first_run / "meta.json").write_text(json.dumps({**meta, "status": "failed"}))  # stopped after step 2
     before = {name: (first_run / name).read_text() for name in ("meta.json", "config.toml")}
     code, _, err = run_cli(["pretrain", "--resume", str(first_run), "--iters", "1"], capsys)
-    one_line_error(code, err, "--iters 1 is below the 2 iterations this run has already done")
+    one_line_error(code, err, "iters (--iters) must be at least the 2 iterations this run has already done but got 1")
     assert {name: (first_run / name).read_text() for name in before} == before
 
 

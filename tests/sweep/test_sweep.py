@@ -131,7 +131,11 @@ def test_cli_reports_a_bad_grid_in_one_line(tmp_path: Path, capsys: pytest.Captu
     assert code == 1
     assert err.startswith("error: bad.toml: objectives[0] must be one of") and "Traceback" not in err
     code, _, err = _cli(["sweep", str(tmp_path / "missing.toml")], capsys)
-    assert code == 1 and "does not exist" in err
+    assert code == 1 and "must be a .toml file but it does not exist" in err
+    path.write_text('datasets = ["GunPoint"]\nobjectives =\n')  # no value
+    code, out, err = _cli(["sweep", str(path)], capsys)
+    assert code == 1 and err.startswith(f"error: grid file {path} must be valid TOML but reading it failed: ")
+    assert "line 2" in err and "hint:" in err and "Traceback" not in out + err
 
 
 # -- expansion and ids ---------------------------------------------------------------------------------------

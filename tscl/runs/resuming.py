@@ -85,8 +85,8 @@ def check_target_ahead(meta: Mapping[str, Any] | None, layer: Mapping[str, Any])
         target = layer.get(key)
         if target is not None and target < done:
             raise ConfigError(
-                f"--{key} {target} is below the {done} {'iterations' if key == 'iters' else 'epochs'} this run has "
-                "already done",
+                f"{key} (--{key}) must be at least the {done} {'iterations' if key == 'iters' else 'epochs'} this "
+                f"run has already done but got {target}",
                 hint=f"give --{key} {done} or more, or --resume without it to train to the run's own target",
             )
 

@@ -244,11 +244,14 @@ def load_grid(source: PathArg | Mapping[str, Any], data_dir: PathArg | None = No
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"
-        raise ConfigError(f"grid file {path} {what}", hint="pass the path of a grid .toml file")
+        raise ConfigError(
+            f"grid file {path} must be a .toml file but it {what}", hint="pass the path of a grid .toml file"
+        )
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}", hint="check the file's syntax") from None
+        raise ConfigError(f"grid file {path} must be valid TOML but reading it failed: {exc}",
+                          hint="fix the file's syntax at that place (https://toml.io)") from None  # fmt: skip
 
 
 def _format(value: Any) -> str:
