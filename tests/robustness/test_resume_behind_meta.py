@@ -49,7 +49,8 @@ def test_a_target_between_the_checkpoint_and_meta_is_not_below_the_run(
 ) -> None:
     run_dir, losses = restored
     code, _, err = run_cli(["pretrain", "--resume", str(run_dir), "--iters", "3"], capsys)
-    assert_one_line_error(code, err, "iters (--iters) must be at least the 4 iterations this run has already done but got 3")
+    expected = "iters (--iters) must be at least the 4 iterations this run has already done but got 3"
+    assert_one_line_error(code, err, expected)
     code, _, err = run_cli(["pretrain", "--resume", str(run_dir), "--iters", "4"], capsys)
     assert code == 0, err
     meta = json.loads((run_dir / "meta.json").read_text())
