@@ -85,11 +85,22 @@ def test_parsing_horizons_and_splits() -> None:
         assert raised.value.hint is not None and "--split 0.7,0.1,0.2" in raised.value.hint
 
 
-def test_unknown_names_fail_with_the_valid_ones() -> None:
-    with pytest.raises(ConfigError, match="--protocol must be one of ltsf, ts2vec but got 'informer'"):
-        ForecastingSetting.from_options(protocol="informer")
-    with pytest.raises(ConfigError, match="--features must be one of M, MS, S but got 'SM'"):
-        ForecastingSetting.from_options(features="SM")
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"protocol": "informer"}, "protocol (--protocol) must be one of ltsf, ts2vec but got 'informer'"),
+        ({"features": "SM"}, "features (--features) must be one of M, MS, S but got 'SM'"),
+        ({"horizons": "24,abc"}, "horizons (--horizons) must be positive integers separated by commas but got 'abc'"),
+        ({"horizons": [24, 24]}, "horizons (--horizons) must be distinct positive integers but got [24, 24]"),
+        ({"split": "a,b,c"}, "split (--split) must be train,valid,test fractions or a protocol but got 'a,b,c'"),
+        ({"split": [0.7, 0.1]}, "split (--split) must be three fractions in (0, 1) summing to 1 but got [0.7, 0.1]"),
+    ],
+)
+def test_bad_settings_fail_naming_the_setting_and_its_flag(options: dict[str, object], message: str) -> None:
+    """The Python argument and the command-line flag are both named: the same error reaches both callers."""
+    with pytest.raises(ConfigError) as raised:
+        ForecastingSetting.from_options(**options)  # type: ignore[arg-type]
+    assert str(raised.value) == message and raised.value.hint
 
 
 def test_too_short_series_fail_by_name() -> None:

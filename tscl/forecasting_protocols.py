@@ -183,7 +183,7 @@ class ForecastingSetting:
         get_protocol(name)
         if features is not None and features not in FEATURE_MODES:
             raise ConfigError(
-                f"--features must be one of {', '.join(FEATURE_MODES)} but got {features!r}",
+                f"features (--features) must be one of {', '.join(FEATURE_MODES)} but got {features!r}",
                 "M: " + FEATURE_MODES["M"] + "; MS: " + FEATURE_MODES["MS"] + "; S: " + FEATURE_MODES["S"],
             )
         return cls(name, parse_horizons(horizons), parse_split(split), features)
@@ -259,12 +259,14 @@ def parse_horizons(value: str | Sequence[int] | None) -> tuple[int, ...] | None:
         number = _whole(item)
         if number is None or number < 1:
             raise ConfigError(
-                f"--horizons must be positive integers separated by commas but got {item!r}",
+                f"horizons (--horizons) must be positive integers separated by commas but got {item!r}",
                 "e.g. --horizons 24,36,48,60",
             )
         horizons.append(number)
     if not horizons or len(set(horizons)) != len(horizons):
-        raise ConfigError(f"--horizons must be distinct positive integers but got {value!r}", "e.g. --horizons 24,48")
+        raise ConfigError(
+            f"horizons (--horizons) must be distinct positive integers but got {value!r}", "e.g. --horizons 24,48"
+        )
     return tuple(sorted(horizons))
 
 
@@ -282,7 +284,7 @@ def parse_split(value: str | Sequence[float] | None) -> tuple[float, float, floa
     """Three fractions ``"0.7,0.1,0.2"`` (each > 0, summing to 1), or a protocol name whose split to use.
 
     Raises:
-        ConfigError: Anything else (naming ``--split``).
+        ConfigError: Anything else (naming ``split (--split)``).
     """
     if value is None:
         return None
@@ -293,9 +295,11 @@ def parse_split(value: str | Sequence[float] | None) -> tuple[float, float, floa
     try:
         fractions = tuple(float(item) for item in items)
     except (TypeError, ValueError):
-        raise ConfigError(f"--split must be train,valid,test fractions or a protocol but got {value!r}", hint) from None
+        raise ConfigError(
+            f"split (--split) must be train,valid,test fractions or a protocol but got {value!r}", hint
+        ) from None
     if len(fractions) != 3 or not all(0 < f < 1 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise ConfigError(f"--split must be three fractions in (0, 1) summing to 1 but got {value!r}", hint)
+        raise ConfigError(f"split (--split) must be three fractions in (0, 1) summing to 1 but got {value!r}", hint)
     return (fractions[0], fractions[1], fractions[2])
 
 
@@ -309,7 +313,7 @@ def get_protocol(name: str) -> ForecastingProtocol:
     table = _table()
     if name not in table:
         raise ConfigError(
-            f"--protocol must be one of {', '.join(sorted(table))} but got {name!r}",
+            f"protocol (--protocol) must be one of {', '.join(sorted(table))} but got {name!r}",
             f"e.g. --protocol {DEFAULT_PROTOCOL} (the default)",
         )
     return table[name]
