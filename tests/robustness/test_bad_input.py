@@ -293,7 +293,7 @@ RUN_CASES = {
     "report without metrics": (["report", "{run}"], ["no metrics.json"]),
     "out not .npy": (["encode", "{run}", "--out", "{files}/reprs.txt"], ["--out must end in .npy"]),
     "out is a folder": (["encode", "{run}", "--out", "{files}/out_dir.npy", "--device", "cpu"], ["out_dir.npy"]),
-    "unknown split": (["encode", "{run}", "--out", "{files}/r.npy", "--split", "val"], ["split must be"]),
+    "unknown split": (["encode", "{run}", "--out", "{files}/r.npy", "--split", "val"], ["split (--split) must be"]),
     "unknown mode": (["encode", "{run}", "--out", "{files}/r.npy", "--mode", "pooled"], ["mode must be"]),
     "zero causal window": (
         ["encode", "{run}", "--out", "{files}/r.npy", "--mode", "timestamp", "--causal-window", "0"],

@@ -57,7 +57,7 @@ def test_a_horizon_the_data_cannot_serve_fails_before_any_trial(illness_csv: Pat
 def test_forecasting_keys_on_a_classification_dataset_fail_up_front(tmp_path: Path) -> None:
     grid = {"datasets": ["GunPoint"], "seeds": [0], "output": str(tmp_path / "out"), "base": TINY,
             "grid": {"horizons": [[24]]}}  # fmt: skip
-    with pytest.raises(ConfigError, match="--horizons must be given only for datasets it applies to"):
+    with pytest.raises(ConfigError, match=r"horizons \(--horizons\) must be given only for datasets it applies to"):
         run_sweep(grid)
     assert not (tmp_path / "out").exists()
 

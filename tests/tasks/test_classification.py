@@ -183,8 +183,13 @@ def test_dataset_hooks() -> None:
     assert task.split_array(data, "train") is data.X_train and task.split_array(data, "test") is data.X_test
     both = task.split_array(data, "all")
     assert both.shape == (60, 6, 3) and np.isnan(both[40:, 4:]).all()
-    with pytest.raises(ConfigError, match="split valid needs data with a validation part"):
+    with pytest.raises(ConfigError) as raised:
         task.split_array(data, "valid")
+    expected = "split (--split) must be train, test or all (this dataset has no validation part) but got 'valid'"
+    assert str(raised.value) == expected and "--split" in (raised.value.hint or "")
+    with pytest.raises(ConfigError) as raised:
+        task.split_array(data, "val")
+    assert str(raised.value) == "split (--split) must be train, test or all but got 'val'"
     windows, source = task.held_out_windows(data, 201)
     assert windows is data.X_test and "test split" in source
     task.check_channels(data, 3, "Toy")

@@ -307,7 +307,9 @@ def test_dataset_hooks() -> None:
     assert task.channels(data) == 4 and task.covariate_channels(data) == 2
     assert task.split_array(data, "all") is data.data  # the whole series: the protocol splits by time
     for split in ("train", "valid", "test", "bogus"):
-        with pytest.raises(ConfigError, match=f"split must be all for forecasting data .* but got '{split}'"):
+        with pytest.raises(
+            ConfigError, match=rf"split \(--split\) must be all for forecasting data .* but got '{split}'"
+        ):
             task.split_array(data, split)
     windows, source = task.held_out_windows(data, 30)
     assert windows.shape == (2, 30, 4) and "validation split" in source

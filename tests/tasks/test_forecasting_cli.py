@@ -164,7 +164,9 @@ def test_etth1_defaults_are_the_ts2vec_protocol_and_ltsf_has_its_horizons(
 def test_forecasting_options_are_refused_for_classification(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = _pretrain("GunPoint", tmp_path / "gunpoint")
     err = _refused(["evaluate", str(run), "--horizons", "24", *QUICK], capsys)
-    assert "--horizons must be given only for datasets it applies to" in err and "hint: drop --horizons" in err
+    assert (
+        "horizons (--horizons) must be given only for datasets it applies to" in err and "hint: drop --horizons" in err
+    )
     assert not (run / "metrics.json").exists()
 
 
@@ -174,7 +176,7 @@ def test_encode_refuses_a_split_of_forecasting_data_naming_the_one_that_applies(
     out = tmp_path / "reprs.npy"
     for split in ("train", "valid", "test", "bogus"):
         error = _refused(["encode", str(etth1_run), "--split", split, "--out", str(out), "--threads", "1"], capsys)
-        assert "split must be all for forecasting data" in error and f"but got '{split}'" in error
+        assert "split (--split) must be all for forecasting data" in error and f"but got '{split}'" in error
         assert not out.exists()
     code, _, err = run_cli(["encode", str(etth1_run), "--split", "all", "--out", str(out), "--threads", "1"], capsys)
     assert code == 0 and out.is_file(), err

@@ -200,7 +200,8 @@ def check_settings_apply(task: str, settings: dict[str, Any]) -> None:
     given = [key for key in given if not (key == "protocol" and settings[key] == DEFAULT_PROTOCOL)]
     if given:
         raise ConfigError(
-            f"--{given[0]} must be given only for datasets it applies to but the dataset is evaluated by {task}",
+            f"{given[0]} (--{given[0]}) must be given only for datasets it applies to but the dataset is evaluated "
+            f"by {task}",
             f"drop --{given[0]}",
         )
 

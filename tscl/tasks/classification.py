@@ -129,13 +129,13 @@ class ClassificationTask(Task):
             return np.concatenate([_pad_to(part, length) for part in present])
         if split == "valid" and not has_valid:
             raise ConfigError(
-                "split valid needs data with a validation part but this dataset has train and test only",
+                "split (--split) must be train, test or all (this dataset has no validation part) but got 'valid'",
                 hint="only grouped data have a validation part; use --split train, test or all here",
             )
         if split in parts and parts[split] is not None:
             return parts[split]
         names = "train, valid, test or all" if has_valid else "train, test or all"
-        raise ConfigError(f"split must be {names} but got {split!r}", hint="e.g. --split all")
+        raise ConfigError(f"split (--split) must be {names} but got {split!r}", hint="e.g. --split all")
 
     def held_out_windows(self, data: Any, length: int) -> tuple[np.ndarray, str]:
         """The test series whatever ``length`` (labels unused)."""

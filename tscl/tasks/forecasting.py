@@ -108,8 +108,8 @@ class ForecastingTask(Task):
         """
         if split != "all":
             raise ConfigError(
-                f"split must be all for forecasting data (the whole series is encoded; the protocol splits its "
-                f"representations by time) but got {split!r}",
+                f"split (--split) must be all for forecasting data (the whole series is encoded; the protocol splits "
+                f"its representations by time) but got {split!r}",
                 hint="drop --split, or pass --split all",
             )
         return data.data
