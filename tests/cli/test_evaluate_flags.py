@@ -115,6 +115,42 @@ def test_a_label_efficiency_option_without_label_fractions_is_refused_not_a_sile
         evaluate_run(gunpoint_run, threads=1, task_options={"finetune_lr": 1e-3})
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--set", "head=3"], "head (--set head) must be a valid string but got 3"),
+        (["--set", "head=forest"], "head (--set head) must be one of knn, logistic, svm but got 'forest'"),
+        (
+            ["--label-fraction", "1", "--set", "finetune_lr=abc"],
+            "finetune_lr (--set finetune_lr) must be a valid number but got 'abc'",
+        ),
+        (
+            ["--label-fraction", "1,2"],
+            "label_fractions (--label-fraction) must be one or more fractions in (0, 1] but got [1.0, 2.0]",
+        ),
+        (
+            ["--label-fraction", "1", "--protocols", "svm"],
+            "protocols (--protocols) must be 'linear' or 'finetune' but got 'svm'",
+        ),
+    ],
+)
+def test_a_bad_task_setting_names_the_flag_it_came_from(
+    gunpoint_run: Path, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    """A value the task's options refuse is named as the user gave it, not as the internal ``task.head``."""
+    assert _refused(gunpoint_run, args, capsys) == f"error: {expected}"
+
+
+def test_a_bad_task_option_from_python_names_the_option_and_its_flag(gunpoint_run: Path) -> None:
+    from tscl.errors import ConfigError
+    from tscl.runs.evaluation import evaluate_run
+
+    with pytest.raises(ConfigError) as raised:
+        evaluate_run(gunpoint_run, threads=1, plots=False, baselines=False, task_options={"head": 3})
+    assert str(raised.value) == "head (--set head) must be a valid string but got 3"
+    assert not (gunpoint_run / "metrics.json").exists()
+
+
 def test_a_task_option_of_the_chosen_task_is_taken(
     gunpoint_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -238,9 +238,12 @@ def test_protocol_names_do_not_depend_on_the_order_the_choices_were_given_in() -
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--label-fraction", "1,1"], "label_fractions must name each value once (1.0 twice)"),
-        (["--label-fraction", "1,0.1,1.0"], "label_fractions must name each value once (1.0 twice)"),
-        (["--label-fraction", "1", "--protocols", "linear,linear"], "protocols must name each value once (linear"),
+        (["--label-fraction", "1,1"], "label_fractions (--label-fraction) must name each value once (1.0 twice)"),
+        (["--label-fraction", "1,0.1,1.0"], "label_fractions (--label-fraction) must name each value once (1.0 twice)"),
+        (
+            ["--label-fraction", "1", "--protocols", "linear,linear"],
+            "protocols (--protocols) must name each value once (linear",
+        ),
     ],
 )
 def test_repeated_label_efficiency_choices_are_one_line_errors(

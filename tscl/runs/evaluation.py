@@ -36,7 +36,7 @@ from tscl.runs.pretraining import build_model
 from tscl.runs.provenance import dataset_fingerprint, evaluation_provenance
 from tscl.runs.state import is_live, run_state, stale_reason
 from tscl.seeds import check_eval_seed
-from tscl.tasks import TASKS, check_settings_given, check_task_options, task_for
+from tscl.tasks import TASKS, check_settings_given, check_task_options, named_by_flags, task_for
 from tscl.tasks.base import PhaseTimings, Task
 from tscl.text import shell
 from tscl.training.threads import ThreadChoice, thread_scope
@@ -134,11 +134,12 @@ def _evaluate(
     settings = forecasting.to_dict() if forecasting is not None else {}
     check_settings_apply(data.task, settings)
     chosen = {"head": head, **settings, **task_settings}
-    evaluation = task_for(data, **chosen)  # the settings choose the task, its options do not
+    named = {**flags, **{key: f"--set {key}" for key in task_options}}  # how the user gave each setting
+    evaluation = _task(data, chosen, named)  # the settings choose the task, its options do not
     check_settings_given(evaluation, flags, data.name)
     check_task_options(evaluation, task_options)
     if task_options:
-        evaluation = task_for(data, **{**chosen, **task_options})
+        evaluation = _task(data, {**chosen, **task_options}, named)
     own_dataset = _is_own_dataset(dataset, config)
     evaluation.check_data(data, config, own_dataset)
     evaluation.check_channels(data, model.input_dims, config.dataset)
@@ -187,6 +188,14 @@ def _evaluate(
         raise Interrupted(f"{received['signal']} received while the evaluation was being written: it was written "
                           f"in full ({folder / METRICS})")  # fmt: skip
     return metrics
+
+
+def _task(data: Any, settings: dict[str, Any], flags: Mapping[str, str]) -> Task:
+    """The task evaluating ``data`` with ``settings``; a refused value is named with the flag it came from."""
+    try:
+        return task_for(data, **settings)
+    except ConfigError as exc:
+        raise named_by_flags(exc, flags) from None
 
 
 def check_settings_apply(task: str, settings: dict[str, Any]) -> None:

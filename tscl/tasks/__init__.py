@@ -12,6 +12,7 @@ Third-party tasks are found through the ``tscl.tasks`` entry-point group (see :m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = [
     "headline_names",
     "list_tasks",
     "metric_label",
+    "named_by_flags",
     "register_task",
     "summary_names",
     "task_for",
@@ -118,6 +120,17 @@ def check_task_options(task: Task, options: Mapping[str, Any]) -> None:
                           hint=f"add {owner.chosen_by}, e.g. {owner.chosen_by_example}")  # fmt: skip
     raise ConfigError(f"--set {unknown[0]} must be an option of the {task.name} task but is not",
                       hint=f"its options: {', '.join(declared)}")  # fmt: skip
+
+
+def named_by_flags(error: ConfigError, flags: Mapping[str, str]) -> ConfigError:
+    """``error`` of a task's options (``task.KEY must ...``) naming ``KEY`` as the user gave it when ``flags``
+    (each setting's flag) has it: ``finetune_lr (--set finetune_lr) must ...``; other errors are returned as they are.
+    """
+    found = re.match(rf"{re.escape(TASKS.section)}\.(\w+)(?:\.\S+)? ", error.message)
+    if found is None or found.group(1) not in flags:
+        return error
+    key = found.group(1)
+    return ConfigError(f"{key} ({flags[key]}) {error.message[found.end() :]}", hint=error.hint)
 
 
 def check_settings_given(task: Task, flags: Mapping[str, str], dataset: str) -> None:
