@@ -66,6 +66,52 @@ def test_ray_backend_without_ray_is_one_line(tmp_path: Path, capsys: pytest.Capt
     assert code == 1 and "pip install" in err and not (tmp_path / "out").exists()
 
 
+def test_ray_missing_names_the_back_end_and_its_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checked with ``import ray`` made to fail, so that it runs where ray is installed too."""
+    import sys
+
+    from tscl.errors import ConfigError
+    from tscl.sweep.ray_backend import check_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    with pytest.raises(ConfigError) as raised:
+        check_ray()
+    assert str(raised.value) == "backend ray (--backend ray) must have the ray package installed but it is not"
+    assert raised.value.hint == 'pip install "tscl[ray]"'
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        (
+            "auto",
+            "address (--address) must be a Ray cluster Ray can join but joining auto failed: "
+            "ConnectionError: no cluster here",
+        ),
+        (
+            None,
+            "backend ray (--backend ray) must start a local Ray instance but starting it failed: "
+            "ConnectionError: no cluster here",
+        ),
+    ],
+)
+def test_ray_that_cannot_be_joined_names_the_setting(
+    address: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    from tscl.errors import ConfigError
+    from tscl.sweep import ray_backend
+
+    def init(**_: object) -> None:
+        raise ConnectionError("no cluster here")
+
+    monkeypatch.setattr(ray_backend, "_ray", lambda: SimpleNamespace(is_initialized=lambda: False, init=init))
+    with pytest.raises(ConfigError) as raised:
+        ray_backend.connect(address, 1, 0)
+    assert str(raised.value) == expected and raised.value.hint
+
+
 def _closed_port() -> int:
     """A port on 127.0.0.1 where nothing listens (bound, then released)."""
     with socket.socket() as probe:
@@ -84,7 +130,9 @@ def test_an_address_where_nothing_listens_fails_in_seconds_before_any_work(
     began = time.monotonic()
     code, out, err = run_cli(["sweep", str(path), "--backend", "ray", "--address", address], capsys)
     assert time.monotonic() - began < 10
-    one_line_error(code, err, "--address must be a Ray cluster that is listening", f"nothing answers at {address}")
+    one_line_error(
+        code, err, "address (--address) must be a Ray cluster that is listening", f"nothing answers at {address}"
+    )
     assert out == "" and not (tmp_path / "out").exists()
 
 

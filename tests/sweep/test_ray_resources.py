@@ -22,8 +22,10 @@ output = "{output}"
 """
 
 
-@pytest.mark.parametrize("flag", ["--cpus-per-trial", "--gpus-per-trial"])
-def test_a_trial_larger_than_every_node_is_refused_before_any_work(tmp_path: Path, flag: str) -> None:
+@pytest.mark.parametrize(
+    ("flag", "name"), [("--cpus-per-trial", "cpus_per_trial"), ("--gpus-per-trial", "gpus_per_trial")]
+)
+def test_a_trial_larger_than_every_node_is_refused_before_any_work(tmp_path: Path, flag: str, name: str) -> None:
     pytest.importorskip("ray")
     path, output = tmp_path / "grid.toml", tmp_path / "out"
     path.write_text(GRID.format(output=output.as_posix(), base=TINY_TOML))
@@ -34,7 +36,9 @@ def test_a_trial_larger_than_every_node_is_refused_before_any_work(tmp_path: Pat
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and errors[0].startswith(f"error: {flag} must fit on one Ray node (at most "), errors
+    assert len(errors) == 1 and errors[0].startswith(f"error: {name} ({flag}) must fit on one Ray node (at most "), (
+        errors
+    )
     assert errors[0].endswith("but got 100000")
     assert not output.exists()
 

@@ -30,7 +30,8 @@ def _ray() -> Any:
         import ray
     except ImportError:
         raise ConfigError(
-            "--backend ray needs the ray package but it is not installed", hint='pip install "tscl[ray]"'
+            "backend ray (--backend ray) must have the ray package installed but it is not",
+            hint='pip install "tscl[ray]"',
         ) from None
     return ray
 
@@ -57,7 +58,7 @@ def check_listening(address: str) -> None:
     reason = unreachable(*endpoint) if endpoint is not None else None
     if reason is not None:
         raise ConfigError(
-            f"--address must be a Ray cluster that is listening but nothing answers at {address} ({reason})",
+            f"address (--address) must be a Ray cluster that is listening but nothing answers at {address} ({reason})",
             hint="start one there with `ray start --head`, fix the host or port, or omit --address for a local "
             "instance",
         )
@@ -89,8 +90,11 @@ def connect(address: str | None, cpus_per_trial: float, gpus_per_trial: float) -
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
+            what = (f"address (--address) must be a Ray cluster Ray can join but joining {address} failed"
+                    if address is not None else
+                    "backend ray (--backend ray) must start a local Ray instance but starting it failed")  # fmt: skip
             raise ConfigError(
-                f"Ray must be reachable at {address or 'a new local instance'} but: {one_line(exc)}",
+                f"{what}: {one_line(exc)}",
                 hint="start a cluster with `ray start --head` and pass --address auto, or omit --address",
             ) from None
     try:
@@ -103,13 +107,14 @@ def connect(address: str | None, cpus_per_trial: float, gpus_per_trial: float) -
         ray.shutdown()
     cpus, gpus = (max((n.get(key, 0) for n in nodes), default=0) for key in ("CPU", "GPU"))
     if cpus_per_trial > cpus:
-        flag, wanted, most = "--cpus-per-trial", cpus_per_trial, f"{cpus:g} CPUs"
+        name, wanted, most = "cpus_per_trial", cpus_per_trial, f"{cpus:g} CPUs"
     elif gpus_per_trial > gpus:
-        flag, wanted, most = "--gpus-per-trial", gpus_per_trial, f"{gpus:g} GPUs"
+        name, wanted, most = "gpus_per_trial", gpus_per_trial, f"{gpus:g} GPUs"
     else:
-        flag, wanted, most = "--cpus-per-trial", cpus_per_trial, f"{cpus:g} CPUs, but not with the GPUs asked for"
+        name, wanted, most = "cpus_per_trial", cpus_per_trial, f"{cpus:g} CPUs, but not with the GPUs asked for"
+    flag = "--" + name.replace("_", "-")
     raise ConfigError(
-        f"{flag} must fit on one Ray node (at most {most}) but got {wanted:g}",
+        f"{name} ({flag}) must fit on one Ray node (at most {most}) but got {wanted:g}",
         hint=f"lower {flag}, or add a node that large to the cluster (a trial that fits nowhere waits forever)",
     )
 
