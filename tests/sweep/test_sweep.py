@@ -98,7 +98,7 @@ def test_bad_grids_are_rejected_before_anything_runs(tmp_path: Path, changes: di
     grid = _grid(output=str(tmp_path / "out"), **changes)
     if changes.get("datasets", "") is None:
         del grid["datasets"]
-        expected = "datasets is missing"
+        expected = "datasets must be given but the grid has no datasets key"
     with pytest.raises(ConfigError) as info:
         run_sweep(grid)
     assert expected in info.value.message

@@ -61,7 +61,10 @@ def typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> An
 def name_list(where: str, values: dict[str, Any], key: str, default: list[str] | None) -> tuple[str, ...]:
     """The non-empty list of distinct names under ``key`` (required when ``default`` is None)."""
     if key not in values and default is None:
-        raise ConfigError(f"{where}: {key} is missing", hint=f'add a list, e.g. {key} = ["GunPoint", "BasicMotions"]')
+        raise ConfigError(
+            f"{where}: {key} must be given but the grid has no {key} key",
+            hint=f'add a list, e.g. {key} = ["GunPoint", "BasicMotions"]',
+        )
     items = values.get(key, default)
     if not isinstance(items, list) or not items:
         raise ConfigError(f"{where}: {key} must be a non-empty list of names but got {items!r}",
