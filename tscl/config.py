@@ -109,7 +109,7 @@ class RunConfig(BaseModel):
     batch_size: int = Field(8, ge=1, description="Series per iteration.")
     lr: float = Field(1e-3, gt=0, allow_inf_nan=False, description="Learning rate of the encoder's optimizer.")
     max_train_length: int | None = Field(
-        3000, ge=1, description="Longer series are cut into sections of this length (None: never)."
+        3000, ge=2, description="Longer series are cut into sections of this length, >= 2 (None: never)."
     )
     seed: int = Field(42, ge=0, le=MAX_SEED, description="Seed of every random choice.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")

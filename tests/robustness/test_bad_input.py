@@ -160,6 +160,10 @@ FLAG_CASES = {
     "zero checkpoint interval": (["--checkpoint-every", "0"], ["checkpoint_every"]),
     "zero threads": (["--threads", "0"], ["threads must be greater than or equal to 1"]),
     "zero max length": (["--max-train-length", "0"], ["max_train_length"]),
+    "one-step max length": (  # 1 would cut every series into one-step pieces: no temporal contrast, no context
+        ["--max-train-length", "1"],
+        ["max_train_length must be greater than or equal to 2 but got 1"],
+    ),
     "unknown device": (["--device", "gpu"], ["device must be"]),
     "unavailable device": (["--device", "cuda:7"], ["cuda"]),
     "unknown objective": (["--objective", "simclr2"], ["objective must be one of"]),
