@@ -3,6 +3,7 @@ JSON numbers, dry runs, hints and wording, evaluate's phases, the README's insta
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -209,3 +210,43 @@ def test_ctrl_c_that_a_library_turns_into_another_error_still_exits_130(
     assert stopped.value.code == 130
     assert capsys.readouterr().err.strip() == "error: interrupted"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the caller's handler is back
+
+
+def test_ctrl_c_during_an_import_is_raised_once_the_import_is_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Raised inside torch's import, KeyboardInterrupt can land in Python code its C++ start-up calls and abort
+    the process (``terminate called after throwing an instance of 'pybind11::error_already_set'``: 2 of 300
+    interrupted ``import torch`` runs); raised inside numpy's, it leaves a half-made module. So it waits for the
+    import to end."""
+    from tscl.cli import application, main
+
+    name = "tscl_test_module_interrupted_while_importing"
+    (tmp_path / f"{name}.py").write_text(
+        "import os, signal, time\n"
+        "os.kill(os.getpid(), signal.SIGINT)\n"
+        "deadline = time.monotonic() + 0.3\n"
+        "while time.monotonic() < deadline:  # bytecode runs, so the handler is called here, under the import\n"
+        "    pass\n"
+        "finished = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    seen: dict[str, bool] = {}
+
+    def run(argv: list[str] | None) -> None:
+        try:
+            module = importlib.import_module(name)
+            seen["imported"] = module.finished
+            time.sleep(5)
+            seen["slept"] = True
+        except KeyboardInterrupt:
+            seen["interrupted"] = True
+
+    monkeypatch.setattr(application, "run", run)
+    began = time.monotonic()
+    main(["pretrain"])
+    assert seen == {"imported": True, "interrupted": True}
+    assert time.monotonic() - began < 2  # re-sent within a fraction of a second once the import is over
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    sys.modules.pop(name, None)

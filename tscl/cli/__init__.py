@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 INTERRUPTED = 130
@@ -19,35 +21,122 @@ def main(argv: list[str] | None = None) -> None:
 
     Ctrl-C is noted as well as raised: a library whose import or C code catches the ``KeyboardInterrupt`` and
     raises another error (numpy's C extension, interrupted while it loads, raises ``ImportError``) still ends
-    in one ``error: interrupted`` line and exit code 130, not in that error's traceback.
+    in one ``error: interrupted`` line and exit code 130, not in that error's traceback. Ctrl-C during an
+    import is raised once the import is over (see `_interrupts_after_imports`).
     """
+    with _interrupts_after_imports() as noted:
+        try:
+            try:
+                from tscl.cli.application import run
+            except KeyboardInterrupt:
+                _stop_interrupted()
+            run(argv)
+        except Exception:  # SystemExit and KeyboardInterrupt are not Exceptions: they pass through
+            if noted:  # the error is the interrupt's, in another library's words
+                _stop_interrupted()
+            raise
+
+
+# Seconds between two looks at whether the main thread is still importing, while an interrupt waits.
+_POLL_S = 0.01
+
+
+@contextmanager
+def _interrupts_after_imports() -> Iterator[list[int]]:
+    """SIGINT raises ``KeyboardInterrupt``, but never inside an import: there it is raised once the import ends.
+
+    A ``KeyboardInterrupt`` raised while torch is importing can land in Python code its C++ start-up calls
+    (through pybind11), where it cannot propagate: the process aborts (``terminate called after throwing an
+    instance of 'pybind11::error_already_set'``, SIGABRT); raised while numpy imports, it leaves a half-made
+    module behind (``module 'numpy' has no attribute 'ndarray'``). So a SIGINT arriving under an import is only
+    noted and raised later: by the next outermost import to return (``__import__`` and
+    ``importlib.import_module`` are wrapped while it waits), or, should the import under way be the last, by
+    the signal sent again as soon as a watching thread sees the main thread out of every import (to the handler
+    in place then: this one, or the one the command has installed, such as training's, which stops after the
+    step). Yields the signals noted. Only where Python's own handler is in place, in the main thread: an
+    ignored SIGINT (a background job) stays ignored.
+    """
+    import builtins
+    import importlib
     import signal
     import threading
 
     noted: list[int] = []
     previous = signal.getsignal(signal.SIGINT)
-    # Only where Python's own handler is in place: an ignored SIGINT (a background job) stays ignored.
-    note = previous is signal.default_int_handler and threading.current_thread() is threading.main_thread()
-    if note:
+    if previous is not signal.default_int_handler or threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    originals: dict[str, Any] = {"__import__": builtins.__import__, "import_module": importlib.import_module}
+    waiting, over, lock = threading.Event(), threading.Event(), threading.RLock()
+    resent: list[int] = []  # signals the watcher sent that no handler call has taken yet
+    main_thread = threading.get_ident()
 
-        def _noting(signum: int, frame: Any) -> None:
-            noted.append(signum)
-            raise KeyboardInterrupt
+    def deliver() -> None:  # the interrupt is raised now: nothing waits any more
+        with lock:
+            waiting.clear()
+        builtins.__import__ = originals["__import__"]
+        importlib.import_module = originals["import_module"]
+        raise KeyboardInterrupt
 
-        signal.signal(signal.SIGINT, _noting)
+    def raising_at_the_end(load: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            module = load(*args, **kwargs)
+            if waiting.is_set() and threading.get_ident() == main_thread and not _importing(sys._getframe(1)):
+                deliver()  # the main thread's outermost import has returned
+            return module
+
+        return wrapped
+
+    def watch() -> None:
+        while waiting.is_set() and not over.wait(_POLL_S):
+            if _importing(sys._current_frames().get(main_thread)):
+                continue
+            current = signal.getsignal(signal.SIGINT)
+            if current is signal.default_int_handler or not callable(current):
+                return  # nobody to tell: the command is over
+            with lock:
+                if not waiting.is_set():
+                    return
+                resent.append(1)
+                os.kill(os.getpid(), signal.SIGINT)
+            if current is not handler:
+                return  # the command's own handler has it
+            over.wait(_POLL_S)  # this handler raises it, or, back in an import, waits again
+
+    def handler(signum: int, frame: Any) -> None:
+        if resent and not waiting.is_set():  # the watcher's copy of an interrupt raised meanwhile
+            resent.pop()
+            return
+        if resent:
+            resent.pop()
+        noted.append(signum)
+        if not _importing(frame):
+            deliver()
+        if not waiting.is_set():
+            waiting.set()
+            builtins.__import__ = raising_at_the_end(originals["__import__"])
+            importlib.import_module = raising_at_the_end(originals["import_module"])
+            threading.Thread(target=watch, name="tscl-interrupt", daemon=True).start()
+
+    signal.signal(signal.SIGINT, handler)
     try:
-        try:
-            from tscl.cli.application import run
-        except KeyboardInterrupt:
-            _stop_interrupted()
-        run(argv)
-    except Exception:  # SystemExit and KeyboardInterrupt are not Exceptions: they pass through
-        if noted:  # the error is the interrupt's, in another library's words
-            _stop_interrupted()
-        raise
+        yield noted
     finally:
-        if note and signal.getsignal(signal.SIGINT) is _noting:
+        over.set()
+        waiting.clear()
+        builtins.__import__ = originals["__import__"]
+        importlib.import_module = originals["import_module"]
+        if signal.getsignal(signal.SIGINT) is handler:
             signal.signal(signal.SIGINT, previous)
+
+
+def _importing(frame: Any) -> bool:
+    """Whether ``frame`` runs under an import (a frame of the import machinery is on its stack)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _stop_interrupted() -> None:
