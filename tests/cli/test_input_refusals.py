@@ -146,7 +146,10 @@ def test_univariate_is_refused_for_classification_data(
     [
         (["--stride", "50"], "stride (--stride) must be given with window (--window) but got stride 50 alone"),
         (["--window", "100", "--stride", "0"], "stride must be greater than or equal to 1 but got 0"),
-        (["--window", "100000"], "window must be at most the longest recording's length (2618 steps) but got 100000"),
+        (
+            ["--window", "100000"],
+            "window (--window) must be at most the longest recording's length (2618 steps) but got 100000",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["data info", "pretrain"])

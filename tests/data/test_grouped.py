@@ -119,7 +119,7 @@ def test_cut_windows_pads_a_short_recording_and_refuses_a_bad_window() -> None:
     X, owner = cut_windows(series, 4, 3)
     assert owner.tolist() == [0, 0, 0, 1]
     assert np.isnan(X[-1, 3, 0]) and X[1, 0, 0] == 3
-    with pytest.raises(DataError, match="window must be at least 2"):
+    with pytest.raises(DataError, match=r"window \(--window\) must be at least 2"):
         cut_windows(series, 1, None)
 
 

@@ -295,7 +295,7 @@ RUN_CASES = {
     "not a run": (["evaluate", "{files}"], ["not a tscl run directory"]),
     "missing run": (["evaluate", "{root}/nope"], ["does not exist"]),
     "report without metrics": (["report", "{run}"], ["no metrics.json"]),
-    "out not .npy": (["encode", "{run}", "--out", "{files}/reprs.txt"], ["--out must end in .npy"]),
+    "out not .npy": (["encode", "{run}", "--out", "{files}/reprs.txt"], ["out (--out) must end in .npy"]),
     "out is a folder": (["encode", "{run}", "--out", "{files}/out_dir.npy", "--device", "cpu"], ["out_dir.npy"]),
     "unknown split": (["encode", "{run}", "--out", "{files}/r.npy", "--split", "val"], ["split (--split) must be"]),
     "unknown mode": (["encode", "{run}", "--out", "{files}/r.npy", "--mode", "pooled"], ["mode must be"]),

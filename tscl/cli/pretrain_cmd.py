@@ -281,9 +281,9 @@ def encode(
     from tscl.runs.inference import encode_dataset
 
     if out.suffix != ".npy":
-        fail(f"--out must end in .npy but got {out}", "e.g. --out reprs.npy")
+        fail(f"out (--out) must end in .npy but got {out}", "e.g. --out reprs.npy")
     if out.is_dir():
-        fail(f"--out must be a file path but {out} is a folder", f"e.g. --out {out / 'reprs.npy'}")
+        fail(f"out (--out) must be a file path but {out} is a folder", f"e.g. --out {out / 'reprs.npy'}")
     if not out.parent.is_dir():
         fail(f"the folder of --out must exist but {out.parent} does not", f"create it first: mkdir -p {out.parent}")
     reprs = encode_dataset(

@@ -59,14 +59,16 @@ def cut_windows(series: list[np.ndarray], window: int | None, stride: int | None
                             hint=f"add --window, e.g. --window {2 * stride} --stride {stride}")  # fmt: skip
         return pad_series(series), np.arange(len(series))
     if window < 2:
-        raise DataError(f"window must be at least 2 steps but got {window}", hint="pass --window 128, for example")
+        raise DataError(
+            f"window (--window) must be at least 2 steps but got {window}", hint="pass --window 128, for example"
+        )
     step = window if stride is None else stride
     if step < 1:
         raise DataError(f"stride must be greater than or equal to 1 but got {step}", hint="pass --stride 64")
     longest = max((len(values) for values in series), default=0)
     if window > longest:
         raise DataError(
-            f"window must be at most the longest recording's length ({longest} steps) but got {window}",
+            f"window (--window) must be at most the longest recording's length ({longest} steps) but got {window}",
             hint=f"pass a shorter --window, e.g. --window {min(128, longest)}, or none for whole recordings",
         )
     pieces, owners = [], []
