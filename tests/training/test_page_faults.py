@@ -28,8 +28,8 @@ _WORKER = textwrap.dedent(
     model = ContrastiveModel(device="cpu", seed=0, batch_size=8, threads=1)
     model.fit(X, n_iters=10)
     before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
-    model.fit(X, n_iters=20)
-    print((resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before) / 20)
+    model.fit(X, n_iters=50)  # n_iters is the run's total: 40 more iterations
+    print((resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before) / 40)
     """
 )
 
@@ -38,4 +38,6 @@ def test_a_small_series_step_does_not_fault_its_buffers_in_again() -> None:
     done = subprocess.run([sys.executable, "-c", _WORKER], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     faults_per_iteration = float(done.stdout.split()[-1])
-    assert faults_per_iteration < 100, f"{faults_per_iteration:.0f} minor page faults per iteration"
+    # Measured on a 2-core EPYC over 40 iterations: 0.5-53 per iteration with the kept memory (20 runs; a
+    # one-off heap growth adds its faults once), 283-547 with TSCL_BOUNDED_HEAP=0 (8 runs).
+    assert faults_per_iteration < 150, f"{faults_per_iteration:.0f} minor page faults per iteration"
