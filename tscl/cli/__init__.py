@@ -71,11 +71,14 @@ def _interrupts_after_imports() -> Iterator[list[int]]:
     resent: list[int] = []  # signals the watcher sent that no handler call has taken yet
     main_thread = threading.get_ident()
 
+    def wrap_imports(wrap: bool) -> None:
+        for name, target in (("__import__", builtins), ("import_module", importlib)):
+            setattr(target, name, raising_at_the_end(originals[name]) if wrap else originals[name])
+
     def deliver() -> None:  # the interrupt is raised now: nothing waits any more
         with lock:
             waiting.clear()
-        builtins.__import__ = originals["__import__"]
-        importlib.import_module = originals["import_module"]
+        wrap_imports(False)
         raise KeyboardInterrupt
 
     def raising_at_the_end(load: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,18 +107,16 @@ def _interrupts_after_imports() -> Iterator[list[int]]:
             over.wait(_POLL_S)  # this handler raises it, or, back in an import, waits again
 
     def handler(signum: int, frame: Any) -> None:
-        if resent and not waiting.is_set():  # the watcher's copy of an interrupt raised meanwhile
-            resent.pop()
-            return
         if resent:
             resent.pop()
+            if not waiting.is_set():  # the watcher's copy of an interrupt raised meanwhile
+                return
         noted.append(signum)
         if not _importing(frame):
             deliver()
         if not waiting.is_set():
             waiting.set()
-            builtins.__import__ = raising_at_the_end(originals["__import__"])
-            importlib.import_module = raising_at_the_end(originals["import_module"])
+            wrap_imports(True)
             threading.Thread(target=watch, name="tscl-interrupt", daemon=True).start()
 
     signal.signal(signal.SIGINT, handler)
@@ -124,8 +125,7 @@ def _interrupts_after_imports() -> Iterator[list[int]]:
     finally:
         over.set()
         waiting.clear()
-        builtins.__import__ = originals["__import__"]
-        importlib.import_module = originals["import_module"]
+        wrap_imports(False)
         if signal.getsignal(signal.SIGINT) is handler:
             signal.signal(signal.SIGINT, previous)
 
